@@ -1,0 +1,44 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Berth",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "berth-runtime", targets: ["berth-runtime"]),
+        .library(name: "BerthOCI", targets: ["BerthOCI"]),
+        .library(name: "BerthRuntime", targets: ["BerthRuntime"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: [
+        // Models shared by every layer: OCI runtime/image specs, Docker schema2, digests, references.
+        .target(
+            name: "BerthOCI",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Syscalls Glibc does not export to Swift (clone flags, pivot_root, capset, prctl, SCM_RIGHTS…).
+        .target(
+            name: "CBerthSystem",
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
+        .target(
+            name: "BerthSystem",
+            dependencies: ["CBerthSystem", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        .target(
+            name: "BerthRuntime",
+            dependencies: ["BerthOCI", "BerthSystem", "CSeccomp"]
+        ),
+        .executableTarget(
+            name: "berth-runtime",
+            dependencies: ["BerthRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI"]),
+        .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthSystem"]),
+    ]
+)

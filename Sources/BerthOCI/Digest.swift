@@ -1,0 +1,103 @@
+import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A content digest such as `sha256:e3b0…`, validated on construction.
+///
+/// Only algorithms we can verify are accepted (sha256 and sha512), and the hex part must be
+/// lowercase and of the algorithm's exact length, as the OCI image spec requires.
+public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+    public enum Algorithm: String, Sendable, Codable {
+        case sha256, sha512
+
+        var hexLength: Int { self == .sha256 ? 64 : 128 }
+    }
+
+    public let algorithm: Algorithm
+    /// Lowercase hex of the hash.
+    public let encoded: String
+
+    public init(parsing string: String) throws {
+        guard let colon = string.firstIndex(of: ":") else {
+            throw OCIError.invalidDigest(string, reason: "expected <algorithm>:<hex>")
+        }
+        let name = String(string[..<colon])
+        let hex = String(string[string.index(after: colon)...])
+        guard let algorithm = Algorithm(rawValue: name) else {
+            throw OCIError.invalidDigest(string, reason: "unsupported algorithm \"\(name)\" (sha256 and sha512 are supported)")
+        }
+        guard hex.utf8.count == algorithm.hexLength else {
+            throw OCIError.invalidDigest(string, reason: "\(name) needs \(algorithm.hexLength) hex characters, got \(hex.utf8.count)")
+        }
+        guard hex.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
+            throw OCIError.invalidDigest(string, reason: "hex part must be lowercase hexadecimal")
+        }
+        self.algorithm = algorithm
+        self.encoded = hex
+    }
+
+    /// The sha256 digest of `bytes`.
+    public static func sha256<D: DataProtocol>(of bytes: D) -> Digest {
+        Digest(algorithm: .sha256, encoded: SHA256.hash(data: bytes).hexString)
+    }
+
+    init(algorithm: Algorithm, encoded: String) {
+        self.algorithm = algorithm
+        self.encoded = encoded
+    }
+
+    /// Throws `OCIError.digestMismatch` unless `bytes` hash to this digest.
+    public func verify<D: DataProtocol>(_ bytes: D) throws {
+        let actual: Digest
+        switch algorithm {
+        case .sha256: actual = Digest(algorithm: .sha256, encoded: SHA256.hash(data: bytes).hexString)
+        case .sha512: actual = Digest(algorithm: .sha512, encoded: SHA512.hash(data: bytes).hexString)
+        }
+        if actual != self { throw OCIError.digestMismatch(expected: self, actual: actual) }
+    }
+
+    public var description: String { "\(algorithm.rawValue):\(encoded)" }
+
+    public static func < (lhs: Digest, rhs: Digest) -> Bool { lhs.description < rhs.description }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        try self.init(parsing: try container.decode(String.self))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// Incremental sha256 for streams (layers are hashed while they download).
+public struct DigestHasher {
+    private var hasher = SHA256()
+
+    public init() {}
+
+    public mutating func update<D: DataProtocol>(_ bytes: D) { hasher.update(data: bytes) }
+
+    public mutating func update(_ buffer: UnsafeRawBufferPointer) { hasher.update(bufferPointer: buffer) }
+
+    public func finalize() -> Digest {
+        Digest(algorithm: .sha256, encoded: hasher.finalize().hexString)
+    }
+}
+
+extension Sequence where Element == UInt8 {
+    var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0xf)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

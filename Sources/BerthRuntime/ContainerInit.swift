@@ -1,0 +1,97 @@
+import BerthOCI
+import BerthSystem
+import CBerthSystem
+import Glibc
+
+/// The container's first process, from its fork until it execs the user's program.
+///
+/// It builds the rootfs, reports "ready", then blocks opening the exec FIFO for writing until
+/// `start` opens it for reading — the create/start split runc uses.
+struct ContainerInit {
+    let id: String
+    let spec: RuntimeSpec
+    let bundle: String
+    let rootfs: String
+    let entry: NamespaceEntry
+    let noPivot: Bool
+    let newKeyring: Bool
+    let preserveFDs: Int32
+    /// O_PATH descriptor of the exec FIFO, reopened for writing through /proc/self/fd.
+    let fifoFD: Int32
+    let channel: SyncChannel
+
+    func run() -> Never {
+        let process: RuntimeSpec.Process
+        let executable: String
+        let setup: ProcessSetup
+        do {
+            guard let p = spec.process else { throw RuntimeError.invalidConfig("process is missing") }
+            process = p
+            _ = setsid()
+            // Device nodes and directories get exactly the modes the spec asks for.
+            umask(0)
+            if entry.createsUser {
+                try syscallChecked("become root in the user namespace") { berth_setresgid_root() }
+            }
+            let rootSetup = RootfsSetup(spec: spec, bundle: bundle, rootfs: rootfs,
+                                        inUserNamespace: entry.createsUser || entry.joins.contains { $0.kind == .user },
+                                        newCgroupNamespace: entry.creates.contains(.cgroup),
+                                        cgroupPaths: entry.cgroup?.paths ?? [:])
+            _ = try rootSetup.prepare()
+            channel.send("prestart")
+            let stateJSON = try channel.expect("continue")
+            try runHooks(.createContainer, stateJSON: stateJSON)
+            try rootSetup.enter(noPivot: noPivot)
+            try rootSetup.finish()
+            if process.terminal == true { try setUpTerminal(process) }
+            setup = ProcessSetup(process: process, seccomp: spec.linux?.seccomp, containerID: id,
+                                 newKeyring: newKeyring, preserveFDs: preserveFDs,
+                                 canSetGroups: (try? SmallFile.read("/proc/self/setgroups"))?.trimmed != "deny")
+            try setup.applyLimits()
+            executable = try setup.resolveExecutable()
+            channel.send("ready")
+            channel.close()
+        } catch {
+            channel.send("error", "\(error)")
+            Processes.exitChild(1)
+        }
+        // From here on nobody waits for our messages: failures go to the container's stderr.
+        do {
+            let fifo = try syscallChecked("open exec fifo") { open("/proc/self/fd/\(fifoFD)", O_WRONLY | O_CLOEXEC) }
+            try FileDescriptors.writeAll(fifo, [0x30])
+            close(fifo)
+            close(fifoFD)
+            try runHooks(.startContainer, stateJSON: nil)
+            try setup.execute(executable, cwd: process.cwd)
+        } catch {
+            let message = Array("berth-runtime: \(error)\n".utf8)
+            _ = message.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+            Processes.exitChild(127)
+        }
+    }
+
+    private func setUpTerminal(_ process: RuntimeSpec.Process) throws {
+        let (master, slavePath) = try Terminal.openMaster(ptmx: "/dev/ptmx", ptsDirectory: "/dev/pts")
+        if let size = process.consoleSize {
+            try? Terminal.setSize(master, rows: UInt16(clamping: size.height), columns: UInt16(clamping: size.width))
+        }
+        let slave = try syscallChecked("open \(slavePath)") { open(slavePath, O_RDWR | O_NOCTTY | O_CLOEXEC) }
+        try channel.send("console", fd: master)
+        close(master)
+        for target: Int32 in 0...2 { try syscallChecked("dup2 terminal") { dup2(slave, target) } }
+        if slave > 2 { close(slave) }
+        try Terminal.setControlling(0)
+    }
+
+    /// Hooks that run inside the container: paths resolve in its mount namespace.
+    private func runHooks(_ phase: HookRunner.Phase, stateJSON: String?) throws {
+        let hooks = HookRunner.hooks(spec, phase)
+        guard !hooks.isEmpty else { return }
+        let input = Array((stateJSON ?? #"{"ociVersion":"\#(RuntimeSpec.version)","id":"\#(id)","status":"created","pid":1,"bundle":"\#(bundle)"}"#).utf8)
+        for (index, hook) in hooks.enumerated() {
+            do { try HookRunner.run(hook, input: input) } catch {
+                throw RuntimeError.hook("\(phase.rawValue) hook #\(index) (\(hook.path)) failed: \(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import BerthOCI
+import BerthSystem
+import Glibc
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// What the runtime remembers about a container between commands (`<root>/<id>/state.json`).
+///
+/// The spec is kept so `exec` and `delete` see the configuration the container was created
+/// with even if the bundle changes afterwards.
+public struct ContainerRecord: Codable, Sendable {
+    public var id: String
+    public var bundle: String
+    public var rootfs: String
+    public var pid: Int32
+    /// Start time of `pid` in clock ticks: tells our process apart from a recycled pid.
+    public var pidStartTime: UInt64
+    public var created: String
+    public var owner: String
+    public var spec: RuntimeSpec
+    public var cgroupPaths: [String: String]
+
+    public var cgroup: any Cgroup { CgroupFactory.reopen(paths: cgroupPaths) }
+
+    /// Whether the init process is still the one we started and not a zombie.
+    public var isAlive: Bool {
+        guard pid > 0, Processes.startTime(pid) == pidStartTime else { return false }
+        return Processes.state(pid) != "Z" && Processes.state(pid) != "X"
+    }
+
+    public func ociState(status: RuntimeState.Status) -> RuntimeState {
+        RuntimeState(id: id, status: status, pid: status == .stopped ? 0 : pid, bundle: bundle,
+                     annotations: spec.annotations)
+    }
+}
+
+/// The directory of container records under `--root`; each container is a subdirectory.
+public struct StateStore: Sendable {
+    public let root: String
+
+    public init(root: String) { self.root = root }
+
+    public func directory(_ id: String) -> String { root + "/" + id }
+    func fifoPath(_ id: String) -> String { directory(id) + "/exec.fifo" }
+
+    /// Container ids become directory names: refuse anything that could escape `root`.
+    public static func validate(id: String) throws {
+        let allowed = id.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f || c == 0x2b || c == 0x2d || c == 0x2e
+        }
+        guard !id.isEmpty, allowed, id != ".", id != ".." , id.utf8.count <= 1024 else { throw RuntimeError.invalidID(id) }
+    }
+
+    /// Creates the container's directory, failing if the id is taken.
+    func reserve(_ id: String) throws {
+        try StateStore.validate(id: id)
+        try SmallFile.makeDirectories(root, mode: 0o711)
+        if mkdir(directory(id), 0o711) != 0 {
+            if errno == EEXIST { throw RuntimeError.containerExists(id) }
+            throw RuntimeError.system(SystemError("create \(directory(id))"))
+        }
+    }
+
+    public func load(_ id: String) throws -> ContainerRecord {
+        try StateStore.validate(id: id)
+        let path = directory(id) + "/state.json"
+        guard let text = try? SmallFile.read(path) else { throw RuntimeError.containerNotFound(id) }
+        do { return try JSONCoding.decoder.decode(ContainerRecord.self, from: Data(text.utf8)) } catch {
+            throw RuntimeError.setup("container \(id) has a corrupt state file \(path): \(error)")
+        }
+    }
+
+    func save(_ record: ContainerRecord) throws {
+        try SmallFile.writeAtomically(directory(record.id) + "/state.json", Array(try JSONCoding.encoder.encode(record)))
+    }
+
+    func remove(_ id: String) {
+        SmallFile.removeTree(directory(id))
+    }
+
+    public func ids() -> [String] {
+        SmallFile.list(root).filter { SmallFile.exists(directory($0) + "/state.json") }.sorted()
+    }
+
+    /// The live status: the pid, the exec FIFO and the freezer tell it.
+    public func status(of record: ContainerRecord) -> RuntimeState.Status {
+        guard record.isAlive else { return .stopped }
+        if record.cgroup.isFrozen() { return .paused }
+        return SmallFile.exists(fifoPath(record.id)) ? .created : .running
+    }
+}

@@ -1,0 +1,84 @@
+import BerthOCI
+import BerthSystem
+import CBerthSystem
+import Glibc
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Runs OCI hooks: the state JSON on stdin, `timeout` seconds to finish, non-zero exit is failure.
+enum HookRunner {
+    enum Phase: String {
+        case prestart, createRuntime, createContainer, startContainer, poststart, poststop
+    }
+
+    static func hooks(_ spec: RuntimeSpec, _ phase: Phase) -> [RuntimeSpec.Hook] {
+        guard let h = spec.hooks else { return [] }
+        switch phase {
+        case .prestart: return h.prestart ?? []
+        case .createRuntime: return h.createRuntime ?? []
+        case .createContainer: return h.createContainer ?? []
+        case .startContainer: return h.startContainer ?? []
+        case .poststart: return h.poststart ?? []
+        case .poststop: return h.poststop ?? []
+        }
+    }
+
+    /// Runs every hook of `phase` in order; the first failure stops the rest.
+    static func run(_ spec: RuntimeSpec, _ phase: Phase, state: RuntimeState) throws {
+        let list = hooks(spec, phase)
+        guard !list.isEmpty else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let input = Array(try encoder.encode(state))
+        for (index, hook) in list.enumerated() {
+            do { try run(hook, input: input) } catch {
+                throw RuntimeError.hook("\(phase.rawValue) hook #\(index) (\(hook.path)) failed: \(error)")
+            }
+        }
+    }
+
+    static func run(_ hook: RuntimeSpec.Hook, input: [UInt8]) throws {
+        let stdinPipe = try FileDescriptors.pipe()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdinPipe.read, 0)
+        let args = (hook.args?.isEmpty == false ? hook.args! : [hook.path]).map { strdup($0) } + [nil]
+        let env = (hook.env ?? []).map { strdup($0) } + [nil]
+        defer {
+            args.forEach { free($0) }
+            env.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, hook.path, &actions, nil, args, env)
+        close(stdinPipe.read)
+        guard rc == 0 else {
+            close(stdinPipe.write)
+            throw SystemError("start \(hook.path)", errno: .init(rawValue: rc))
+        }
+        // A hook may exit without reading stdin: ignore EPIPE.
+        signal(SIGPIPE, SIG_IGN)
+        try? FileDescriptors.writeAll(stdinPipe.write, input)
+        close(stdinPipe.write)
+        if let timeout = hook.timeout, timeout > 0 {
+            let pidfd = berth_pidfd_open(pid)
+            if pidfd >= 0 {
+                defer { close(pidfd) }
+                var fds = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
+                let ready = poll(&fds, 1, Int32(timeout) * 1000)
+                if ready == 0 {
+                    kill(pid, SIGKILL)
+                    _ = try? Processes.wait(pid)
+                    throw RuntimeError.hook("timed out after \(timeout)s")
+                }
+            }
+        }
+        let status = try Processes.wait(pid)
+        if status != .exited(0) {
+            throw RuntimeError.hook(status == .exited(status.shellCode) ? "exit status \(status.shellCode)" : "killed by signal \(status.shellCode - 128)")
+        }
+    }
+}

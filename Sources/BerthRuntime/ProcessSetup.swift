@@ -1,0 +1,116 @@
+import BerthOCI
+import BerthSystem
+import CBerthSystem
+import Glibc
+
+/// The last steps before a container process runs user code: limits, identity, capabilities,
+/// seccomp, descriptors, exec. Shared by the container init and by `exec`.
+struct ProcessSetup {
+    let process: RuntimeSpec.Process
+    let seccomp: RuntimeSpec.Seccomp?
+    let containerID: String
+    let newKeyring: Bool
+    let preserveFDs: Int32
+    /// In a user namespace whose gid map was written without setgroups, supplementary groups stay as they are.
+    let canSetGroups: Bool
+
+    static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    /// Finds `args[0]` the way execvp would, in the current (container) root.
+    func resolveExecutable() throws -> String {
+        guard let name = process.args?.first, !name.isEmpty else {
+            throw RuntimeError.invalidConfig("process.args must name a program")
+        }
+        if name.contains("/") {
+            guard access(name, X_OK) == 0 else {
+                throw RuntimeError.setup("exec: \"\(name)\": \(String(cString: strerror(errno)))")
+            }
+            return name
+        }
+        let pathValue = (process.env ?? []).last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? Self.defaultPath
+        for dir in pathValue.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + name
+            var st = stat()
+            if stat(candidate, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, access(candidate, X_OK) == 0 { return candidate }
+        }
+        throw RuntimeError.setup("exec: \"\(name)\": executable file not found in $PATH")
+    }
+
+    /// Resource limits, OOM score, keyring: while still privileged.
+    func applyLimits() throws {
+        for limit in process.rlimits ?? [] {
+            guard let resource = Self.rlimitTable[limit.type] else {
+                throw RuntimeError.invalidConfig("unknown rlimit \(limit.type)")
+            }
+            if berth_setrlimit(resource, limit.soft, limit.hard) != 0 {
+                let reason = errno == EPERM ? " (raising a hard limit needs CAP_SYS_RESOURCE, which this runtime does not have)" : ""
+                throw RuntimeError.setup("set \(limit.type) to soft=\(limit.soft) hard=\(limit.hard): \(String(cString: strerror(errno)))\(reason)")
+            }
+        }
+        if let score = process.oomScoreAdj {
+            do { try SmallFile.write("/proc/self/oom_score_adj", "\(score)") } catch {
+                // Lowering the score needs CAP_SYS_RESOURCE; not worth failing the container over.
+                RuntimeLog.shared.warning("cannot set oom_score_adj to \(score): \(error)")
+            }
+        }
+        if newKeyring {
+            // Keyrings are not namespaced: a fresh session keyring hides the host's keys. Older kernels lack it.
+            _ = berth_join_session_keyring("_ses.\(containerID)")
+        }
+    }
+
+    /// Drops to the configured user and capabilities, applies seccomp and execs. Never returns on success.
+    func execute(_ path: String, cwd: String) throws -> Never {
+        let filter = try seccomp.map(SeccompFilter.init)
+        let noNewPrivileges = process.noNewPrivileges ?? false
+        if noNewPrivileges { try syscallChecked("set no_new_privs") { berth_set_no_new_privs() } }
+        // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN, which the user switch may drop.
+        if !noNewPrivileges, let filter { try filter.load() }
+
+        let caps = process.capabilities
+        let bounding = try mask(caps?.bounding, "bounding")
+        try Capability.dropFromBoundingSet(keeping: bounding)
+        try syscallChecked("keep capabilities") { berth_set_keepcaps(1) }
+        let user = process.user
+        if canSetGroups {
+            let groups = (user.additionalGids ?? []).map { gid_t($0) }
+            try syscallChecked("setgroups") { setgroups(groups.count, groups) }
+        }
+        try syscallChecked("setgid \(user.gid)") { berth_setresgid(user.gid) }
+        try syscallChecked("setuid \(user.uid)") { berth_setresuid(user.uid) }
+        try Capability.set(effective: try mask(caps?.effective, "effective"),
+                           permitted: try mask(caps?.permitted, "permitted"),
+                           inheritable: try mask(caps?.inheritable, "inheritable"))
+        try Capability.raiseAmbient(try mask(caps?.ambient, "ambient"))
+        try syscallChecked("clear keep capabilities") { berth_set_keepcaps(0) }
+
+        guard chdir(cwd) == 0 else {
+            throw RuntimeError.setup("chdir to cwd (\"\(cwd)\") set in config.json failed: \(String(cString: strerror(errno)))")
+        }
+        umask(mode_t(user.umask ?? 0o022))
+        // CVE-2024-21626: nothing of the runtime's may survive exec except stdio and preserved fds.
+        try FileDescriptors.cloexecFrom(3 + preserveFDs)
+        for fd in 3..<(3 + preserveFDs) { try? FileDescriptors.setCloexec(fd, false) }
+        berth_reset_signals()
+        if noNewPrivileges, let filter { try filter.load() }
+        let error = Processes.exec(path: path, args: process.args ?? [], env: process.env ?? [])
+        throw RuntimeError.setup("exec \(path): \(String(cString: strerror(error.errno.rawValue)))")
+    }
+
+    private func mask(_ names: [String]?, _ set: String) throws -> UInt64 {
+        let (mask, unknown) = Capability.mask(names)
+        if !unknown.isEmpty {
+            throw RuntimeError.invalidConfig("unknown capabilities in \(set) set: \(unknown.joined(separator: ", "))")
+        }
+        // Capabilities the kernel does not know are ignored (a newer spec on an older kernel).
+        let known: UInt64 = Capability.lastSupported >= 63 ? ~0 : (1 << UInt64(Capability.lastSupported + 1)) - 1
+        return mask & known
+    }
+
+    static let rlimitTable: [String: Int32] = [
+        "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4,
+        "RLIMIT_RSS": 5, "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9,
+        "RLIMIT_LOCKS": 10, "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13,
+        "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
+    ]
+}

@@ -1,0 +1,341 @@
+import BerthOCI
+import BerthSystem
+import CBerthSystem
+import Glibc
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The OCI runtime as a library: what `berth-runtime` commands do.
+public struct Runtime: Sendable {
+    public let store: StateStore
+
+    public init(root: String) {
+        store = StateStore(root: root)
+    }
+
+    public struct CreateOptions: Sendable {
+        public var bundle: String
+        public var consoleSocket: String?
+        public var pidFile: String?
+        public var noPivot = false
+        public var noNewKeyring = false
+        public var preserveFDs: Int32 = 0
+
+        public init(bundle: String) { self.bundle = bundle }
+    }
+
+    // MARK: create / start / run
+
+    public func create(id: String, options: CreateOptions) throws {
+        _ = try launch(id: id, options: options, relayConsole: false)
+    }
+
+    public func start(id: String) throws {
+        let record = try store.load(id)
+        let status = store.status(of: record)
+        guard status == .created else {
+            throw RuntimeError.invalidState(id: id, status: status.rawValue, operation: "start")
+        }
+        let fifo = store.fifoPath(id)
+        let fd = try syscallChecked("open \(fifo)") { open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC) }
+        defer { close(fd) }
+        // The init blocks opening the FIFO for writing; a read of its one byte means it went on to exec.
+        var started = false
+        while !started {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&pfd, 1, 100) > 0, (try? FileDescriptors.read(fd, max: 1))?.isEmpty == false {
+                started = true
+            } else if !record.isAlive {
+                throw RuntimeError.setup("container \(id) exited before it could start")
+            }
+        }
+        unlink(fifo)
+        do { try HookRunner.run(record.spec, .poststart, state: record.ociState(status: .running)) } catch {
+            RuntimeLog.shared.warning("\(error)")
+        }
+    }
+
+    /// create + start; in the foreground, waits and deletes the container, returning its exit code.
+    public func run(id: String, options: CreateOptions, detach: Bool) throws -> Int32 {
+        if !detach { _ = berth_set_child_subreaper(1) }
+        let relay = !detach && options.consoleSocket == nil
+        let (record, console) = try launch(id: id, options: options, relayConsole: relay)
+        do { try start(id: id) } catch {
+            try? delete(id: id, force: true)
+            throw error
+        }
+        if detach { return 0 }
+        let status = try Supervisor(pid: record.pid, console: console).wait()
+        try destroy(record)
+        return status.shellCode
+    }
+
+    private func launch(id: String, options: CreateOptions, relayConsole: Bool) throws -> (ContainerRecord, Int32?) {
+        let bundle = try Self.absolute(options.bundle)
+        let spec = try Self.loadSpec(bundle: bundle)
+        guard let rootPath = spec.root?.path else { throw RuntimeError.invalidConfig("root.path is missing") }
+        let rootfs = try Self.absolute(rootPath.hasPrefix("/") ? rootPath : bundle + "/" + rootPath)
+        guard SmallFile.isDirectory(rootfs) else { throw RuntimeError.invalidConfig("root.path \(rootfs) is not a directory") }
+        guard (spec.linux?.namespaces ?? []).contains(where: { $0.type == .mount }) else {
+            throw RuntimeError.invalidConfig("a mount namespace is required (add {\"type\": \"mount\"} to linux.namespaces)")
+        }
+        if spec.process?.terminal == true && options.consoleSocket == nil && !relayConsole {
+            throw RuntimeError.invalidConfig("process.terminal is true: pass --console-socket to receive the terminal")
+        }
+        try store.reserve(id)
+        var cgroup: (any Cgroup)?
+        var initPid: pid_t = 0
+        var fds: [Int32] = []
+        defer { fds.forEach { close($0) } }
+        do {
+            let fifo = store.fifoPath(id)
+            try syscallChecked("create \(fifo)") { mkfifo(fifo, 0o622) }
+            let fifoFD = try syscallChecked("open \(fifo)") { open(fifo, BERTH_O_PATH | O_CLOEXEC) }
+            fds.append(fifoFD)
+            let group = try CgroupFactory.make(cgroupsPath: spec.linux?.cgroupsPath, id: id)
+            cgroup = group
+            try group.create()
+            try group.apply(spec.linux?.resources ?? .init(), defaultDevices: Self.allowedDevices(spec))
+            let entry = try NamespaceEntry(spec: spec, cgroup: group)
+            defer { entry.closeJoinDescriptors() }
+            let (parent, child) = try SyncChannel.pair()
+            fds.append(parent.fd)
+            let initProcess = ContainerInit(id: id, spec: spec, bundle: bundle, rootfs: rootfs, entry: entry,
+                                            noPivot: options.noPivot, newKeyring: !options.noNewKeyring,
+                                            preserveFDs: options.preserveFDs, fifoFD: fifoFD, channel: child)
+            initPid = try entry.spawn(parent: parent, child: child) { initProcess.run() }
+            child.close()
+            let record = ContainerRecord(id: id, bundle: bundle, rootfs: rootfs, pid: initPid,
+                                         pidStartTime: Processes.startTime(initPid) ?? 0,
+                                         created: Self.timestamp(), owner: Self.ownerName(), spec: spec,
+                                         cgroupPaths: group.paths)
+            var console: Int32?
+            loop: while true {
+                switch try parent.receive() {
+                case .text("prestart", _):
+                    try HookRunner.run(spec, .prestart, state: record.ociState(status: .created))
+                    try HookRunner.run(spec, .createRuntime, state: record.ociState(status: .created))
+                    let state = try JSONCoding.encoder.encode(record.ociState(status: .created))
+                    parent.send("continue", String(decoding: state, as: UTF8.self))
+                case let .descriptor("console", fd):
+                    if let socket = options.consoleSocket {
+                        defer { close(fd) }
+                        try Self.sendConsole(fd, to: socket)
+                    } else {
+                        console = fd
+                    }
+                case .text("ready", _):
+                    break loop
+                case let .text("error", message):
+                    throw RuntimeError.setup(message)
+                case .closed:
+                    throw RuntimeError.setup("container init exited during setup")
+                case let other:
+                    throw RuntimeError.setup("unexpected message from container init: \(other)")
+                }
+            }
+            try store.save(record)
+            if let pidFile = options.pidFile { try Self.writePidFile(pidFile, initPid) }
+            return (record, console)
+        } catch {
+            if initPid > 0 { Glibc.kill(initPid, SIGKILL) }
+            if let cgroup {
+                for pid in cgroup.processes() { Glibc.kill(pid, SIGKILL) }
+                Self.waitGone(initPid)
+                try? cgroup.destroy()
+            }
+            store.remove(id)
+            throw error
+        }
+    }
+
+    // MARK: state, kill, delete
+
+    public func state(id: String) throws -> (RuntimeState, ContainerRecord) {
+        let record = try store.load(id)
+        return (record.ociState(status: store.status(of: record)), record)
+    }
+
+    public func kill(id: String, signal: Int32, all: Bool) throws {
+        let record = try store.load(id)
+        let status = store.status(of: record)
+        guard status != .stopped else { throw RuntimeError.invalidState(id: id, status: "stopped", operation: "signal") }
+        if all {
+            for pid in record.cgroup.processes() { Glibc.kill(pid, signal) }
+            if status == .paused && signal == SIGKILL { try? record.cgroup.setFrozen(false) }
+            return
+        }
+        // Through a pidfd, checked against the recorded start time, so a recycled pid is never signalled.
+        let pidfd = berth_pidfd_open(record.pid)
+        guard pidfd >= 0 else { throw RuntimeError.system(SystemError("signal container \(id)")) }
+        defer { close(pidfd) }
+        guard record.isAlive else { throw RuntimeError.invalidState(id: id, status: "stopped", operation: "signal") }
+        try syscallChecked("signal container \(id)") { berth_pidfd_send_signal(pidfd, signal) }
+    }
+
+    public func delete(id: String, force: Bool) throws {
+        let record = try store.load(id)
+        switch store.status(of: record) {
+        case .stopped, .creating:
+            break
+        case .created:
+            Glibc.kill(record.pid, SIGKILL)
+        case let status:
+            guard force else {
+                throw RuntimeError.setup("cannot delete container \(id) that is not stopped: \(status.rawValue) (use --force)")
+            }
+            for pid in record.cgroup.processes() { Glibc.kill(pid, SIGKILL) }
+            Glibc.kill(record.pid, SIGKILL)
+            if status == .paused { try? record.cgroup.setFrozen(false) }
+        }
+        try destroy(record)
+    }
+
+    /// Removes what a stopped container leaves: its cgroup, its state; then runs poststop hooks.
+    private func destroy(_ record: ContainerRecord) throws {
+        Self.waitGone(record.pid)
+        let cgroup = record.cgroup
+        for pid in cgroup.processes() { Glibc.kill(pid, SIGKILL) }
+        try cgroup.destroy()
+        store.remove(record.id)
+        do { try HookRunner.run(record.spec, .poststop, state: record.ociState(status: .stopped)) } catch {
+            RuntimeLog.shared.warning("\(error)")
+        }
+    }
+
+    // MARK: pause, resume, update, ps
+
+    public func pause(id: String) throws {
+        let record = try store.load(id)
+        let status = store.status(of: record)
+        guard status == .running || status == .created else { throw RuntimeError.invalidState(id: id, status: status.rawValue, operation: "pause") }
+        try record.cgroup.setFrozen(true)
+    }
+
+    public func resume(id: String) throws {
+        let record = try store.load(id)
+        let status = store.status(of: record)
+        guard status == .paused else { throw RuntimeError.invalidState(id: id, status: status.rawValue, operation: "resume") }
+        try record.cgroup.setFrozen(false)
+    }
+
+    public func update(id: String, resources: RuntimeSpec.Resources) throws {
+        var record = try store.load(id)
+        let status = store.status(of: record)
+        guard status != .stopped else { throw RuntimeError.invalidState(id: id, status: "stopped", operation: "update") }
+        try record.cgroup.apply(resources, defaultDevices: resources.devices == nil ? [] : Self.allowedDevices(record.spec))
+        var linux = record.spec.linux ?? .init()
+        linux.resources = Self.merge(linux.resources ?? .init(), resources)
+        record.spec.linux = linux
+        try store.save(record)
+    }
+
+    public func processes(id: String) throws -> [pid_t] {
+        try store.load(id).cgroup.processes()
+    }
+
+    // MARK: helpers
+
+    static func loadSpec(bundle: String) throws -> RuntimeSpec {
+        let path = bundle + "/config.json"
+        guard let text = try? SmallFile.read(path) else { throw RuntimeError.invalidConfig("cannot read \(path)") }
+        do { return try JSONCoding.decoder.decode(RuntimeSpec.self, from: Data(text.utf8)) } catch let error as DecodingError {
+            throw RuntimeError.invalidConfig(Self.describe(error))
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined().drop(while: { $0 == "." }).description
+        }
+        switch error {
+        case let .keyNotFound(key, ctx): return "missing \(path(ctx)).\(key.stringValue)".replacingOccurrences(of: "missing .", with: "missing ")
+        case let .typeMismatch(type, ctx): return "\(path(ctx)): expected \(type)"
+        case let .valueNotFound(type, ctx): return "\(path(ctx)): expected \(type), found null"
+        case let .dataCorrupted(ctx): return path(ctx).isEmpty ? "not valid JSON: \(ctx.debugDescription)" : "\(path(ctx)): \(ctx.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+
+    /// Device rules every container gets, plus one per device node the spec creates.
+    static func allowedDevices(_ spec: RuntimeSpec) -> [RuntimeSpec.DeviceCgroup] {
+        CgroupFactory.defaultAllowedDevices + (spec.linux?.devices ?? []).map {
+            .init(allow: true, type: $0.type == "u" ? "c" : $0.type, major: $0.major, minor: $0.minor, access: "rwm")
+        }
+    }
+
+    static func merge(_ old: RuntimeSpec.Resources, _ new: RuntimeSpec.Resources) -> RuntimeSpec.Resources {
+        var merged = old
+        if let m = new.memory { merged.memory = m }
+        if let c = new.cpu { merged.cpu = c }
+        if let p = new.pids { merged.pids = p }
+        if let b = new.blockIO { merged.blockIO = b }
+        if let h = new.hugepageLimits { merged.hugepageLimits = h }
+        if let u = new.unified { merged.unified = u }
+        if let d = new.devices { merged.devices = d }
+        return merged
+    }
+
+    static func absolute(_ path: String) throws -> String {
+        guard let resolved = realpath(path, nil) else { throw RuntimeError.system(SystemError("resolve \(path)")) }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    static func writePidFile(_ path: String, _ pid: pid_t) throws {
+        try SmallFile.writeAtomically(path, Array("\(pid)".utf8))
+    }
+
+    /// Waits up to 10 s for `pid` to disappear (it is not our child: poll its pidfd).
+    static func waitGone(_ pid: pid_t) {
+        guard pid > 0 else { return }
+        let pidfd = berth_pidfd_open(pid)
+        guard pidfd >= 0 else { return }
+        defer { close(pidfd) }
+        var pfd = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+        _ = poll(&pfd, 1, 10_000)
+        // If it is our child (run, or a re-parented orphan), reap it so no zombie stays behind.
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, WNOHANG)
+    }
+
+    static func sendConsole(_ fd: Int32, to socketPath: String) throws {
+        let sock = try syscallChecked("create console socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+        defer { close(sock) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(socketPath.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw RuntimeError.setup("console socket path too long: \(socketPath)") }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+        }
+        let len = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + 1)
+        try syscallChecked("connect to console socket \(socketPath)") {
+            withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(sock, $0, len) } }
+        }
+        try FileDescriptors.send(fd: fd, over: sock, message: Array("/dev/ptmx".utf8))
+    }
+
+    static func ownerName() -> String {
+        guard let pw = getpwuid(getuid()) else { return "" }
+        return String(cString: pw.pointee.pw_name)
+    }
+
+    /// RFC 3339 with nanoseconds, as runc's `created`.
+    static func timestamp() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var tm = tm()
+        var seconds = ts.tv_sec
+        gmtime_r(&seconds, &tm)
+        func pad(_ v: Int32, _ width: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        let nanos = String(ts.tv_nsec)
+        return "\(pad(tm.tm_year + 1900, 4))-\(pad(tm.tm_mon + 1, 2))-\(pad(tm.tm_mday, 2))T\(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2)).\(String(repeating: "0", count: 9 - nanos.count))\(nanos)Z"
+    }
+}

@@ -1,0 +1,53 @@
+import Glibc
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// runc-compatible logging: `--log FILE` with `--log-format text|json`, stderr otherwise.
+///
+/// containerd's shim reads the last `error` line of the JSON log to report why a command failed.
+public final class RuntimeLog: @unchecked Sendable {
+    public enum Format: String, Sendable { case text, json }
+
+    /// Configured once at start-up by the command-line front end, before any container work.
+    nonisolated(unsafe) public static var shared = RuntimeLog(path: nil, format: .text, debug: false)
+
+    private let fd: Int32
+    private let format: Format
+    private let debugEnabled: Bool
+
+    public init(path: String?, format: Format, debug: Bool) {
+        if let path, !path.isEmpty {
+            let opened = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            fd = opened >= 0 ? opened : 2
+        } else {
+            fd = 2
+        }
+        self.format = format
+        self.debugEnabled = debug
+    }
+
+    /// Whether messages also need printing to stderr (they go to a file).
+    public var writesToFile: Bool { fd != 2 }
+
+    public func error(_ message: String) { write("error", message) }
+    public func warning(_ message: String) { write("warning", message) }
+    public func debug(_ message: String) { if debugEnabled { write("debug", message) } }
+
+    private func write(_ level: String, _ message: String) {
+        let time = Date().formatted(.iso8601)
+        let line: String
+        switch format {
+        case .json:
+            struct Entry: Encodable { let level: String; let msg: String; let time: String }
+            let data = (try? JSONEncoder().encode(Entry(level: level, msg: message, time: time))) ?? Data()
+            line = String(decoding: data, as: UTF8.self) + "\n"
+        case .text:
+            line = "time=\"\(time)\" level=\(level) msg=\"\(message)\"\n"
+        }
+        let bytes = Array(line.utf8)
+        _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+    }
+}

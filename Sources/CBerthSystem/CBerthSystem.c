@@ -1,0 +1,292 @@
+#include "CBerthSystem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/statfs.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+const int BERTH_CLONE_NEWNS = CLONE_NEWNS;
+const int BERTH_CLONE_NEWUTS = CLONE_NEWUTS;
+const int BERTH_CLONE_NEWIPC = CLONE_NEWIPC;
+const int BERTH_CLONE_NEWUSER = CLONE_NEWUSER;
+const int BERTH_CLONE_NEWPID = CLONE_NEWPID;
+const int BERTH_CLONE_NEWNET = CLONE_NEWNET;
+const int BERTH_CLONE_NEWCGROUP = CLONE_NEWCGROUP;
+const int BERTH_CLONE_NEWTIME = CLONE_NEWTIME;
+
+const uint64_t BERTH_RESOLVE_IN_ROOT = RESOLVE_IN_ROOT;
+const uint64_t BERTH_RESOLVE_NO_MAGICLINKS = RESOLVE_NO_MAGICLINKS;
+const uint64_t BERTH_RESOLVE_NO_SYMLINKS = RESOLVE_NO_SYMLINKS;
+const uint64_t BERTH_RESOLVE_BENEATH = RESOLVE_BENEATH;
+const int BERTH_O_PATH = O_PATH;
+
+pid_t berth_fork(void) { return fork(); }
+int berth_unshare(int flags) { return unshare(flags); }
+int berth_setns(int fd, int nstype) { return setns(fd, nstype); }
+int berth_pivot_root(const char *new_root, const char *put_old) {
+    return (int)syscall(SYS_pivot_root, new_root, put_old);
+}
+int berth_sethostname(const char *name, size_t len) { return sethostname(name, len); }
+int berth_setdomainname(const char *name, size_t len) { return setdomainname(name, len); }
+
+int berth_setresuid(uid_t uid) { return setresuid(uid, uid, uid); }
+int berth_setresgid(gid_t gid) { return setresgid(gid, gid, gid); }
+
+int berth_setresgid_root(void) {
+    if (setresgid(0, 0, 0) < 0) return -1;
+    return setresuid(0, 0, 0);
+}
+
+int berth_wifexited(int status) { return WIFEXITED(status); }
+int berth_wexitstatus(int status) { return WEXITSTATUS(status); }
+int berth_wifsignaled(int status) { return WIFSIGNALED(status); }
+int berth_wtermsig(int status) { return WTERMSIG(status); }
+
+int berth_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
+int berth_set_keepcaps(int on) { return prctl(PR_SET_KEEPCAPS, on, 0, 0, 0); }
+int berth_capbset_drop(int cap) { return prctl(PR_CAPBSET_DROP, cap, 0, 0, 0); }
+int berth_cap_ambient_raise(int cap) { return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0); }
+int berth_cap_ambient_clear_all(void) { return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); }
+int berth_set_child_subreaper(int on) { return prctl(PR_SET_CHILD_SUBREAPER, on, 0, 0, 0); }
+int berth_set_pdeathsig(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0); }
+int berth_set_dumpable(int on) { return prctl(PR_SET_DUMPABLE, on, 0, 0, 0); }
+
+int berth_last_cap(void) {
+    /* The kernel tells us through the bounding-set probe: the highest cap it accepts. */
+    int cap = 0;
+    while (cap < 64 && prctl(PR_CAPBSET_READ, cap + 1, 0, 0, 0) >= 0) cap++;
+    return cap;
+}
+
+int berth_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable) {
+    struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct data[2];
+    data[0].effective = (uint32_t)effective;
+    data[1].effective = (uint32_t)(effective >> 32);
+    data[0].permitted = (uint32_t)permitted;
+    data[1].permitted = (uint32_t)(permitted >> 32);
+    data[0].inheritable = (uint32_t)inheritable;
+    data[1].inheritable = (uint32_t)(inheritable >> 32);
+    return (int)syscall(SYS_capset, &hdr, data);
+}
+
+int berth_setrlimit(int resource, uint64_t soft, uint64_t hard) {
+    struct rlimit rl = { .rlim_cur = soft, .rlim_max = hard };
+    return setrlimit(resource, &rl);
+}
+
+int berth_set_cloexec(int fd, int on) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0) return -1;
+    flags = on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
+    return fcntl(fd, F_SETFD, flags);
+}
+
+int berth_set_nonblock(int fd, int on) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -1;
+    flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+    return fcntl(fd, F_SETFL, flags);
+}
+
+int berth_cloexec_from(unsigned int first) {
+    return (int)syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC);
+}
+
+int berth_close_from(unsigned int first) {
+    return (int)syscall(SYS_close_range, first, ~0U, 0);
+}
+
+int berth_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {
+    struct open_how how;
+    memset(&how, 0, sizeof(how));
+    how.flags = flags | O_CLOEXEC;
+    how.mode = mode;
+    how.resolve = resolve;
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+int berth_send_fd(int sock, int fd, const void *data, size_t len) {
+    char dummy = 0;
+    struct iovec iov = { .iov_base = (void *)(data ? data : &dummy), .iov_len = data ? len : 1 };
+    union { struct cmsghdr align; char buf[CMSG_SPACE(sizeof(int))]; } u;
+    struct msghdr msg;
+    memset(&msg, 0, sizeof(msg));
+    memset(&u, 0, sizeof(u));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = u.buf;
+    msg.msg_controllen = sizeof(u.buf);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    ssize_t n;
+    do { n = sendmsg(sock, &msg, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
+    return n < 0 ? -1 : 0;
+}
+
+int berth_recv_fd(int sock, void *data, size_t len, ssize_t *received) {
+    char dummy;
+    struct iovec iov = { .iov_base = data ? data : &dummy, .iov_len = data ? len : 1 };
+    union { struct cmsghdr align; char buf[CMSG_SPACE(sizeof(int))]; } u;
+    struct msghdr msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = u.buf;
+    msg.msg_controllen = sizeof(u.buf);
+    ssize_t n;
+    do { n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+    if (received) *received = n;
+    if (n < 0) return -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c), sizeof(int));
+            return fd;
+        }
+    }
+    return -2; /* a message without a descriptor */
+}
+
+int berth_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+int berth_pidfd_send_signal(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+uint64_t berth_makedev(unsigned int major, unsigned int minor) { return makedev(major, minor); }
+unsigned int berth_major(uint64_t dev) { return major(dev); }
+unsigned int berth_minor(uint64_t dev) { return minor(dev); }
+
+int berth_open_ptmx(const char *ptmx, int *pts_number) {
+    int fd = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int unlock = 0;
+    if (ioctl(fd, TIOCSPTLCK, &unlock) < 0 || ioctl(fd, TIOCGPTN, pts_number) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int berth_set_ctty(int fd) { return ioctl(fd, TIOCSCTTY, 0); }
+
+int berth_set_winsize(int fd, unsigned short rows, unsigned short cols) {
+    struct winsize ws = { .ws_row = rows, .ws_col = cols };
+    return ioctl(fd, TIOCSWINSZ, &ws);
+}
+
+int berth_get_winsize(int fd, unsigned short *rows, unsigned short *cols) {
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) < 0) return -1;
+    *rows = ws.ws_row;
+    *cols = ws.ws_col;
+    return 0;
+}
+
+void berth_reset_signals(void) {
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    for (int s = 1; s < NSIG; s++) {
+        if (s == SIGKILL || s == SIGSTOP) continue;
+        signal(s, SIG_DFL);
+    }
+}
+
+int berth_block_signals(void) {
+    sigset_t all;
+    sigfillset(&all);
+    return sigprocmask(SIG_BLOCK, &all, NULL);
+}
+
+int berth_signalfd_all(void) {
+    sigset_t all;
+    sigfillset(&all);
+    sigdelset(&all, SIGKILL);
+    sigdelset(&all, SIGSTOP);
+    return signalfd(-1, &all, SFD_CLOEXEC);
+}
+
+long berth_join_session_keyring(const char *name) {
+    return syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name);
+}
+
+int berth_exe_is_sealed(void) {
+    int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    int seals = fcntl(fd, F_GET_SEALS);
+    close(fd);
+    const int want = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+    return seals >= 0 && (seals & want) == want;
+}
+
+int berth_ensure_sealed_exe(char *const argv[], char *const envp[]) {
+    if (berth_exe_is_sealed()) return 0;
+    int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (src < 0) return -1;
+    struct stat st;
+    if (fstat(src, &st) < 0) { close(src); return -1; }
+    int mem = memfd_create("berth-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (mem < 0) { close(src); return -1; }
+    off_t left = st.st_size;
+    while (left > 0) {
+        ssize_t n = sendfile(mem, src, NULL, (size_t)left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) { close(src); close(mem); return -1; }
+        left -= n;
+    }
+    close(src);
+    if (fcntl(mem, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+        close(mem);
+        return -1;
+    }
+    fexecve(mem, argv, envp);
+    int saved = errno;
+    close(mem);
+    errno = saved;
+    return -1;
+}
+
+int berth_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+long berth_fs_type(const char *path) {
+    struct statfs st;
+    if (statfs(path, &st) < 0) return -1;
+    return (long)st.f_type;
+}
+
+int berth_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof(info));
+    return n == (ssize_t)sizeof(info) ? (int)info.ssi_signo : -1;
+}

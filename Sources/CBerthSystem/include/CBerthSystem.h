@@ -1,0 +1,97 @@
+#ifndef CBERTHSYSTEM_H
+#define CBERTHSYSTEM_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Namespace flags (visible to Swift only through these constants). */
+extern const int BERTH_CLONE_NEWNS;
+extern const int BERTH_CLONE_NEWUTS;
+extern const int BERTH_CLONE_NEWIPC;
+extern const int BERTH_CLONE_NEWUSER;
+extern const int BERTH_CLONE_NEWPID;
+extern const int BERTH_CLONE_NEWNET;
+extern const int BERTH_CLONE_NEWCGROUP;
+extern const int BERTH_CLONE_NEWTIME;
+
+/* Process creation and namespaces. */
+pid_t berth_fork(void);
+int berth_unshare(int flags);
+int berth_setns(int fd, int nstype);
+int berth_pivot_root(const char *new_root, const char *put_old);
+int berth_sethostname(const char *name, size_t len);
+int berth_setdomainname(const char *name, size_t len);
+
+int berth_setresuid(uid_t uid);
+int berth_setresgid(gid_t gid);
+/* setresgid(0) and setresuid(0): become root of a fresh user namespace. */
+int berth_setresgid_root(void);
+
+/* Wait status decoding (macros in C). */
+int berth_wifexited(int status);
+int berth_wexitstatus(int status);
+int berth_wifsignaled(int status);
+int berth_wtermsig(int status);
+
+/* prctl. */
+int berth_set_no_new_privs(void);
+int berth_set_keepcaps(int on);
+int berth_capbset_drop(int cap);
+int berth_cap_ambient_raise(int cap);
+int berth_cap_ambient_clear_all(void);
+int berth_set_child_subreaper(int on);
+int berth_set_pdeathsig(int sig);
+int berth_set_dumpable(int on);
+int berth_last_cap(void);
+
+/* Capabilities: all three sets at once, as 64-bit masks (capset v3). */
+int berth_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);
+
+/* Resource limits. */
+int berth_setrlimit(int resource, uint64_t soft, uint64_t hard);
+
+/* File descriptors. */
+int berth_set_cloexec(int fd, int on);
+int berth_set_nonblock(int fd, int on);
+int berth_cloexec_from(unsigned int first);
+int berth_close_from(unsigned int first);
+int berth_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
+extern const uint64_t BERTH_RESOLVE_IN_ROOT;
+extern const uint64_t BERTH_RESOLVE_NO_MAGICLINKS;
+extern const uint64_t BERTH_RESOLVE_NO_SYMLINKS;
+extern const uint64_t BERTH_RESOLVE_BENEATH;
+extern const int BERTH_O_PATH;
+int berth_send_fd(int sock, int fd, const void *data, size_t len);
+/* Returns the received fd, -2 when the message carried none, -1 on error. */
+int berth_recv_fd(int sock, void *data, size_t len, ssize_t *received);
+int berth_pidfd_open(pid_t pid);
+int berth_pidfd_send_signal(int pidfd, int sig);
+
+int berth_pipe_cloexec(int fds[2]);
+long berth_fs_type(const char *path);
+
+/* Devices and terminals. */
+uint64_t berth_makedev(unsigned int major, unsigned int minor);
+unsigned int berth_major(uint64_t dev);
+unsigned int berth_minor(uint64_t dev);
+int berth_open_ptmx(const char *ptmx, int *pts_number);
+int berth_set_ctty(int fd);
+int berth_set_winsize(int fd, unsigned short rows, unsigned short cols);
+int berth_get_winsize(int fd, unsigned short *rows, unsigned short *cols);
+
+/* Signals: unblock everything and restore default dispositions (before exec). */
+void berth_reset_signals(void);
+int berth_block_signals(void);
+int berth_signalfd_all(void);
+/* Reads one signal from a signalfd: its number, or -1. */
+int berth_signalfd_read(int fd);
+
+/* Keyrings: a fresh session keyring per container, as runc does. */
+long berth_join_session_keyring(const char *name);
+
+/* CVE-2019-5736: re-exec from a sealed memfd copy of /proc/self/exe unless already sealed.
+   Returns only if re-exec was not needed (0) or failed (-1, errno set). */
+int berth_ensure_sealed_exe(char *const argv[], char *const envp[]);
+int berth_exe_is_sealed(void);
+
+#endif

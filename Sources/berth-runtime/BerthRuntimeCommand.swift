@@ -1,0 +1,116 @@
+import ArgumentParser
+import BerthRuntime
+import CBerthSystem
+import Glibc
+
+/// `berth-runtime`: an OCI runtime with runc's command line.
+@main
+struct BerthRuntimeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "berth-runtime",
+        abstract: "Run containers from OCI bundles (runc-compatible command line).",
+        version: "berth-runtime version 0.1.0\nspec: \(BerthOCIVersion.spec)",
+        subcommands: [
+            Create.self, Start.self, Run.self, State.self, Kill.self, Delete.self, Exec.self, List.self,
+            Ps.self, Pause.self, Resume.self, Update.self, FeaturesCommand.self, Spec.self,
+        ]
+    )
+
+    static func main() {
+        // CVE-2019-5736: commands whose process enters a container run from a sealed copy of the binary.
+        let args = CommandLine.arguments.dropFirst()
+        if args.contains(where: { ["create", "run", "exec"].contains($0) }) {
+            _ = berth_ensure_sealed_exe(CommandLine.unsafeArgv, environ)
+        }
+        do {
+            var command = try parseAsRoot(GlobalOptions.hoisted(Array(CommandLine.arguments.dropFirst())))
+            try command.run()
+        } catch let exit as ContainerExit {
+            Glibc.exit(exit.code)
+        } catch {
+            if let runtimeError = error as? RuntimeError {
+                report(runtimeError.description)
+                Glibc.exit(1)
+            }
+            exit(withError: error)
+        }
+    }
+
+    static func report(_ message: String) {
+        RuntimeLog.shared.error(message)
+        if RuntimeLog.shared.writesToFile {
+            let line = Array("berth-runtime: \(message)\n".utf8)
+            _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        }
+    }
+}
+
+/// The exit status of a foreground container, passed up to `main`.
+struct ContainerExit: Error {
+    let code: Int32
+}
+
+enum BerthOCIVersion {
+    static let spec = "1.2.0"
+}
+
+/// runc's global flags; accepted before or after the subcommand.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "Directory for container state.")
+    var root = "/run/berth-runtime"
+
+    @Option(help: "Log file (default: stderr).")
+    var log: String?
+
+    @Option(name: .customLong("log-format"), help: "Log format: text or json.")
+    var logFormat = "text"
+
+    @Flag(help: "Log debug messages.")
+    var debug = false
+
+    @Flag(name: .customLong("systemd-cgroup"), help: "Accepted for compatibility; systemd cgroups are not supported.")
+    var systemdCgroup = false
+
+    @Option(help: .hidden)
+    var criu: String?
+
+    static let valued: Set<String> = ["--root", "--log", "--log-format", "--criu", "--rootless"]
+    static let flags: Set<String> = ["--debug", "--systemd-cgroup"]
+
+    /// runc takes global flags before the command (`--root R create ID`); ArgumentParser wants
+    /// them after it. Moves them there; `--rootless` (a runc global we need not act on) is dropped.
+    static func hoisted(_ args: [String]) -> [String] {
+        var globals: [String] = []
+        var i = 0
+        while i < args.count, args[i].hasPrefix("-") {
+            let name = String(args[i].split(separator: "=", maxSplits: 1)[0])
+            if valued.contains(name) {
+                let hasInlineValue = args[i].contains("=")
+                if name != "--rootless" {
+                    globals.append(args[i])
+                    if !hasInlineValue && i + 1 < args.count { globals.append(args[i + 1]) }
+                }
+                i += hasInlineValue ? 1 : 2
+            } else if flags.contains(name) {
+                globals.append(args[i])
+                i += 1
+            } else {
+                break
+            }
+        }
+        guard i < args.count, !args[i].hasPrefix("-") else { return args }
+        return [args[i]] + globals + args[(i + 1)...]
+    }
+
+    /// Sets up logging and returns the runtime rooted at `--root`.
+    func runtime() throws -> Runtime {
+        guard let format = RuntimeLog.Format(rawValue: logFormat) else {
+            throw ValidationError("--log-format must be text or json, not \(logFormat)")
+        }
+        RuntimeLog.shared = RuntimeLog(path: log, format: format, debug: debug)
+        if systemdCgroup {
+            throw RuntimeError.cgroup("--systemd-cgroup is not supported: this runtime manages cgroupfs directly")
+        }
+        return Runtime(root: root)
+    }
+}
