@@ -27,6 +27,9 @@ struct ContainerInit {
         do {
             guard let p = spec.process else { throw RuntimeError.invalidConfig("process is missing") }
             process = p
+            // CVE-2024-21626: a descriptor inherited from our caller (a host directory, say) must not
+            // be reachable from the container, not even through /proc/self/fd during setup.
+            FileDescriptors.closeAll(except: Set([fifoFD, channel.fd, RuntimeLog.shared.fd] + Array(3..<(3 + preserveFDs))))
             _ = setsid()
             // Device nodes and directories get exactly the modes the spec asks for.
             umask(0)
@@ -37,7 +40,7 @@ struct ContainerInit {
                                         inUserNamespace: entry.createsUser || entry.joins.contains { $0.kind == .user },
                                         newCgroupNamespace: entry.creates.contains(.cgroup),
                                         cgroupPaths: entry.cgroup?.paths ?? [:])
-            _ = try rootSetup.prepare()
+            try rootSetup.prepare()
             channel.send("prestart")
             let stateJSON = try channel.expect("continue")
             try runHooks(.createContainer, stateJSON: stateJSON)
@@ -58,10 +61,11 @@ struct ContainerInit {
         // From here on nobody waits for our messages: failures go to the container's stderr.
         do {
             let fifo = try syscallChecked("open exec fifo") { open("/proc/self/fd/\(fifoFD)", O_WRONLY | O_CLOEXEC) }
+            // `start` is waiting for our byte: startContainer hooks finish before it runs poststart.
+            try runHooks(.startContainer, stateJSON: nil)
             try FileDescriptors.writeAll(fifo, [0x30])
             close(fifo)
             close(fifoFD)
-            try runHooks(.startContainer, stateJSON: nil)
             try setup.execute(executable, cwd: process.cwd)
         } catch {
             let message = Array("berth-runtime: \(error)\n".utf8)

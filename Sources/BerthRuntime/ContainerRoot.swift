@@ -23,16 +23,38 @@ struct ContainerRoot {
         return try FileDescriptors.openat2(fd, clean.isEmpty ? "." : String(clean), flags: flags, resolve: Self.resolve)
     }
 
-    /// mkdir -p inside the root.
+    func close() { _ = Glibc.close(fd) }
+
+    /// mkdir -p inside the root. A symlink on the way is followed inside the root, and
+    /// what it points to is created if missing (so a dangling link cannot block or redirect).
     func makeDirectories(_ relative: String, mode: mode_t = 0o755) throws {
+        var pending = relative.split(separator: "/").map(String.init).reversed() as [String]
         var current = ""
-        for component in relative.split(separator: "/") where component != "." {
+        var links = 0
+        while let component = pending.popLast() {
+            if component == "." || component.isEmpty { continue }
             let parent = try open(current.isEmpty ? "." : current, flags: BERTH_O_PATH | O_DIRECTORY)
             defer { Glibc.close(parent) }
-            if mkdirat(parent, String(component), mode) != 0 && errno != EEXIST {
+            if mkdirat(parent, component, mode) != 0 && errno != EEXIST {
                 throw SystemError("create directory \(current)/\(component) in rootfs")
             }
-            current += "/" + component
+            var st = stat()
+            if fstatat(parent, component, &st, AT_SYMLINK_NOFOLLOW) == 0, (st.st_mode & S_IFMT) == S_IFLNK {
+                links += 1
+                guard links <= 40 else { throw SystemError("resolve \(relative) in rootfs", errno: .tooManySymbolicLinkLevels) }
+                var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
+                let n = readlinkat(parent, component, &buffer, buffer.count - 1)
+                guard n > 0 else { throw SystemError("read symlink \(current)/\(component) in rootfs") }
+                let target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if target.hasPrefix("/") { current = "" }
+                pending.append(contentsOf: target.split(separator: "/").map(String.init).reversed())
+                continue
+            }
+            if component == ".." {
+                current = String(current[..<(current.lastIndex(of: "/") ?? current.startIndex)])
+            } else {
+                current += "/" + component
+            }
         }
     }
 

@@ -64,6 +64,7 @@ extension Runtime {
 
     private static func execBody(setup: ProcessSetup, terminal: Bool, size: RuntimeSpec.ConsoleSize?, channel: SyncChannel) -> Never {
         do {
+            FileDescriptors.closeAll(except: Set([channel.fd, RuntimeLog.shared.fd] + Array(3..<(3 + setup.preserveFDs))))
             if terminal {
                 _ = setsid()
                 let (master, slavePath) = try Terminal.openMaster(ptmx: "/dev/ptmx", ptsDirectory: "/dev/pts")

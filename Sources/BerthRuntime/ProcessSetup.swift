@@ -87,6 +87,11 @@ struct ProcessSetup {
         guard chdir(cwd) == 0 else {
             throw RuntimeError.setup("chdir to cwd (\"\(cwd)\") set in config.json failed: \(String(cString: strerror(errno)))")
         }
+        // A cwd outside our root (reached through a leaked fd) reads back as unreachable.
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil, buffer[0] == CChar(UInt8(ascii: "/")) else {
+            throw RuntimeError.setup("cwd \"\(cwd)\" is outside the container's root filesystem")
+        }
         umask(mode_t(user.umask ?? 0o022))
         // CVE-2024-21626: nothing of the runtime's may survive exec except stdio and preserved fds.
         try FileDescriptors.cloexecFrom(3 + preserveFDs)

@@ -17,7 +17,7 @@ struct RootfsSetup {
     private var linux: RuntimeSpec.Linux { spec.linux ?? .init() }
 
     /// Propagation, the rootfs bind mount, the spec's mounts and the device nodes.
-    func prepare() throws -> ContainerRoot {
+    func prepare() throws {
         let propagation: MountFlags
         switch linux.rootfsPropagation ?? "" {
         case "", "rslave", "slave": propagation = [.slave, .recursive]
@@ -39,7 +39,7 @@ struct RootfsSetup {
         if devMounted { try createDefaultDevices(root) }
         for device in linux.devices ?? [] { try createDevice(device, in: root) }
         if devMounted { try createDevSymlinks(root) }
-        return root
+        root.close()
     }
 
     /// pivot_root into the rootfs (or MS_MOVE + chroot with `noPivot`).
@@ -67,6 +67,7 @@ struct RootfsSetup {
             }
         }
         let root = try ContainerRoot(path: "/")
+        defer { root.close() }
         for path in linux.maskedPaths ?? [] { try mask(path, in: root) }
         for path in linux.readonlyPaths ?? [] { try makeReadonly(path, in: root) }
         if spec.root?.readonly == true {

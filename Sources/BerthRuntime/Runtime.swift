@@ -93,6 +93,9 @@ public struct Runtime: Sendable {
         do {
             let fifo = store.fifoPath(id)
             try syscallChecked("create \(fifo)") { mkfifo(fifo, 0o622) }
+            // The init opens it as the container's root, which a user namespace maps elsewhere.
+            try syscallChecked("chmod \(fifo)") { chmod(fifo, 0o622) }
+            try syscallChecked("chown \(fifo)") { chown(fifo, Self.hostID(0, spec.linux?.uidMappings), Self.hostID(0, spec.linux?.gidMappings)) }
             let fifoFD = try syscallChecked("open \(fifo)") { open(fifo, BERTH_O_PATH | O_CLOEXEC) }
             fds.append(fifoFD)
             let group = try CgroupFactory.make(cgroupsPath: spec.linux?.cgroupsPath, id: id)
@@ -317,6 +320,14 @@ public struct Runtime: Sendable {
             withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(sock, $0, len) } }
         }
         try FileDescriptors.send(fd: fd, over: sock, message: Array("/dev/ptmx".utf8))
+    }
+
+    /// The host id that `id` in the container maps to (itself without a user namespace).
+    static func hostID(_ id: UInt32, _ mappings: [RuntimeSpec.IDMapping]?) -> UInt32 {
+        for m in mappings ?? [] where id >= m.containerID && id - m.containerID < m.size {
+            return m.hostID + (id - m.containerID)
+        }
+        return id
     }
 
     static func ownerName() -> String {

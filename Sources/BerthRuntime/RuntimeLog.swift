@@ -14,7 +14,8 @@ public final class RuntimeLog: @unchecked Sendable {
     /// Configured once at start-up by the command-line front end, before any container work.
     nonisolated(unsafe) public static var shared = RuntimeLog(path: nil, format: .text, debug: false)
 
-    private let fd: Int32
+    /// Kept open (close-on-exec) while a container process is set up, so warnings still reach the log.
+    let fd: Int32
     private let format: Format
     private let debugEnabled: Bool
 

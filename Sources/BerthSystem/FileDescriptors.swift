@@ -26,6 +26,16 @@ public enum FileDescriptors {
         try syscallChecked("close_range") { berth_cloexec_from(UInt32(first)) }
     }
 
+    /// Closes every descriptor from 3 up except `keep`: nothing the caller inherited survives.
+    public static func closeAll(except keep: Set<Int32>) {
+        var next: UInt32 = 3
+        for fd in keep.filter({ $0 >= 3 }).sorted() {
+            if UInt32(fd) > next { _ = berth_close_range(next, UInt32(fd) - 1) }
+            next = UInt32(fd) + 1
+        }
+        _ = berth_close_range(next, ~0)
+    }
+
     /// Sends `fd` and a message over a Unix socket.
     public static func send(fd: Int32, over socket: Int32, message: [UInt8] = [0]) throws {
         let result = message.withUnsafeBytes { berth_send_fd(socket, fd, $0.baseAddress, $0.count) }

@@ -55,6 +55,7 @@ int berth_set_cloexec(int fd, int on);
 int berth_set_nonblock(int fd, int on);
 int berth_cloexec_from(unsigned int first);
 int berth_close_from(unsigned int first);
+int berth_close_range(unsigned int first, unsigned int last);
 int berth_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
 extern const uint64_t BERTH_RESOLVE_IN_ROOT;
 extern const uint64_t BERTH_RESOLVE_NO_MAGICLINKS;

@@ -1,0 +1,158 @@
+import BerthOCI
+import Foundation
+import Glibc
+import Testing
+
+@Suite("berth-runtime lifecycle")
+struct LifecycleTests {
+    @Test("run: PID 1, own hostname, only the container's processes, exit code passed through")
+    func runBasics() throws {
+        let h = try RuntimeHarness("basics")
+        defer { h.cleanup() }
+        var spec = h.spec(["sh", "-c", "echo pid=$$; hostname; ls /proc | grep -c '^[0-9]'; exit 3"])
+        spec.hostname = "box-one"
+        let result = try h.run("basics", spec)
+        #expect(result.status == 3, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "pid=1")
+        #expect(lines.dropFirst().first == "box-one")
+        // sh and the ls of the pipeline (grep may already see itself): nothing of the host.
+        #expect(Int(lines.last ?? "") ?? 99 <= 3)
+    }
+
+    @Test("create, state, start, kill, delete follow runc's states; delete leaves no cgroup")
+    func createStartKillDelete() throws {
+        let h = try RuntimeHarness("states")
+        defer { h.cleanup() }
+        let id = h.id("states")
+        let bundle = try h.bundle(id, h.spec(["sleep", "60"]))
+        let created = try h.runtime(["create", "--bundle", bundle, "--pid-file", h.dir + "/pid", id])
+        #expect(created.status == 0, "\(created.stderr)")
+        var state = try h.state(id)
+        #expect(state["status"] as? String == "created")
+        let pid = state["pid"] as? Int ?? 0
+        #expect(pid > 0)
+        #expect((try? String(contentsOfFile: h.dir + "/pid", encoding: .utf8)) == "\(pid)")
+        #expect(try h.runtime(["start", id]).status == 0)
+        state = try h.state(id)
+        #expect(state["status"] as? String == "running")
+        // A second start is refused.
+        #expect(try h.runtime(["start", id]).status != 0)
+        // A running container cannot be deleted without --force.
+        let refused = try h.runtime(["delete", id])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("not stopped"))
+        #expect(try h.runtime(["kill", id, "KILL"]).status == 0)
+        #expect(try RuntimeHarness.waitFor { (try h.state(id))["status"] as? String == "stopped" })
+        let cgroup = "/sys/fs/cgroup/pids/berth-test/\(id)"
+        #expect(FileManager.default.fileExists(atPath: cgroup))
+        #expect(try h.runtime(["delete", id]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: cgroup))
+        #expect(try h.runtime(["state", id]).status != 0)
+    }
+
+    @Test("list shows containers in table and JSON form")
+    func list() throws {
+        let h = try RuntimeHarness("list")
+        defer { h.cleanup() }
+        let id = h.id("listed")
+        #expect(try h.runtime(["run", "-d", "--bundle", try h.bundle(id, h.spec(["sleep", "60"])), id]).status == 0)
+        let table = try h.runtime(["list"])
+        #expect(table.stdout.hasPrefix("ID"))
+        #expect(table.stdout.contains(id))
+        #expect(table.stdout.contains("running"))
+        let json = try h.runtime(["list", "--format", "json"])
+        let entries = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+        #expect(entries?.first?["id"] as? String == id)
+        #expect(try h.runtime(["list", "-q"]).stdout == id + "\n")
+    }
+
+    @Test("exec joins the container's namespaces and returns the exit code")
+    func exec() throws {
+        let h = try RuntimeHarness("exec")
+        defer { h.cleanup() }
+        let id = h.id("exec")
+        #expect(try h.runtime(["run", "-d", "--bundle", try h.bundle(id, h.spec(["sleep", "60"])), id]).status == 0)
+        let pid = try h.state(id)["pid"] as? Int ?? 0
+        let inside = try h.runtime(["exec", id, "sh", "-c", "for n in pid mnt uts ipc net cgroup; do readlink /proc/self/ns/$n; done; exit 4"])
+        #expect(inside.status == 4, "\(inside.stderr)")
+        let expected = try ["pid", "mnt", "uts", "ipc", "net", "cgroup"].map {
+            try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/\($0)")
+        }
+        #expect(inside.stdout.split(separator: "\n").map(String.init) == expected)
+        // The exec'd process sees the container's processes: init is PID 1 and it runs sleep.
+        let ps = try h.runtime(["exec", id, "cat", "/proc/1/cmdline"])
+        #expect(ps.stdout.hasPrefix("sleep"))
+        let missing = try h.runtime(["exec", id, "no-such-program"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("executable file not found"))
+        let json = try h.runtime(["ps", "--format", "json", id])
+        let pids = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [Int]
+        #expect(pids == [pid])
+    }
+
+    @Test("pause freezes every process and resume thaws them")
+    func pauseResume() throws {
+        let h = try RuntimeHarness("pause")
+        defer { h.cleanup() }
+        let out = h.dir + "/out"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        var spec = h.spec(["sh", "-c", "while true; do echo x >> /out/ticks; usleep 5000; done"])
+        spec.mounts?.append(.init(destination: "/out", type: "bind", source: out, options: ["rbind", "rw"]))
+        let id = h.id("pause")
+        #expect(try h.runtime(["run", "-d", "--bundle", try h.bundle(id, spec), id]).status == 0)
+        func ticks() -> Int { ((try? String(contentsOfFile: out + "/ticks", encoding: .utf8)) ?? "").count }
+        #expect(RuntimeHarness.waitFor { ticks() > 0 })
+        #expect(try h.runtime(["pause", id]).status == 0)
+        #expect(try h.state(id)["status"] as? String == "paused")
+        let frozen = ticks()
+        usleep(200_000)
+        #expect(ticks() == frozen)
+        #expect(try h.runtime(["resume", id]).status == 0)
+        #expect(try h.state(id)["status"] as? String == "running")
+        #expect(RuntimeHarness.waitFor { ticks() > frozen })
+    }
+
+    @Test("update changes limits of a running container")
+    func update() throws {
+        let h = try RuntimeHarness("update")
+        defer { h.cleanup() }
+        let id = h.id("update")
+        #expect(try h.runtime(["run", "-d", "--bundle", try h.bundle(id, h.spec(["sleep", "60"])), id]).status == 0)
+        #expect(try h.runtime(["update", "--pids-limit", "7", "--memory", "67108864", id]).status == 0)
+        let pidsMax = try String(contentsOfFile: "/sys/fs/cgroup/pids/berth-test/\(id)/pids.max", encoding: .utf8)
+        #expect(pidsMax.trimmingCharacters(in: .whitespacesAndNewlines) == "7")
+        let memory = try String(contentsOfFile: "/sys/fs/cgroup/memory/berth-test/\(id)/memory.limit_in_bytes", encoding: .utf8)
+        #expect(memory.trimmingCharacters(in: .whitespacesAndNewlines) == "67108864")
+        let resources = #"{"pids": {"limit": 9}}"#
+        #expect(try h.runtime(["update", "-r", "-", id], stdin: resources).status == 0)
+        let updated = try String(contentsOfFile: "/sys/fs/cgroup/pids/berth-test/\(id)/pids.max", encoding: .utf8)
+        #expect(updated.trimmingCharacters(in: .whitespacesAndNewlines) == "9")
+    }
+
+    @Test("bad input: missing bundle, invalid JSON, duplicate id, unknown container")
+    func badInput() throws {
+        let h = try RuntimeHarness("bad")
+        defer { h.cleanup() }
+        let noBundle = try h.runtime(["create", "--bundle", h.dir + "/nope", "x1"])
+        #expect(noBundle.status == 1)
+        #expect(noBundle.stderr.contains("nope"))
+        let id = h.id("badjson")
+        let bundle = try h.bundle(id, h.spec(["true"]))
+        try "{\"ociVersion\": \"1.2.0\", \"process\": 5}".write(toFile: bundle + "/config.json", atomically: true, encoding: .utf8)
+        let bad = try h.runtime(["create", "--bundle", bundle, id])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("invalid config.json"))
+        #expect(bad.stderr.contains("process"))
+        // Nothing left behind by the failed create.
+        #expect(try h.runtime(["list", "-q"]).stdout.isEmpty)
+        let dup = h.id("dup")
+        let dupBundle = try h.bundle(dup, h.spec(["sleep", "60"]))
+        #expect(try h.runtime(["create", "--bundle", dupBundle, dup]).status == 0)
+        let again = try h.runtime(["create", "--bundle", dupBundle, dup])
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("already exists"))
+        #expect(try h.runtime(["kill", "ghost"]).stderr.contains("does not exist"))
+        #expect(try h.runtime(["create", "--bundle", dupBundle, "../escape"]).stderr.contains("invalid container id"))
+    }
+}

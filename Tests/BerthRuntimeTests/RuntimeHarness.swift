@@ -1,0 +1,158 @@
+import BerthOCI
+import BerthRuntime
+import Foundation
+import Glibc
+
+/// What a command printed and how it exited.
+struct CommandResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+}
+
+/// Runs the real `berth-runtime` binary against a private `--root` and temporary bundles.
+///
+/// Each harness owns a fresh directory; `cleanup()` force-deletes every container it created
+/// and removes the directory, so tests can run in parallel and leave nothing behind.
+final class RuntimeHarness: @unchecked Sendable {
+    static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static var binary: String {
+        ProcessInfo.processInfo.environment["BERTH_RUNTIME_BIN"] ?? packageRoot + "/.build/debug/berth-runtime"
+    }
+
+    /// The busybox rootfs built by scripts/build-test-images.sh (built on first use).
+    static let rootfs: String = {
+        let path = packageRoot + "/.testdata/busybox/rootfs"
+        if !FileManager.default.fileExists(atPath: path + "/bin/busybox") {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/bash")
+            p.arguments = [packageRoot + "/scripts/build-test-images.sh"]
+            try? p.run()
+            p.waitUntilExit()
+        }
+        return path
+    }()
+
+    let dir: String
+    let root: String
+    private(set) var ids: [String] = []
+
+    init(_ name: String) throws {
+        dir = "/tmp/berth-rt-\(name)-\(UInt32.random(in: 0...UInt32.max))"
+        root = dir + "/state"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        chmod(dir, 0o755)
+    }
+
+    /// A container id unique to this harness.
+    func id(_ name: String) -> String {
+        let id = "\(name)-\(UInt32.random(in: 0...UInt32.max))"
+        ids.append(id)
+        return id
+    }
+
+    /// The spec every test starts from: runc's defaults on the busybox rootfs, read-only, with a /tmp tmpfs.
+    func spec(_ args: [String]) -> RuntimeSpec {
+        var spec = DefaultSpec.make()
+        spec.root = .init(path: Self.rootfs, readonly: true)
+        spec.process?.terminal = false
+        spec.process?.args = args
+        spec.mounts?.append(.init(destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777"]))
+        return spec
+    }
+
+    /// Writes a bundle for `id` and returns its directory.
+    func bundle(_ id: String, _ spec: RuntimeSpec) throws -> String {
+        var spec = spec
+        if spec.linux?.cgroupsPath == nil { spec.linux?.cgroupsPath = "/berth-test/\(id)" }
+        let path = dir + "/bundles/" + id
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(spec).write(to: URL(fileURLWithPath: path + "/config.json"))
+        return path
+    }
+
+    /// Runs `berth-runtime --root <root> args…`, optionally through `sh -c` with a prefix such as `exec 5</;`.
+    @discardableResult
+    func runtime(_ args: [String], shellPrefix: String? = nil, stdin: String? = nil, timeout: TimeInterval = 60) throws -> CommandResult {
+        let argv = [Self.binary, "--root", root] + args
+        if let shellPrefix {
+            let quoted = argv.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+            return try Self.command(["/bin/sh", "-c", "\(shellPrefix) exec \(quoted)"], stdin: stdin, timeout: timeout)
+        }
+        return try Self.command(argv, stdin: stdin, timeout: timeout)
+    }
+
+    /// Creates the bundle and runs the container in the foreground.
+    func run(_ name: String, _ spec: RuntimeSpec) throws -> CommandResult {
+        let id = self.id(name)
+        return try runtime(["run", "--bundle", try bundle(id, spec), id])
+    }
+
+    /// Runs a command with stdout/stderr in files (detached containers may keep pipes open).
+    static func command(_ argv: [String], stdin: String? = nil, timeout: TimeInterval = 60) throws -> CommandResult {
+        let tag = UUID().uuidString
+        let outPath = "/tmp/berth-out-\(tag)", errPath = "/tmp/berth-err-\(tag)"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        defer {
+            unlink(outPath)
+            unlink(errPath)
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: argv[0])
+        p.arguments = Array(argv.dropFirst())
+        p.standardOutput = FileHandle(forWritingAtPath: outPath)
+        p.standardError = FileHandle(forWritingAtPath: errPath)
+        let input = Pipe()
+        p.standardInput = input
+        try p.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try? input.fileHandleForWriting.close()
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { usleep(2000) }
+        if p.isRunning {
+            p.terminate()
+            p.waitUntilExit()
+            throw HarnessError.timeout(argv.joined(separator: " "))
+        }
+        let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        return CommandResult(status: p.terminationStatus, stdout: out, stderr: err)
+    }
+
+    /// The `state` JSON of a container.
+    func state(_ id: String) throws -> [String: Any] {
+        let result = try runtime(["state", id])
+        guard result.status == 0, let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else {
+            throw HarnessError.command("state \(id): \(result.stderr)")
+        }
+        return object
+    }
+
+    /// Polls `condition` every 10 ms for up to `seconds`.
+    static func waitFor(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(10_000)
+        }
+        return try condition()
+    }
+
+    func cleanup() {
+        for id in ids { _ = try? runtime(["delete", "--force", id]) }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+}
+
+enum HarnessError: Error {
+    case timeout(String)
+    case command(String)
+}
