@@ -2,7 +2,7 @@
 # Builds the offline test images (see build-test-images.py) after installing busybox-static.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x /bin/busybox ] || ! file -b /bin/busybox 2>/dev/null | grep -q static; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q busybox-static >/dev/null
+if ! dpkg -s busybox-static >/dev/null 2>&1; then
+  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q busybox-static >/dev/null
 fi
 python3 scripts/build-test-images.py "${1:-.testdata}"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh Debian 12 machine as root: installs what the tests need,
+# builds the offline test images, builds Berth and runs `swift test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
+
+need=()
+for pkg in libseccomp-dev busybox-static python3 containerd; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
+fi
+
+scripts/build-test-images.sh
+swift build --build-tests
+swift test --skip-build "$@"
