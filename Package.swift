@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "berth-runtime", targets: ["berth-runtime"]),
         .library(name: "BerthOCI", targets: ["BerthOCI"]),
+        .library(name: "BerthDigest", targets: ["BerthDigest"]),
         .library(name: "BerthRuntime", targets: ["BerthRuntime"]),
     ],
     dependencies: [
@@ -16,9 +17,12 @@ let package = Package(
     ],
     targets: [
         // Models shared by every layer: OCI runtime/image specs, Docker schema2, digests, references.
+        // No swift-crypto here: the runtime links these models and must stay free of Foundation/ICU.
+        .target(name: "BerthOCI"),
+        // sha256 of content (verification, streaming hashes) for the modules that handle blobs.
         .target(
-            name: "BerthOCI",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+            name: "BerthDigest",
+            dependencies: ["BerthOCI", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Syscalls Glibc does not export to Swift (clone flags, pivot_root, capset, prctl, SCM_RIGHTS…).
         .target(
@@ -36,9 +40,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "berth-runtime",
-            dependencies: ["BerthRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["BerthRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            // create/run/exec copy the binary into a sealed memfd (CVE-2019-5736): a stripped
+            // release binary halves that copy.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release))]
         ),
-        .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI"]),
+        .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI", "BerthDigest"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthSystem"]),
     ]
 )

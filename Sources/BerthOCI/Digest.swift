@@ -1,4 +1,3 @@
-import Crypto
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -39,24 +38,10 @@ public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comp
         self.encoded = hex
     }
 
-    /// The sha256 digest of `bytes`.
-    public static func sha256<D: DataProtocol>(of bytes: D) -> Digest {
-        Digest(algorithm: .sha256, encoded: SHA256.hash(data: bytes).hexString)
-    }
-
-    init(algorithm: Algorithm, encoded: String) {
+    /// A digest from its parts; `encoded` must already be valid lowercase hex of the right length.
+    public init(algorithm: Algorithm, encoded: String) {
         self.algorithm = algorithm
         self.encoded = encoded
-    }
-
-    /// Throws `OCIError.digestMismatch` unless `bytes` hash to this digest.
-    public func verify<D: DataProtocol>(_ bytes: D) throws {
-        let actual: Digest
-        switch algorithm {
-        case .sha256: actual = Digest(algorithm: .sha256, encoded: SHA256.hash(data: bytes).hexString)
-        case .sha512: actual = Digest(algorithm: .sha512, encoded: SHA512.hash(data: bytes).hexString)
-        }
-        if actual != self { throw OCIError.digestMismatch(expected: self, actual: actual) }
     }
 
     public var description: String { "\(algorithm.rawValue):\(encoded)" }
@@ -71,33 +56,5 @@ public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comp
     public func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
-    }
-}
-
-/// Incremental sha256 for streams (layers are hashed while they download).
-public struct DigestHasher {
-    private var hasher = SHA256()
-
-    public init() {}
-
-    public mutating func update<D: DataProtocol>(_ bytes: D) { hasher.update(data: bytes) }
-
-    public mutating func update(_ buffer: UnsafeRawBufferPointer) { hasher.update(bufferPointer: buffer) }
-
-    public func finalize() -> Digest {
-        Digest(algorithm: .sha256, encoded: hasher.finalize().hexString)
-    }
-}
-
-extension Sequence where Element == UInt8 {
-    var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in self {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xf)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -234,6 +234,13 @@ public enum ManifestDocument: Equatable, Sendable {
     case index(ImageIndex)
     case manifest(ImageManifest)
 
+    /// The media type of a `Content-Type` header, ignoring parameters; nil for generic JSON.
+    static func mediaType(fromContentType header: String?) -> String? {
+        guard let first = header?.split(separator: ";").first else { return nil }
+        let type = String(first.filter { $0 != " " && $0 != "\t" })
+        return type.isEmpty || type == "application/json" ? nil : type
+    }
+
     /// Decodes `data` given the `Content-Type` a registry sent (or `nil` to sniff `mediaType`).
     /// Schema 1 manifests are refused: they are deprecated and unsigned content.
     public static func decode(_ data: Data, contentType: String?) throws -> ManifestDocument {
@@ -247,8 +254,7 @@ public enum ManifestDocument: Equatable, Sendable {
         do { probe = try JSONDecoder().decode(Probe.self, from: data) } catch {
             throw OCIError.invalidDocument("manifest is not valid JSON: \(error)")
         }
-        let declared = (contentType?.split(separator: ";").first.map { String($0).trimmingCharacters(in: .whitespaces) })
-            .flatMap { $0 == "application/json" || $0.isEmpty ? nil : $0 } ?? probe.mediaType
+        let declared = mediaType(fromContentType: contentType) ?? probe.mediaType
         if probe.schemaVersion == 1 || declared == MediaType.dockerSchema1 || declared == MediaType.dockerSchema1Signed {
             throw OCIError.unsupportedMediaType("Docker image manifest schema 1 (deprecated; push the image again with a current client)")
         }

@@ -36,11 +36,19 @@ struct ContainerInit {
             if entry.createsUser {
                 try syscallChecked("become root in the user namespace") { berth_setresgid_root() }
             }
+            var inCgroup = false
+            let cgroupReady = {
+                if !inCgroup {
+                    try entry.awaitCgroup(channel)
+                    inCgroup = true
+                }
+            }
             let rootSetup = RootfsSetup(spec: spec, bundle: bundle, rootfs: rootfs,
                                         inUserNamespace: entry.createsUser || entry.joins.contains { $0.kind == .user },
                                         newCgroupNamespace: entry.creates.contains(.cgroup),
-                                        cgroupPaths: entry.cgroup?.paths ?? [:])
+                                        cgroupPaths: entry.cgroup?.paths ?? [:], cgroupReady: cgroupReady)
             try rootSetup.prepare()
+            try cgroupReady()
             channel.send("prestart")
             let stateJSON = try channel.expect("continue")
             try runHooks(.createContainer, stateJSON: stateJSON)

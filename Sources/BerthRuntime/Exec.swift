@@ -34,7 +34,7 @@ extension Runtime {
                                  newKeyring: false, preserveFDs: options.preserveFDs,
                                  canSetGroups: true)
         let pid = try entry.spawn(parent: parent, child: child) {
-            Self.execBody(setup: setup, terminal: process.terminal == true, size: process.consoleSize, channel: child)
+            Self.execBody(setup: setup, entry: entry, terminal: process.terminal == true, size: process.consoleSize, channel: child)
         }
         child.close()
         var console: Int32?
@@ -62,8 +62,10 @@ extension Runtime {
         return try Supervisor(pid: pid, console: console).wait().shellCode
     }
 
-    private static func execBody(setup: ProcessSetup, terminal: Bool, size: RuntimeSpec.ConsoleSize?, channel: SyncChannel) -> Never {
+    private static func execBody(setup: ProcessSetup, entry: NamespaceEntry, terminal: Bool, size: RuntimeSpec.ConsoleSize?,
+                                 channel: SyncChannel) -> Never {
         do {
+            try entry.awaitCgroup(channel)
             FileDescriptors.closeAll(except: Set([channel.fd, RuntimeLog.shared.fd] + Array(3..<(3 + setup.preserveFDs))))
             if terminal {
                 _ = setsid()

@@ -8,10 +8,13 @@ import Glibc
 /// it and running Swift in the child is safe; that is the trampoline DESIGN.md asks for, without
 /// re-executing the binary. The sequence:
 ///
-///     runtime ──fork──▶ intermediate: join cgroup, setns(joins), unshare(user) ⇄ maps, unshare(rest)
+///     runtime ──fork──▶ intermediate: setns(joins), unshare(user) ⇄ maps, unshare(rest but cgroup)
 ///                          └─fork──▶ container process (PID 1 of a new pid namespace)
 ///
 /// Two forks, because a new pid namespace only applies to children of the process that made it.
+/// The runtime moves the container process into its cgroup while that process already works on
+/// its rootfs: a cgroup v1 attach waits for an RCU grace period (4–25 ms here), which this hides.
+/// The container process calls `awaitCgroup` before anything that must happen inside the cgroup.
 struct NamespaceEntry {
     struct Join {
         let kind: NamespaceKind
@@ -116,19 +119,32 @@ struct NamespaceEntry {
         }
         _ = try Processes.wait(intermediate)
         parent.send("go")
+        do {
+            try cgroup?.join(pid)
+        } catch {
+            kill(pid, SIGKILL)
+            throw error
+        }
+        parent.send("cgroup")
         return pid
+    }
+
+    /// In the container process: waits until the runtime has moved us into the cgroup, then
+    /// creates the cgroup namespace (whose root is the cgroup we are in at that moment).
+    func awaitCgroup(_ channel: SyncChannel) throws {
+        _ = try channel.expect("cgroup")
+        if creates.contains(.cgroup) { try Namespaces.unshare([.cgroup]) }
     }
 
     private func runIntermediate(_ channel: SyncChannel, body: () -> Never) -> Never {
         do {
-            try cgroup?.join(0)
             for join in joins { try Namespaces.join(fd: join.fd, kind: join.kind, path: join.path) }
             if createsUser {
                 try Namespaces.unshare([.user])
                 channel.send("userns")
                 _ = try channel.expect("ok")
             }
-            try Namespaces.unshare(creates.filter { $0 != .user })
+            try Namespaces.unshare(creates.filter { $0 != .user && $0 != .cgroup })
             let pid = try Processes.fork()
             if pid == 0 {
                 _ = try channel.expect("go")

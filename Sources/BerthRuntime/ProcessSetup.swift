@@ -78,10 +78,16 @@ struct ProcessSetup {
         }
         try syscallChecked("setgid \(user.gid)") { berth_setresgid(user.gid) }
         try syscallChecked("setuid \(user.uid)") { berth_setresuid(user.uid) }
-        try Capability.set(effective: try mask(caps?.effective, "effective"),
-                           permitted: try mask(caps?.permitted, "permitted"),
-                           inheritable: try mask(caps?.inheritable, "inheritable"))
-        try Capability.raiseAmbient(try mask(caps?.ambient, "ambient"))
+        let permitted = try mask(caps?.permitted, "permitted")
+        let inheritable = try mask(caps?.inheritable, "inheritable")
+        try Capability.set(effective: try mask(caps?.effective, "effective"), permitted: permitted, inheritable: inheritable)
+        // The kernel raises an ambient capability only if it is permitted and inheritable; runc's
+        // default spec lists ambient ones it cannot get, so the rest are skipped, not fatal.
+        let ambient = try mask(caps?.ambient, "ambient")
+        if ambient & ~(permitted & inheritable) != 0 {
+            RuntimeLog.shared.debug("ambient capabilities not also permitted and inheritable are skipped")
+        }
+        try Capability.raiseAmbient(ambient & permitted & inheritable)
         try syscallChecked("clear keep capabilities") { berth_set_keepcaps(0) }
 
         guard chdir(cwd) == 0 else {

@@ -251,14 +251,20 @@ public struct Runtime: Sendable {
     }
 
     static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined().drop(while: { $0 == "." }).description
+        func path(_ keys: [any CodingKey]) -> String {
+            var out = ""
+            for key in keys {
+                if let index = key.intValue { out += "[\(index)]" } else { out += (out.isEmpty ? "" : ".") + key.stringValue }
+            }
+            return out
         }
         switch error {
-        case let .keyNotFound(key, ctx): return "missing \(path(ctx)).\(key.stringValue)".replacingOccurrences(of: "missing .", with: "missing ")
-        case let .typeMismatch(type, ctx): return "\(path(ctx)): expected \(type)"
-        case let .valueNotFound(type, ctx): return "\(path(ctx)): expected \(type), found null"
-        case let .dataCorrupted(ctx): return path(ctx).isEmpty ? "not valid JSON: \(ctx.debugDescription)" : "\(path(ctx)): \(ctx.debugDescription)"
+        case let .keyNotFound(key, ctx): return "missing \(path(ctx.codingPath + [key]))"
+        case let .typeMismatch(type, ctx): return "\(path(ctx.codingPath)): expected \(type)"
+        case let .valueNotFound(type, ctx): return "\(path(ctx.codingPath)): expected \(type), found null"
+        case let .dataCorrupted(ctx):
+            let where_ = path(ctx.codingPath)
+            return where_.isEmpty ? "not valid JSON: \(ctx.debugDescription)" : "\(where_): \(ctx.debugDescription)"
         @unknown default: return "\(error)"
         }
     }

@@ -20,8 +20,8 @@ public enum Capability {
         return names.firstIndex(of: upper.hasPrefix("CAP_") ? upper : "CAP_" + upper)
     }
 
-    /// The highest capability the running kernel knows.
-    public static var lastSupported: Int { Int(berth_last_cap()) }
+    /// The highest capability the running kernel knows (probed once).
+    public static let lastSupported = Int(berth_last_cap())
 
     /// A bit mask from capability names; unknown names are returned in `unknown`.
     public static func mask(_ list: [String]?) -> (mask: UInt64, unknown: [String]) {

@@ -1,3 +1,4 @@
+import BerthDigest
 import BerthOCI
 import Foundation
 import Testing
