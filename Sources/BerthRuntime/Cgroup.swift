@@ -11,8 +11,11 @@ public protocol Cgroup: Sendable {
     var paths: [String: String] { get }
     func create() throws
     func apply(_ resources: RuntimeSpec.Resources, defaultDevices: [RuntimeSpec.DeviceCgroup]) throws
-    /// Moves `pid` (0 = the caller) into the cgroup.
+    /// Moves process `pid` into the cgroup.
     func join(_ pid: pid_t) throws
+    /// Moves the calling single-threaded process into the cgroup, by the cheapest path the
+    /// kernel offers (see `CgroupV1.joinSelf`).
+    func joinSelf() throws
     func setFrozen(_ frozen: Bool) throws
     func isFrozen() -> Bool
     func processes() -> [pid_t]

@@ -97,6 +97,10 @@ struct CgroupV2: Cgroup {
         try CgroupFactory.write(path, "cgroup.procs", "\(pid)")
     }
 
+    func joinSelf() throws {
+        try join(0)
+    }
+
     func setFrozen(_ frozen: Bool) throws {
         try set("cgroup.freeze", frozen ? "1" : "0", for: "pause/resume")
         for _ in 0..<1000 {

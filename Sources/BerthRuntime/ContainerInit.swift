@@ -8,17 +8,16 @@ import Glibc
 /// It builds the rootfs, reports "ready", then blocks opening the exec FIFO for writing until
 /// `start` opens it for reading — the create/start split runc uses.
 struct ContainerInit {
-    let id: String
-    let spec: RuntimeSpec
-    let bundle: String
-    let rootfs: String
-    let entry: NamespaceEntry
-    let noPivot: Bool
-    let newKeyring: Bool
-    let preserveFDs: Int32
-    /// O_PATH descriptor of the exec FIFO, reopened for writing through /proc/self/fd.
-    let fifoFD: Int32
+    let request: BootstrapRequest
     let channel: SyncChannel
+
+    private var id: String { request.id }
+    private var spec: RuntimeSpec { request.spec }
+    private var bundle: String { request.bundle }
+    private var entry: NamespaceEntry { request.namespaces }
+    private var preserveFDs: Int32 { request.preserveFDs }
+    /// O_PATH descriptor of the exec FIFO, reopened for writing through /proc/self/fd.
+    private var fifoFD: Int32 { request.fifoFD ?? -1 }
 
     func run() -> Never {
         let process: RuntimeSpec.Process
@@ -36,27 +35,19 @@ struct ContainerInit {
             if entry.createsUser {
                 try syscallChecked("become root in the user namespace") { berth_setresgid_root() }
             }
-            var inCgroup = false
-            let cgroupReady = {
-                if !inCgroup {
-                    try entry.awaitCgroup(channel)
-                    inCgroup = true
-                }
-            }
-            let rootSetup = RootfsSetup(spec: spec, bundle: bundle, rootfs: rootfs,
-                                        inUserNamespace: entry.createsUser || entry.joins.contains { $0.kind == .user },
+            let rootSetup = RootfsSetup(spec: spec, bundle: bundle, rootfs: request.rootfs,
+                                        inUserNamespace: entry.inUserNamespace,
                                         newCgroupNamespace: entry.creates.contains(.cgroup),
-                                        cgroupPaths: entry.cgroup?.paths ?? [:], cgroupReady: cgroupReady)
+                                        cgroupPaths: entry.cgroupPaths)
             try rootSetup.prepare()
-            try cgroupReady()
             channel.send("prestart")
             let stateJSON = try channel.expect("continue")
             try runHooks(.createContainer, stateJSON: stateJSON)
-            try rootSetup.enter(noPivot: noPivot)
+            try rootSetup.enter(noPivot: request.noPivot)
             try rootSetup.finish()
             if process.terminal == true { try setUpTerminal(process) }
             setup = ProcessSetup(process: process, seccomp: spec.linux?.seccomp, containerID: id,
-                                 newKeyring: newKeyring, preserveFDs: preserveFDs,
+                                 newKeyring: request.newKeyring, preserveFDs: preserveFDs,
                                  canSetGroups: (try? SmallFile.read("/proc/self/setgroups"))?.trimmed != "deny")
             try setup.applyLimits()
             executable = try setup.resolveExecutable()

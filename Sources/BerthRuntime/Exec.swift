@@ -30,13 +30,20 @@ extension Runtime {
         if !options.detach { _ = berth_set_child_subreaper(1) }
         let (parent, child) = try SyncChannel.pair()
         defer { parent.close() }
-        let setup = ProcessSetup(process: process, seccomp: record.spec.linux?.seccomp, containerID: id,
-                                 newKeyring: false, preserveFDs: options.preserveFDs,
-                                 canSetGroups: true)
-        let pid = try entry.spawn(parent: parent, child: child) {
-            Self.execBody(setup: setup, entry: entry, terminal: process.terminal == true, size: process.consoleSize, channel: child)
+        var request = BootstrapRequest(mode: .exec, id: id, spec: record.spec, process: process, bundle: record.bundle,
+                                       rootfs: record.rootfs, namespaces: entry, channelFD: child.fd,
+                                       logFD: RuntimeLog.shared.fd, logFormat: RuntimeLog.shared.formatName,
+                                       debug: RuntimeLog.shared.debugging)
+        request.newKeyring = false
+        request.preserveFDs = options.preserveFDs
+        let pid: pid_t
+        do {
+            pid = try NamespaceEntry.spawn(request, parent: parent)
+            child.close()
+        } catch {
+            child.close()
+            throw error
         }
-        child.close()
         var console: Int32?
         // The channel is close-on-exec: EOF means the exec succeeded.
         loop: while true {
@@ -62,15 +69,19 @@ extension Runtime {
         return try Supervisor(pid: pid, console: console).wait().shellCode
     }
 
-    private static func execBody(setup: ProcessSetup, entry: NamespaceEntry, terminal: Bool, size: RuntimeSpec.ConsoleSize?,
-                                 channel: SyncChannel) -> Never {
+    /// In the exec'd process (a child of the helper, inside the container's namespaces and cgroup).
+    static func execBody(_ request: BootstrapRequest, channel: SyncChannel) -> Never {
+        let process = request.process ?? RuntimeSpec.Process()
+        let setup = ProcessSetup(process: process, seccomp: request.spec.linux?.seccomp, containerID: request.id,
+                                 newKeyring: false, preserveFDs: request.preserveFDs, canSetGroups: true)
         do {
-            try entry.awaitCgroup(channel)
             FileDescriptors.closeAll(except: Set([channel.fd, RuntimeLog.shared.fd] + Array(3..<(3 + setup.preserveFDs))))
-            if terminal {
+            if process.terminal == true {
                 _ = setsid()
                 let (master, slavePath) = try Terminal.openMaster(ptmx: "/dev/ptmx", ptsDirectory: "/dev/pts")
-                if let size { try? Terminal.setSize(master, rows: UInt16(clamping: size.height), columns: UInt16(clamping: size.width)) }
+                if let size = process.consoleSize {
+                    try? Terminal.setSize(master, rows: UInt16(clamping: size.height), columns: UInt16(clamping: size.width))
+                }
                 let slave = try syscallChecked("open \(slavePath)") { open(slavePath, O_RDWR | O_NOCTTY | O_CLOEXEC) }
                 try channel.send("console", fd: master)
                 close(master)
@@ -80,7 +91,7 @@ extension Runtime {
             }
             try setup.applyLimits()
             let path = try setup.resolveExecutable()
-            try setup.execute(path, cwd: setup.process.cwd)
+            try setup.execute(path, cwd: process.cwd)
         } catch {
             channel.send("error", "\(error)")
             Processes.exitChild(127)

@@ -1,22 +1,28 @@
 import BerthOCI
 import BerthSystem
+import CBerthSystem
 import Glibc
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
-/// How a new container process enters its namespaces and cgroup.
+/// How a new container process gets into its cgroup and namespaces.
 ///
-/// The runtime process is single-threaded (it never starts Dispatch or async work), so forking
-/// it and running Swift in the child is safe; that is the trampoline DESIGN.md asks for, without
-/// re-executing the binary. The sequence:
-///
-///     runtime ──fork──▶ intermediate: setns(joins), unshare(user) ⇄ maps, unshare(rest but cgroup)
+///     runtime ──fork──▶ helper: re-executes as `berth-runtime init` from a read-only bind of the
+///                        binary in a private mount namespace, or else from a sealed memfd copy
+///                        (CVE-2019-5736), joins the cgroup itself,
+///                        setns(joins), unshare(user) ⇄ maps, unshare(the rest)
 ///                          └─fork──▶ container process (PID 1 of a new pid namespace)
 ///
-/// Two forks, because a new pid namespace only applies to children of the process that made it.
-/// The runtime moves the container process into its cgroup while that process already works on
-/// its rootfs: a cgroup v1 attach waits for an RCU grace period (4–25 ms here), which this hides.
-/// The container process calls `awaitCgroup` before anything that must happen inside the cgroup.
-struct NamespaceEntry {
-    struct Join {
+/// The helper is a fresh, single-threaded process: namespace joins are allowed, and it can move
+/// itself into the cgroup without the lock a move by another process takes (an RCU grace period,
+/// 4–25 ms on this kernel). The container process, its fork, inherits the cgroup and runs from
+/// the sealed copy. Two forks, because a new pid namespace applies only to children of the
+/// process that made it.
+struct NamespaceEntry: Codable {
+    struct Join: Codable {
         let kind: NamespaceKind
         let fd: Int32
         let path: String
@@ -26,13 +32,14 @@ struct NamespaceEntry {
     var creates: [NamespaceKind] = []
     var uidMappings: [RuntimeSpec.IDMapping] = []
     var gidMappings: [RuntimeSpec.IDMapping] = []
-    var cgroup: (any Cgroup)?
+    var cgroupPaths: [String: String] = [:]
 
     var createsUser: Bool { creates.contains(.user) }
+    var inUserNamespace: Bool { createsUser || joins.contains { $0.kind == .user } }
 
     /// Namespaces from a spec: a `path` means join, none means create.
-    init(spec: RuntimeSpec, cgroup: (any Cgroup)?) throws {
-        self.cgroup = cgroup
+    init(spec: RuntimeSpec, cgroup: any Cgroup) throws {
+        cgroupPaths = cgroup.paths
         var seen = Set<RuntimeSpec.NamespaceType>()
         for ns in spec.linux?.namespaces ?? [] {
             guard seen.insert(ns.type).inserted else { throw RuntimeError.invalidConfig("namespace \(ns.type.rawValue) listed twice") }
@@ -59,8 +66,8 @@ struct NamespaceEntry {
     }
 
     /// Joins every namespace of a running process that differs from ours (for `exec`).
-    init(joiningProcess pid: pid_t, cgroup: (any Cgroup)?) throws {
-        self.cgroup = cgroup
+    init(joiningProcess pid: pid_t, cgroup: any Cgroup) throws {
+        cgroupPaths = cgroup.paths
         for kind in NamespaceKind.allCases {
             let theirs = "/proc/\(pid)/ns/\(kind.procName)"
             var a = stat(), b = stat()
@@ -83,23 +90,33 @@ struct NamespaceEntry {
         for join in joins { close(join.fd) }
     }
 
-    /// Forks into the namespaces. In the container process, `body` runs (after the parent says
-    /// "go") and must not return; in the runtime, returns the container process's host pid.
-    func spawn(parent: SyncChannel, child: SyncChannel, body: () -> Never) throws -> pid_t {
-        guard Namespaces.threadCount() == 1 else {
-            throw RuntimeError.setup("internal error: namespace entry needs a single-threaded runtime process")
-        }
-        let intermediate = try Processes.fork()
-        if intermediate == 0 {
+    // MARK: runtime side
+
+    /// Starts the helper for `request` and returns the container process's host pid once it
+    /// exists (the container process then waits for "go", sent here).
+    static func spawn(_ request: BootstrapRequest, parent: SyncChannel) throws -> pid_t {
+        let requestFD = try writeRequest(request)
+        defer { close(requestFD) }
+        let entry = request.namespaces
+        let inherited = [request.channelFD, requestFD, request.logFD] + (request.fifoFD.map { [$0] } ?? [])
+            + entry.joins.map(\.fd)
+        let words: [String] = ["berth-runtime", "init", "\(requestFD)"]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let helper = try Processes.fork()
+        if helper == 0 {
             parent.close()
-            runIntermediate(child, body: body)
+            for fd in inherited where fd > 2 { _ = berth_set_cloexec(fd, 0) }
+            _ = berth_exec_protected_self(argv, environ)
+            SyncChannel(fd: request.channelFD).send("error", "cannot run a protected copy of berth-runtime: \(SystemError("re-exec").description)")
+            Processes.exitChild(127)
         }
         var pid: pid_t = 0
         do {
             loop: while true {
                 switch try parent.receive() {
                 case .text("userns", _):
-                    try writeMappings(intermediate)
+                    try entry.writeMappings(helper)
                     parent.send("ok")
                 case let .text("pid", argument):
                     pid = pid_t(argument) ?? 0
@@ -113,49 +130,25 @@ struct NamespaceEntry {
                 }
             }
         } catch {
-            kill(intermediate, SIGKILL)
-            _ = try? Processes.wait(intermediate)
+            kill(helper, SIGKILL)
+            _ = try? Processes.wait(helper)
             throw error
         }
-        _ = try Processes.wait(intermediate)
+        _ = try Processes.wait(helper)
         parent.send("go")
-        do {
-            try cgroup?.join(pid)
-        } catch {
-            kill(pid, SIGKILL)
-            throw error
-        }
-        parent.send("cgroup")
         return pid
     }
 
-    /// In the container process: waits until the runtime has moved us into the cgroup, then
-    /// creates the cgroup namespace (whose root is the cgroup we are in at that moment).
-    func awaitCgroup(_ channel: SyncChannel) throws {
-        _ = try channel.expect("cgroup")
-        if creates.contains(.cgroup) { try Namespaces.unshare([.cgroup]) }
-    }
-
-    private func runIntermediate(_ channel: SyncChannel, body: () -> Never) -> Never {
+    private static func writeRequest(_ request: BootstrapRequest) throws -> Int32 {
+        let fd = try syscallChecked("memfd_create") { berth_memfd("berth-bootstrap") }
         do {
-            for join in joins { try Namespaces.join(fd: join.fd, kind: join.kind, path: join.path) }
-            if createsUser {
-                try Namespaces.unshare([.user])
-                channel.send("userns")
-                _ = try channel.expect("ok")
-            }
-            try Namespaces.unshare(creates.filter { $0 != .user && $0 != .cgroup })
-            let pid = try Processes.fork()
-            if pid == 0 {
-                _ = try channel.expect("go")
-                body()
-            }
-            channel.send("pid", "\(pid)")
-            Processes.exitChild(0)
+            try FileDescriptors.writeAll(fd, Array(try JSONCoding.encoder.encode(request)))
+            lseek(fd, 0, SEEK_SET)
         } catch {
-            channel.send("error", "\(error)")
-            Processes.exitChild(1)
+            close(fd)
+            throw error
         }
+        return fd
     }
 
     private func writeMappings(_ pid: pid_t) throws {
@@ -169,4 +162,34 @@ struct NamespaceEntry {
             throw RuntimeError.setup("write user namespace mappings: \(error)")
         }
     }
+
+    // MARK: helper side
+
+    /// In the helper: enters the namespaces and forks the container process, which runs `body`
+    /// after the runtime says "go". Never returns.
+    func enter(_ channel: SyncChannel, body: () -> Never) -> Never {
+        do {
+            try CgroupFactory.reopen(paths: cgroupPaths).joinSelf()
+            for join in joins { try Namespaces.join(fd: join.fd, kind: join.kind, path: join.path) }
+            if createsUser {
+                try Namespaces.unshare([.user])
+                channel.send("userns")
+                _ = try channel.expect("ok")
+            }
+            // After the cgroup attach: a new cgroup namespace is rooted at the cgroup we are in.
+            try Namespaces.unshare(creates.filter { $0 != .user })
+            let pid = try Processes.fork()
+            if pid == 0 {
+                _ = try channel.expect("go")
+                body()
+            }
+            channel.send("pid", "\(pid)")
+            Processes.exitChild(0)
+        } catch {
+            channel.send("error", "\(error)")
+            Processes.exitChild(1)
+        }
+    }
 }
+
+extension NamespaceKind: Codable {}

@@ -13,8 +13,6 @@ struct RootfsSetup {
     let inUserNamespace: Bool
     let newCgroupNamespace: Bool
     let cgroupPaths: [String: String]
-    /// Blocks until the process is in its cgroup (and cgroup namespace); idempotent.
-    let cgroupReady: () throws -> Void
 
     private var linux: RuntimeSpec.Linux { spec.linux ?? .init() }
 
@@ -149,8 +147,6 @@ struct RootfsSetup {
 
     /// cgroup2 on a unified host; on v1 a tmpfs holding one mount per hierarchy, as in Docker.
     private func mountCgroup(destination: String, options: MountOptions, in root: ContainerRoot) throws {
-        // What a cgroup mount shows depends on the cgroup namespace, which needs the attach first.
-        try cgroupReady()
         try root.makeDirectories(destination)
         let flags = options.flags.union([.noSUID, .noDev, .noExec])
         if CgroupFactory.isUnified {

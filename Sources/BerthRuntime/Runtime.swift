@@ -106,11 +106,15 @@ public struct Runtime: Sendable {
             defer { entry.closeJoinDescriptors() }
             let (parent, child) = try SyncChannel.pair()
             fds.append(parent.fd)
-            let initProcess = ContainerInit(id: id, spec: spec, bundle: bundle, rootfs: rootfs, entry: entry,
-                                            noPivot: options.noPivot, newKeyring: !options.noNewKeyring,
-                                            preserveFDs: options.preserveFDs, fifoFD: fifoFD, channel: child)
-            initPid = try entry.spawn(parent: parent, child: child) { initProcess.run() }
-            child.close()
+            defer { child.close() }
+            var request = BootstrapRequest(mode: .create, id: id, spec: spec, bundle: bundle, rootfs: rootfs,
+                                           namespaces: entry, channelFD: child.fd, fifoFD: fifoFD,
+                                           logFD: RuntimeLog.shared.fd, logFormat: RuntimeLog.shared.formatName,
+                                           debug: RuntimeLog.shared.debugging)
+            request.noPivot = options.noPivot
+            request.newKeyring = !options.noNewKeyring
+            request.preserveFDs = options.preserveFDs
+            initPid = try NamespaceEntry.spawn(request, parent: parent)
             let record = ContainerRecord(id: id, bundle: bundle, rootfs: rootfs, pid: initPid,
                                          pidStartTime: Processes.startTime(initPid) ?? 0,
                                          created: Self.timestamp(), owner: Self.ownerName(), spec: spec,

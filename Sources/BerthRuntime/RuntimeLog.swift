@@ -30,6 +30,16 @@ public final class RuntimeLog: @unchecked Sendable {
         self.debugEnabled = debug
     }
 
+    /// Adopts an already open log descriptor (the helper process inherits the runtime's).
+    init(fd: Int32, format: Format, debug: Bool) {
+        self.fd = fd
+        self.format = format
+        self.debugEnabled = debug
+    }
+
+    var formatName: String { format.rawValue }
+    var debugging: Bool { debugEnabled }
+
     /// Whether messages also need printing to stderr (they go to a file).
     public var writesToFile: Bool { fd != 2 }
 

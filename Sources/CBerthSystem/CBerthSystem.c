@@ -16,6 +16,9 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/mount.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -245,7 +248,7 @@ long berth_join_session_keyring(const char *name) {
     return syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name);
 }
 
-int berth_exe_is_sealed(void) {
+static int exe_is_sealed(void) {
     int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return 0;
     int seals = fcntl(fd, F_GET_SEALS);
@@ -254,8 +257,28 @@ int berth_exe_is_sealed(void) {
     return seals >= 0 && (seals & want) == want;
 }
 
-int berth_ensure_sealed_exe(char *const argv[], char *const envp[]) {
-    if (berth_exe_is_sealed()) return 0;
+int berth_exe_is_protected(void) {
+    if (exe_is_sealed()) return 1;
+    struct statvfs st;
+    return statvfs("/proc/self/exe", &st) == 0 && (st.f_flag & ST_RDONLY) != 0;
+}
+
+static int exec_readonly_bind(char *const argv[], char *const envp[]) {
+    char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+    if (n <= 0) return -1;
+    path[n] = 0;
+    if (strstr(path, " (deleted)") || path[0] != '/') return -1;
+    if (unshare(CLONE_NEWNS) < 0) return -1;
+    /* Nothing done here may reach the host's mount table. */
+    if (mount("", "/", NULL, MS_SLAVE | MS_REC, NULL) < 0) return -1;
+    if (mount(path, path, NULL, MS_BIND, NULL) < 0) return -1;
+    if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) return -1;
+    execve(path, argv, envp);
+    return -1;
+}
+
+static int exec_sealed_memfd(char *const argv[], char *const envp[]) {
     int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (src < 0) return -1;
     struct stat st;
@@ -281,6 +304,11 @@ int berth_ensure_sealed_exe(char *const argv[], char *const envp[]) {
     return -1;
 }
 
+int berth_exec_protected_self(char *const argv[], char *const envp[]) {
+    if (getenv("BERTH_RUNTIME_MEMFD") == NULL) exec_readonly_bind(argv, envp);
+    return exec_sealed_memfd(argv, envp);
+}
+
 int berth_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 long berth_fs_type(const char *path) {
@@ -294,3 +322,4 @@ int berth_signalfd_read(int fd) {
     ssize_t n = read(fd, &info, sizeof(info));
     return n == (ssize_t)sizeof(info) ? (int)info.ssi_signo : -1;
 }
+int berth_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }

@@ -17,10 +17,10 @@ struct BerthRuntimeCommand: ParsableCommand {
     )
 
     static func main() {
-        // CVE-2019-5736: commands whose process enters a container run from a sealed copy of the binary.
-        let args = CommandLine.arguments.dropFirst()
-        if args.contains(where: { ["create", "run", "exec"].contains($0) }) {
-            _ = berth_ensure_sealed_exe(CommandLine.unsafeArgv, environ)
+        // The sealed helper between the runtime and a container process (see NamespaceEntry).
+        let args = CommandLine.arguments
+        if args.count == 3, args[1] == "init", let fd = Int32(args[2]), berth_exe_is_protected() != 0 {
+            Bootstrap.run(requestFD: fd)
         }
         do {
             var command = try parseAsRoot(GlobalOptions.hoisted(Array(CommandLine.arguments.dropFirst())))

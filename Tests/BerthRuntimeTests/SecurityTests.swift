@@ -29,18 +29,43 @@ struct SecurityTests {
         #expect(kept.stdout.split(separator: "\n").sorted() == ["0", "1", "2", "3", "4"])
     }
 
-    @Test("CVE-2019-5736: the container's init runs a sealed copy of the runtime, not the binary on disk")
-    func sealedBinary() throws {
-        let h = try RuntimeHarness("sealed")
-        defer { h.cleanup() }
-        let id = h.id("sealed")
-        #expect(try h.runtime(["create", "--bundle", try h.bundle(id, h.spec(["true"])), id]).status == 0)
+    /// The CVE-2019-5736 attack: keep a handle on the runtime binary a container process runs
+    /// from, wait until the runtime is gone from the container, then write through the handle.
+    static func attemptOverwrite(_ h: RuntimeHarness, memfd: Bool) throws -> (exe: String, errno: Int32, readOnlyMount: Bool) {
+        let id = h.id(memfd ? "memfd" : "robind")
+        let bundle = try h.bundle(id, h.spec(["true"]))
+        let created = try h.runtime(["create", "--bundle", bundle, id], shellPrefix: memfd ? "BERTH_RUNTIME_MEMFD=1" : "")
+        #expect(created.status == 0, "\(created.stderr)")
         let pid = try h.state(id)["pid"] as? Int ?? 0
-        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")
-        #expect(exe.hasPrefix("/memfd:berth-runtime"))
-        let fd = open("/proc/\(pid)/exe", O_WRONLY)
-        #expect(fd < 0)
-        if fd >= 0 { close(fd) }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) ?? ""
+        let handle = open("/proc/\(pid)/exe", 0o10000000 | O_CLOEXEC)  // O_PATH
+        #expect(handle >= 0)
+        defer { close(handle) }
+        #expect(try h.runtime(["start", id]).status == 0)
+        #expect(try RuntimeHarness.waitFor { (try h.state(id))["status"] as? String == "stopped" })
+        // The attack writes at offset 0; pwrite of the same first byte would change nothing if it worked.
+        var st = statvfs()
+        let readOnly = fstatvfs(handle, &st) == 0 && st.f_flag & UInt(ST_RDONLY) != 0
+        let fd = open("/proc/self/fd/\(handle)", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return (exe, errno, readOnly) }
+        defer { close(fd) }
+        var byte: UInt8 = 0x7f
+        return (exe, pwrite(fd, &byte, 1, 0) == 1 ? 0 : errno, readOnly)
+    }
+
+    @Test("CVE-2019-5736: the runtime binary a container process ran from cannot be overwritten")
+    func readonlyBinary() throws {
+        let h = try RuntimeHarness("robind")
+        defer { h.cleanup() }
+        // Default: a read-only bind of the binary in the helper's private mount namespace.
+        let bound = try Self.attemptOverwrite(h, memfd: false)
+        #expect(bound.readOnlyMount)
+        // ETXTBSY when another runtime (a parallel test) happens to be running the same binary.
+        #expect(bound.errno == EROFS || bound.errno == ETXTBSY, "exe \(bound.exe): errno \(bound.errno)")
+        // Fallback: a sealed memfd copy.
+        let sealed = try Self.attemptOverwrite(h, memfd: true)
+        #expect(sealed.exe.hasPrefix("/memfd:berth-runtime"))
+        #expect(sealed.errno == EPERM, "errno \(sealed.errno)")
     }
 
     @Test("mount targets resolve inside the rootfs: a symlink to a host path cannot redirect a mount")

@@ -69,6 +69,7 @@ int berth_pidfd_open(pid_t pid);
 int berth_pidfd_send_signal(int pidfd, int sig);
 
 int berth_pipe_cloexec(int fds[2]);
+int berth_memfd(const char *name);
 long berth_fs_type(const char *path);
 
 /* Devices and terminals. */
@@ -90,9 +91,12 @@ int berth_signalfd_read(int fd);
 /* Keyrings: a fresh session keyring per container, as runc does. */
 long berth_join_session_keyring(const char *name);
 
-/* CVE-2019-5736: re-exec from a sealed memfd copy of /proc/self/exe unless already sealed.
-   Returns only if re-exec was not needed (0) or failed (-1, errno set). */
-int berth_ensure_sealed_exe(char *const argv[], char *const envp[]);
-int berth_exe_is_sealed(void);
+/* CVE-2019-5736: re-exec from a copy of ourselves that a container cannot overwrite.
+   First choice: in a private mount namespace, bind /proc/self/exe read-only over itself and exec
+   it (no copy). Fallback: a sealed memfd copy. Returns only on failure (-1, errno set).
+   Only for a process that is about to leave the host mount namespace anyway (it unshares one). */
+int berth_exec_protected_self(char *const argv[], char *const envp[]);
+/* Whether our executable is a sealed memfd or lies on a read-only mount. */
+int berth_exe_is_protected(void);
 
 #endif
