@@ -23,7 +23,9 @@ struct BerthRuntimeCommand: ParsableCommand {
             Bootstrap.run(requestFD: fd)
         }
         do {
-            var command = try parseAsRoot(GlobalOptions.hoisted(Array(CommandLine.arguments.dropFirst())))
+            let arguments = GlobalOptions.hoisted(Array(CommandLine.arguments.dropFirst()))
+            // On any parse error the full parser runs again, for its messages and usage text.
+            var command = try (try? parseFast(arguments)) ?? parseAsRoot(arguments)
             try command.run()
         } catch let exit as ContainerExit {
             Glibc.exit(exit.code)
@@ -32,8 +34,23 @@ struct BerthRuntimeCommand: ParsableCommand {
                 report(runtimeError.description)
                 Glibc.exit(1)
             }
-            exit(withError: error)
+            // Help and --version exit 0; every other error exits 1, as runc's do.
+            if exitCode(for: error) == .success { exit(withError: error) }
+            let message = Array((fullMessage(for: error) + "\n").utf8)
+            _ = message.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+            Glibc.exit(1)
         }
+    }
+
+    /// Parses with only the named subcommand's definitions: reflecting over the whole command
+    /// tree costs ArgumentParser more than the rest of a `state` call. Help requests and
+    /// anything unusual take the full path, for its messages.
+    static func parseFast(_ arguments: [String]) throws -> any ParsableCommand {
+        guard let name = arguments.first, !arguments.contains(where: { $0 == "--help" || $0 == "-h" }),
+              let type = configuration.subcommands.first(where: { $0.configuration.commandName == name }) else {
+            throw CleanExit.message("")
+        }
+        return try type.parseAsRoot(Array(arguments.dropFirst()))
     }
 
     static func report(_ message: String) {

@@ -9,7 +9,7 @@ import Foundation
 #endif
 
 struct Exec: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run a new process inside a container.")
+    static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a new process inside a container.")
     @OptionGroup var global: GlobalOptions
 
     @Option(name: [.short, .long], help: "JSON file with the process (runtime-spec `process`).")

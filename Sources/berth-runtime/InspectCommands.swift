@@ -10,7 +10,7 @@ import Foundation
 #endif
 
 struct List: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List containers under --root.")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List containers under --root.")
     @OptionGroup var global: GlobalOptions
     @Option(name: [.short, .long], help: "table or json.") var format = "table"
     @Flag(name: [.short, .long], help: "Only print ids.") var quiet = false
@@ -48,7 +48,7 @@ struct List: ParsableCommand {
 }
 
 struct Ps: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the processes running in a container.")
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List the processes running in a container.")
     @OptionGroup var global: GlobalOptions
     @Option(name: [.short, .long], help: "table or json.") var format = "table"
     @Argument(help: "Container id.") var id: String
@@ -107,7 +107,7 @@ struct FeaturesCommand: ParsableCommand {
 }
 
 struct Spec: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Write a default config.json into the bundle directory.")
+    static let configuration = CommandConfiguration(commandName: "spec", abstract: "Write a default config.json into the bundle directory.")
     @OptionGroup var global: GlobalOptions
     @Option(name: [.short, .long], help: "Bundle directory.") var bundle = "."
     @Flag(help: "A spec for a rootless container (user namespace).") var rootless = false

@@ -37,7 +37,7 @@ struct CreateArguments: ParsableArguments {
 }
 
 struct Create: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create a container (its process waits for start).")
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a container (its process waits for start).")
     @OptionGroup var global: GlobalOptions
     @OptionGroup var arguments: CreateArguments
 
@@ -47,7 +47,7 @@ struct Create: ParsableCommand {
 }
 
 struct Start: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start a created container's process.")
+    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a created container's process.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Container id.") var id: String
 
@@ -57,7 +57,7 @@ struct Start: ParsableCommand {
 }
 
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create and start a container; wait for it unless detached.")
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Create and start a container; wait for it unless detached.")
     @OptionGroup var global: GlobalOptions
     @OptionGroup var arguments: CreateArguments
     @Flag(name: [.short, .long], help: "Return once the container runs.") var detach = false
@@ -70,7 +70,7 @@ struct Run: ParsableCommand {
 }
 
 struct State: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print a container's state as JSON.")
+    static let configuration = CommandConfiguration(commandName: "state", abstract: "Print a container's state as JSON.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Container id.") var id: String
 
@@ -97,7 +97,7 @@ struct State: ParsableCommand {
 }
 
 struct Kill: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Send a signal (default SIGTERM) to a container's init process.")
+    static let configuration = CommandConfiguration(commandName: "kill", abstract: "Send a signal (default SIGTERM) to a container's init process.")
     @OptionGroup var global: GlobalOptions
     @Flag(name: [.short, .long], help: "Signal every process in the container.") var all = false
     @Argument(help: "Container id.") var id: String
@@ -110,7 +110,7 @@ struct Kill: ParsableCommand {
 }
 
 struct Delete: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Delete a container and its resources.")
+    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a container and its resources.")
     @OptionGroup var global: GlobalOptions
     @Flag(name: [.short, .long], help: "Kill the container first if it is running.") var force = false
     @Argument(help: "Container id.") var id: String
@@ -124,7 +124,7 @@ struct Delete: ParsableCommand {
 }
 
 struct Pause: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Freeze every process of a container.")
+    static let configuration = CommandConfiguration(commandName: "pause", abstract: "Freeze every process of a container.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Container id.") var id: String
 
@@ -132,7 +132,7 @@ struct Pause: ParsableCommand {
 }
 
 struct Resume: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Thaw a paused container.")
+    static let configuration = CommandConfiguration(commandName: "resume", abstract: "Thaw a paused container.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Container id.") var id: String
 

@@ -9,7 +9,7 @@ import Foundation
 #endif
 
 struct Update: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Change a running container's resource limits.")
+    static let configuration = CommandConfiguration(commandName: "update", abstract: "Change a running container's resource limits.")
     @OptionGroup var global: GlobalOptions
     @Option(name: [.short, .long], help: "JSON resources file (runtime-spec linux.resources); - for stdin.") var resources: String?
     @Option(help: "Memory limit in bytes.") var memory: Int64?

@@ -44,7 +44,7 @@ struct LifecycleTests {
         #expect(refused.stderr.contains("not stopped"))
         #expect(try h.runtime(["kill", id, "KILL"]).status == 0)
         #expect(try RuntimeHarness.waitFor { (try h.state(id))["status"] as? String == "stopped" })
-        let cgroup = "/sys/fs/cgroup/pids/berth-test/\(id)"
+        let cgroup = RuntimeHarness.cgroupFile(id, v1: "pids", "cgroup.procs", v2: "cgroup.procs")
         #expect(FileManager.default.fileExists(atPath: cgroup))
         #expect(try h.runtime(["delete", id]).status == 0)
         #expect(!FileManager.default.fileExists(atPath: cgroup))
@@ -120,14 +120,11 @@ struct LifecycleTests {
         let id = h.id("update")
         #expect(try h.runtime(["run", "-d", "--bundle", try h.bundle(id, h.spec(["sleep", "60"])), id]).status == 0)
         #expect(try h.runtime(["update", "--pids-limit", "7", "--memory", "67108864", id]).status == 0)
-        let pidsMax = try String(contentsOfFile: "/sys/fs/cgroup/pids/berth-test/\(id)/pids.max", encoding: .utf8)
-        #expect(pidsMax.trimmingCharacters(in: .whitespacesAndNewlines) == "7")
-        let memory = try String(contentsOfFile: "/sys/fs/cgroup/memory/berth-test/\(id)/memory.limit_in_bytes", encoding: .utf8)
-        #expect(memory.trimmingCharacters(in: .whitespacesAndNewlines) == "67108864")
+        #expect(try RuntimeHarness.cgroupValue(id, v1: "pids", "pids.max", v2: "pids.max") == "7")
+        #expect(try RuntimeHarness.cgroupValue(id, v1: "memory", "memory.limit_in_bytes", v2: "memory.max") == "67108864")
         let resources = #"{"pids": {"limit": 9}}"#
         #expect(try h.runtime(["update", "-r", "-", id], stdin: resources).status == 0)
-        let updated = try String(contentsOfFile: "/sys/fs/cgroup/pids/berth-test/\(id)/pids.max", encoding: .utf8)
-        #expect(updated.trimmingCharacters(in: .whitespacesAndNewlines) == "9")
+        #expect(try RuntimeHarness.cgroupValue(id, v1: "pids", "pids.max", v2: "pids.max") == "9")
     }
 
     @Test("bad input: missing bundle, invalid JSON, duplicate id, unknown container")

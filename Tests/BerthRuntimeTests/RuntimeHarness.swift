@@ -146,9 +146,26 @@ final class RuntimeHarness: @unchecked Sendable {
         return try condition()
     }
 
+    /// Whether the host mounts cgroup v2 at /sys/fs/cgroup (else v1 hierarchies).
+    static let unifiedCgroups = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
+
+    /// A control file of container `id`'s cgroup: the v1 controller's file, or the v2 name.
+    static func cgroupFile(_ id: String, v1 controller: String, _ v1File: String, v2 v2File: String) -> String {
+        unifiedCgroups ? "/sys/fs/cgroup/berth-test/\(id)/\(v2File)" : "/sys/fs/cgroup/\(controller)/berth-test/\(id)/\(v1File)"
+    }
+
+    static func cgroupValue(_ id: String, v1 controller: String, _ v1File: String, v2 v2File: String) throws -> String {
+        try String(contentsOfFile: cgroupFile(id, v1: controller, v1File, v2: v2File), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     func cleanup() {
         for id in ids { _ = try? runtime(["delete", "--force", id]) }
         try? FileManager.default.removeItem(atPath: dir)
+        // The shared parent cgroups go once empty (rmdir fails while another test still uses them).
+        let roots = ["/sys/fs/cgroup"] + ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [])
+            .map { "/sys/fs/cgroup/" + $0 }
+        for root in roots { rmdir(root + "/berth-test") }
     }
 }
 
