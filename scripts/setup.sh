@@ -14,7 +14,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
 fi
 
-swift build -c release --product berth-runtime
+swift build -c release --static-swift-stdlib --product berth-runtime
 scripts/build-test-images.sh >/dev/null
 bundle=$(mktemp -d /tmp/berth-hello.XXXXXX)
 scripts/make-bundle.py "$bundle" .testdata/busybox/rootfs sh -c 'echo "Hello from a Berth container: pid $$, hostname $(hostname)"'

@@ -152,4 +152,37 @@ struct LifecycleTests {
         #expect(try h.runtime(["kill", "ghost"]).stderr.contains("does not exist"))
         #expect(try h.runtime(["create", "--bundle", dupBundle, "../escape"]).stderr.contains("invalid container id"))
     }
+
+    @Test("errors go to --log as JSON lines with level and msg, as containerd's shim reads them")
+    func jsonLog() throws {
+        let h = try RuntimeHarness("jsonlog")
+        defer { h.cleanup() }
+        let log = h.dir + "/log.json"
+        let result = try h.runtime(["--log", log, "--log-format", "json", "start", "missing"])
+        #expect(result.status == 1)
+        let line = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").last.map(String.init) ?? ""
+        let entry = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String]
+        #expect(entry?["level"] == "error")
+        #expect(entry?["msg"] == "container missing does not exist")
+        #expect(entry?["time"] != nil)
+    }
+
+    @Test("features describes the runtime; spec writes a default config.json once")
+    func featuresAndSpec() throws {
+        let h = try RuntimeHarness("features")
+        defer { h.cleanup() }
+        let features = try h.runtime(["features"])
+        let object = try JSONSerialization.jsonObject(with: Data(features.stdout.utf8)) as? [String: Any]
+        #expect(object?["ociVersionMax"] as? String == RuntimeSpec.version)
+        let linux = object?["linux"] as? [String: Any]
+        #expect((linux?["namespaces"] as? [String])?.contains("user") == true)
+        #expect((linux?["capabilities"] as? [String])?.contains("CAP_SYS_ADMIN") == true)
+        #expect(try h.runtime(["spec", "--bundle", h.dir]).status == 0)
+        let spec = try JSONDecoder().decode(RuntimeSpec.self, from: Data(contentsOf: URL(fileURLWithPath: h.dir + "/config.json")))
+        #expect(spec.process?.args == ["sh"])
+        #expect(spec.root?.path == "rootfs")
+        let again = try h.runtime(["spec", "--bundle", h.dir])
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("exists"))
+    }
 }
