@@ -49,7 +49,7 @@ struct CgroupV1: Cgroup {
                 let d = try dir("memory", for: "memory limits")
                 // Swap (memory+swap) must never be below the limit: set in the order that keeps that true.
                 let currentLimit = Int64((try? SmallFile.read(d + "/memory.limit_in_bytes"))?.trimmed ?? "") ?? Int64.max
-                if let swap = m.swap, let limit = m.limit, swap != -1, limit > currentLimit || currentLimit == Int64.max {
+                if let swap = m.swap, let limit = m.limit, swap != -1, limit > currentLimit {
                     try writeSwap(d, swap)
                     try CgroupFactory.write(d, "memory.limit_in_bytes", "\(limit)")
                 } else {

@@ -23,6 +23,8 @@ struct ContainerInit {
         let process: RuntimeSpec.Process
         let executable: String
         let setup: ProcessSetup
+        /// The state the runtime sent; hooks inside the container get it on stdin.
+        var stateJSON: [UInt8] = []
         do {
             guard let p = spec.process else { throw RuntimeError.invalidConfig("process is missing") }
             process = p
@@ -41,8 +43,8 @@ struct ContainerInit {
                                         cgroupPaths: entry.cgroupPaths)
             try rootSetup.prepare()
             channel.send("prestart")
-            let stateJSON = try channel.expect("continue")
-            try runHooks(.createContainer, stateJSON: stateJSON)
+            stateJSON = Array(try channel.expect("continue").utf8)
+            try HookRunner.run(spec, .createContainer, stateJSON: stateJSON)
             try rootSetup.enter(noPivot: request.noPivot)
             try rootSetup.finish()
             if process.terminal == true { try setUpTerminal(process) }
@@ -61,7 +63,7 @@ struct ContainerInit {
         do {
             let fifo = try syscallChecked("open exec fifo") { open("/proc/self/fd/\(fifoFD)", O_WRONLY | O_CLOEXEC) }
             // `start` is waiting for our byte: startContainer hooks finish before it runs poststart.
-            try runHooks(.startContainer, stateJSON: nil)
+            try HookRunner.run(spec, .startContainer, stateJSON: stateJSON)
             try FileDescriptors.writeAll(fifo, [0x30])
             close(fifo)
             close(fifoFD)
@@ -84,17 +86,5 @@ struct ContainerInit {
         for target: Int32 in 0...2 { try syscallChecked("dup2 terminal") { dup2(slave, target) } }
         if slave > 2 { close(slave) }
         try Terminal.setControlling(0)
-    }
-
-    /// Hooks that run inside the container: paths resolve in its mount namespace.
-    private func runHooks(_ phase: HookRunner.Phase, stateJSON: String?) throws {
-        let hooks = HookRunner.hooks(spec, phase)
-        guard !hooks.isEmpty else { return }
-        let input = Array((stateJSON ?? #"{"ociVersion":"\#(RuntimeSpec.version)","id":"\#(id)","status":"created","pid":1,"bundle":"\#(bundle)"}"#).utf8)
-        for (index, hook) in hooks.enumerated() {
-            do { try HookRunner.run(hook, input: input) } catch {
-                throw RuntimeError.hook("\(phase.rawValue) hook #\(index) (\(hook.path)) failed: \(error)")
-            }
-        }
     }
 }

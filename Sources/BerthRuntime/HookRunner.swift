@@ -2,11 +2,6 @@ import BerthOCI
 import BerthSystem
 import CBerthSystem
 import Glibc
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 
 /// Runs OCI hooks: the state JSON on stdin, `timeout` seconds to finish, non-zero exit is failure.
 enum HookRunner {
@@ -28,12 +23,13 @@ enum HookRunner {
 
     /// Runs every hook of `phase` in order; the first failure stops the rest.
     static func run(_ spec: RuntimeSpec, _ phase: Phase, state: RuntimeState) throws {
-        let list = hooks(spec, phase)
-        guard !list.isEmpty else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let input = Array(try encoder.encode(state))
-        for (index, hook) in list.enumerated() {
+        guard !hooks(spec, phase).isEmpty else { return }
+        try run(spec, phase, stateJSON: Array(try JSONCoding.encoder.encode(state)))
+    }
+
+    /// As above, with the state already encoded (the container side receives it as JSON).
+    static func run(_ spec: RuntimeSpec, _ phase: Phase, stateJSON input: [UInt8]) throws {
+        for (index, hook) in hooks(spec, phase).enumerated() {
             do { try run(hook, input: input) } catch {
                 throw RuntimeError.hook("\(phase.rawValue) hook #\(index) (\(hook.path)) failed: \(error)")
             }

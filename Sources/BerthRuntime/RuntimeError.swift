@@ -27,11 +27,4 @@ public enum RuntimeError: Error, CustomStringConvertible, Sendable {
         case let .system(error): return error.description
         }
     }
-
-    /// Wraps any error as a RuntimeError, keeping its message.
-    static func wrap(_ error: Error) -> RuntimeError {
-        if let e = error as? RuntimeError { return e }
-        if let e = error as? SystemError { return .system(e) }
-        return .setup("\(error)")
-    }
 }

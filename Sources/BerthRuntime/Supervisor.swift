@@ -45,7 +45,8 @@ struct Supervisor {
                     default: kill(pid, signal)
                     }
                 } else if entry.fd == console {
-                    if !relay(from: entry.fd, to: 1) { /* terminal closed: wait for SIGCHLD */ }
+                    // A closed terminal ends nothing by itself: SIGCHLD does.
+                    _ = relay(from: entry.fd, to: 1)
                 } else if entry.fd == 0, let console {
                     if !relay(from: 0, to: console) { stdinOpen = false }
                 }

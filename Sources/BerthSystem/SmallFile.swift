@@ -82,7 +82,7 @@ public enum SmallFile {
         return names
     }
 
-    /// rm -rf that does not cross into other filesystems' mount points it cannot remove.
+    /// rm -rf without following symlinks.
     public static func removeTree(_ path: String) {
         var st = stat()
         guard lstat(path, &st) == 0 else { return }

@@ -74,10 +74,7 @@ int berth_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 int berth_set_keepcaps(int on) { return prctl(PR_SET_KEEPCAPS, on, 0, 0, 0); }
 int berth_capbset_drop(int cap) { return prctl(PR_CAPBSET_DROP, cap, 0, 0, 0); }
 int berth_cap_ambient_raise(int cap) { return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0); }
-int berth_cap_ambient_clear_all(void) { return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); }
 int berth_set_child_subreaper(int on) { return prctl(PR_SET_CHILD_SUBREAPER, on, 0, 0, 0); }
-int berth_set_pdeathsig(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0); }
-int berth_set_dumpable(int on) { return prctl(PR_SET_DUMPABLE, on, 0, 0, 0); }
 
 int berth_last_cap(void) {
     /* The kernel tells us through the bounding-set probe: the highest cap it accepts. */
@@ -119,10 +116,6 @@ int berth_set_nonblock(int fd, int on) {
 
 int berth_cloexec_from(unsigned int first) {
     return (int)syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC);
-}
-
-int berth_close_from(unsigned int first) {
-    return (int)syscall(SYS_close_range, first, ~0U, 0);
 }
 
 int berth_close_range(unsigned int first, unsigned int last) {
@@ -189,8 +182,6 @@ int berth_pidfd_send_signal(int pidfd, int sig) {
 }
 
 uint64_t berth_makedev(unsigned int major, unsigned int minor) { return makedev(major, minor); }
-unsigned int berth_major(uint64_t dev) { return major(dev); }
-unsigned int berth_minor(uint64_t dev) { return minor(dev); }
 
 int berth_open_ptmx(const char *ptmx, int *pts_number) {
     int fd = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);

@@ -84,13 +84,14 @@ struct ProcessSettingsTests {
         defer { h.cleanup() }
         let mountsBefore = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8).split(separator: "\n").count
         let id = h.id("leftover")
-        let result = try h.runtime(["run", "--bundle", try h.bundle(id, h.spec(["sh", "-c", "sleep 30 & echo started"])), id])
+        let marker = "sleep \(Int.random(in: 100_000...999_999))"
+        let result = try h.runtime(["run", "--bundle", try h.bundle(id, h.spec(["sh", "-c", "\(marker) & echo started"])), id])
         #expect(result.status == 0)
         #expect(try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8).split(separator: "\n").count == mountsBefore)
         #expect(!FileManager.default.fileExists(atPath: RuntimeHarness.cgroupFile(id, v1: "pids", "cgroup.procs", v2: "cgroup.procs")))
         #expect(!FileManager.default.fileExists(atPath: h.root + "/" + id))
         // The background sleep died with its pid namespace.
-        let ps = try RuntimeHarness.command(["/bin/sh", "-c", "ps -eo args | grep -c '^sleep 30$' || true"])
+        let ps = try RuntimeHarness.command(["/bin/sh", "-c", "ps -eo args | grep -c '^\(marker)$' || true"])
         #expect(ps.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
     }
 }

@@ -38,10 +38,7 @@ int berth_set_no_new_privs(void);
 int berth_set_keepcaps(int on);
 int berth_capbset_drop(int cap);
 int berth_cap_ambient_raise(int cap);
-int berth_cap_ambient_clear_all(void);
 int berth_set_child_subreaper(int on);
-int berth_set_pdeathsig(int sig);
-int berth_set_dumpable(int on);
 int berth_last_cap(void);
 
 /* Capabilities: all three sets at once, as 64-bit masks (capset v3). */
@@ -54,7 +51,6 @@ int berth_setrlimit(int resource, uint64_t soft, uint64_t hard);
 int berth_set_cloexec(int fd, int on);
 int berth_set_nonblock(int fd, int on);
 int berth_cloexec_from(unsigned int first);
-int berth_close_from(unsigned int first);
 int berth_close_range(unsigned int first, unsigned int last);
 int berth_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
 extern const uint64_t BERTH_RESOLVE_IN_ROOT;
@@ -74,8 +70,6 @@ long berth_fs_type(const char *path);
 
 /* Devices and terminals. */
 uint64_t berth_makedev(unsigned int major, unsigned int minor);
-unsigned int berth_major(uint64_t dev);
-unsigned int berth_minor(uint64_t dev);
 int berth_open_ptmx(const char *ptmx, int *pts_number);
 int berth_set_ctty(int fd);
 int berth_set_winsize(int fd, unsigned short rows, unsigned short cols);
