@@ -185,4 +185,40 @@ struct LifecycleTests {
         #expect(again.status == 1)
         #expect(again.stderr.contains("exists"))
     }
+
+    @Test("signals reach PID 1: forwarded by a foreground run, and sent by kill")
+    func signals() throws {
+        let h = try RuntimeHarness("signals")
+        defer { h.cleanup() }
+        let script = "trap 'echo got-$SIG; exit 3' TERM; trap 'echo got-usr1' USR1; echo ready; while true; do usleep 10000; done"
+        let id = h.id("fwd")
+        let bundle = try h.bundle(id, h.spec(["sh", "-c", script.replacingOccurrences(of: "$SIG", with: "term")]))
+        let out = h.dir + "/fwd.out"
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        let runner = Process()
+        runner.executableURL = URL(fileURLWithPath: RuntimeHarness.binary)
+        runner.arguments = ["--root", h.root, "run", "--bundle", bundle, id]
+        runner.standardOutput = FileHandle(forWritingAtPath: out)
+        try runner.run()
+        func output() -> String { (try? String(contentsOfFile: out, encoding: .utf8)) ?? "" }
+        #expect(RuntimeHarness.waitFor { output().contains("ready") })
+        kill(runner.processIdentifier, SIGUSR1)
+        #expect(RuntimeHarness.waitFor { output().contains("got-usr1") })
+        kill(runner.processIdentifier, SIGTERM)
+        #expect(RuntimeHarness.waitFor { !runner.isRunning })
+        if runner.isRunning { runner.terminate() }
+        runner.waitUntilExit()
+        #expect(runner.terminationStatus == 3)
+        #expect(output().contains("got-term"))
+
+        let detached = h.id("killed")
+        let log = h.dir + "/killed.out"
+        let started = try h.runtime(["run", "-d", "--bundle", try h.bundle(detached, h.spec(["sh", "-c", script.replacingOccurrences(of: "$SIG", with: "term")])), detached],
+                                    shellPrefix: "exec >\(log);")
+        #expect(started.status == 0)
+        #expect(RuntimeHarness.waitFor { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("ready") })
+        #expect(try h.runtime(["kill", detached, "TERM"]).status == 0)
+        #expect(try RuntimeHarness.waitFor { (try h.state(detached))["status"] as? String == "stopped" })
+        #expect(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("got-term"))
+    }
 }
