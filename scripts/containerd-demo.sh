@@ -5,6 +5,8 @@
 # so it never touches a system containerd. Prints the container's output; exits with ctr's status.
 #
 #   scripts/containerd-demo.sh [RUNTIME_BINARY] [-- COMMAND...]
+# With BERTH_DEMO_TTY=1 the container gets a terminal (`ctr run -t`, so the shim passes
+# --console-socket), run under `script` to give ctr a pty of its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runtime=$(realpath "${1:-.build/debug/berth-runtime}")
@@ -46,4 +48,9 @@ trap cleanup EXIT
 
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 ctr --address "$sock" -n berth image import --no-unpack=false .testdata/busybox.tar >/dev/null
-ctr --address "$sock" -n berth run --rm --runc-binary "$runtime" docker.io/library/busybox:latest "$id" "${command[@]}"
+run=(ctr --address "$sock" -n berth run --rm --runc-binary "$runtime")
+if [ "${BERTH_DEMO_TTY:-}" = 1 ]; then
+  script -qec "$(printf '%q ' "${run[@]}" -t docker.io/library/busybox:latest "$id" "${command[@]}")" /dev/null
+else
+  "${run[@]}" docker.io/library/busybox:latest "$id" "${command[@]}"
+fi
