@@ -1,5 +1,6 @@
 import BerthOCI
 import BerthSystem
+import CBerthSystem
 import Glibc
 
 /// A container cgroup on the unified (v2) hierarchy.
@@ -90,7 +91,27 @@ struct CgroupV2: Cgroup {
             guard !key.contains("/") else { throw RuntimeError.cgroup("invalid unified key \(key)") }
             try set(key, value, for: "unified setting \(key)")
         }
-        // Device rules on v2 need an eBPF program attached to the cgroup; Berth does not load one yet.
+        if let devices = r.devices {
+            try attachDeviceFilter(devices + defaultDevices)
+        }
+    }
+
+    /// v2 has no devices controller: rules are an eBPF program attached to the cgroup.
+    private func attachDeviceFilter(_ rules: [RuntimeSpec.DeviceCgroup]) throws {
+        let program = try DeviceFilterProgram(rules: rules)
+        let dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dir >= 0 else { throw RuntimeError.cgroup("open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(dir) }
+        var log = [CChar](repeating: 0, count: 16384)
+        let rc = program.instructions.withUnsafeBufferPointer { insns in
+            berth_cgroup_device_program_attach(dir, insns.baseAddress, UInt32(insns.count), &log, UInt32(log.count))
+        }
+        guard rc == 0 else {
+            let text = String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let verifier = text.split(separator: "\n").suffix(3).joined(separator: "; ")
+            throw RuntimeError.cgroup("load the device filter for \(path): \(String(cString: strerror(errno)))"
+                                      + (verifier.isEmpty ? "" : " (\(verifier))"))
+        }
     }
 
     func join(_ pid: pid_t) throws {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/bpf.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
@@ -314,3 +315,33 @@ int berth_signalfd_read(int fd) {
     return n == (ssize_t)sizeof(info) ? (int)info.ssi_signo : -1;
 }
 int berth_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
+
+int berth_cgroup_device_program_attach(int cgroup_fd, const uint64_t *insns, unsigned int count,
+                                       char *log, unsigned int log_size) {
+    union bpf_attr load;
+    memset(&load, 0, sizeof(load));
+    load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+    load.insns = (uint64_t)(uintptr_t)insns;
+    load.insn_cnt = count;
+    load.license = (uint64_t)(uintptr_t)"Apache";
+    load.log_buf = (uint64_t)(uintptr_t)log;
+    load.log_size = log_size;
+    load.log_level = log_size > 0 ? 1 : 0;
+    int prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof(load));
+    if (prog < 0 && log_size > 0 && errno == ENOSPC) {
+        load.log_buf = 0; load.log_size = 0; load.log_level = 0;
+        prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof(load));
+    }
+    if (prog < 0) return -1;
+    union bpf_attr attach;
+    memset(&attach, 0, sizeof(attach));
+    attach.target_fd = cgroup_fd;
+    attach.attach_bpf_fd = prog;
+    attach.attach_type = BPF_CGROUP_DEVICE;
+    attach.attach_flags = BPF_F_ALLOW_MULTI;
+    int rc = (int)syscall(SYS_bpf, BPF_PROG_ATTACH, &attach, sizeof(attach));
+    int saved = errno;
+    close(prog); /* the attachment keeps the program alive */
+    errno = saved;
+    return rc;
+}

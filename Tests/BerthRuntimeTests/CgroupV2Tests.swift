@@ -57,4 +57,23 @@ struct CgroupV2Tests {
         #expect(result.stderr.contains("pids limit is unavailable"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "/sys/fs/cgroup/unified/berth-test/\(id)"))
     }
+
+    @Test("device rules are enforced by an eBPF program on v2")
+    func deviceFilter() throws {
+        let h = try RuntimeHarness("cgv2dev")
+        defer { h.cleanup() }
+        var spec = IsolationTests.deviceSpec(h)
+        spec.linux?.resources = .init(devices: [.init(allow: false, access: "rwm")])
+        let id = h.id("v2dev")
+        let result = try Self.runtime(h, ["run", "--bundle", try h.bundle(id, spec), id])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("blk=1"), "\(result.stdout) \(result.stderr)")
+        #expect(result.stdout.contains("nul=0"))
+        #expect(result.stdout.contains("write=0"))
+        // Control: with an allow-all rule the same mknod works, so the filter is what refused it.
+        spec.linux?.resources = .init(devices: [.init(allow: true, access: "rwm")])
+        let open = h.id("v2devopen")
+        let allowed = try Self.runtime(h, ["run", "--bundle", try h.bundle(open, spec), open])
+        #expect(allowed.stdout.contains("blk=0"), "\(allowed.stdout) \(allowed.stderr)")
+    }
 }

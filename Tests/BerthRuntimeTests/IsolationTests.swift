@@ -98,4 +98,22 @@ struct IsolationTests {
         let output = try String(contentsOfFile: log, encoding: .utf8)
         #expect(output.contains("100000"))
     }
+
+    /// Device rules: deny-all plus the default devices; mknod of anything else is refused.
+    static func deviceSpec(_ h: RuntimeHarness) -> RuntimeSpec {
+        var spec = h.spec(["sh", "-c", "mknod /tmp/blk b 7 250; echo blk=$?; mknod /tmp/nul c 1 3; echo nul=$?; echo x > /dev/null; echo write=$?"])
+        let caps = ["CAP_MKNOD", "CAP_KILL"]
+        spec.process?.capabilities = .init(bounding: caps, effective: caps, permitted: caps)
+        return spec
+    }
+
+    @Test("device rules refuse a node the spec does not allow (v1 devices controller)")
+    func deviceRules() throws {
+        let h = try RuntimeHarness("devices")
+        defer { h.cleanup() }
+        let result = try h.run("devices", Self.deviceSpec(h))
+        #expect(result.stdout.contains("blk=1"), "\(result.stdout) \(result.stderr)")
+        #expect(result.stdout.contains("nul=0"))
+        #expect(result.stdout.contains("write=0"))
+    }
 }

@@ -82,6 +82,12 @@ int berth_signalfd_all(void);
 /* Reads one signal from a signalfd: its number, or -1. */
 int berth_signalfd_read(int fd);
 
+/* cgroup v2 device control: load a BPF_PROG_TYPE_CGROUP_DEVICE program (raw instructions, 8
+   bytes each) and attach it to the cgroup directory `cgroup_fd`. Returns 0 or -1 with errno; the
+   verifier's message lands in `log`. */
+int berth_cgroup_device_program_attach(int cgroup_fd, const uint64_t *insns, unsigned int count,
+                                       char *log, unsigned int log_size);
+
 /* Keyrings: a fresh session keyring per container, as runc does. */
 long berth_join_session_keyring(const char *name);
 
