@@ -74,7 +74,8 @@ public struct StateStore: Sendable {
     }
 
     func save(_ record: ContainerRecord) throws {
-        try SmallFile.writeAtomically(directory(record.id) + "/state.json", Array(try JSONCoding.encoder.encode(record)))
+        // Runtime state lives as long as the container's processes: no fsync, like runc.
+        try SmallFile.writeAtomically(directory(record.id) + "/state.json", Array(try JSONCoding.encoder.encode(record)), durable: false)
     }
 
     func remove(_ id: String) {

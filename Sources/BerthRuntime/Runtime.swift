@@ -299,7 +299,7 @@ public struct Runtime: Sendable {
     }
 
     static func writePidFile(_ path: String, _ pid: pid_t) throws {
-        try SmallFile.writeAtomically(path, Array("\(pid)".utf8))
+        try SmallFile.writeAtomically(path, Array("\(pid)".utf8), durable: false)
     }
 
     /// Waits up to 10 s for `pid` to disappear (it is not our child: poll its pidfd).

@@ -26,8 +26,10 @@ public enum SmallFile {
         if written != count { throw SystemError("short write to \(path)", errno: .ioError) }
     }
 
-    /// Writes atomically: temp file, fsync, rename.
-    public static func writeAtomically(_ path: String, _ contents: [UInt8], mode: mode_t = 0o644) throws {
+    /// Writes atomically: temp file, rename; readers see the old or the new file, never a part.
+    /// `durable` adds an fsync so the new contents also survive a power loss; state that dies with
+    /// a reboot anyway (the runtime's) skips it.
+    public static func writeAtomically(_ path: String, _ contents: [UInt8], mode: mode_t = 0o644, durable: Bool = true) throws {
         let temp = path + ".tmp-\(getpid())"
         let fd = try syscallChecked("create \(temp)") { open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
         var ok = false
@@ -42,7 +44,7 @@ public enum SmallFile {
             }
             offset += n
         }
-        try syscallChecked("fsync \(temp)") { fsync(fd) }
+        if durable { try syscallChecked("fsync \(temp)") { fsync(fd) } }
         try syscallChecked("rename \(temp)") { rename(temp, path) }
         ok = true
     }
