@@ -111,6 +111,7 @@ struct NamespaceEntry: Codable {
             SyncChannel(fd: request.channelFD).send("error", "cannot run a protected copy of berth-runtime: \(SystemError("re-exec").description)")
             Processes.exitChild(127)
         }
+        RuntimeLog.shared.debug("\(request.mode.rawValue) \(request.id): helper pid \(helper), joins \(entry.joins.map(\.path)), new \(entry.creates.map(\.rawValue))")
         var pid: pid_t = 0
         do {
             loop: while true {

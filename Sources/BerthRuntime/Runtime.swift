@@ -53,6 +53,7 @@ public struct Runtime: Sendable {
             }
         }
         unlink(fifo)
+        RuntimeLog.shared.debug("container \(id): started pid \(record.pid)")
         do { try HookRunner.run(record.spec, .poststart, state: record.ociState(status: .running)) } catch {
             RuntimeLog.shared.warning("\(error)")
         }
@@ -115,6 +116,7 @@ public struct Runtime: Sendable {
             request.newKeyring = !options.noNewKeyring
             request.preserveFDs = options.preserveFDs
             initPid = try NamespaceEntry.spawn(request, parent: parent)
+            RuntimeLog.shared.debug("container \(id): init pid \(initPid), cgroup \(group.paths.values.sorted().first ?? "-")")
             let record = ContainerRecord(id: id, bundle: bundle, rootfs: rootfs, pid: initPid,
                                          pidStartTime: Processes.startTime(initPid) ?? 0,
                                          created: Self.timestamp(), owner: Self.ownerName(), spec: spec,
@@ -208,6 +210,7 @@ public struct Runtime: Sendable {
         for pid in cgroup.processes() { Glibc.kill(pid, SIGKILL) }
         try cgroup.destroy()
         store.remove(record.id)
+        RuntimeLog.shared.debug("container \(record.id): deleted")
         do { try HookRunner.run(record.spec, .poststop, state: record.ociState(status: .stopped)) } catch {
             RuntimeLog.shared.warning("\(error)")
         }

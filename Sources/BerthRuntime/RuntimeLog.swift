@@ -56,9 +56,22 @@ public final class RuntimeLog: @unchecked Sendable {
             let data = (try? JSONEncoder().encode(Entry(level: level, msg: message, time: time))) ?? Data()
             line = String(decoding: data, as: UTF8.self) + "\n"
         case .text:
-            line = "time=\"\(time)\" level=\(level) msg=\"\(message)\"\n"
+            let escaped = message.replacingQuotes()
+            line = "time=\"\(time)\" level=\(level) msg=\"\(escaped)\"\n"
         }
         let bytes = Array(line.utf8)
         _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+    }
+}
+
+extension String {
+    /// `"` → `\"` and `\` → `\\`, as logrus quotes a text-format message.
+    func replacingQuotes() -> String {
+        var out = ""
+        for c in self {
+            if c == "\"" || c == "\\" { out.append("\\") }
+            out.append(c)
+        }
+        return out
     }
 }

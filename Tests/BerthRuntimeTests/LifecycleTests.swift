@@ -89,6 +89,23 @@ struct LifecycleTests {
         let json = try h.runtime(["ps", "--format", "json", id])
         let pids = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [Int]
         #expect(pids == [pid])
+        let table = try h.runtime(["ps", id])
+        #expect(table.stdout.split(separator: "\n").first?.contains("PID") == true)
+        #expect(table.stdout.contains("sleep 60"))
+
+        // --process: a runtime-spec process document.
+        let processFile = h.dir + "/process.json"
+        try #"{"args": ["sh", "-c", "echo $FOO:$(id -u):$PWD"], "env": ["FOO=bar"], "cwd": "/tmp", "user": {"uid": 1234, "gid": 1234}}"#
+            .write(toFile: processFile, atomically: true, encoding: .utf8)
+        let fromFile = try h.runtime(["exec", "--process", processFile, id])
+        #expect(fromFile.stdout == "bar:1234:/tmp\n", "\(fromFile.stderr)")
+
+        // -d returns at once; --pid-file names the process, which runs in the container.
+        let pidFile = h.dir + "/exec.pid"
+        #expect(try h.runtime(["exec", "-d", "--pid-file", pidFile, id, "sleep", "59"]).status == 0)
+        let execPid = Int32((try String(contentsOfFile: pidFile, encoding: .utf8))) ?? 0
+        #expect(execPid > 0)
+        #expect(RuntimeHarness.waitFor { ((try? h.runtime(["ps", "--format", "json", id]).stdout) ?? "").contains("\(execPid)") })
     }
 
     @Test("pause freezes every process and resume thaws them")
