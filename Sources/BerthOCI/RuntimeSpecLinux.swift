@@ -239,6 +239,11 @@ extension RuntimeSpec {
     public struct HugepageLimit: Codable, Equatable, Sendable {
         public var pageSize: String
         public var limit: UInt64
+
+        public init(pageSize: String, limit: UInt64) {
+            self.pageSize = pageSize
+            self.limit = limit
+        }
     }
 
     public struct Network: Codable, Equatable, Sendable {

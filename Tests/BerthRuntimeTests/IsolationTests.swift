@@ -116,4 +116,25 @@ struct IsolationTests {
         #expect(result.stdout.contains("nul=0"))
         #expect(result.stdout.contains("write=0"))
     }
+
+    @Test("a hugepage limit needs the hugetlb controller: applied where mounted, refused by name where not")
+    func hugetlb() throws {
+        let h = try RuntimeHarness("hugetlb")
+        defer { h.cleanup() }
+        var spec = h.spec(["true"])
+        spec.linux?.resources?.hugepageLimits = [.init(pageSize: "2MB", limit: 4 << 20)]
+        let id = h.id("huge")
+        let result = try h.runtime(["create", "--bundle", try h.bundle(id, spec), id])
+        let mounted = RuntimeHarness.unifiedCgroups
+            ? ((try? String(contentsOfFile: "/sys/fs/cgroup/cgroup.subtree_control", encoding: .utf8)) ?? "").contains("hugetlb")
+            : FileManager.default.fileExists(atPath: "/sys/fs/cgroup/hugetlb/cgroup.procs")
+        if mounted {
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(try RuntimeHarness.cgroupValue(id, v1: "hugetlb", "hugetlb.2MB.limit_in_bytes", v2: "hugetlb.2MB.max") == "\(4 << 20)")
+        } else {
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("hugetlb") && result.stderr.contains("hugepage"), "\(result.stderr)")
+            #expect(try h.runtime(["list", "-q"]).stdout.isEmpty)
+        }
+    }
 }
