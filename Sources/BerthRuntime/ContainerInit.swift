@@ -47,7 +47,7 @@ struct ContainerInit {
             try HookRunner.run(spec, .createContainer, stateJSON: stateJSON)
             try rootSetup.enter(noPivot: request.noPivot)
             try rootSetup.finish()
-            if process.terminal == true { try setUpTerminal(process) }
+            if process.terminal == true { try ContainerTerminal.attach(size: process.consoleSize, channel: channel) }
             setup = ProcessSetup(process: process, seccomp: spec.linux?.seccomp, containerID: id,
                                  newKeyring: request.newKeyring, preserveFDs: preserveFDs,
                                  canSetGroups: (try? SmallFile.read("/proc/self/setgroups"))?.trimmed != "deny")
@@ -73,18 +73,5 @@ struct ContainerInit {
             _ = message.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             Processes.exitChild(127)
         }
-    }
-
-    private func setUpTerminal(_ process: RuntimeSpec.Process) throws {
-        let (master, slavePath) = try Terminal.openMaster(ptmx: "/dev/ptmx", ptsDirectory: "/dev/pts")
-        if let size = process.consoleSize {
-            try? Terminal.setSize(master, rows: UInt16(clamping: size.height), columns: UInt16(clamping: size.width))
-        }
-        let slave = try syscallChecked("open \(slavePath)") { open(slavePath, O_RDWR | O_NOCTTY | O_CLOEXEC) }
-        try channel.send("console", fd: master)
-        close(master)
-        for target: Int32 in 0...2 { try syscallChecked("dup2 terminal") { dup2(slave, target) } }
-        if slave > 2 { close(slave) }
-        try Terminal.setControlling(0)
     }
 }

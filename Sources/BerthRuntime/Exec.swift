@@ -49,12 +49,7 @@ extension Runtime {
         loop: while true {
             switch try parent.receive() {
             case let .descriptor("console", fd):
-                if let socket = options.consoleSocket {
-                    defer { close(fd) }
-                    try Self.sendConsole(fd, to: socket)
-                } else {
-                    console = fd
-                }
+                console = try ContainerTerminal.route(master: fd, consoleSocket: options.consoleSocket)
             case let .text("error", message):
                 if !options.detach { _ = try? Processes.wait(pid) }
                 throw RuntimeError.setup(message)
@@ -78,16 +73,7 @@ extension Runtime {
             FileDescriptors.closeAll(except: Set([channel.fd, RuntimeLog.shared.fd] + Array(3..<(3 + setup.preserveFDs))))
             if process.terminal == true {
                 _ = setsid()
-                let (master, slavePath) = try Terminal.openMaster(ptmx: "/dev/ptmx", ptsDirectory: "/dev/pts")
-                if let size = process.consoleSize {
-                    try? Terminal.setSize(master, rows: UInt16(clamping: size.height), columns: UInt16(clamping: size.width))
-                }
-                let slave = try syscallChecked("open \(slavePath)") { open(slavePath, O_RDWR | O_NOCTTY | O_CLOEXEC) }
-                try channel.send("console", fd: master)
-                close(master)
-                for target: Int32 in 0...2 { try syscallChecked("dup2 terminal") { dup2(slave, target) } }
-                if slave > 2 { close(slave) }
-                try Terminal.setControlling(0)
+                try ContainerTerminal.attach(size: process.consoleSize, channel: channel)
             }
             try setup.applyLimits()
             let path = try setup.resolveExecutable()

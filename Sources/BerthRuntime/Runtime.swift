@@ -130,12 +130,7 @@ public struct Runtime: Sendable {
                     let state = try JSONCoding.encoder.encode(record.ociState(status: .created))
                     parent.send("continue", String(decoding: state, as: UTF8.self))
                 case let .descriptor("console", fd):
-                    if let socket = options.consoleSocket {
-                        defer { close(fd) }
-                        try Self.sendConsole(fd, to: socket)
-                    } else {
-                        console = fd
-                    }
+                    console = try ContainerTerminal.route(master: fd, consoleSocket: options.consoleSocket)
                 case .text("ready", _):
                     break loop
                 case let .text("error", message):
@@ -316,23 +311,6 @@ public struct Runtime: Sendable {
         // If it is our child (run, or a re-parented orphan), reap it so no zombie stays behind.
         var status: Int32 = 0
         _ = waitpid(pid, &status, WNOHANG)
-    }
-
-    static func sendConsole(_ fd: Int32, to socketPath: String) throws {
-        let sock = try syscallChecked("create console socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
-        defer { close(sock) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(socketPath.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw RuntimeError.setup("console socket path too long: \(socketPath)") }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-        }
-        let len = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + 1)
-        try syscallChecked("connect to console socket \(socketPath)") {
-            withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(sock, $0, len) } }
-        }
-        try FileDescriptors.send(fd: fd, over: sock, message: Array("/dev/ptmx".utf8))
     }
 
     /// The host id that `id` in the container maps to (itself without a user namespace).
