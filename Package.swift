@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "BerthOCI", targets: ["BerthOCI"]),
         .library(name: "BerthDigest", targets: ["BerthDigest"]),
         .library(name: "BerthRuntime", targets: ["BerthRuntime"]),
+        .library(name: "BerthArchive", targets: ["BerthArchive"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,6 +34,12 @@ let package = Package(
             name: "BerthSystem",
             dependencies: ["CBerthSystem", .product(name: "SystemPackage", package: "swift-system")]
         ),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        // Layer tars: apply (whiteouts, no escapes) and diff, over libarchive.
+        .target(
+            name: "BerthArchive",
+            dependencies: ["CArchive", "CBerthSystem", "BerthSystem"]
+        ),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .target(
             name: "BerthRuntime",
@@ -46,6 +53,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release))]
         ),
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI", "BerthDigest"]),
+        .testTarget(name: "BerthArchiveTests", dependencies: ["BerthArchive", "BerthSystem"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthSystem"]),
     ]
 )

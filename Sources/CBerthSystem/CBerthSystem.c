@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -344,4 +345,12 @@ int berth_cgroup_device_program_attach(int cgroup_fd, const uint64_t *insns, uns
     close(prog); /* the attachment keeps the program alive */
     errno = saved;
     return rc;
+}
+
+int berth_lsetxattr(const char *path, const char *name, const void *value, size_t size) {
+    return lsetxattr(path, name, value, size, 0);
+}
+
+long berth_lgetxattr(const char *path, const char *name, void *value, size_t size) {
+    return (long)lgetxattr(path, name, value, size);
 }

@@ -88,6 +88,10 @@ int berth_signalfd_read(int fd);
 int berth_cgroup_device_program_attach(int cgroup_fd, const uint64_t *insns, unsigned int count,
                                        char *log, unsigned int log_size);
 
+/* Extended attributes (no symlink following). */
+int berth_lsetxattr(const char *path, const char *name, const void *value, size_t size);
+long berth_lgetxattr(const char *path, const char *name, void *value, size_t size);
+
 /* Keyrings: a fresh session keyring per container, as runc does. */
 long berth_join_session_keyring(const char *name);
 
