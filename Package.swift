@@ -40,6 +40,11 @@ let package = Package(
             name: "BerthArchive",
             dependencies: ["CArchive", "CBerthSystem", "BerthSystem"]
         ),
+        // Content store, image records, snapshots.
+        .target(
+            name: "BerthImages",
+            dependencies: ["BerthOCI", "BerthDigest", "BerthArchive", "BerthSystem"]
+        ),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .target(
             name: "BerthRuntime",
@@ -54,6 +59,7 @@ let package = Package(
         ),
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI", "BerthDigest"]),
         .testTarget(name: "BerthArchiveTests", dependencies: ["BerthArchive", "BerthSystem"]),
+        .testTarget(name: "BerthImagesTests", dependencies: ["BerthImages", "BerthDigest", "BerthArchive", "BerthSystem"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthSystem"]),
     ]
 )

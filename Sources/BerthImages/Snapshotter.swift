@@ -1,0 +1,156 @@
+import BerthArchive
+import BerthOCI
+import BerthSystem
+import Glibc
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Layer snapshots keyed by chain ID, shared by every image that has them, and read-write
+/// snapshots for containers on top.
+///
+///     <root>/layers/<chain hex>/diff     the layer (overlay form) or the whole tree up to it (copy form)
+///     <root>/l/<short id>  → ../layers/<chain hex>/diff    short names keep mount options small
+///     <root>/containers/<id>/{upper,work,merged}
+///
+/// overlayfs is used where it mounts; elsewhere (some filesystems refuse to be an upper dir)
+/// every layer holds a full copy and a container gets a copy of its top layer.
+public final class Snapshotter: Sendable {
+    public enum Driver: String, Sendable { case overlay, copy }
+
+    public let root: String
+    public let driver: Driver
+
+    public init(root: String, driver: Driver? = nil) throws {
+        self.root = root
+        for dir in ["layers", "l", "containers", "tmp"] { try SmallFile.makeDirectories(root + "/" + dir, mode: 0o700) }
+        self.driver = driver ?? (Self.overlayWorks(in: root + "/tmp") ? .overlay : .copy)
+    }
+
+    private func layerDirectory(_ chainID: Digest) -> String { "\(root)/layers/\(chainID.encoded)" }
+    public func layerPath(_ chainID: Digest) -> String { layerDirectory(chainID) + "/diff" }
+
+    public func hasLayer(_ chainID: Digest) -> Bool { SmallFile.isDirectory(layerPath(chainID)) }
+
+    /// Creates the snapshot for `chainID` on top of `parent` by running `apply` on an empty
+    /// directory (overlay) or on a copy of the parent (copy), then publishing it atomically.
+    /// Returns false if the layer already existed (shared with another image).
+    @discardableResult
+    public func createLayer(_ chainID: Digest, parent: Digest?, apply: (String, ApplyMode) throws -> Void) throws -> Bool {
+        if hasLayer(chainID) { return false }
+        if let parent, !hasLayer(parent) { throw ImageStoreError.io("parent layer \(parent) of \(chainID) is missing") }
+        let staging = "\(root)/tmp/\(chainID.encoded)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try SmallFile.makeDirectories(staging, mode: 0o700)
+        do {
+            let diff = staging + "/diff"
+            switch driver {
+            case .overlay:
+                try SmallFile.makeDirectories(diff)
+                try apply(diff, .overlay)
+            case .copy:
+                if let parent { try Self.copyTree(layerPath(parent), to: diff) } else { try SmallFile.makeDirectories(diff) }
+                try apply(diff, .flat)
+            }
+            let short = Self.shortID()
+            try SmallFile.write(staging + "/link", short, create: true)
+            if let parent { try SmallFile.write(staging + "/parent", parent.description, create: true) }
+            guard rename(staging, layerDirectory(chainID)) == 0 else {
+                // Another pull published the same layer first: theirs is as good as ours.
+                if errno == ENOTEMPTY || errno == EEXIST { SmallFile.removeTree(staging); return false }
+                throw ImageStoreError.io("publish layer \(chainID): \(String(cString: strerror(errno)))")
+            }
+            guard symlink("../layers/\(chainID.encoded)/diff", "\(root)/l/\(short)") == 0 else {
+                throw ImageStoreError.io("link layer \(chainID): \(String(cString: strerror(errno)))")
+            }
+            return true
+        } catch {
+            SmallFile.removeTree(staging)
+            throw error
+        }
+    }
+
+    /// Removes a layer snapshot (the caller knows nothing uses it any more).
+    public func removeLayer(_ chainID: Digest) {
+        if let short = try? SmallFile.read(layerDirectory(chainID) + "/link") { unlink("\(root)/l/\(short)") }
+        SmallFile.removeTree(layerDirectory(chainID))
+    }
+
+    /// Prepares and mounts a container's read-write root over `chain` (bottom first, as
+    /// `ChainID.chain` returns it); returns the path to use as the rootfs.
+    public func mountContainer(_ id: String, chain: [Digest]) throws -> String {
+        let dir = "\(root)/containers/\(id)"
+        let merged = dir + "/merged"
+        for sub in ["upper", "work", "merged"] { try SmallFile.makeDirectories(dir + "/" + sub, mode: 0o755) }
+        switch driver {
+        case .overlay:
+            let lowers = try chain.reversed().map { chainID -> String in
+                let short = try SmallFile.read(layerDirectory(chainID) + "/link")
+                return "\(root)/l/\(short)"
+            }
+            // overlayfs needs at least one lower dir; an image with no layers gets an empty one.
+            let lowerdir = lowers.isEmpty ? [dir + "/empty"] : lowers
+            if lowers.isEmpty { try SmallFile.makeDirectories(dir + "/empty") }
+            let options = "lowerdir=\(lowerdir.joined(separator: ":")),upperdir=\(dir)/upper,workdir=\(dir)/work"
+            guard options.utf8.count < 4000 else {
+                throw ImageStoreError.io("too many layers (\(chain.count)) for one overlay mount")
+            }
+            try Mounts.mount(source: "overlay", target: merged, type: "overlay", flags: [], data: options)
+        case .copy:
+            if !SmallFile.exists(dir + "/copied"), let top = chain.last {
+                SmallFile.removeTree(dir + "/upper")
+                try Self.copyTree(layerPath(top), to: dir + "/upper")
+                try SmallFile.write(dir + "/copied", "", create: true)
+            }
+            try Mounts.mount(source: dir + "/upper", target: merged, type: nil, flags: .bind)
+        }
+        return merged
+    }
+
+    /// The directory holding a container's changes (overlay upper dir, or its whole copy).
+    public func containerChanges(_ id: String) -> String { "\(root)/containers/\(id)/upper" }
+
+    public func unmountContainer(_ id: String) {
+        let merged = "\(root)/containers/\(id)/merged"
+        while umount2(merged, Int32(MNT_DETACH)) == 0 {}
+    }
+
+    public func removeContainer(_ id: String) {
+        unmountContainer(id)
+        SmallFile.removeTree("\(root)/containers/\(id)")
+    }
+
+    // MARK: helpers
+
+    /// 10 characters of [A-Z0-9]: ~51 bits, and short enough for ~100 layers per mount.
+    static func shortID() -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        return String((0..<10).map { _ in alphabet.randomElement()! })
+    }
+
+    static func overlayWorks(in scratch: String) -> Bool {
+        let dir = scratch + "/probe-\(getpid())"
+        defer { SmallFile.removeTree(dir) }
+        for sub in ["lower", "upper", "work", "merged"] {
+            guard (try? SmallFile.makeDirectories(dir + "/" + sub)) != nil else { return false }
+        }
+        let options = "lowerdir=\(dir)/lower,upperdir=\(dir)/upper,workdir=\(dir)/work"
+        guard (try? Mounts.mount(source: "overlay", target: dir + "/merged", type: "overlay", flags: [], data: options)) != nil else {
+            return false
+        }
+        try? Mounts.unmount(dir + "/merged", detach: true)
+        return true
+    }
+
+    /// `cp -a` semantics (owners, modes, times, xattrs, hard links, devices) without reimplementing it.
+    static func copyTree(_ source: String, to target: String) throws {
+        let argv = ["/bin/cp", "-a", "--no-target-directory", "--reflink=auto", source, target]
+        let args = argv.map { strdup($0) } + [nil]
+        defer { args.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, argv[0], nil, nil, args, nil) == 0 else { throw ImageStoreError.io("cannot run cp") }
+        let status = try Processes.wait(pid)
+        guard status == .exited(0) else { throw ImageStoreError.io("copy \(source) to \(target) failed: \(status)") }
+    }
+}
