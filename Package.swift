@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Models shared by every layer: OCI runtime/image specs, Docker schema2, digests, references.
@@ -43,7 +44,7 @@ let package = Package(
         // Content store, image records, snapshots.
         .target(
             name: "BerthImages",
-            dependencies: ["BerthOCI", "BerthDigest", "BerthArchive", "BerthSystem"]
+            dependencies: ["BerthOCI", "BerthDigest", "BerthArchive", "BerthSystem", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .target(

@@ -1,0 +1,112 @@
+import BerthArchive
+import BerthDigest
+import BerthOCI
+import BerthSystem
+import Glibc
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Images on this host: blobs in the content store, layers in the snapshotter, records and tags
+/// in SQLite. The operations the daemon exposes (load, save, tag, remove, prune, list) live here.
+public final class ImageStore: Sendable {
+    public let root: String
+    public let content: ContentStore
+    public let snapshots: Snapshotter
+    public let metadata: ImageMetadata
+
+    /// `root` is the data root (`/var/lib/berth`): `content/`, `snapshots/`, `berth.db`.
+    public init(root: String, driver: Snapshotter.Driver? = nil) throws {
+        self.root = root
+        try SmallFile.makeDirectories(root + "/tmp", mode: 0o700)
+        content = try ContentStore(root: root)
+        snapshots = try Snapshotter(root: root + "/snapshots", driver: driver)
+        metadata = try ImageMetadata(path: root + "/berth.db")
+    }
+
+    /// Every image, newest first; `dangling` keeps only untagged ones.
+    public func list(danglingOnly: Bool = false) throws -> [ImageRecord] {
+        try metadata.images().filter { !danglingOnly || $0.tags.isEmpty }
+    }
+
+    /// An image by reference (`busybox`, `127.0.0.1:5000/a:b`), full ID or unique ID prefix.
+    public func resolve(_ nameOrID: String) throws -> ImageRecord {
+        let images = try metadata.images()
+        if let reference = try? ImageReference(parsing: nameOrID), let id = try metadata.resolve(reference.description),
+           let image = images.first(where: { $0.id == id }) {
+            return image
+        }
+        let hex = nameOrID.hasPrefix("sha256:") ? String(nameOrID.dropFirst(7)) : nameOrID
+        if hex.count >= 4, hex.allSatisfy(\.isHexDigit) {
+            let matches = images.filter { $0.id.encoded.hasPrefix(hex.lowercased()) }
+            if matches.count == 1 { return matches[0] }
+            if matches.count > 1 { throw ImageStoreError.io("image ID prefix \(hex) is ambiguous") }
+        }
+        throw ImageStoreError.io("no such image: \(nameOrID)")
+    }
+
+    /// The image's configuration document.
+    public func config(_ image: ImageRecord) throws -> ImageConfig {
+        try JSONDecoder().decode(ImageConfig.self, from: try content.read(image.id))
+    }
+
+    /// `docker tag SOURCE TARGET`.
+    public func tag(_ source: String, as target: String) throws {
+        let image = try resolve(source)
+        try metadata.tag(try ImageReference(parsing: target).description, image: image.id)
+    }
+
+    /// `docker rmi`: by reference removes the tag, and the image once no tag is left; by ID
+    /// removes the image (with all its tags only if `force`). Images in `inUse` are refused
+    /// unless `force`. Returns Docker's "Untagged:"/"Deleted:" lines.
+    public func remove(_ nameOrID: String, force: Bool, inUse: Set<Digest> = []) throws -> [String] {
+        let image = try resolve(nameOrID)
+        if inUse.contains(image.id) && !force {
+            throw ImageStoreError.io("conflict: unable to remove \(nameOrID): image is being used by a container")
+        }
+        var lines: [String] = []
+        let reference = (try? ImageReference(parsing: nameOrID))?.description
+        if let reference, image.tags.contains(reference) {
+            try metadata.untag(reference)
+            lines.append("Untagged: \(try ImageReference(parsing: reference).familiar)")
+            if image.tags.count > 1 { return lines }
+        } else if image.tags.count > 1 && !force {
+            throw ImageStoreError.io("conflict: unable to delete \(image.id.encoded.prefix(12)) (must be forced) - image is referenced in multiple repositories")
+        } else {
+            for tag in image.tags {
+                try metadata.untag(tag)
+                lines.append("Untagged: \(try ImageReference(parsing: tag).familiar)")
+            }
+        }
+        try delete(image)
+        lines.append("Deleted: \(image.id)")
+        return lines
+    }
+
+    /// Removes dangling images (or, with `all`, every image not in `inUse`). Returns their IDs.
+    public func prune(all: Bool, inUse: Set<Digest> = []) throws -> [Digest] {
+        var removed: [Digest] = []
+        for image in try metadata.images() where !inUse.contains(image.id) && (all || image.tags.isEmpty) {
+            for tag in image.tags { try metadata.untag(tag) }
+            try delete(image)
+            removed.append(image.id)
+        }
+        return removed
+    }
+
+    /// Drops the record, then the layers and blobs nothing else uses.
+    private func delete(_ image: ImageRecord) throws {
+        let manifest = image.manifestDigest.flatMap { try? JSONDecoder().decode(ImageManifest.self, from: try content.read($0)) }
+        let released = try metadata.remove(image.id)
+        for chainID in released { snapshots.removeLayer(chainID) }
+        let stillUsed = Set(try metadata.images().flatMap { other -> [Digest] in
+            guard let digest = other.manifestDigest, let m = try? JSONDecoder().decode(ImageManifest.self, from: try content.read(digest)) else { return [] }
+            return m.layers.map(\.digest) + [m.config.digest, digest]
+        })
+        for blob in [image.id] + (image.manifestDigest.map { [$0] } ?? []) + (manifest?.layers.map(\.digest) ?? []) where !stillUsed.contains(blob) {
+            content.delete(blob)
+        }
+    }
+}

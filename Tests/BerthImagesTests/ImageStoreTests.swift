@@ -1,0 +1,141 @@
+import BerthArchive
+import BerthDigest
+import BerthImages
+import BerthOCI
+import Foundation
+import Glibc
+import Testing
+
+@Suite("Image store")
+struct ImageStoreTests {
+    static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// The busybox `docker save` archive from scripts/build-test-images.sh (built on first use).
+    static let busyboxArchive: String = {
+        let path = packageRoot + "/.testdata/busybox.tar"
+        if !FileManager.default.fileExists(atPath: path) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/bash")
+            p.arguments = [packageRoot + "/scripts/build-test-images.sh"]
+            try? p.run()
+            p.waitUntilExit()
+        }
+        return path
+    }()
+
+    static func configDigest(ofArchive path: String) throws -> Digest {
+        // The archive's own manifest.json names the config blob: its digest is the image ID.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import json,sys,tarfile; t=tarfile.open(sys.argv[1]); print(json.load(t.extractfile('manifest.json'))[0]['Config'].split('/')[-1])", path]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        p.waitUntilExit()
+        return try Digest(parsing: "sha256:" + String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    static func store(_ name: String) throws -> (ImageStore, String) {
+        let dir = "/tmp/berth-imgstore-\(name)-\(UInt32.random(in: 0...UInt32.max))"
+        return (try ImageStore(root: dir), dir)
+    }
+
+    static func cleanup(_ dir: String) {
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    @Test("load of a docker save archive, then save → load round-trip keeps the image ID")
+    func loadSaveLoad() throws {
+        let (store, dir) = try Self.store("roundtrip")
+        defer { Self.cleanup(dir) }
+        let expectedID = try Self.configDigest(ofArchive: Self.busyboxArchive)
+        let loaded = try store.load(archive: Self.busyboxArchive)
+        #expect(loaded.map(\.id) == [expectedID])
+        #expect(loaded.first?.tags == ["docker.io/library/busybox:latest"])
+        let image = try store.resolve("busybox")
+        #expect(image.id == expectedID)
+        #expect(try store.resolve(String(expectedID.encoded.prefix(12))).id == expectedID)
+        #expect(FileManager.default.fileExists(atPath: store.snapshots.layerPath(image.chain[0]) + "/bin/busybox"))
+        #expect(try store.config(image).config?.cmd == ["sh"])
+
+        let saved = dir + "/saved.tar"
+        try store.save(["busybox"], to: saved)
+        let (fresh, freshDir) = try Self.store("roundtrip2")
+        defer { Self.cleanup(freshDir) }
+        #expect(try fresh.load(archive: saved).map(\.id) == [expectedID])
+        #expect(try fresh.resolve("busybox:latest").id == expectedID)
+        // Saving the same image again gives the same bytes.
+        try store.save(["busybox"], to: dir + "/again.tar")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: saved)) == Data(contentsOf: URL(fileURLWithPath: dir + "/again.tar")))
+    }
+
+    @Test("an OCI layout with a gzip layer loads to the same image as the docker archive")
+    func ociLayout() throws {
+        let (store, dir) = try Self.store("oci")
+        defer { Self.cleanup(dir) }
+        _ = Self.busyboxArchive
+        let layout = Self.packageRoot + "/.testdata/busybox-oci"
+        let tarPath = dir + "/layout.tar"
+        let tar = try TarWriter(path: tarPath)
+        let enumerator = FileManager.default.enumerator(atPath: layout)
+        var files: [String] = []
+        while let p = enumerator?.nextObject() as? String { files.append(p) }
+        for file in files.sorted() {
+            var isDir: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: layout + "/" + file, isDirectory: &isDir)
+            if isDir.boolValue { try tar.addDirectory(file) } else { try tar.addFile(file, contentsOf: layout + "/" + file) }
+        }
+        try tar.close()
+        let loaded = try store.load(archive: tarPath)
+        #expect(loaded.map(\.id) == [try Self.configDigest(ofArchive: Self.busyboxArchive)])
+        let image = try store.resolve("busybox")
+        #expect(FileManager.default.fileExists(atPath: store.snapshots.layerPath(image.chain[0]) + "/bin/sh"))
+    }
+
+    @Test("tag, rmi and prune: tags go first, the image and its layers and blobs when nothing names it")
+    func tagRemovePrune() throws {
+        let (store, dir) = try Self.store("rmi")
+        defer { Self.cleanup(dir) }
+        let id = try store.load(archive: Self.busyboxArchive)[0].id
+        try store.tag("busybox", as: "127.0.0.1:5000/mine:1")
+        #expect(try store.remove("busybox", force: false) == ["Untagged: busybox:latest"])
+        #expect(try store.resolve("127.0.0.1:5000/mine:1").id == id)
+        #expect(try store.prune(all: false).isEmpty)
+        #expect(throws: ImageStoreError.self) { try store.remove("127.0.0.1:5000/mine:1", force: false, inUse: [id]) }
+        let image = try store.resolve(id.description)
+        let lines = try store.remove("127.0.0.1:5000/mine:1", force: false)
+        #expect(lines == ["Untagged: 127.0.0.1:5000/mine:1", "Deleted: \(id)"])
+        #expect(try store.list().isEmpty)
+        #expect(!store.snapshots.hasLayer(image.chain[0]))
+        #expect(store.content.list().isEmpty)
+
+        // Prune removes exactly the dangling images.
+        _ = try store.load(archive: Self.busyboxArchive)
+        try store.tag("busybox", as: "keep:me")
+        _ = try store.remove("busybox", force: false)
+        #expect(try store.prune(all: false).isEmpty)
+        _ = try store.remove("keep:me", force: false)
+        _ = try store.load(archive: Self.busyboxArchive)
+        #expect(try store.metadata.untag(try ImageReference(parsing: "busybox").description) == id)
+        #expect(try store.list(danglingOnly: true).map(\.id) == [id])
+        #expect(try store.prune(all: false) == [id])
+        #expect(try store.list().isEmpty)
+    }
+
+    @Test("garbage and truncated archives are refused with the cause, leaving no image behind")
+    func badArchives() throws {
+        let (store, dir) = try Self.store("bad")
+        defer { Self.cleanup(dir) }
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: dir + "/junk.tar"))
+        #expect { try store.load(archive: dir + "/junk.tar") } throws: { "\($0)".contains("junk.tar") }
+        let full = try Data(contentsOf: URL(fileURLWithPath: Self.busyboxArchive))
+        try full.prefix(full.count / 2).write(to: URL(fileURLWithPath: dir + "/half.tar"))
+        #expect(throws: ImageStoreError.self) { try store.load(archive: dir + "/half.tar") }
+        #expect(try store.list().isEmpty)
+    }
+}
