@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Models shared by every layer: OCI runtime/image specs, Docker schema2, digests, references.
@@ -46,6 +47,12 @@ let package = Package(
             name: "BerthImages",
             dependencies: ["BerthOCI", "BerthDigest", "BerthArchive", "BerthSystem", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // Distribution API client: pull and push against registries.
+        .target(
+            name: "BerthRegistry",
+            dependencies: ["BerthOCI", "BerthDigest", "BerthImages", "BerthSystem",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .target(
             name: "BerthRuntime",
@@ -60,6 +67,7 @@ let package = Package(
         ),
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI", "BerthDigest"]),
         .testTarget(name: "BerthArchiveTests", dependencies: ["BerthArchive", "BerthSystem"]),
+        .testTarget(name: "BerthRegistryTests", dependencies: ["BerthRegistry", "BerthImages", "BerthOCI"]),
         .testTarget(name: "BerthImagesTests", dependencies: ["BerthImages", "BerthDigest", "BerthArchive", "BerthSystem"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthSystem"]),
     ]
