@@ -65,6 +65,11 @@ let package = Package(
             // release binary halves that copy.
             linkerSettings: [.unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release))]
         ),
+        .executableTarget(
+            name: "berth-image-bench",
+            dependencies: ["BerthImages", "BerthRegistry", "BerthOCI",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI", "BerthDigest"]),
         .testTarget(name: "BerthArchiveTests", dependencies: ["BerthArchive", "BerthSystem"]),
         .testTarget(name: "BerthRegistryTests", dependencies: ["BerthRegistry", "BerthImages", "BerthOCI"]),

@@ -161,7 +161,21 @@ def write_docker_archive(path, layer, config_bytes, manifest_bytes, index):
     os.replace(tmp, path)
 
 
+def package_rootfs(rootfs, name, out):
+    """OUT/<name>-oci: an OCI layout (gzip layer) of an existing root filesystem."""
+    tar_bytes = layer_tar(rootfs)
+    gz = gzip_bytes(tar_bytes)
+    config_bytes, manifest_bytes, index = image_documents(gz, "application/vnd.oci.image.layer.v1.tar+gzip", sha(tar_bytes))
+    index["manifests"][0]["annotations"]["io.containerd.image.name"] = f"docker.io/library/{name}:latest"
+    write_layout(os.path.join(out, f"{name}-oci"), [gz, config_bytes, manifest_bytes], index)
+    print(f"OCI layout:      {os.path.join(out, name + '-oci')} (layer {sha(gz)}, {len(gz)} bytes)")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--from-rootfs":
+        # build-test-images.py --from-rootfs ROOTFS NAME OUT
+        package_rootfs(sys.argv[2], sys.argv[3], os.path.abspath(sys.argv[4]))
+        return
     out = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".testdata")
     if not os.path.exists(BUSYBOX) or not (os.stat(BUSYBOX).st_mode & stat.S_IXUSR):
         sys.exit("busybox-static is not installed: apt-get install busybox-static")
