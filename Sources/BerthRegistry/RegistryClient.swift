@@ -69,16 +69,22 @@ public final class RegistryClient: Sendable {
         return (response, response.status == .partialContent)
     }
 
-    /// One authenticated GET with retries on 5xx and dropped connections.
-    func send(_ domain: String, _ path: String, repository: String, headers: [(String, String)], what: String) async throws -> HTTPClientResponse {
+    /// One authenticated request with retries on 5xx and dropped connections. `path` may be a full
+    /// URL (upload locations). `accept` lists the statuses that count as success.
+    func send(_ domain: String, _ path: String, repository: String, method: HTTPMethod = .GET, body: ByteBuffer? = nil,
+              headers: [(String, String)], what: String, push: Bool = false,
+              accept: Set<UInt> = [200, 206]) async throws -> HTTPClientResponse {
         var lastError: Error = RegistryError.protocolError("no endpoint for \(domain)")
         for endpoint in endpoints(domain) {
             for attempt in 0..<max(1, configuration.retries) {
                 if attempt > 0 { try await Task.sleep(nanoseconds: 200_000_000 << UInt64(attempt - 1)) }
                 do {
-                    let response = try await authenticatedGet(endpoint + path, domain: domain, repository: repository, headers: headers)
+                    let url = path.hasPrefix("http://") || path.hasPrefix("https://") ? path
+                        : path.hasPrefix("/") ? endpoint + path : endpoint + "/" + path
+                    let response = try await authenticatedRequest(url, method: method, body: body, domain: domain, repository: repository,
+                                                                  headers: headers, push: push)
                     switch response.status.code {
-                    case 200, 206: return response
+                    case let code where accept.contains(code): return response
                     case 401, 403: throw RegistryError.unauthorized(what)
                     case 404: throw RegistryError.notFound(what)
                     case 500...599:
@@ -99,9 +105,15 @@ public final class RegistryClient: Sendable {
         throw lastError
     }
 
-    private func authenticatedGet(_ url: String, domain: String, repository: String, headers: [(String, String)]) async throws -> HTTPClientResponse {
-        let scope = "repository:\(repository):pull"
+    private func authenticatedRequest(_ url: String, method: HTTPMethod, body: ByteBuffer?, domain: String, repository: String,
+                                      headers: [(String, String)], push: Bool) async throws -> HTTPClientResponse {
+        let scope = "repository:\(repository):" + (push ? "pull,push" : "pull")
         var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let body {
+            request.body = .bytes(body)
+            request.headers.replaceOrAdd(name: "Content-Length", value: "\(body.readableBytes)")
+        }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let token = await tokens.get(domain, scope) { request.headers.replaceOrAdd(name: "Authorization", value: token) }
         let response = try await http.execute(request, timeout: .seconds(300))

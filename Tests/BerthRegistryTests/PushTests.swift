@@ -1,0 +1,53 @@
+import BerthImages
+import BerthOCI
+import BerthRegistry
+import Foundation
+import Testing
+
+final class PushLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [PushEvent] = []
+    func add(_ event: PushEvent) { lock.lock(); events.append(event); lock.unlock() }
+    var all: [PushEvent] { lock.lock(); defer { lock.unlock() }; return events }
+}
+
+@Suite("Registry push", .serialized)
+struct PushTests {
+    @Test("push then pull round-trips to identical digests; a second push finds every blob present; chunked uploads work")
+    func pushPull() async throws {
+        let registry = try LoopbackRegistry()
+        defer { registry.stop() }
+        let (source, sourceDir) = try PullTests.store()
+        defer { try? FileManager.default.removeItem(atPath: sourceDir) }
+        let archive = LoopbackRegistry.packageRoot + "/.testdata/busybox.tar"
+        let loaded = try source.load(archive: archive)[0].id
+        let client = RegistryClient(configuration: RegistryConfiguration())
+        let target = try ImageReference(parsing: "\(registry.host)/berth/pushed:v1")
+        let log = PushLog()
+        let pushed = try await ImagePusher(client: client, store: source).push("busybox", as: target) { log.add($0) }
+        #expect(log.all.contains { if case .pushed = $0 { return true }; return false })
+        #expect(log.all.last == .digest(tag: "v1", digest: pushed, size: try source.content.read(pushed).count))
+
+        let (fresh, freshDir) = try PullTests.store()
+        defer { try? FileManager.default.removeItem(atPath: freshDir) }
+        let pullLog = EventLog()
+        let image = try await ImagePuller(client: client, store: fresh).pull(target) { pullLog.add($0) }
+        #expect(image.id == loaded)
+        #expect(image.manifestDigest == pushed)
+        #expect(pullLog.all.last == .digest(pushed))
+
+        let again = PushLog()
+        _ = try await ImagePusher(client: client, store: source).push("busybox", as: target) { again.add($0) }
+        #expect(!again.all.contains { if case .pushed = $0 { return true }; return false })
+        #expect(again.all.filter { if case .alreadyExists = $0 { return true }; return false }.count == 2)
+
+        var chunked = ImagePusher(client: client, store: source)
+        chunked.chunkSize = 64 << 10
+        let chunkLog = PushLog()
+        let other = try ImageReference(parsing: "\(registry.host)/berth/chunked:v2")
+        #expect(try await chunked.push(loaded.description, as: other) { chunkLog.add($0) } == pushed)
+        let steps = chunkLog.all.filter { if case .pushing = $0 { return true }; return false }.count
+        #expect(steps > 2)
+        try await client.shutdown()
+    }
+}
