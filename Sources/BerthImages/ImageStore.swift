@@ -21,6 +21,8 @@ public final class ImageStore: Sendable {
     public init(root: String, driver: Snapshotter.Driver? = nil) throws {
         self.root = root
         try SmallFile.makeDirectories(root + "/tmp", mode: 0o700)
+        // Archives half-unpacked by a `load` that was killed.
+        for leftover in SmallFile.list(root + "/tmp") { SmallFile.removeTree(root + "/tmp/" + leftover) }
         content = try ContentStore(root: root)
         snapshots = try Snapshotter(root: root + "/snapshots", driver: driver)
         metadata = try ImageMetadata(path: root + "/berth.db")

@@ -26,6 +26,8 @@ public final class Snapshotter: Sendable {
     public init(root: String, driver: Driver? = nil) throws {
         self.root = root
         for dir in ["layers", "l", "containers", "tmp"] { try SmallFile.makeDirectories(root + "/" + dir, mode: 0o700) }
+        // Layers half-extracted when a process died: never published, nothing refers to them.
+        for leftover in SmallFile.list(root + "/tmp") { SmallFile.removeTree(root + "/tmp/" + leftover) }
         self.driver = driver ?? (Self.overlayWorks(in: root + "/tmp") ? .overlay : .copy)
     }
 

@@ -139,3 +139,33 @@ struct ImageStoreTests {
         #expect(try store.list().isEmpty)
     }
 }
+
+@Suite("Image store after a crash")
+struct ImageStoreCrashTests {
+    @Test("a store reopened after a kill mid-pull has no half image, drops staging leftovers, and resumes the download")
+    func reopenAfterKill() throws {
+        let dir = "/tmp/berth-imgcrash-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let layerBytes = Data((0..<200_000).map { UInt8($0 % 7) })
+        let digest = Digest.sha256(of: layerBytes)
+        do {
+            let store = try ImageStore(root: dir)
+            // The state a SIGKILL during a pull leaves: a partial blob and a layer being extracted.
+            let ingest = try store.content.ingest(digest, size: Int64(layerBytes.count))
+            try ingest.append(layerBytes.prefix(50_000))
+            ingest.close()
+            try FileManager.default.createDirectory(atPath: dir + "/snapshots/tmp/abc-1-2/diff/etc", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: dir + "/tmp/load-1-2/blobs", withIntermediateDirectories: true)
+        }
+        let reopened = try ImageStore(root: dir)
+        #expect(try reopened.list().isEmpty)
+        #expect(!reopened.content.contains(digest))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/snapshots/tmp").isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/tmp").isEmpty)
+        let resumed = try reopened.content.ingest(digest, size: Int64(layerBytes.count))
+        #expect(resumed.offset == 50_000)
+        try resumed.append(layerBytes.suffix(from: 50_000))
+        try resumed.commit()
+        #expect(try reopened.content.read(digest) == layerBytes)
+    }
+}
