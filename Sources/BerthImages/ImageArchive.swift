@@ -58,7 +58,7 @@ extension ImageStore {
     }
 
     /// Stores one image's config and layers, unpacks the layers, records it and its tags.
-    private func importImage(configPath: String, layerPaths: [String], tags: [String]) throws -> Digest {
+    func importImage(configPath: String, layerPaths: [String], tags: [String]) throws -> Digest {
         guard let configData = FileManager.default.contents(atPath: configPath) else {
             throw ImageStoreError.io("image config \(configPath) is missing from the archive")
         }
@@ -190,5 +190,39 @@ extension ImageStore {
         }
         try digest.verify(data)
         return data
+    }
+}
+
+extension ImageStore {
+    /// `docker import`: a root filesystem tar (plain or compressed) becomes a one-layer image,
+    /// tagged `reference` if given; `config` supplies Cmd, Env and the like (`--change`).
+    public func importRootfs(_ path: String, reference: String?, config runtime: ImageConfig.Config? = nil,
+                             message: String? = nil) throws -> Digest {
+        let work = "\(root)/tmp/import-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try SmallFile.makeDirectories(work, mode: 0o700)
+        defer { SmallFile.removeTree(work) }
+        let layer = work + "/layer.tar"
+        var hasher = DigestHasher()
+        do {
+            try Decompressor.decompress(path, to: layer) { hasher.update($0) }
+        } catch {
+            throw ImageStoreError.io("cannot import \(path): \(error)")
+        }
+        let diffID = hasher.finalize()
+        let created = Self.now()
+        let config = ImageConfig(architecture: Platform.current.architecture, config: runtime, rootfs: .init(diffIDs: [diffID]),
+                                 history: [.init(created: created, createdBy: "", comment: message ?? "Imported from \(path)")],
+                                 created: created)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let configPath = work + "/config.json"
+        try encoder.encode(config).write(to: URL(fileURLWithPath: configPath))
+        let tags = try reference.map { [try ImageReference(parsing: $0).description] } ?? []
+        return try importImage(configPath: configPath, layerPaths: [layer], tags: tags)
+    }
+
+    /// RFC 3339 UTC, as image configs record times.
+    static func now() -> String {
+        Date().formatted(.iso8601)
     }
 }

@@ -127,6 +127,37 @@ struct ImageStoreTests {
         #expect(try store.list().isEmpty)
     }
 
+    @Test("import makes a gzip rootfs tar a one-layer image whose diff ID is the uncompressed tar's digest")
+    func importRootfs() throws {
+        let (store, dir) = try Self.store("import")
+        defer { Self.cleanup(dir) }
+        _ = Self.busyboxArchive
+        let tarball = dir + "/rootfs.tar.gz"
+        let make = Process()
+        make.executableURL = URL(fileURLWithPath: "/bin/tar")
+        make.arguments = ["-czf", tarball, "-C", Self.packageRoot + "/.testdata/busybox/rootfs", "."]
+        try make.run()
+        make.waitUntilExit()
+        var runtime = ImageConfig.Config(cmd: ["sh"])
+        runtime.env = ["PATH=/bin"]
+        let id = try store.importRootfs(tarball, reference: "imported:v1", config: runtime, message: "from a test")
+        let image = try store.resolve("imported:v1")
+        #expect(image.id == id)
+        #expect(FileManager.default.fileExists(atPath: store.snapshots.layerPath(image.chain[0]) + "/bin/busybox"))
+        let config = try store.config(image)
+        #expect(config.config?.cmd == ["sh"])
+        #expect(config.history?.first?.comment == "from a test")
+        let unzip = Process()
+        unzip.executableURL = URL(fileURLWithPath: "/bin/sh")
+        unzip.arguments = ["-c", "gzip -dc \(tarball) | sha256sum | cut -d' ' -f1"]
+        let pipe = Pipe()
+        unzip.standardOutput = pipe
+        try unzip.run()
+        unzip.waitUntilExit()
+        let hex = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(config.rootfs.diffIDs.map(\.encoded) == [hex])
+    }
+
     @Test("garbage and truncated archives are refused with the cause, leaving no image behind")
     func badArchives() throws {
         let (store, dir) = try Self.store("bad")
