@@ -106,3 +106,81 @@ struct PullTests {
         try await client.shutdown()
     }
 }
+
+@Suite("Registry pull: media types and platforms", .serialized)
+struct PullFormatsTests {
+    static func run(_ argv: [String]) throws {
+        guard LoopbackRegistry.run(argv, output: "/tmp/berth-skopeo-\(getpid()).log") == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: (try? String(contentsOfFile: "/tmp/berth-skopeo-\(getpid()).log", encoding: .utf8)) ?? ""])
+        }
+    }
+
+    /// An OCI layout whose index holds a nested index: the busybox image for amd64 and a second
+    /// manifest claiming arm64 (its config differs, its layer is the same).
+    static func multiPlatformLayout(_ dir: String) throws -> (amd64Config: Digest, arm64Config: Digest) {
+        let source = LoopbackRegistry.packageRoot + "/.testdata/busybox-oci"
+        try FileManager.default.copyItem(atPath: source, toPath: dir)
+        func blob(_ digest: Digest) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: "\(dir)/blobs/sha256/\(digest.encoded)")) }
+        func put(_ data: Data) throws -> Digest {
+            let digest = Digest.sha256(of: data)
+            try data.write(to: URL(fileURLWithPath: "\(dir)/blobs/sha256/\(digest.encoded)"))
+            return digest
+        }
+        let top = try JSONDecoder().decode(ImageIndex.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/index.json")))
+        let amd64Manifest = try JSONDecoder().decode(ImageManifest.self, from: try blob(top.manifests[0].digest))
+        var armConfig = try JSONSerialization.jsonObject(with: try blob(amd64Manifest.config.digest)) as! [String: Any]
+        armConfig["architecture"] = "arm64"
+        armConfig["variant"] = "v8"
+        let armConfigData = try JSONSerialization.data(withJSONObject: armConfig, options: [.sortedKeys])
+        let armConfigDigest = try put(armConfigData)
+        var armManifest = amd64Manifest
+        armManifest.config = Descriptor(mediaType: MediaType.ociConfig, digest: armConfigDigest, size: Int64(armConfigData.count))
+        let armManifestData = try JSONEncoder().encode(armManifest)
+        let armManifestDigest = try put(armManifestData)
+        let nested = ImageIndex(manifests: [
+            Descriptor(mediaType: MediaType.ociManifest, digest: armManifestDigest, size: Int64(armManifestData.count),
+                       platform: Platform(architecture: "arm64", variant: "v8")),
+            Descriptor(mediaType: MediaType.ociManifest, digest: top.manifests[0].digest, size: top.manifests[0].size,
+                       platform: Platform(architecture: "amd64")),
+        ])
+        let nestedData = try JSONEncoder().encode(nested)
+        let nestedDigest = try put(nestedData)
+        let outer = ImageIndex(manifests: [Descriptor(mediaType: MediaType.ociIndex, digest: nestedDigest, size: Int64(nestedData.count),
+                                                      annotations: ["org.opencontainers.image.ref.name": "multi"])])
+        try JSONEncoder().encode(outer).write(to: URL(fileURLWithPath: dir + "/index.json"))
+        return (amd64Manifest.config.digest, armConfigDigest)
+    }
+
+    @Test("a multi-platform index yields the host's platform; Docker schema2 images pull too")
+    func platformsAndDockerTypes() async throws {
+        let registry = try LoopbackRegistry()
+        defer { registry.stop() }
+        let layout = registry.dir + "/multi-layout"
+        let configs = try Self.multiPlatformLayout(layout)
+        try Self.run(["/usr/bin/skopeo", "copy", "-q", "--all", "--dest-tls-verify=false", "oci:\(layout):multi",
+                      "docker://\(registry.host)/library/multi:latest"])
+        try Self.run(["/usr/bin/skopeo", "copy", "-q", "--format", "v2s2", "--dest-tls-verify=false",
+                      "oci:\(LoopbackRegistry.packageRoot)/.testdata/busybox-oci:latest", "docker://\(registry.host)/library/schema2:latest"])
+        let client = RegistryClient(configuration: RegistryConfiguration())
+        let (store, dir) = try PullTests.store()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+
+        let amd = try await ImagePuller(client: client, store: store, platform: Platform(architecture: "amd64"))
+            .pull(try ImageReference(parsing: "\(registry.host)/library/multi:latest"))
+        #expect(amd.id == configs.amd64Config)
+        let arm = try await ImagePuller(client: client, store: store, platform: Platform(architecture: "arm64", variant: "v8"))
+            .pull(try ImageReference(parsing: "\(registry.host)/library/multi:latest"))
+        #expect(arm.id == configs.arm64Config)
+        await #expect { try await ImagePuller(client: client, store: store, platform: Platform(architecture: "s390x"))
+            .pull(try ImageReference(parsing: "\(registry.host)/library/multi:latest")) } throws: { "\($0)".contains("linux/s390x") }
+
+        let (fresh, freshDir) = try PullTests.store()
+        defer { try? FileManager.default.removeItem(atPath: freshDir) }
+        let docker = try await ImagePuller(client: client, store: fresh).pull(try ImageReference(parsing: "\(registry.host)/library/schema2:latest"))
+        let manifest = try JSONDecoder().decode(ImageManifest.self, from: try fresh.content.read(docker.manifestDigest!))
+        #expect(manifest.mediaType == MediaType.dockerManifest)
+        #expect(manifest.layers.first?.mediaType == MediaType.dockerLayerGzip)
+        #expect(FileManager.default.fileExists(atPath: fresh.snapshots.layerPath(docker.chain[0]) + "/bin/busybox"))
+        try await client.shutdown()
+    }
+}
