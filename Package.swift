@@ -72,7 +72,7 @@ let package = Package(
         ),
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI", "BerthDigest"]),
         .testTarget(name: "BerthArchiveTests", dependencies: ["BerthArchive", "BerthSystem"]),
-        .testTarget(name: "BerthRegistryTests", dependencies: ["BerthRegistry", "BerthImages", "BerthOCI"]),
+        .testTarget(name: "BerthRegistryTests", dependencies: ["BerthRegistry", "BerthImages", "BerthOCI", "BerthDigest"]),
         .testTarget(name: "BerthImagesTests", dependencies: ["BerthImages", "BerthDigest", "BerthArchive", "BerthSystem"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthSystem"]),
     ]

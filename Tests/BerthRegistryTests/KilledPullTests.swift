@@ -1,0 +1,97 @@
+import BerthDigest
+import BerthImages
+import BerthOCI
+import BerthRegistry
+import Foundation
+import Glibc
+import Testing
+
+@Suite("Registry pull killed mid-way", .serialized)
+struct KilledPullTests {
+    /// An OCI layout with three 40 MB uncompressed layers of random bytes: slow enough on
+    /// loopback for a SIGKILL to land in the middle of the pull.
+    static func bigLayout(_ dir: String) throws {
+        let script = #"""
+        import hashlib, io, json, os, sys, tarfile
+        out = sys.argv[1]
+        os.makedirs(out + "/blobs/sha256")
+        def put(data):
+            d = hashlib.sha256(data).hexdigest()
+            open(f"{out}/blobs/sha256/{d}", "wb").write(data)
+            return "sha256:" + d, len(data)
+        layers, diffs = [], []
+        for i in range(3):
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w") as t:
+                data = os.urandom(40 << 20)
+                info = tarfile.TarInfo(f"data{i}.bin"); info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+            digest, size = put(buf.getvalue())
+            layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest, "size": size})
+            diffs.append(digest)
+        cfg, cfg_size = put(json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": diffs}}).encode())
+        man, man_size = put(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cfg, "size": cfg_size}, "layers": layers}).encode())
+        json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": man,
+            "size": man_size, "annotations": {"org.opencontainers.image.ref.name": "big"}}]}, open(out + "/index.json", "w"))
+        open(out + "/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
+        """#
+        let path = dir + "-make.py"
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        #expect(LoopbackRegistry.run(["/usr/bin/env", "python3", path, dir], output: "/dev/null") == 0)
+    }
+
+    static var benchBinary: String { LoopbackRegistry.packageRoot + "/.build/debug/berth-image-bench" }
+
+    @Test("a pull killed with SIGKILL leaves no image and no bad blob; pulling again completes",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: KilledPullTests.benchBinary)))
+    func killed() async throws {
+        let registry = try LoopbackRegistry()
+        defer { registry.stop() }
+        let layout = registry.dir + "/big-layout"
+        try Self.bigLayout(layout)
+        #expect(LoopbackRegistry.run(["/usr/bin/skopeo", "copy", "-q", "--dest-tls-verify=false", "oci:\(layout):big",
+                                      "docker://\(registry.host)/library/big:latest"], output: "/dev/null") == 0)
+        let root = registry.dir + "/store"
+        let reference = "\(registry.host)/library/big:latest"
+
+        // Start a pull, wait until it is downloading, kill it.
+        let events = registry.dir + "/events.log"
+        var pid: pid_t = 0
+        do {
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 1, events, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            let words: [String] = [Self.benchBinary, reference, "--root", root, "--jobs", "1", "--verbose"]
+            let args: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+            defer { args.forEach { free($0) } }
+            #expect(posix_spawn(&pid, Self.benchBinary, &actions, nil, args, environ) == 0)
+        }
+        var sawDownload = false
+        for _ in 0..<1000 where !sawDownload {
+            sawDownload = ((try? String(contentsOfFile: events, encoding: .utf8)) ?? "").contains("downloading(")
+            if !sawDownload { usleep(5_000) }
+        }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        #expect(sawDownload)
+
+        // What is on disk now is consistent: no image, every visible blob verified.
+        let store = try ImageStore(root: root)
+        #expect(try store.list().isEmpty)
+        for blob in store.content.list() {
+            var hasher = DigestHasher()
+            hasher.update(try store.content.read(blob))
+            #expect(hasher.finalize() == blob)
+        }
+        // And the pull finishes when run again.
+        let client = RegistryClient(configuration: RegistryConfiguration())
+        let image = try await ImagePuller(client: client, store: store).pull(try ImageReference(parsing: reference))
+        #expect(image.chain.count == 3)
+        #expect(FileManager.default.fileExists(atPath: store.snapshots.layerPath(image.chain[2]) + "/data2.bin"))
+        try await client.shutdown()
+    }
+}
