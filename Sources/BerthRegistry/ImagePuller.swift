@@ -19,7 +19,7 @@ public struct ImagePuller: Sendable {
     }
 
     public func pull(_ reference: ImageReference, progress: @escaping @Sendable (PullEvent) -> Void = { _ in }) async throws -> ImageRecord {
-        progress(.resolving(reference.familiarRepository))
+        progress(.resolving(path: reference.path, tag: reference.tag ?? reference.digest?.description ?? ImageReference.defaultTag))
         var fetched = try await client.manifest(reference)
         var document = try ManifestDocument.decode(fetched.data, contentType: fetched.mediaType)
         if case let .index(index) = document {

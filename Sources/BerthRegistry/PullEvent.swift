@@ -3,8 +3,8 @@ import BerthOCI
 /// What a pull reports as it goes; the daemon turns these into Docker's JSON progress messages,
 /// the CLI into bars or plain lines.
 public enum PullEvent: Sendable, Equatable {
-    /// "Pulling from library/busybox"
-    case resolving(String)
+    /// "latest: Pulling from library/busybox"
+    case resolving(path: String, tag: String)
     /// Per layer, keyed by the short ID Docker shows (12 hex digits of the blob digest).
     case waiting(String)
     case alreadyExists(String)
