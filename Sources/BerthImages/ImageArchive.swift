@@ -81,7 +81,7 @@ extension ImageStore {
             }
             if !content.contains(digest) { try copyIntoStore(layerPath, digest: digest, size: length) }
             try snapshots.createLayer(chain[i], parent: i == 0 ? nil : chain[i - 1]) { dir, mode in
-                _ = try LayerApplier(mode: mode).apply(layerPath: layerPath, to: dir)
+                try LayerApplier(mode: mode).apply(layerPath: layerPath, to: dir).bytes
             }
             descriptors.append(Descriptor(mediaType: compressed ? MediaType.ociLayerGzip : MediaType.ociLayer, digest: digest, size: length))
             size += length

@@ -38,23 +38,26 @@ public final class Snapshotter: Sendable {
 
     /// Creates the snapshot for `chainID` on top of `parent` by running `apply` on an empty
     /// directory (overlay) or on a copy of the parent (copy), then publishing it atomically.
+    /// `apply` returns the layer's unpacked size, kept for `history` and `system df`.
     /// Returns false if the layer already existed (shared with another image).
     @discardableResult
-    public func createLayer(_ chainID: Digest, parent: Digest?, apply: (String, ApplyMode) throws -> Void) throws -> Bool {
+    public func createLayer(_ chainID: Digest, parent: Digest?, apply: (String, ApplyMode) throws -> Int64) throws -> Bool {
         if hasLayer(chainID) { return false }
         if let parent, !hasLayer(parent) { throw ImageStoreError.io("parent layer \(parent) of \(chainID) is missing") }
         let staging = "\(root)/tmp/\(chainID.encoded)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try SmallFile.makeDirectories(staging, mode: 0o700)
         do {
             let diff = staging + "/diff"
+            let size: Int64
             switch driver {
             case .overlay:
                 try SmallFile.makeDirectories(diff)
-                try apply(diff, .overlay)
+                size = try apply(diff, .overlay)
             case .copy:
                 if let parent { try Self.copyTree(layerPath(parent), to: diff) } else { try SmallFile.makeDirectories(diff) }
-                try apply(diff, .flat)
+                size = try apply(diff, .flat)
             }
+            try SmallFile.write(staging + "/size", "\(size)", create: true)
             let short = Self.shortID()
             try SmallFile.write(staging + "/link", short, create: true)
             if let parent { try SmallFile.write(staging + "/parent", parent.description, create: true) }
@@ -71,6 +74,11 @@ public final class Snapshotter: Sendable {
             SmallFile.removeTree(staging)
             throw error
         }
+    }
+
+    /// The unpacked size `apply` reported when the layer was created.
+    public func layerSize(_ chainID: Digest) -> Int64 {
+        Int64((try? SmallFile.read(layerDirectory(chainID) + "/size")) ?? "") ?? 0
     }
 
     /// Removes a layer snapshot (the caller knows nothing uses it any more).

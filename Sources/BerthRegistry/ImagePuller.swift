@@ -79,7 +79,7 @@ public struct ImagePuller: Sendable {
         for (i, layer) in manifest.layers.enumerated() where !store.snapshots.hasLayer(chain[i]) {
             progress(.extracting(PullEvent.shortID(layer.digest)))
             try store.snapshots.createLayer(chain[i], parent: i == 0 ? nil : chain[i - 1]) { dir, mode in
-                _ = try LayerApplier(mode: mode).apply(layerPath: store.content.path(layer.digest), to: dir)
+                try LayerApplier(mode: mode).apply(layerPath: store.content.path(layer.digest), to: dir).bytes
             }
             progress(.pullComplete(PullEvent.shortID(layer.digest)))
         }

@@ -10,6 +10,8 @@ public enum PushEvent: Sendable, Equatable {
     case preparing(String)
     case alreadyExists(String)
     case pushing(String, current: Int64, total: Int64)
+    /// "Mounted from library/busybox": the registry linked a blob it already had in another repository.
+    case mounted(String, from: String)
     case pushed(String)
     /// "latest: digest: sha256:… size: 528"
     case digest(tag: String, digest: Digest, size: Int)
@@ -31,6 +33,9 @@ public struct ImagePusher: Sendable {
     @discardableResult
     public func push(_ source: String, as target: ImageReference, progress: @escaping @Sendable (PushEvent) -> Void = { _ in }) async throws -> Digest {
         let image = try store.resolve(source)
+        // Repositories of the same registry that already hold this image's blobs (its other tags).
+        let mountSources = image.tags.compactMap { try? ImageReference(parsing: $0) }
+            .filter { $0.domain == target.domain && $0.path != target.path }.map(\.path)
         guard let manifestDigest = image.manifestDigest else { throw RegistryError.protocolError("image \(image.id) has no manifest to push") }
         let manifestData = try store.content.read(manifestDigest)
         let manifest = try JSONDecoder().decode(ImageManifest.self, from: manifestData)
@@ -39,6 +44,10 @@ public struct ImagePusher: Sendable {
             progress(.preparing(id))
             if try await exists(target, blob.digest) {
                 progress(.alreadyExists(id))
+                continue
+            }
+            if let from = try await mount(target, blob.digest, candidates: mountSources) {
+                progress(.mounted(id, from: from))
                 continue
             }
             try await upload(target, blob, progress: progress)
@@ -66,6 +75,20 @@ public struct ImagePusher: Sendable {
         } catch RegistryError.notFound {
             return false
         }
+    }
+
+    /// Cross-repository mount: asks the registry to link the blob from a repository that has it;
+    /// 201 means done, 202 means the registry declined (the upload then happens normally).
+    private func mount(_ target: ImageReference, _ digest: Digest, candidates: [String]) async throws -> String? {
+        for from in candidates {
+            let path = "/v2/\(target.path)/blobs/uploads/?mount=\(RegistryClient.escape(digest.description))&from=\(RegistryClient.escape(from))"
+            let response = try await client.send(target.domain, path, repository: target.path, method: .POST, body: ByteBuffer(),
+                                                 headers: [], what: target.description, push: true, accept: [201, 202])
+            _ = try? await response.body.collect(upTo: 1 << 16)
+            if response.status.code == 201 { return from }
+            // A declined mount opened an upload session; it simply expires.
+        }
+        return nil
     }
 
     private func upload(_ target: ImageReference, _ blob: Descriptor, progress: @escaping @Sendable (PushEvent) -> Void) async throws {

@@ -73,6 +73,7 @@ extension PushEvent {
         case let .alreadyExists(id): return ProgressMessage(status: "Layer already exists", id: id)
         case let .pushing(id, current, total): return ProgressMessage(status: "Pushing", id: id, current: current, total: total)
         case let .pushed(id): return ProgressMessage(status: "Pushed", id: id)
+        case let .mounted(id, from): return ProgressMessage(status: "Mounted from \(from)", id: id)
         case let .digest(tag, digest, size): return ProgressMessage(status: "\(tag): digest: \(digest) size: \(size)")
         }
     }

@@ -62,6 +62,11 @@ struct ImageStoreTests {
         #expect(try store.resolve(String(expectedID.encoded.prefix(12))).id == expectedID)
         #expect(FileManager.default.fileExists(atPath: store.snapshots.layerPath(image.chain[0]) + "/bin/busybox"))
         #expect(try store.config(image).config?.cmd == ["sh"])
+        let history = try store.history(image)
+        #expect(history.count == 1)
+        #expect(history[0].id == expectedID.description && history[0].tags == ["docker.io/library/busybox:latest"])
+        #expect(history[0].createdBy.contains("busybox-static"))
+        #expect(history[0].size > 1_000_000)  // the static busybox binary alone is over 1 MB
 
         let saved = dir + "/saved.tar"
         try store.save(["busybox"], to: saved)

@@ -10,13 +10,14 @@ import Testing
 @Suite("Snapshotter")
 struct SnapshotterTests {
     /// Layer 1 adds /etc/a and /etc/b; layer 2 deletes /etc/b and adds /bin/x.
-    static func layer1(_ dir: String, _ mode: ApplyMode) throws {
+    static func layer1(_ dir: String, _ mode: ApplyMode) throws -> Int64 {
         try FileManager.default.createDirectory(atPath: dir + "/etc", withIntermediateDirectories: true)
         try "a".write(toFile: dir + "/etc/a", atomically: false, encoding: .utf8)
         try "b".write(toFile: dir + "/etc/b", atomically: false, encoding: .utf8)
+        return 2
     }
 
-    static func layer2(_ dir: String, _ mode: ApplyMode) throws {
+    static func layer2(_ dir: String, _ mode: ApplyMode) throws -> Int64 {
         try FileManager.default.createDirectory(atPath: dir + "/etc", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: dir + "/bin", withIntermediateDirectories: true)
         try "x".write(toFile: dir + "/bin/x", atomically: false, encoding: .utf8)
@@ -24,6 +25,7 @@ struct SnapshotterTests {
         case .overlay: #expect(mknod(dir + "/etc/b", S_IFCHR, 0) == 0)
         case .flat: unlink(dir + "/etc/b")
         }
+        return 1
     }
 
     static func tree(_ root: String) -> [String] {
@@ -49,6 +51,7 @@ struct SnapshotterTests {
         // A second image with the same base: nothing is stored twice.
         #expect(try !snapshots.createLayer(chain[0], parent: nil, apply: Self.layer1))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/layers").count == 2)
+        #expect(snapshots.layerSize(chain[0]) == 2)
 
         let root = try snapshots.mountContainer("c1", chain: chain)
         #expect(Self.tree(root) == ["bin", "bin/x", "etc", "etc/a"])

@@ -48,6 +48,14 @@ struct PushTests {
         #expect(try await chunked.push(loaded.description, as: other) { chunkLog.add($0) } == pushed)
         let steps = chunkLog.all.filter { if case .pushing = $0 { return true }; return false }.count
         #expect(steps > 2)
+
+        // A third repository on the same registry: blobs are mounted from one that has them.
+        try source.tag("busybox", as: target.description)
+        let mountLog = PushLog()
+        let third = try ImageReference(parsing: "\(registry.host)/other/copy:v3")
+        #expect(try await ImagePusher(client: client, store: source).push(target.description, as: third) { mountLog.add($0) } == pushed)
+        #expect(mountLog.all.filter { if case .mounted(_, "berth/pushed") = $0 { return true }; return false }.count == 2)
+        #expect(!mountLog.all.contains { if case .pushing = $0 { return true }; return false })
         try await client.shutdown()
     }
 }
