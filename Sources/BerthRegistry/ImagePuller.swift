@@ -20,27 +20,22 @@ public struct ImagePuller: Sendable {
 
     public func pull(_ reference: ImageReference, progress: @escaping @Sendable (PullEvent) -> Void = { _ in }) async throws -> ImageRecord {
         progress(.resolving(path: reference.path, tag: reference.tag ?? reference.digest?.description ?? ImageReference.defaultTag))
-        var fetched = try await client.manifest(reference)
-        var document = try ManifestDocument.decode(fetched.data, contentType: fetched.mediaType)
-        if case let .index(index) = document {
+        let fetched = try await client.manifest(reference)
+        switch try ManifestDocument.decode(fetched.data, contentType: fetched.mediaType) {
+        case let .manifest(manifest):
+            return try await pull(reference, manifest: manifest, manifestData: fetched.data, reportedDigest: fetched.digest, progress: progress)
+        case let .index(index):
             guard let chosen = index.manifest(for: platform) else {
                 throw RegistryError.noMatchingPlatform(reference.familiar, wanted: platform.description,
                                                        available: index.manifests.compactMap { $0.platform?.description })
             }
-            var byDigest = try ImageReference(parsing: "\(reference.repository)@\(chosen.digest)")
-            byDigest = byDigest.digest == nil ? reference : byDigest
-            let manifestFetch = try await client.manifest(byDigest)
-            document = try ManifestDocument.decode(manifestFetch.data, contentType: manifestFetch.mediaType)
-            // The tag names the index; keep that digest for "Digest:" as Docker does.
-            try store.content.write(manifestFetch.data)
-            fetched = (fetched.data, fetched.mediaType, fetched.digest)
-            guard case let .manifest(manifest) = document else {
+            let entry = try await client.manifest(try ImageReference(parsing: "\(reference.repository)@\(chosen.digest)"))
+            guard case let .manifest(manifest) = try ManifestDocument.decode(entry.data, contentType: entry.mediaType) else {
                 throw RegistryError.protocolError("\(reference): an index entry is itself an index")
             }
-            return try await pull(reference, manifest: manifest, manifestData: manifestFetch.data, reportedDigest: fetched.digest, progress: progress)
+            // "Digest:" names what the tag points at, the index, as Docker prints it.
+            return try await pull(reference, manifest: manifest, manifestData: entry.data, reportedDigest: fetched.digest, progress: progress)
         }
-        guard case let .manifest(manifest) = document else { throw RegistryError.protocolError("unexpected manifest form") }
-        return try await pull(reference, manifest: manifest, manifestData: fetched.data, reportedDigest: fetched.digest, progress: progress)
     }
 
     private func pull(_ reference: ImageReference, manifest: ImageManifest, manifestData: Data, reportedDigest: Digest,
