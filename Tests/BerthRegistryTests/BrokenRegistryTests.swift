@@ -8,48 +8,29 @@ import Testing
 /// A registry that misbehaves on purpose: Python's http.server on 127.0.0.1 answering every
 /// request with `status` and `body`. Killed by its pid in `stop()`.
 final class BrokenRegistry: @unchecked Sendable {
-    let port = LoopbackRegistry.freePort()
-    private var pid: pid_t = 0
-    private let script: String
+    private let server: PythonServer
+    var port: Int { server.port }
 
     init(status: Int, body: String, contentType: String = "application/vnd.oci.image.manifest.v1+json") throws {
-        script = "/tmp/berth-broken-\(UInt32.random(in: 0...UInt32.max)).py"
-        try """
-        import http.server, sys
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                body = \(String(reflecting: body)).encode()
-                self.send_response(\(status))
-                self.send_header("Content-Type", \(String(reflecting: contentType)))
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            do_HEAD = do_GET
-            def log_message(self, *args): pass
-        http.server.HTTPServer(("127.0.0.1", \(port)), H).serve_forever()
-        """.write(toFile: script, atomically: true, encoding: .utf8)
-        let words: [String] = ["/usr/bin/env", "python3", script]
-        let args: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-        defer { args.forEach { free($0) } }
-        guard posix_spawn(&pid, "/usr/bin/env", nil, nil, args, environ) == 0 else { throw CocoaError(.fileReadUnknown) }
-        // Wait until it accepts connections (bounded).
-        for _ in 0..<200 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            addr.sin_port = UInt16(port).bigEndian
-            let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
-            close(fd)
-            if ok { return }
-            usleep(20_000)
+        server = try PythonServer { port in
+            """
+            import http.server
+            class H(http.server.BaseHTTPRequestHandler):
+                def do_GET(self):
+                    body = \(String(reflecting: body)).encode()
+                    self.send_response(\(status))
+                    self.send_header("Content-Type", \(String(reflecting: contentType)))
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                do_HEAD = do_GET
+                def log_message(self, *args): pass
+            http.server.HTTPServer(("127.0.0.1", \(port)), H).serve_forever()
+            """
         }
     }
 
-    func stop() {
-        if pid > 0 { kill(pid, SIGKILL); var status: Int32 = 0; waitpid(pid, &status, 0) }
-        unlink(script)
-    }
+    func stop() { server.stop() }
 }
 
 @Suite("Registry failures")

@@ -10,18 +10,17 @@ import Testing
 /// its own /token endpoint, which hands out the token only for the right scope (and, when
 /// configured, only with basic credentials). It serves the busybox OCI layout.
 final class TokenRegistry: @unchecked Sendable {
-    let port = LoopbackRegistry.freePort()
+    private let server: PythonServer
     let log: String
-    private var pid: pid_t = 0
-    private let script: String
+    var port: Int { server.port }
 
     init(requireUser: String? = nil) throws {
-        let id = UInt32.random(in: 0...UInt32.max)
-        script = "/tmp/berth-token-\(id).py"
-        log = "/tmp/berth-token-\(id).log"
+        let log = "/tmp/berth-token-\(UInt32.random(in: 0...UInt32.max)).log"
+        self.log = log
         let layout = LoopbackRegistry.packageRoot + "/.testdata/busybox-oci"
         let basic = requireUser.map { "Basic " + Data($0.utf8).base64EncodedString() } ?? ""
-        try """
+        server = try PythonServer { port in
+            """
         import http.server, json, os, sys, urllib.parse
         LAYOUT, PORT, BASIC, LOG = \(String(reflecting: layout)), \(port), \(String(reflecting: basic)), \(String(reflecting: log))
         index = json.load(open(LAYOUT + "/index.json"))
@@ -55,27 +54,12 @@ final class TokenRegistry: @unchecked Sendable {
             do_HEAD = do_GET
             def log_message(self, *args): pass
         http.server.ThreadingHTTPServer(("127.0.0.1", PORT), H).serve_forever()
-        """.write(toFile: script, atomically: true, encoding: .utf8)
-        let words: [String] = ["/usr/bin/env", "python3", script]
-        let args: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-        defer { args.forEach { free($0) } }
-        guard posix_spawn(&pid, "/usr/bin/env", nil, nil, args, environ) == 0 else { throw CocoaError(.fileReadUnknown) }
-        for _ in 0..<200 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            addr.sin_port = UInt16(port).bigEndian
-            let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
-            close(fd)
-            if ok { return }
-            usleep(20_000)
+        """
         }
     }
 
     func stop() {
-        if pid > 0 { kill(pid, SIGKILL); var status: Int32 = 0; waitpid(pid, &status, 0) }
-        unlink(script)
+        server.stop()
         unlink(log)
     }
 }
