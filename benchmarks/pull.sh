@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Pull from a loopback registry: Berth's image libraries (download, verify, unpack into
-# snapshots, record) against skopeo (download and verify only, into a `dir:` copy), cold cache
-# each run, for the busybox test image and a ~50 MB Debian minbase image. Medians and ratios.
+# snapshots, record) against dockerd (Debian's docker.io 20.10, a full pull) and skopeo
+# (download and verify only, into a `dir:` copy), cold cache each run, for the busybox test
+# image and a ~50 MB Debian minbase image. Medians and ratios.
+# dockerd runs with its own containerd, data root, exec root and socket, pulls only 127.0.0.1
+# references, and is stopped (with the docker0 bridge it makes) at the end.
 #   benchmarks/pull.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
-for pkg in skopeo docker-registry libarchive-dev; do
+for pkg in skopeo docker-registry libarchive-dev docker.io; do
   dpkg -s "$pkg" >/dev/null 2>&1 || { apt-get update -q >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >/dev/null; }
 done
 swift build -c release --product berth-image-bench >/dev/null
@@ -17,14 +20,48 @@ scripts/build-debian-image.sh >/dev/null
 
 work=$(mktemp -d /tmp/berth-pullbench.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cleanup() { scripts/registry.sh stop "$work/registry" >/dev/null 2>&1 || true; rm -rf "$work"; }
+had_docker0=$(ip link show docker0 >/dev/null 2>&1 && echo yes || true)
+cleanup() {
+  [ -f "$work/docker/dockerd.pid" ] && kill "$(cat "$work/docker/dockerd.pid")" 2>/dev/null || true
+  [ -n "${containerd_pid:-}" ] && { sleep 1; kill "$containerd_pid" 2>/dev/null || true; wait "$containerd_pid" 2>/dev/null || true; }
+  for _ in $(seq 50); do pgrep -f "dockerd -H unix://$work/" >/dev/null || break; sleep 0.1; done
+  [ -z "$had_docker0" ] && ip link del docker0 2>/dev/null || true
+  awk -v w="$work/" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
+  scripts/registry.sh stop "$work/registry" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
 trap cleanup EXIT
 scripts/registry.sh start "$work/registry" "$port" >/dev/null
 skopeo copy -q --dest-tls-verify=false oci:.testdata/debian-oci:latest "docker://127.0.0.1:$port/library/debian:latest"
 
+# The dockerd peer, as ../shared/HOST-AND-PEERS.md describes.
+mkdir -p "$work/docker"
+cat > "$work/docker/containerd.toml" <<TOML
+version = 2
+root = "$work/docker/containerd-root"
+state = "$work/docker/containerd-state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$work/docker/containerd.sock"
+TOML
+containerd --config "$work/docker/containerd.toml" > "$work/docker/containerd.log" 2>&1 &
+containerd_pid=$!
+dockerd -H "unix://$work/docker/docker.sock" --containerd "$work/docker/containerd.sock" --data-root "$work/docker/data" \
+  --exec-root "$work/docker/exec" --pidfile "$work/docker/dockerd.pid" --insecure-registry "127.0.0.1:$port" \
+  --iptables=false --ip6tables=false > "$work/docker/dockerd.log" 2>&1 &
+for _ in $(seq 200); do DOCKER_HOST="unix://$work/docker/docker.sock" docker version >/dev/null 2>&1 && break; sleep 0.1; done
+
 python3 - "$runs" "$work" "$port" "$bench" <<'PY'
 import os, shutil, statistics, subprocess, sys, time
 runs, work, port, bench = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+docker_env = dict(os.environ, DOCKER_HOST=f"unix://{work}/docker/docker.sock")
+
+def docker_pull(ref):
+    t = time.perf_counter()
+    subprocess.run(["docker", "pull", "-q", ref], check=True, stdout=subprocess.DEVNULL, env=docker_env)
+    elapsed = time.perf_counter() - t
+    subprocess.run(["docker", "rmi", "-f", ref], check=True, stdout=subprocess.DEVNULL, env=docker_env)
+    return elapsed
 
 def timed(args, target):
     shutil.rmtree(target, ignore_errors=True)
@@ -35,13 +72,14 @@ def timed(args, target):
     return elapsed
 
 print(f"\npull from 127.0.0.1 (docker-registry 2.8), cold cache, {runs} runs, medians in seconds")
-print(f"{'image':<10}{'berth':>10}{'skopeo':>10}{'skopeo/berth':>14}")
+print(f"{'image':<10}{'berth':>10}{'dockerd':>10}{'skopeo':>10}{'dockerd/berth':>15}{'skopeo/berth':>14}")
 for name in ("busybox", "debian"):
     ref = f"127.0.0.1:{port}/library/{name}:latest"
     berth = [timed([bench, ref, "--root", f"{work}/berth-{name}"], f"{work}/berth-{name}") for _ in range(runs)]
+    docker = [docker_pull(ref) for _ in range(runs)]
     skopeo = [timed(["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{ref}", f"dir:{work}/skopeo-{name}"],
                     f"{work}/skopeo-{name}") for _ in range(runs)]
-    b, s = statistics.median(berth), statistics.median(skopeo)
-    print(f"{name:<10}{b:>10.3f}{s:>10.3f}{s / b:>13.2f}x")
-print("berth: download + verify + unpack into overlay snapshots + record; skopeo: download + verify only")
+    b, d, s = statistics.median(berth), statistics.median(docker), statistics.median(skopeo)
+    print(f"{name:<10}{b:>10.3f}{d:>10.3f}{s:>10.3f}{d / b:>14.2f}x{s / b:>13.2f}x")
+print("berth and dockerd: download + verify + unpack + record; skopeo: download + verify only")
 PY
