@@ -42,6 +42,23 @@ struct LayerApplierTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: host).isEmpty)
     }
 
+    @Test("a hard link cannot reach a host file through a symlink planted by the layer")
+    func hardlinkThroughSymlink() throws {
+        let dir = try TarFixture.scratch("hardlink")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let host = dir + "/host"
+        let target = dir + "/layer"
+        try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        try "secret".write(toFile: host + "/secret", atomically: false, encoding: .utf8)
+        try TarFixture.write([E(name: "evil", type: "symlink", linkname: host),
+                              E(name: "x", type: "hardlink", linkname: "evil/secret")], to: dir + "/l.tar")
+        #expect(throws: ArchiveError.self) { try LayerApplier(mode: .overlay).apply(layerPath: dir + "/l.tar", to: target) }
+        #expect(!FileManager.default.fileExists(atPath: target + "/x"))
+        var st = stat()
+        #expect(stat(host + "/secret", &st) == 0 && st.st_nlink == 1)
+    }
+
     @Test("owners, modes, times, xattrs, symlinks, hard links and device nodes survive", arguments: ["none", "gzip", "zstd"])
     func metadata(compression: String) throws {
         let dir = try TarFixture.scratch("meta")
