@@ -70,10 +70,12 @@ let package = Package(
             dependencies: ["BerthImages", "BerthRegistry", "BerthOCI",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Paths, fixtures and process helpers shared by the test targets.
+        .target(name: "BerthTestSupport", path: "Tests/BerthTestSupport"),
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI", "BerthDigest"]),
-        .testTarget(name: "BerthArchiveTests", dependencies: ["BerthArchive", "BerthSystem"]),
-        .testTarget(name: "BerthRegistryTests", dependencies: ["BerthRegistry", "BerthImages", "BerthOCI", "BerthDigest"]),
-        .testTarget(name: "BerthImagesTests", dependencies: ["BerthImages", "BerthDigest", "BerthArchive", "BerthSystem"]),
-        .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthSystem"]),
+        .testTarget(name: "BerthArchiveTests", dependencies: ["BerthTestSupport", "BerthArchive", "BerthSystem"]),
+        .testTarget(name: "BerthRegistryTests", dependencies: ["BerthTestSupport", "BerthRegistry", "BerthImages", "BerthOCI", "BerthDigest"]),
+        .testTarget(name: "BerthImagesTests", dependencies: ["BerthTestSupport", "BerthImages", "BerthDigest", "BerthArchive", "BerthSystem"]),
+        .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthTestSupport", "BerthRuntime", "BerthSystem"]),
     ]
 )

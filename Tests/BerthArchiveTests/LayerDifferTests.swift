@@ -1,6 +1,7 @@
 import BerthArchive
 import BerthSystem
 import CBerthSystem
+import BerthTestSupport
 import Foundation
 import Glibc
 import Testing
@@ -52,14 +53,7 @@ struct LayerDifferTests {
 /// Names in a tar, read with Python (independent of the code under test).
 enum TarListing {
     static func names(_ path: String) throws -> [String] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import sys, tarfile; print('\\n'.join(tarfile.open(sys.argv[1]).getnames()))", path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        Command.python("import sys, tarfile; print('\\n'.join(tarfile.open(sys.argv[1]).getnames()))", path)
+            .split(separator: "\n").map(String.init)
     }
 }

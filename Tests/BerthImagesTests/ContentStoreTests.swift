@@ -1,6 +1,7 @@
 import BerthDigest
 import BerthImages
 import BerthOCI
+import BerthTestSupport
 import Foundation
 import Testing
 
@@ -70,15 +71,8 @@ struct ContentStoreTests {
         #expect(chain[0] == a)
         #expect(chain[1] == Digest.sha256(of: Data("\(a) \(b)".utf8)))
         // Independent check with Python's hashlib.
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import hashlib,sys; print('sha256:' + hashlib.sha256((sys.argv[1] + ' ' + sys.argv[2]).encode()).hexdigest())",
-                       a.description, b.description]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        p.waitUntilExit()
-        let expected = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let expected = Command.python("import hashlib,sys; print('sha256:' + hashlib.sha256((sys.argv[1] + ' ' + sys.argv[2]).encode()).hexdigest())",
+                                      a.description, b.description)
         #expect(chain[1].description == expected)
     }
 }

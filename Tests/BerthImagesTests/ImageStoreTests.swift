@@ -2,42 +2,22 @@ import BerthArchive
 import BerthDigest
 import BerthImages
 import BerthOCI
+import BerthTestSupport
 import Foundation
 import Glibc
 import Testing
 
 @Suite("Image store")
 struct ImageStoreTests {
-    static let packageRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
+    static var packageRoot: String { TestEnvironment.packageRoot }
 
-    /// The busybox `docker save` archive from scripts/build-test-images.sh (built on first use).
-    static let busyboxArchive: String = {
-        let path = packageRoot + "/.testdata/busybox.tar"
-        if !FileManager.default.fileExists(atPath: path) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/bash")
-            p.arguments = [packageRoot + "/scripts/build-test-images.sh"]
-            try? p.run()
-            p.waitUntilExit()
-        }
-        return path
-    }()
+    /// The busybox `docker save` archive from scripts/build-test-images.sh.
+    static var busyboxArchive: String { TestEnvironment.testData + "/busybox.tar" }
 
     static func configDigest(ofArchive path: String) throws -> Digest {
         // The archive's own manifest.json names the config blob: its digest is the image ID.
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import json,sys,tarfile; t=tarfile.open(sys.argv[1]); print(json.load(t.extractfile('manifest.json'))[0]['Config'].split('/')[-1])", path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        p.waitUntilExit()
-        return try Digest(parsing: "sha256:" + String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines))
+        try Digest(parsing: "sha256:" + Command.python(
+            "import json,sys,tarfile; t=tarfile.open(sys.argv[1]); print(json.load(t.extractfile('manifest.json'))[0]['Config'].split('/')[-1])", path))
     }
 
     static func store(_ name: String) throws -> (ImageStore, String) {

@@ -1,3 +1,4 @@
+import BerthTestSupport
 import BerthDigest
 import BerthImages
 import BerthOCI
@@ -39,7 +40,7 @@ struct KilledPullTests {
         let path = dir + "-make.py"
         try script.write(toFile: path, atomically: true, encoding: .utf8)
         defer { unlink(path) }
-        #expect(LoopbackRegistry.run(["/usr/bin/env", "python3", path, dir], output: "/dev/null") == 0)
+        #expect(Command.run(["/usr/bin/env", "python3", path, dir], output: "/dev/null") == 0)
     }
 
     static var benchBinary: String { LoopbackRegistry.packageRoot + "/.build/debug/berth-image-bench" }
@@ -51,7 +52,7 @@ struct KilledPullTests {
         defer { registry.stop() }
         let layout = registry.dir + "/big-layout"
         try Self.bigLayout(layout)
-        #expect(LoopbackRegistry.run(["/usr/bin/skopeo", "copy", "-q", "--dest-tls-verify=false", "oci:\(layout):big",
+        #expect(Command.run(["/usr/bin/skopeo", "copy", "-q", "--dest-tls-verify=false", "oci:\(layout):big",
                                       "docker://\(registry.host)/library/big:latest"], output: "/dev/null") == 0)
         let root = registry.dir + "/store"
         let reference = "\(registry.host)/library/big:latest"

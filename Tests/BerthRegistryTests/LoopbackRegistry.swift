@@ -1,14 +1,11 @@
+import BerthTestSupport
 import Foundation
 import Glibc
 
 /// Debian's docker-registry on 127.0.0.1, started by scripts/registry.sh with the busybox image
 /// pushed as `library/busybox:latest`; stopped (by its pid) and removed by `stop()`.
 final class LoopbackRegistry: @unchecked Sendable {
-    static let packageRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
+    static var packageRoot: String { TestEnvironment.packageRoot }
 
     let dir: String
     let port: Int
@@ -20,7 +17,7 @@ final class LoopbackRegistry: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var args = [Self.packageRoot + "/scripts/registry.sh", "start", dir, "\(port)"]
         if let htpasswd { args += ["--htpasswd", htpasswd] }
-        let status = Self.run(["/bin/bash"] + args, output: dir + "/start.log")
+        let status = Command.run(["/bin/bash"] + args, output: dir + "/start.log")
         guard status == 0 else {
             let log = (try? String(contentsOfFile: dir + "/start.log", encoding: .utf8)) ?? ""
             stop()
@@ -29,24 +26,8 @@ final class LoopbackRegistry: @unchecked Sendable {
     }
 
     func stop() {
-        _ = Self.run(["/bin/bash", Self.packageRoot + "/scripts/registry.sh", "stop", dir], output: "/dev/null")
+        Command.run(["/bin/bash", Self.packageRoot + "/scripts/registry.sh", "stop", dir])
         try? FileManager.default.removeItem(atPath: dir)
-    }
-
-    /// posix_spawn and waitpid: Foundation's Process can miss a child's exit inside async tests.
-    static func run(_ argv: [String], output: String) -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let args = argv.map { strdup($0) } + [nil]
-        defer { args.forEach { free($0) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, argv[0], &actions, nil, args, environ) == 0 else { return -1 }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return (status >> 8) & 0xff
     }
 
     /// A port the kernel says is free right now.

@@ -1,16 +1,9 @@
 import BerthImages
 import BerthOCI
 import BerthRegistry
+import BerthTestSupport
 import Foundation
 import Testing
-
-/// Collects pull events from concurrent downloads.
-final class EventLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var events: [PullEvent] = []
-    func add(_ event: PullEvent) { lock.lock(); events.append(event); lock.unlock() }
-    var all: [PullEvent] { lock.lock(); defer { lock.unlock() }; return events }
-}
 
 @Suite("Registry pull", .serialized)
 struct PullTests {
@@ -36,7 +29,7 @@ struct PullTests {
         let client = RegistryClient(configuration: RegistryConfiguration())
         let puller = ImagePuller(client: client, store: store)
         let reference = try ImageReference(parsing: "\(registry.host)/library/busybox:latest")
-        let log = EventLog()
+        let log = Recorder<PullEvent>()
         let image = try await puller.pull(reference) { log.add($0) }
         #expect(image.id == (try Self.expectedImageID()))
         #expect(image.tags == [reference.description])
@@ -45,7 +38,7 @@ struct PullTests {
         #expect(log.all.contains { if case .pullComplete = $0 { return true }; return false })
         #expect(log.all.contains { if case .digest = $0 { return true }; return false })
 
-        let again = EventLog()
+        let again = Recorder<PullEvent>()
         _ = try await puller.pull(reference) { again.add($0) }
         #expect(again.all.contains { if case .alreadyExists = $0 { return true }; return false })
         #expect(!again.all.contains { if case .downloading = $0 { return true }; return false })
@@ -76,7 +69,7 @@ struct PullTests {
             partial.close()
         }
         let client = RegistryClient(configuration: RegistryConfiguration())
-        let log = EventLog()
+        let log = Recorder<PullEvent>()
         _ = try await ImagePuller(client: client, store: store).pull(try ImageReference(parsing: "\(registry.host)/library/busybox:latest")) { log.add($0) }
         let progress = log.all.compactMap { event -> Int64? in if case let .downloading(_, current, _) = event { return current }; return nil }
         #expect((progress.first ?? 0) > half)
@@ -110,7 +103,7 @@ struct PullTests {
 @Suite("Registry pull: media types and platforms", .serialized)
 struct PullFormatsTests {
     static func run(_ argv: [String]) throws {
-        guard LoopbackRegistry.run(argv, output: "/tmp/berth-skopeo-\(getpid()).log") == 0 else {
+        guard Command.run(argv, output: "/tmp/berth-skopeo-\(getpid()).log") == 0 else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: (try? String(contentsOfFile: "/tmp/berth-skopeo-\(getpid()).log", encoding: .utf8)) ?? ""])
         }
     }

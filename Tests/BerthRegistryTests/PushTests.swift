@@ -1,15 +1,9 @@
 import BerthImages
 import BerthOCI
 import BerthRegistry
+import BerthTestSupport
 import Foundation
 import Testing
-
-final class PushLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var events: [PushEvent] = []
-    func add(_ event: PushEvent) { lock.lock(); events.append(event); lock.unlock() }
-    var all: [PushEvent] { lock.lock(); defer { lock.unlock() }; return events }
-}
 
 @Suite("Registry push", .serialized)
 struct PushTests {
@@ -23,27 +17,27 @@ struct PushTests {
         let loaded = try source.load(archive: archive)[0].id
         let client = RegistryClient(configuration: RegistryConfiguration())
         let target = try ImageReference(parsing: "\(registry.host)/berth/pushed:v1")
-        let log = PushLog()
+        let log = Recorder<PushEvent>()
         let pushed = try await ImagePusher(client: client, store: source).push("busybox", as: target) { log.add($0) }
         #expect(log.all.contains { if case .pushed = $0 { return true }; return false })
         #expect(log.all.last == .digest(tag: "v1", digest: pushed, size: try source.content.read(pushed).count))
 
         let (fresh, freshDir) = try PullTests.store()
         defer { try? FileManager.default.removeItem(atPath: freshDir) }
-        let pullLog = EventLog()
+        let pullLog = Recorder<PullEvent>()
         let image = try await ImagePuller(client: client, store: fresh).pull(target) { pullLog.add($0) }
         #expect(image.id == loaded)
         #expect(image.manifestDigest == pushed)
         #expect(pullLog.all.last == .digest(pushed))
 
-        let again = PushLog()
+        let again = Recorder<PushEvent>()
         _ = try await ImagePusher(client: client, store: source).push("busybox", as: target) { again.add($0) }
         #expect(!again.all.contains { if case .pushed = $0 { return true }; return false })
         #expect(again.all.filter { if case .alreadyExists = $0 { return true }; return false }.count == 2)
 
         var chunked = ImagePusher(client: client, store: source)
         chunked.chunkSize = 64 << 10
-        let chunkLog = PushLog()
+        let chunkLog = Recorder<PushEvent>()
         let other = try ImageReference(parsing: "\(registry.host)/berth/chunked:v2")
         #expect(try await chunked.push(loaded.description, as: other) { chunkLog.add($0) } == pushed)
         let steps = chunkLog.all.filter { if case .pushing = $0 { return true }; return false }.count
@@ -51,7 +45,7 @@ struct PushTests {
 
         // A third repository on the same registry: blobs are mounted from one that has them.
         try source.tag("busybox", as: target.description)
-        let mountLog = PushLog()
+        let mountLog = Recorder<PushEvent>()
         let third = try ImageReference(parsing: "\(registry.host)/other/copy:v3")
         #expect(try await ImagePusher(client: client, store: source).push(target.description, as: third) { mountLog.add($0) } == pushed)
         #expect(mountLog.all.filter { if case .mounted(_, "berth/pushed") = $0 { return true }; return false }.count == 2)

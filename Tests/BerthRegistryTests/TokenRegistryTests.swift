@@ -1,6 +1,7 @@
 import BerthImages
 import BerthOCI
 import BerthRegistry
+import BerthTestSupport
 import Foundation
 import Glibc
 import Testing
@@ -68,7 +69,7 @@ final class TokenRegistry: @unchecked Sendable {
 struct TokenRegistryTests {
     @Test("a bearer challenge is answered from the token endpoint with the right scope, and the token reused")
     func bearer() async throws {
-        _ = try ImageStoreFixture.busybox()
+        _ = TestEnvironment.testData
         let registry = try TokenRegistry()
         defer { registry.stop() }
         let (store, dir) = try PullTests.store()
@@ -84,7 +85,7 @@ struct TokenRegistryTests {
 
     @Test("a token endpoint that wants credentials gets them from the docker config, and refuses without")
     func bearerWithCredentials() async throws {
-        _ = try ImageStoreFixture.busybox()
+        _ = TestEnvironment.testData
         let registry = try TokenRegistry(requireUser: "berth:t0ken")
         defer { registry.stop() }
         let (store, dir) = try PullTests.store()
@@ -102,16 +103,5 @@ struct TokenRegistryTests {
         _ = try await ImagePuller(client: client, store: store).pull(reference)
         #expect(try store.list().count == 1)
         try await client.shutdown()
-    }
-}
-
-/// Makes sure the test images exist (the token registry serves them from disk).
-enum ImageStoreFixture {
-    static func busybox() throws -> String {
-        let layout = LoopbackRegistry.packageRoot + "/.testdata/busybox-oci/index.json"
-        if !FileManager.default.fileExists(atPath: layout) {
-            _ = LoopbackRegistry.run(["/bin/bash", LoopbackRegistry.packageRoot + "/scripts/build-test-images.sh"], output: "/dev/null")
-        }
-        return layout
     }
 }

@@ -1,5 +1,6 @@
 import BerthOCI
 import BerthRuntime
+import BerthTestSupport
 import Foundation
 import Glibc
 
@@ -15,28 +16,14 @@ struct CommandResult {
 /// Each harness owns a fresh directory; `cleanup()` force-deletes every container it created
 /// and removes the directory, so tests can run in parallel and leave nothing behind.
 final class RuntimeHarness: @unchecked Sendable {
-    static let packageRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
+    static var packageRoot: String { TestEnvironment.packageRoot }
 
     static var binary: String {
         ProcessInfo.processInfo.environment["BERTH_RUNTIME_BIN"] ?? packageRoot + "/.build/debug/berth-runtime"
     }
 
     /// The busybox rootfs built by scripts/build-test-images.sh (built on first use).
-    static let rootfs: String = {
-        let path = packageRoot + "/.testdata/busybox/rootfs"
-        if !FileManager.default.fileExists(atPath: path + "/bin/busybox") {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/bash")
-            p.arguments = [packageRoot + "/scripts/build-test-images.sh"]
-            try? p.run()
-            p.waitUntilExit()
-        }
-        return path
-    }()
+    static var rootfs: String { TestEnvironment.testData + "/busybox/rootfs" }
 
     let dir: String
     let root: String

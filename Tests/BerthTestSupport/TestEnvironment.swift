@@ -1,0 +1,75 @@
+import Foundation
+import Glibc
+
+/// Paths and fixtures shared by the test targets.
+public enum TestEnvironment {
+    /// The checkout this test binary was built from.
+    public static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// `.testdata/`, with the images of scripts/build-test-images.sh built on first use.
+    public static let testData: String = {
+        let dir = packageRoot + "/.testdata"
+        if !FileManager.default.fileExists(atPath: dir + "/busybox.tar") || !FileManager.default.fileExists(atPath: dir + "/busybox-oci/index.json") {
+            _ = Command.run(["/bin/bash", packageRoot + "/scripts/build-test-images.sh"])
+        }
+        return dir
+    }()
+}
+
+/// Runs programs with posix_spawn and waitpid: Foundation's Process can miss a child's exit
+/// inside async tests.
+public enum Command {
+    /// Runs `argv` with stdout and stderr going to `output`; returns the exit status.
+    @discardableResult
+    public static func run(_ argv: [String], output: String = "/dev/null") -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let args = argv.map { strdup($0) } + [nil]
+        defer { args.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, argv[0], &actions, nil, args, environ) == 0 else { return -1 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status >> 8) & 0xff
+    }
+
+    /// Runs `argv` and returns what it printed, trimmed.
+    public static func output(_ argv: [String]) -> String {
+        let file = "/tmp/berth-command-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(file) }
+        run(argv, output: file)
+        return ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A Python one-liner's output (Python is the independent check in several tests).
+    public static func python(_ code: String, _ arguments: String...) -> String {
+        output(["/usr/bin/env", "python3", "-c", code] + arguments)
+    }
+}
+
+/// Collects events that callbacks deliver from concurrent tasks.
+public final class Recorder<Event: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [Event] = []
+
+    public init() {}
+
+    public func add(_ event: Event) {
+        lock.lock()
+        events.append(event)
+        lock.unlock()
+    }
+
+    public var all: [Event] {
+        lock.lock()
+        defer { lock.unlock() }
+        return events
+    }
+}
