@@ -27,8 +27,8 @@ public struct ContainerRecord: Codable, Sendable {
 
     /// Whether the init process is still the one we started and not a zombie.
     public var isAlive: Bool {
-        guard pid > 0, Processes.startTime(pid) == pidStartTime else { return false }
-        return Processes.state(pid) != "Z" && Processes.state(pid) != "X"
+        guard pid > 0, let status = Processes.status(pid), status.startTime == pidStartTime else { return false }
+        return status.state != "Z" && status.state != "X"
     }
 
     public func ociState(status: RuntimeState.Status) -> RuntimeState {

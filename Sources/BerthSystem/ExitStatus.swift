@@ -63,18 +63,22 @@ public enum Processes {
         _exit(code)
     }
 
-    /// The start time of `pid` in clock ticks since boot (field 22 of /proc/<pid>/stat),
-    /// used to tell a live container process from a recycled pid.
-    public static func startTime(_ pid: pid_t) -> UInt64? {
-        guard let stat = try? SmallFile.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // fields[0] is state (field 3); starttime is field 22.
-        return fields.count > 19 ? UInt64(fields[19]) : nil
+    /// What /proc/<pid>/stat says about a process, read once.
+    public struct Status: Sendable, Equatable {
+        /// One letter: R, S, D, Z, X, …
+        public var state: Character
+        /// Clock ticks since boot: tells a process apart from a later one with a recycled pid.
+        public var startTime: UInt64
     }
 
-    /// The one-letter state of `pid` (R, S, Z, …), nil if it is gone.
-    public static func state(_ pid: pid_t) -> Character? {
+    /// The state and start time of `pid`; nil if it is gone.
+    public static func status(_ pid: pid_t) -> Status? {
         guard let stat = try? SmallFile.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
-        return stat[stat.index(after: close)...].split(separator: " ").first?.first
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // fields[0] is the state (field 3 of the file); the start time is field 22.
+        guard fields.count > 19, let state = fields[0].first, let start = UInt64(fields[19]) else { return nil }
+        return Status(state: state, startTime: start)
     }
+
+    public static func startTime(_ pid: pid_t) -> UInt64? { status(pid)?.startTime }
 }
