@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "berth-runtime", targets: ["berth-runtime"]),
+        .executable(name: "berth-shim", targets: ["berth-shim"]),
         .library(name: "BerthOCI", targets: ["BerthOCI"]),
         .library(name: "BerthDigest", targets: ["BerthDigest"]),
         .library(name: "BerthRuntime", targets: ["BerthRuntime"]),
@@ -63,6 +64,12 @@ let package = Package(
             dependencies: ["BerthRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             // create/run/exec copy the binary into a sealed memfd (CVE-2019-5736): a stripped
             // release binary halves that copy.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release))]
+        ),
+        // One per container: owns stdio, writes the log, reaps, outlives berthd. Static and tiny.
+        .executableTarget(
+            name: "berth-shim",
+            dependencies: ["BerthSystem", "CBerthSystem"],
             linkerSettings: [.unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release))]
         ),
         .executableTarget(

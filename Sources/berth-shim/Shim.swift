@@ -1,0 +1,322 @@
+import BerthSystem
+import CBerthSystem
+import Glibc
+
+/// One container (or one exec) supervised by a single-threaded poll loop: it owns the
+/// process's stdio or pty, writes the json-file log, reaps the process and records its exit,
+/// and serves berthd on `shim.sock` with line commands (see docs/daemon.md):
+/// `START`, `KILL SIG [all]`, `RESIZE ROWS COLS`, `WAIT`, `STATUS`, `ATTACH STDIN STDOUT STDERR MUX`.
+final class Shim {
+    private enum Client {
+        case command([UInt8])
+        case attach(Attachment)
+        case waiting
+    }
+
+    private struct Attachment {
+        var stdin: Bool
+        var stdout: Bool
+        var stderr: Bool
+        /// Docker's 8-byte stream headers (no TTY) or raw bytes.
+        var multiplexed: Bool
+        var readClosed = false
+    }
+
+    private let options: ShimOptions
+    private let runtime: RuntimeInvocation
+    private var log: JSONFileLog?
+    private var listener: Int32 = -1
+    private var signals: Int32 = -1
+    /// Output descriptors and the stream they carry (1 stdout, 2 stderr; a pty is stdout).
+    private var outputs: [Int32: UInt8] = [:]
+    private var stdinWriter: Int32 = -1
+    private var console: Int32 = -1
+    private var childStdio: (Int32, Int32, Int32) = (-1, -1, -1)
+    private let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+    private var clients: [Int32: Client] = [:]
+    private var pid: pid_t = 0
+    private var started = false
+    private var exitStatus: ExitStatus?
+
+    init(options: ShimOptions) {
+        self.options = options
+        runtime = RuntimeInvocation(options: options)
+        if let path = options.logPath { log = JSONFileLog(path: path, maxSize: options.logMaxSize, maxFiles: options.logMaxFiles) }
+    }
+
+    private var socketPath: String { options.directory + "/shim.sock" }
+    private var consolePath: String { options.directory + "/console.sock" }
+
+    /// Prepares stdio and the control socket and, for a container, runs `runtime create`.
+    /// Returns the container's PID (0 for an exec that has not started).
+    func prepare() throws(ShimError) -> pid_t {
+        do {
+            try syscallChecked("block signals") { berth_block_signals() }
+            signals = try syscallChecked("signalfd") { berth_signalfd_all() }
+            try syscallChecked("subreaper") { berth_set_child_subreaper(1) }
+            listener = try UnixSocket.listen(socketPath)
+            try setUpStdio()
+        } catch {
+            throw ShimError("\(error)")
+        }
+        if options.execProcess == nil { try create() }
+        return pid
+    }
+
+    private func setUpStdio() throws {
+        if options.tty {
+            childStdio = (devNull, devNull, devNull)
+            return
+        }
+        let out = try FileDescriptors.pipe()
+        let err = try FileDescriptors.pipe()
+        outputs = [out.read: 1, err.read: 2]
+        var input = devNull
+        if options.openStdin {
+            let pipe = try FileDescriptors.pipe()
+            input = pipe.read
+            stdinWriter = pipe.write
+        }
+        childStdio = (input, out.write, err.write)
+    }
+
+    private var consoleArguments: [String] { options.tty ? ["--console-socket", consolePath] : [] }
+
+    private func create() throws(ShimError) {
+        let console = options.tty ? try? UnixSocket.listen(consolePath) : nil
+        defer { if let console { close(console); unlink(consolePath) } }
+        try runtime.run(["create", "--bundle", options.bundle, "--pid-file", options.directory + "/pid"] + consoleArguments + [options.id], stdio: childStdio)
+        try adopt(console: console)
+    }
+
+    /// After create or exec: take the pty master, drop the container's ends of the pipes, read the PID.
+    private func adopt(console listeningSocket: Int32?) throws(ShimError) {
+        if let listeningSocket {
+            guard let connection = UnixSocket.accept(listeningSocket), let master = try? FileDescriptors.receive(over: connection) else {
+                throw ShimError("the runtime did not send the terminal")
+            }
+            close(connection)
+            console = master
+            outputs[master] = 1
+            stdinWriter = master
+        }
+        for fd in [childStdio.0, childStdio.1, childStdio.2] where fd != devNull { close(fd) }
+        childStdio = (devNull, devNull, devNull)
+        guard let text = try? SmallFile.read(options.directory + "/pid"), let value = pid_t(text.trimmingWhitespace()) else {
+            throw ShimError("the runtime wrote no pid file")
+        }
+        pid = value
+    }
+
+    private func start() throws(ShimError) {
+        guard !started else { return }
+        if let process = options.execProcess {
+            let console = options.tty ? try? UnixSocket.listen(consolePath) : nil
+            defer { if let console { close(console); unlink(consolePath) } }
+            try runtime.run(["exec", "--detach", "--pid-file", options.directory + "/pid", "--process", process] + consoleArguments + [options.id], stdio: childStdio)
+            try adopt(console: console)
+        } else {
+            try runtime.run(["start", options.id], stdio: (devNull, devNull, devNull))
+        }
+        started = true
+    }
+
+    /// Serves until the process has exited and its output is drained; never returns.
+    func serve() -> Never {
+        while true {
+            var fds = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0), pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+            for fd in outputs.keys { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+            for (fd, client) in clients {
+                if case let .attach(attachment) = client, attachment.readClosed { continue }
+                fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+            }
+            if poll(&fds, nfds_t(fds.count), -1) < 0 {
+                if errno == EINTR { continue }
+                _exit(1)
+            }
+            for entry in fds where entry.revents != 0 {
+                if entry.fd == signals {
+                    if berth_signalfd_read(signals) == SIGCHLD { reap() }
+                } else if entry.fd == listener {
+                    if let client = UnixSocket.accept(listener) { clients[client] = .command([]) }
+                } else if let stream = outputs[entry.fd] {
+                    if !pump(entry.fd, stream: stream) { closeOutput(entry.fd) }
+                } else if clients[entry.fd] != nil {
+                    serveClient(entry.fd)
+                }
+            }
+            if exitStatus != nil { finish() }
+        }
+    }
+
+    // MARK: Process exit
+
+    private func reap() {
+        var status: Int32 = 0
+        while true {
+            let child = waitpid(-1, &status, WNOHANG)
+            if child <= 0 { return }
+            if child == pid { exitStatus = ExitStatus(waitStatus: status) }
+        }
+    }
+
+    private func finish() -> Never {
+        for fd in Array(outputs.keys) {
+            _ = berth_set_nonblock(fd, 1)
+            while pump(fd, stream: outputs[fd]!) {}
+            closeOutput(fd)
+        }
+        log?.flush()
+        let code = exitStatus?.shellCode ?? 255
+        let now = Timestamp.now()
+        try? SmallFile.writeAtomically(options.directory + "/exit", Array("\(code) \(now.seconds) \(now.nanoseconds)\n".utf8))
+        if options.execProcess == nil {
+            try? runtime.run(["delete", "--force", options.id], stdio: (devNull, devNull, devNull))
+        }
+        unlink(socketPath)
+        for (fd, client) in clients {
+            if case .waiting = client { reply(fd, "EXIT \(code)") }
+            close(fd)
+        }
+        _exit(0)
+    }
+
+    // MARK: Output
+
+    /// Reads once from an output: logs it and copies it to attached clients. False at end of output.
+    private func pump(_ fd: Int32, stream: UInt8) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 32 * 1024)
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count < 0 && errno == EINTR { return true }
+        // A pty master reads EIO once the last slave is closed.
+        guard count > 0 else { return false }
+        let bytes = buffer[0..<count]
+        log?.write(stream: stream, bytes)
+        for (client, state) in clients {
+            guard case let .attach(attachment) = state else { continue }
+            guard stream == 1 ? attachment.stdout : attachment.stderr else { continue }
+            var frame: [UInt8] = []
+            if attachment.multiplexed {
+                let size = UInt32(count)
+                frame = [stream, 0, 0, 0, UInt8(size >> 24), UInt8(size >> 16 & 0xff), UInt8(size >> 8 & 0xff), UInt8(size & 0xff)]
+            }
+            frame += bytes
+            if (try? FileDescriptors.writeAll(client, frame)) == nil { drop(client) }
+        }
+        return true
+    }
+
+    private func closeOutput(_ fd: Int32) {
+        outputs[fd] = nil
+        if fd == console { console = -1; stdinWriter = -1 }
+        close(fd)
+    }
+
+    // MARK: Clients
+
+    private func drop(_ fd: Int32) {
+        clients[fd] = nil
+        close(fd)
+    }
+
+    private func reply(_ fd: Int32, _ line: String) {
+        if (try? FileDescriptors.writeAll(fd, Array((line + "\n").utf8))) == nil { drop(fd) }
+    }
+
+    private func serveClient(_ fd: Int32) {
+        guard let bytes = try? FileDescriptors.read(fd), !bytes.isEmpty else {
+            clientClosed(fd)
+            return
+        }
+        switch clients[fd]! {
+        case .waiting: break
+        case let .attach(attachment):
+            if attachment.stdin { writeStdin(bytes) }
+        case var .command(buffer):
+            buffer += bytes
+            while case .command = clients[fd], let newline = buffer.firstIndex(of: 10) {
+                let line = String(decoding: buffer[..<newline], as: UTF8.self)
+                buffer = Array(buffer[(newline + 1)...])
+                clients[fd] = .command([])
+                command(line, from: fd)
+            }
+            switch clients[fd] {
+            case .command: clients[fd] = .command(buffer)
+            case let .attach(attachment): if attachment.stdin && !buffer.isEmpty { writeStdin(buffer) }
+            default: break
+            }
+        }
+    }
+
+    /// The client closed its side. An attached client may still read output (docker closes
+    /// its write side at stdin EOF); with `--stdin-once` that EOF also closes the container's stdin.
+    private func clientClosed(_ fd: Int32) {
+        guard case var .attach(attachment) = clients[fd], !attachment.readClosed else {
+            drop(fd)
+            return
+        }
+        if attachment.stdin && options.stdinOnce && !options.tty && stdinWriter >= 0 {
+            close(stdinWriter)
+            stdinWriter = -1
+        }
+        attachment.readClosed = true
+        clients[fd] = .attach(attachment)
+    }
+
+    private func writeStdin(_ bytes: [UInt8]) {
+        guard stdinWriter >= 0 else { return }
+        if (try? FileDescriptors.writeAll(stdinWriter, bytes)) == nil, stdinWriter != console {
+            close(stdinWriter)
+            stdinWriter = -1
+        }
+    }
+
+    private func command(_ line: String, from fd: Int32) {
+        let words = line.split(separator: " ").map(String.init)
+        switch words.first ?? "" {
+        case "START":
+            do throws(ShimError) {
+                try start()
+                reply(fd, "OK \(pid)")
+            } catch {
+                reply(fd, "ERR \(error.message)")
+            }
+        case "STATUS":
+            reply(fd, "OK \(pid) \(started ? "running" : "created")")
+        case "KILL" where words.count >= 2:
+            guard let signal = Int32(words[1]) else { return reply(fd, "ERR bad signal \(words[1])") }
+            if options.execProcess != nil || !started {
+                if pid > 0 { kill(pid, signal) }
+                reply(fd, "OK")
+            } else {
+                do throws(ShimError) {
+                    try runtime.run(["kill"] + (words.count > 2 && words[2] == "all" ? ["--all"] : []) + [options.id, String(signal)],
+                                    stdio: (devNull, devNull, devNull))
+                    reply(fd, "OK")
+                } catch {
+                    reply(fd, "ERR \(error.message)")
+                }
+            }
+        case "RESIZE" where words.count == 3:
+            if console >= 0, let rows = UInt16(words[1]), let columns = UInt16(words[2]) {
+                try? Terminal.setSize(console, rows: rows, columns: columns)
+            }
+            reply(fd, "OK")
+        case "WAIT":
+            clients[fd] = .waiting
+        case "ATTACH" where words.count == 5:
+            clients[fd] = .attach(Attachment(stdin: words[1] == "1", stdout: words[2] == "1", stderr: words[3] == "1", multiplexed: words[4] == "1"))
+        default:
+            reply(fd, "ERR unknown command \(line)")
+        }
+    }
+}
+
+private extension String {
+    func trimmingWhitespace() -> Substring {
+        var text = self[...]
+        while let last = text.last, last.isWhitespace { text = text.dropLast() }
+        while let first = text.first, first.isWhitespace { text = text.dropFirst() }
+        return text
+    }
+}
