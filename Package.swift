@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "berth-runtime", targets: ["berth-runtime"]),
         .executable(name: "berth-shim", targets: ["berth-shim"]),
+        .executable(name: "berthd", targets: ["berthd"]),
         .library(name: "BerthOCI", targets: ["BerthOCI"]),
         .library(name: "BerthDigest", targets: ["BerthDigest"]),
         .library(name: "BerthRuntime", targets: ["BerthRuntime"]),
@@ -18,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Models shared by every layer: OCI runtime/image specs, Docker schema2, digests, references.
@@ -53,6 +55,23 @@ let package = Package(
             name: "BerthRegistry",
             dependencies: ["BerthOCI", "BerthDigest", "BerthImages", "BerthSystem",
                            .product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
+        // The daemon's core: container records and state machine, shims, events, logs, exec.
+        .target(
+            name: "BerthEngine",
+            dependencies: ["BerthOCI", "BerthSystem", "BerthImages", "BerthRegistry", "BerthRuntime"]
+        ),
+        // Engine API types, the HTTP server on SwiftNIO, routes over BerthEngine, hijacked streams.
+        .target(
+            name: "BerthAPI",
+            dependencies: ["BerthEngine", "BerthImages", "BerthRegistry", "BerthOCI",
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio")]
+        ),
+        .executableTarget(
+            name: "berthd",
+            dependencies: ["BerthAPI", "BerthEngine", "BerthImages", "BerthRegistry",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .target(

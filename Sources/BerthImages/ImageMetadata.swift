@@ -89,7 +89,7 @@ public final class ImageMetadata: Sendable {
     public func tag(_ reference: String, image: Digest) throws {
         try db.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM images WHERE id = ?", arguments: [image.description]) ?? false else {
-                throw ImageStoreError.io("no such image: \(image)")
+                throw ImageStoreError.imageNotFound("\(image)")
             }
             try db.execute(sql: "INSERT INTO tags (reference, image_id) VALUES (?, ?) ON CONFLICT(reference) DO UPDATE SET image_id = excluded.image_id",
                            arguments: [reference, image.description])
@@ -110,7 +110,7 @@ public final class ImageMetadata: Sendable {
     public func remove(_ id: Digest) throws -> [Digest] {
         try db.write { db in
             guard let chainText = try String.fetchOne(db, sql: "SELECT chain FROM images WHERE id = ?", arguments: [id.description]) else {
-                throw ImageStoreError.io("no such image: \(id)")
+                throw ImageStoreError.imageNotFound("\(id)")
             }
             try db.execute(sql: "DELETE FROM images WHERE id = ?", arguments: [id.description])
             var released: [Digest] = []

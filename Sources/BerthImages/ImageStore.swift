@@ -44,9 +44,9 @@ public final class ImageStore: Sendable {
         if hex.count >= 4, hex.allSatisfy(\.isHexDigit) {
             let matches = images.filter { $0.id.encoded.hasPrefix(hex.lowercased()) }
             if matches.count == 1 { return matches[0] }
-            if matches.count > 1 { throw ImageStoreError.io("image ID prefix \(hex) is ambiguous") }
+            if matches.count > 1 { throw ImageStoreError.conflict("image ID prefix \(hex) is ambiguous") }
         }
-        throw ImageStoreError.io("no such image: \(nameOrID)")
+        throw ImageStoreError.imageNotFound(nameOrID)
     }
 
     /// The image's configuration document.
@@ -66,7 +66,7 @@ public final class ImageStore: Sendable {
     public func remove(_ nameOrID: String, force: Bool, inUse: Set<Digest> = []) throws -> [String] {
         let image = try resolve(nameOrID)
         if inUse.contains(image.id) && !force {
-            throw ImageStoreError.io("conflict: unable to remove \(nameOrID): image is being used by a container")
+            throw ImageStoreError.conflict("conflict: unable to remove \(nameOrID): image is being used by a container")
         }
         var lines: [String] = []
         let reference = (try? ImageReference(parsing: nameOrID))?.description
@@ -75,7 +75,7 @@ public final class ImageStore: Sendable {
             lines.append("Untagged: \(try ImageReference(parsing: reference).familiar)")
             if image.tags.count > 1 { return lines }
         } else if image.tags.count > 1 && !force {
-            throw ImageStoreError.io("conflict: unable to delete \(image.id.encoded.prefix(12)) (must be forced) - image is referenced in multiple repositories")
+            throw ImageStoreError.conflict("conflict: unable to delete \(image.id.encoded.prefix(12)) (must be forced) - image is referenced in multiple repositories")
         } else {
             for tag in image.tags {
                 try metadata.untag(tag)

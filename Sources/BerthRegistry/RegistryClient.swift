@@ -69,6 +69,12 @@ public final class RegistryClient: Sendable {
         return (response, response.status == .partialContent)
     }
 
+    /// `docker login`: the registry's `/v2/` root answers 200 with these credentials.
+    public func checkLogin(host: String) async throws {
+        let response = try await send(host, "/v2/", repository: "", headers: [], what: "login to \(host)", accept: [200])
+        _ = try? await response.body.collect(upTo: 1 << 16)
+    }
+
     /// One authenticated request with retries on 5xx and dropped connections. `path` may be a full
     /// URL (upload locations). `accept` lists the statuses that count as success.
     func send(_ domain: String, _ path: String, repository: String, method: HTTPMethod = .GET, body: ByteBuffer? = nil,

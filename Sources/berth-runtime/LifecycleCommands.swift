@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthRuntime
+import BerthSystem
 import Glibc
 
 /// Options shared by `create` and `run`.

@@ -1,8 +1,8 @@
 import Glibc
 
 /// Signal names as `kill` accepts them: `KILL`, `SIGKILL`, `9`.
-enum Signals {
-    static let table: [String: Int32] = [
+public enum Signals {
+    public static let table: [String: Int32] = [
         "HUP": SIGHUP, "INT": SIGINT, "QUIT": SIGQUIT, "ILL": SIGILL, "TRAP": SIGTRAP, "ABRT": SIGABRT,
         "BUS": SIGBUS, "FPE": SIGFPE, "KILL": SIGKILL, "USR1": SIGUSR1, "SEGV": SIGSEGV, "USR2": SIGUSR2,
         "PIPE": SIGPIPE, "ALRM": SIGALRM, "TERM": SIGTERM, "STKFLT": SIGSTKFLT, "CHLD": SIGCHLD, "CONT": SIGCONT,
@@ -11,7 +11,7 @@ enum Signals {
         "SYS": SIGSYS,
     ]
 
-    static func number(_ name: String) -> Int32? {
+    public static func number(_ name: String) -> Int32? {
         if let n = Int32(name), n > 0, n < 65 { return n }
         let upper = name.uppercased()
         let bare = upper.hasPrefix("SIG") ? String(upper.dropFirst(3)) : upper

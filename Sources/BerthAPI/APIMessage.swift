@@ -1,0 +1,76 @@
+import BerthEngine
+import Foundation
+import NIOCore
+
+/// One Engine API request, body read in full.
+public struct APIRequest: Sendable {
+    public var method: String
+    /// Without the `/v1.xx` prefix.
+    public var path: String
+    public var query: [String: String]
+    /// Every `key=value` in order, for repeated keys.
+    public var queryPairs: [(String, String)]
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+    /// The API version the client asked for (`/v1.43/...`), or the server's.
+    public var version: String
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+
+    public func flag(_ name: String) -> Bool {
+        guard let value = query[name] else { return false }
+        return value == "1" || value.lowercased() == "true"
+    }
+
+    public func int(_ name: String) -> Int? { query[name].flatMap { Int($0) } }
+
+    /// The body as JSON; an empty body is an empty object.
+    public func json() throws -> JSONValue {
+        if body.isEmpty { return .object([:]) }
+        do { return try JSONDecoder().decode(JSONValue.self, from: Data(body)) } catch {
+            throw EngineError(.badRequest, "invalid JSON in the request body: \(error.localizedDescription)")
+        }
+    }
+
+    /// `filters={"status":{"running":true}}` or the older `{"status":["running"]}`.
+    public func filters() throws -> [String: [String]] {
+        guard let text = query["filters"], !text.isEmpty else { return [:] }
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), let object = value.object else {
+            throw EngineError(.badRequest, "invalid filters: \(text)")
+        }
+        return object.mapValues { entry in
+            if let list = entry.array { return list.compactMap(\.string) }
+            return (entry.object ?? [:]).filter { $0.value.bool ?? true }.map(\.key).sorted()
+        }
+    }
+}
+
+/// Bytes sent to a hijacked connection and received from it.
+public typealias HijackAction = @Sendable (HijackedStream) async -> Void
+
+/// What a route answers.
+public enum APIResponse: Sendable {
+    case json(Int, JSONValue)
+    case bytes(Int, contentType: String, [UInt8])
+    case empty(Int)
+    /// Chunked body produced over time (pull progress, `logs -f`, events).
+    case stream(contentType: String, AsyncStream<[UInt8]>)
+    /// Switches the connection to raw bytes (attach, exec start) and hands it to the action.
+    case hijack(contentType: String, HijackAction)
+
+    static func error(_ error: Error) -> APIResponse {
+        let engineError = error as? EngineError ?? EngineError(.internalError, "\(error)")
+        return .json(engineError.httpStatus, .object(["message": .string(engineError.message)]))
+    }
+}
+
+extension JSONValue {
+    /// Compact JSON bytes (Docker's encoding: no escaped slashes).
+    var bytes: [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        return Array((try? encoder.encode(self)) ?? Data("null".utf8))
+    }
+}

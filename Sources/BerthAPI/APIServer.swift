@@ -1,0 +1,187 @@
+import BerthEngine
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The Engine API over HTTP/1.1 on Unix sockets (and TCP), on SwiftNIO.
+public final class APIServer: Sendable {
+    private let router: Router
+    private let group: MultiThreadedEventLoopGroup
+
+    public init(router: Router, threads: Int = 2) {
+        self.router = router
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+    }
+
+    /// Listens on `unix:///path` or `tcp://host:port`; returns the bound channel.
+    public func listen(_ address: String, socketMode: mode_t = 0o660, socketGroup: gid_t? = nil) async throws -> Channel {
+        let router = self.router
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let encoder = HTTPResponseEncoder()
+                    let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
+                    try channel.pipeline.syncOperations.addHandler(encoder)
+                    try channel.pipeline.syncOperations.addHandler(decoder)
+                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, encoder: encoder, decoder: decoder))
+                }
+            }
+        if address.hasPrefix("unix://") {
+            let path = String(address.dropFirst(7))
+            try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            unlink(path)
+            let channel = try await bootstrap.bind(unixDomainSocketPath: path).get()
+            chmod(path, socketMode)
+            if let socketGroup { chown(path, 0, socketGroup) }
+            return channel
+        }
+        let rest = address.hasPrefix("tcp://") ? String(address.dropFirst(6)) : address
+        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) else {
+            throw EngineError(.badRequest, "invalid host address \(address): use unix:///path or tcp://host:port")
+        }
+        let host = String(rest[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return try await bootstrap.bind(host: host.isEmpty ? "0.0.0.0" : host, port: port).get()
+    }
+
+    public func shutdown() async throws { try await group.shutdownGracefully() }
+}
+
+/// Reads one request at a time, runs its route on the cooperative pool, writes the answer.
+final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let router: Router
+    private let encoder: HTTPResponseEncoder
+    private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+    private static let maxBody = 4 << 30
+
+    init(router: Router, encoder: HTTPResponseEncoder, decoder: ByteToMessageHandler<HTTPRequestDecoder>) {
+        self.router = router
+        self.encoder = encoder
+        self.decoder = decoder
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case let .head(requestHead):
+            head = requestHead
+            body = context.channel.allocator.buffer(capacity: 0)
+        case var .body(chunk):
+            if (body?.readableBytes ?? 0) + chunk.readableBytes > Self.maxBody {
+                context.close(promise: nil)
+                return
+            }
+            body?.writeBuffer(&chunk)
+        case .end:
+            guard let requestHead = head else { return }
+            head = nil
+            let bytes = body.map { Array($0.readableBytesView) } ?? []
+            body = nil
+            dispatch(context: context, head: requestHead, body: bytes)
+        }
+    }
+
+    private func dispatch(context: ChannelHandlerContext, head: HTTPRequestHead, body: [UInt8]) {
+        let request = Router.makeRequest(head: head, body: body)
+        let router = self.router
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let keepAlive = head.isKeepAlive
+        let eventLoop = context.eventLoop
+        Task {
+            let response = await router.handle(request)
+            eventLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.respond(response, context: context, keepAlive: keepAlive, method: head.method)
+            }
+        }
+    }
+
+    private func responseHead(_ status: Int, _ headers: [(String, String)], keepAlive: Bool) -> HTTPResponseHead {
+        var fields = HTTPHeaders(headers)
+        fields.add(name: "Server", value: "Berth-Engine/\(Router.engineVersion) (linux)")
+        fields.add(name: "Api-Version", value: Router.apiVersion)
+        fields.add(name: "Ostype", value: "linux")
+        fields.add(name: "Docker-Experimental", value: "false")
+        fields.add(name: "Date", value: Router.httpDate())
+        var head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: fields)
+        head.headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        return head
+    }
+
+    private func respond(_ response: APIResponse, context: ChannelHandlerContext, keepAlive: Bool, method: HTTPMethod) {
+        let channel = context.channel
+        func finish(_ future: EventLoopFuture<Void>) {
+            if !keepAlive { future.whenComplete { _ in channel.close(promise: nil) } }
+        }
+        switch response {
+        case let .json(status, value):
+            let bytes = value.bytes + [10]
+            writeWhole(context, status, contentType: "application/json", bytes, keepAlive: keepAlive, method: method, done: finish)
+        case let .bytes(status, contentType, bytes):
+            writeWhole(context, status, contentType: contentType, bytes, keepAlive: keepAlive, method: method, done: finish)
+        case let .empty(status):
+            var head = responseHead(status, [], keepAlive: keepAlive)
+            if status != 204 && status != 304 { head.headers.add(name: "Content-Length", value: "0") }
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            finish(context.writeAndFlush(wrapOutboundOut(.end(nil))))
+        case let .stream(contentType, chunks):
+            var head = responseHead(200, [("Content-Type", contentType)], keepAlive: keepAlive)
+            head.headers.add(name: "Transfer-Encoding", value: "chunked")
+            context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+            let streaming = Task {
+                for await chunk in chunks {
+                    guard channel.isActive else { break }
+                    var buffer = channel.allocator.buffer(capacity: chunk.count)
+                    buffer.writeBytes(chunk)
+                    try? await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)))
+                }
+                try? await channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+                if !keepAlive { try? await channel.close() }
+            }
+            // A client that hangs up ends the stream (and `logs -f` / events with it).
+            channel.closeFuture.whenComplete { _ in streaming.cancel() }
+        case let .hijack(contentType, action):
+            hijack(context: context, contentType: contentType, action: action)
+        }
+    }
+
+    private func writeWhole(_ context: ChannelHandlerContext, _ status: Int, contentType: String, _ bytes: [UInt8],
+                            keepAlive: Bool, method: HTTPMethod, done: (EventLoopFuture<Void>) -> Void) {
+        var head = responseHead(status, [("Content-Type", contentType)], keepAlive: keepAlive)
+        head.headers.add(name: "Content-Length", value: String(bytes.count))
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if method != .HEAD {
+            var buffer = context.channel.allocator.buffer(capacity: bytes.count)
+            buffer.writeBytes(bytes)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        }
+        done(context.writeAndFlush(wrapOutboundOut(.end(nil))))
+    }
+
+    /// Docker's hijack: answer `101 UPGRADED` (or 200 for clients that did not ask to upgrade), then
+    /// drop HTTP from the pipeline. Order matters: encoder, then raw handler, then self, then decoder.
+    private func hijack(context: ChannelHandlerContext, contentType: String, action: @escaping HijackAction) {
+        var headers = HTTPHeaders([("Content-Type", contentType)])
+        headers.add(name: "Connection", value: "Upgrade")
+        headers.add(name: "Upgrade", value: "tcp")
+        let head = HTTPResponseHead(version: .http1_1, status: .custom(code: 101, reasonPhrase: "UPGRADED"), headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.flush()
+        let pipeline = context.pipeline.syncOperations
+        let glue = GlueHandler()
+        _ = pipeline.removeHandler(encoder)
+        let channel = context.channel
+        _ = try? pipeline.addHandler(glue)
+        _ = pipeline.removeHandler(context: context)
+        _ = pipeline.removeHandler(decoder)
+        let stream = HijackedStream(channel: channel, glue: NIOLoopBound(glue, eventLoop: channel.eventLoop))
+        Task { await action(stream) }
+    }
+}

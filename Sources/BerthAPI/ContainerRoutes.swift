@@ -1,0 +1,168 @@
+import BerthEngine
+import Foundation
+
+extension Router {
+    func containers(_ request: APIRequest, _ path: [String]) async throws -> APIResponse {
+        let method = request.method
+        if path.count == 1 {
+            switch (method, path[0]) {
+            case ("GET", "json"):
+                let list = try await engine.list(all: request.flag("all"), limit: request.int("limit"), size: request.flag("size"),
+                                                  filters: try request.filters())
+                return .json(200, .array(list))
+            case ("POST", "create"):
+                let created = try await engine.create(name: request.query["name"], body: try request.json())
+                return .json(201, .object(["Id": .string(created.id), "Warnings": .array(created.warnings.map(JSONValue.string))]))
+            case ("POST", "prune"):
+                return .json(200, try await prune(request))
+            case ("DELETE", _):
+                try await engine.remove(path[0], force: request.flag("force"))
+                return .empty(204)
+            default: break
+            }
+        }
+        guard path.count == 2 else { throw Router.unsupported(request) }
+        let id = path[0]
+        switch (method, path[1]) {
+        case ("GET", "json"):
+            return .json(200, try await engine.inspect(id, size: request.flag("size")))
+        case ("POST", "start"):
+            do { try await engine.start(id) } catch let error as EngineError where error.kind == .notModified { return .empty(304) }
+            return .empty(204)
+        case ("POST", "stop"):
+            do { try await engine.stop(id, timeout: request.int("t") ?? request.int("timeout"), signal: request.query["signal"]) }
+            catch let error as EngineError where error.kind == .notModified { return .empty(304) }
+            return .empty(204)
+        case ("POST", "restart"):
+            try await engine.restart(id, timeout: request.int("t") ?? request.int("timeout"), signal: request.query["signal"])
+            return .empty(204)
+        case ("POST", "kill"):
+            try await engine.kill(id, signal: request.query["signal"])
+            return .empty(204)
+        case ("POST", "pause"), ("POST", "unpause"):
+            try await engine.pause(id, path[1] == "pause")
+            return .empty(204)
+        case ("POST", "rename"):
+            guard let name = request.query["name"], !name.isEmpty else { throw EngineError(.badRequest, "the new name is missing") }
+            try await engine.rename(id, to: name)
+            return .empty(204)
+        case ("POST", "wait"):
+            let condition = request.query["condition"] ?? ""
+            // Resolve now so an unknown container is a 404, not a stream that never ends.
+            _ = try await engine.record(id)
+            let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
+            let engine = self.engine
+            let task = Task {
+                do {
+                    let code = try await engine.wait(id, condition: condition)
+                    continuation.yield(JSONValue.object(["StatusCode": .int(Int64(code)), "Error": .null]).bytes + [10])
+                } catch {
+                    continuation.yield(JSONValue.object(["StatusCode": .int(-1), "Error": .object(["Message": .string("\(error)")])]).bytes + [10])
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+            return .stream(contentType: "application/json", stream)
+        case ("POST", "resize"):
+            try await engine.resize(id, height: request.int("h") ?? 0, width: request.int("w") ?? 0)
+            return .empty(200)
+        case ("GET", "top"):
+            return .json(200, try await engine.top(id, psArguments: request.query["ps_args"] ?? ""))
+        case ("GET", "logs"):
+            return try await logs(request, id)
+        case ("POST", "attach"):
+            return try await attach(request, id)
+        case ("POST", "exec"):
+            let execID = try await engine.createExec(id, body: try request.json())
+            return .json(201, .object(["Id": .string(execID)]))
+        case ("POST", "update"):
+            throw EngineError(.notImplemented, "container update is not supported by Berth yet")
+        default:
+            throw Router.unsupported(request)
+        }
+    }
+
+    private func logs(_ request: APIRequest, _ id: String) async throws -> APIResponse {
+        var options = LogOptions()
+        options.stdout = request.flag("stdout")
+        options.stderr = request.flag("stderr")
+        if !options.stdout && !options.stderr {
+            throw EngineError(.badRequest, "Bad parameters: you must choose at least one stream")
+        }
+        options.follow = request.flag("follow")
+        options.timestamps = request.flag("timestamps")
+        if let tail = request.query["tail"], tail != "all", !tail.isEmpty {
+            guard let count = Int(tail) else { throw EngineError(.badRequest, "invalid tail value: \(tail)") }
+            options.tail = count
+        }
+        if let since = request.query["since"], since != "0", !since.isEmpty { options.since = Date.parseTimestamp(since) }
+        if let until = request.query["until"], until != "0", !until.isEmpty { options.until = Date.parseTimestamp(until) }
+        let (tty, frames) = try await engine.logs(id, options: options)
+        return .stream(contentType: tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream", frames)
+    }
+
+    private func attach(_ request: APIRequest, _ id: String) async throws -> APIResponse {
+        let record = try await engine.record(id)
+        guard request.flag("stream") else {
+            throw EngineError(.notImplemented, "attach without stream=1 is not supported by Berth yet")
+        }
+        let line = "ATTACH \(request.flag("stdin") ? 1 : 0) \(request.flag("stdout") ? 1 : 0) \(request.flag("stderr") ? 1 : 0) \(record.tty ? 0 : 1)"
+        let engine = self.engine
+        let contentType = record.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
+        return .hijack(contentType: contentType) { stream in
+            do {
+                let ticket = try await engine.attachTicket(id)
+                defer { ticket.connected() }
+                try await stream.splice(toUnixSocket: ticket.socketPath, firstLine: line)
+            } catch {
+                await stream.write(Array("Error: \(error)\n".utf8))
+                await stream.close()
+            }
+        }
+    }
+
+    private func prune(_ request: APIRequest) async throws -> JSONValue {
+        let filters = try request.filters()
+        let stopped = try await engine.list(all: true, limit: nil, size: false, filters: filters.filter { $0.key == "label" })
+        var deleted: [JSONValue] = []
+        for summary in stopped where summary["State"]?.string != "running" && summary["State"]?.string != "paused" {
+            guard let id = summary["Id"]?.string else { continue }
+            if (try? await engine.remove(id, force: false)) != nil { deleted.append(.string(id)) }
+        }
+        return .object(["ContainersDeleted": deleted.isEmpty ? .null : .array(deleted), "SpaceReclaimed": .int(0)])
+    }
+
+    func exec(_ request: APIRequest, _ path: [String]) async throws -> APIResponse {
+        guard path.count == 2 else { throw Router.unsupported(request) }
+        let id = path[0]
+        switch (request.method, path[1]) {
+        case ("GET", "json"):
+            return .json(200, try await engine.inspectExec(id))
+        case ("POST", "resize"):
+            try await engine.resizeExec(id, height: request.int("h") ?? 0, width: request.int("w") ?? 0)
+            return .empty(200)
+        case ("POST", "start"):
+            let body = try request.json()
+            let exec = try await engine.exec(id)
+            let socket = try await engine.prepareExec(id)
+            if body["Detach"]?.bool ?? false {
+                try await engine.startExec(id)
+                return .empty(200)
+            }
+            let line = "ATTACH \(exec.config["AttachStdin"]?.bool ?? false ? 1 : 0) 1 1 \(exec.tty ? 0 : 1)"
+            let engine = self.engine
+            let contentType = exec.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
+            return .hijack(contentType: contentType) { stream in
+                do {
+                    try await stream.splice(toUnixSocket: socket, firstLine: line)
+                    try await engine.startExec(id)
+                } catch {
+                    await stream.write(Array("Error: \(error)\n".utf8))
+                    await stream.close()
+                }
+            }
+        default:
+            throw Router.unsupported(request)
+        }
+    }
+}

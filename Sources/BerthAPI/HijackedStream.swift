@@ -1,0 +1,97 @@
+import NIOCore
+import NIOPosix
+
+/// Splices two channels of one event loop: bytes read on one are written to the other;
+/// a half-close or close travels across. Bytes that arrive before the partner exists are kept.
+final class GlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var partner: GlueHandler?
+    private var context: ChannelHandlerContext?
+    private var pending: [ByteBuffer] = []
+    private var pendingInputClosed = false
+    private var pendingInactive = false
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        partner = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        if let partner { partner.write(buffer) } else { pending.append(buffer) }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) { partner?.flush() }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            if let partner { partner.closeOutput() } else { pendingInputClosed = true }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let partner { partner.close() } else { pendingInactive = true }
+        context.fireChannelInactive()
+    }
+
+    /// Joins two handlers and replays what each received while alone.
+    func pair(with other: GlueHandler) {
+        partner = other
+        other.partner = self
+        replay()
+        other.replay()
+    }
+
+    private func replay() {
+        guard let partner else { return }
+        for buffer in pending { partner.write(buffer) }
+        pending = []
+        partner.flush()
+        if pendingInputClosed { partner.closeOutput() }
+        if pendingInactive { partner.close() }
+    }
+
+    func write(_ buffer: ByteBuffer) { context?.write(wrapOutboundOut(buffer), promise: nil) }
+    func flush() { context?.flush() }
+    func closeOutput() { context?.close(mode: .output, promise: nil) }
+    func close() { context?.close(promise: nil) }
+}
+
+/// A connection after the 101: what attach and exec routes do with it.
+public struct HijackedStream: Sendable {
+    let channel: Channel
+    let glue: NIOLoopBound<GlueHandler>
+
+    /// Connects to a Unix socket (a shim), sends `firstLine`, then splices the two connections.
+    public func splice(toUnixSocket path: String, firstLine: String) async throws {
+        let eventLoop = channel.eventLoop
+        let peer = try await ClientBootstrap(group: eventLoop)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .connect(unixDomainSocketPath: path).get()
+        let serverGlue = glue
+        // The line goes out before any byte the client sent meanwhile (replayed by `pair`).
+        try await eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
+            let peerGlue = GlueHandler()
+            do { try peer.pipeline.syncOperations.addHandler(peerGlue) } catch { return eventLoop.makeFailedFuture(error) }
+            var line = peer.allocator.buffer(capacity: firstLine.utf8.count + 1)
+            line.writeString(firstLine + "\n")
+            let written: EventLoopFuture<Void> = peer.writeAndFlush(line)
+            serverGlue.value.pair(with: peerGlue)
+            return written
+        }.get()
+    }
+
+    /// Writes bytes to the client (an error message before closing, say).
+    public func write(_ bytes: [UInt8]) async {
+        var buffer = channel.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        try? await channel.writeAndFlush(buffer)
+    }
+
+    public func close() async { try? await channel.close() }
+}

@@ -1,0 +1,118 @@
+import BerthEngine
+import BerthImages
+import BerthRegistry
+import Foundation
+import NIOHTTP1
+
+/// Maps Engine API paths to the engine. Every route answers an `APIResponse`; errors become
+/// Docker's `{"message": …}` bodies with the status their kind maps to.
+public final class Router: Sendable {
+    public static let apiVersion = "1.50"
+    public static let minimumAPIVersion = "1.24"
+    public static let engineVersion = "0.1.0"
+
+    let engine: ContainerEngine
+    let images: ImageStore
+    let events: EventBus
+    let config: DaemonConfig
+    let registry: RegistryClient
+    let started = Date()
+
+    public init(engine: ContainerEngine, registry: RegistryClient) {
+        self.engine = engine
+        images = engine.images
+        events = engine.events
+        config = engine.config
+        self.registry = registry
+    }
+
+    static func makeRequest(head: HTTPRequestHead, body: [UInt8]) -> APIRequest {
+        let uri = head.uri
+        let pathPart = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
+        var query: [String: String] = [:]
+        var pairs: [(String, String)] = []
+        if let questionMark = uri.firstIndex(of: "?") {
+            for pair in uri[uri.index(after: questionMark)...].split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                let key = parts[0].replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? parts[0]
+                let value = parts.count > 1 ? (parts[1].replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? parts[1]) : ""
+                query[key] = value
+                pairs.append((key, value))
+            }
+        }
+        var path = pathPart.removingPercentEncoding ?? pathPart
+        var version = apiVersion
+        if path.hasPrefix("/v"), let slash = path.dropFirst().firstIndex(of: "/") {
+            let candidate = String(path[path.index(path.startIndex, offsetBy: 2)..<slash])
+            if candidate.allSatisfy({ $0.isNumber || $0 == "." }), !candidate.isEmpty {
+                version = candidate
+                path = String(path[slash...])
+            }
+        }
+        return APIRequest(method: head.method.rawValue, path: path, query: query, queryPairs: pairs,
+                          headers: head.headers.map { ($0.name, $0.value) }, body: body, version: version)
+    }
+
+    public func handle(_ request: APIRequest) async -> APIResponse {
+        do {
+            if Router.compare(request.version, Router.apiVersion) > 0 {
+                throw EngineError(.badRequest, "client version \(request.version) is too new. Maximum supported API version is \(Router.apiVersion)")
+            }
+            if Router.compare(request.version, Router.minimumAPIVersion) < 0 {
+                throw EngineError(.badRequest, "client version \(request.version) is too old. Minimum supported API version is \(Router.minimumAPIVersion), please upgrade your client to a newer version")
+            }
+            let segments = request.path.split(separator: "/").map(String.init)
+            guard let first = segments.first else { throw EngineError(.notFound, "page not found") }
+            switch first {
+            case "_ping": return ping(request)
+            case "version", "info", "events", "system", "auth": return try await system(request, segments)
+            case "containers": return try await containers(request, Array(segments.dropFirst()))
+            case "exec": return try await exec(request, Array(segments.dropFirst()))
+            case "images": return try await images(request, Array(segments.dropFirst()))
+            case "networks", "volumes", "build", "swarm", "nodes", "services", "plugins", "secrets", "configs", "distribution", "session", "grpc":
+                throw EngineError(.notImplemented, "/\(first) is not supported by Berth yet")
+            default:
+                throw EngineError(.notFound, "page not found")
+            }
+        } catch {
+            return .error(Router.mapped(error))
+        }
+    }
+
+    /// Store and registry errors as the Engine API reports them.
+    static func mapped(_ error: Error) -> Error {
+        if let storeError = error as? ImageStoreError {
+            switch storeError {
+            case .imageNotFound: return EngineError(.notFound, storeError.description)
+            case .conflict: return EngineError(.conflict, storeError.description)
+            default: return EngineError(.internalError, storeError.description)
+            }
+        }
+        return error
+    }
+
+    static func compare(_ a: String, _ b: String) -> Int {
+        let left = a.split(separator: ".").compactMap { Int($0) }, right = b.split(separator: ".").compactMap { Int($0) }
+        for index in 0..<max(left.count, right.count) {
+            let l = index < left.count ? left[index] : 0, r = index < right.count ? right[index] : 0
+            if l != r { return l < r ? -1 : 1 }
+        }
+        return 0
+    }
+
+    static func httpDate() -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.string(from: Date())
+    }
+
+    func ping(_ request: APIRequest) -> APIResponse {
+        .bytes(200, contentType: "text/plain; charset=utf-8", Array("OK".utf8))
+    }
+
+    static func unsupported(_ request: APIRequest) -> EngineError {
+        EngineError(.notFound, "page not found: \(request.method) \(request.path)")
+    }
+}

@@ -1,0 +1,194 @@
+import BerthEngine
+import BerthImages
+import BerthOCI
+import BerthRegistry
+import Foundation
+
+extension Router {
+    func system(_ request: APIRequest, _ path: [String]) async throws -> APIResponse {
+        switch (request.method, path.joined(separator: "/")) {
+        case ("GET", "version"): return .json(200, version())
+        case ("GET", "info"): return .json(200, try await info())
+        case ("GET", "events"): return try await eventStream(request)
+        case ("GET", "system/df"): return .json(200, try await diskUsage())
+        case ("POST", "auth"): return try await authenticate(request)
+        default: throw Router.unsupported(request)
+        }
+    }
+
+    private static var kernel: String {
+        var name = utsname()
+        uname(&name)
+        return withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
+    private static var architecture: String {
+        #if arch(x86_64)
+        return "amd64"
+        #elseif arch(arm64)
+        return "arm64"
+        #else
+        return "unknown"
+        #endif
+    }
+
+    private func version() -> JSONValue {
+        let details: JSONValue = .object([
+            "ApiVersion": .string(Router.apiVersion), "MinAPIVersion": .string(Router.minimumAPIVersion),
+            "GitCommit": .string(""), "GoVersion": .string("swift6"), "Os": .string("linux"),
+            "Arch": .string(Router.architecture), "KernelVersion": .string(Router.kernel), "Experimental": .string("false"),
+            "BuildTime": .string(""),
+        ])
+        return .object([
+            "Platform": .object(["Name": .string("Berth Engine")]),
+            "Components": .array([.object(["Name": .string("Engine"), "Version": .string(Router.engineVersion), "Details": details])]),
+            "Version": .string(Router.engineVersion), "ApiVersion": .string(Router.apiVersion),
+            "MinAPIVersion": .string(Router.minimumAPIVersion), "GitCommit": .string(""), "GoVersion": .string("swift6"),
+            "Os": .string("linux"), "Arch": .string(Router.architecture), "KernelVersion": .string(Router.kernel),
+            "BuildTime": .string(""),
+        ])
+    }
+
+    private func info() async throws -> JSONValue {
+        let containers = try await engine.list(all: true, limit: nil, size: false, filters: [:])
+        let states = containers.compactMap { $0["State"]?.string }
+        let cgroupVersion = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers") ? "2" : "1"
+        var memory: Int64 = 0
+        if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8), let line = text.split(separator: "\n").first,
+           let kb = Int64(line.split(separator: " ").dropFirst().first ?? "") { memory = kb * 1024 }
+        var runtimes: [String: JSONValue] = [:]
+        for name in config.runtimeNames {
+            if let path = try? config.runtimePath(name) { runtimes[name] = .object(["path": .string(path)]) }
+        }
+        let hostname = ProcessInfo.processInfo.hostName
+        return .object([
+            "ID": .string(engineID()), "Containers": .int(Int64(containers.count)),
+            "ContainersRunning": .int(Int64(states.filter { $0 == "running" }.count)),
+            "ContainersPaused": .int(Int64(states.filter { $0 == "paused" }.count)),
+            "ContainersStopped": .int(Int64(states.filter { $0 != "running" && $0 != "paused" }.count)),
+            "Images": .int(Int64(try images.list().count)),
+            "Driver": .string(images.snapshots.driver == .overlay ? "overlay2" : "vfs"),
+            "DriverStatus": .array([.array([.string("Backing Filesystem"), .string("extfs")])]),
+            "Plugins": .object(["Volume": .array([.string("local")]), "Network": .array([.string("host"), .string("none")]),
+                                "Log": .array([.string("json-file"), .string("none")])]),
+            "MemoryLimit": .bool(true), "SwapLimit": .bool(true), "CpuCfsPeriod": .bool(true), "CpuCfsQuota": .bool(true),
+            "CPUShares": .bool(true), "CPUSet": .bool(true), "PidsLimit": .bool(true), "IPv4Forwarding": .bool(true),
+            "Debug": .bool(config.debug), "NFd": .int(0), "NGoroutines": .int(0), "SystemTime": .string(Date().rfc3339Nano),
+            "LoggingDriver": .string(config.logDriver), "CgroupDriver": .string("cgroupfs"), "CgroupVersion": .string(cgroupVersion),
+            "NEventsListener": .int(0), "KernelVersion": .string(Router.kernel), "OperatingSystem": .string(operatingSystem()),
+            "OSVersion": .string(""), "OSType": .string("linux"), "Architecture": .string(Router.architecture == "amd64" ? "x86_64" : Router.architecture),
+            "IndexServerAddress": .string("https://index.docker.io/v1/"),
+            "RegistryConfig": .object([
+                "InsecureRegistryCIDRs": .array([.string("127.0.0.0/8")]),
+                "IndexConfigs": .object([:]), "Mirrors": .array(config.registryMirrors.map(JSONValue.string)),
+            ]),
+            "NCPU": .int(Int64(ProcessInfo.processInfo.activeProcessorCount)), "MemTotal": .int(memory),
+            "DockerRootDir": .string(config.dataRoot), "Name": .string(hostname), "Labels": .array([]),
+            "ExperimentalBuild": .bool(false), "ServerVersion": .string(Router.engineVersion),
+            "Runtimes": .object(runtimes), "DefaultRuntime": .string(config.defaultRuntime),
+            "LiveRestoreEnabled": .bool(config.liveRestore), "Isolation": .string(""), "InitBinary": .string(""),
+            "SecurityOptions": .array([]), "Warnings": .array([]),
+            "Swarm": .object(["LocalNodeState": .string("inactive"), "NodeID": .string(""), "NodeAddr": .string(""),
+                              "ControlAvailable": .bool(false), "Error": .string(""), "RemoteManagers": .null]),
+        ])
+    }
+
+    private func engineID() -> String {
+        let path = config.dataRoot + "/engine-id"
+        if let id = try? String(contentsOfFile: path, encoding: .utf8) { return id.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let id = UUID().uuidString.lowercased()
+        try? id.write(toFile: path, atomically: true, encoding: .utf8)
+        return id
+    }
+
+    private func operatingSystem() -> String {
+        guard let text = try? String(contentsOfFile: "/etc/os-release", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("PRETTY_NAME=") }) else { return "Linux" }
+        return line.dropFirst(12).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+    }
+
+    private func eventStream(_ request: APIRequest) async throws -> APIResponse {
+        let filters = try request.filters()
+        let since = request.query["since"].flatMap(Date.parseTimestamp)?.timeIntervalSince1970
+        let until = request.query["until"].flatMap(Date.parseTimestamp)?.timeIntervalSince1970
+        let events = await self.events.subscribe(since: since)
+        let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
+        let task = Task {
+            // `until` ends the stream at that time even when no event comes.
+            let deadline = until.map { max(0, $0 - Date().timeIntervalSince1970) }
+            let timer = deadline.map { seconds in
+                Task {
+                    try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                    continuation.finish()
+                }
+            }
+            for await event in events {
+                if let until, Double(event.timeNano) / 1e9 > until { break }
+                if Router.matches(event, filters) { continuation.yield(event.json.bytes + [10]) }
+            }
+            timer?.cancel()
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return .stream(contentType: "application/json", stream)
+    }
+
+    static func matches(_ event: EngineEvent, _ filters: [String: [String]]) -> Bool {
+        for (key, values) in filters where !values.isEmpty {
+            let ok: Bool
+            switch key {
+            case "type": ok = values.contains(event.type)
+            case "event": ok = values.contains(event.action) || values.contains { event.action.hasPrefix($0 + ":") }
+            case "container": ok = event.type == "container" && values.contains { event.actorID.hasPrefix($0) || event.attributes["name"] == $0 }
+            case "image": ok = values.contains { event.attributes["image"] == $0 || event.attributes["name"] == $0 || event.actorID == $0 }
+            case "label":
+                ok = values.allSatisfy { filter in
+                    let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard let value = event.attributes[parts[0]] else { return false }
+                    return parts.count == 1 || value == parts[1]
+                }
+            default: ok = true
+            }
+            if !ok { return false }
+        }
+        return true
+    }
+
+    private func diskUsage() async throws -> JSONValue {
+        let containers = try await engine.list(all: true, limit: nil, size: true, filters: [:])
+        let inUse = await engine.imagesInUse()
+        let imageList = try images.list()
+        return .object([
+            "LayersSize": .int(imageList.reduce(0) { $0 + $1.size }),
+            "Images": .array(imageList.map { record in
+                .object(["Id": .string(record.id.description), "ParentId": .string(""),
+                         "RepoTags": .array(record.tags.compactMap { (try? ImageReference(parsing: $0))?.familiar }.map(JSONValue.string)),
+                         "RepoDigests": .array([]), "Created": .int(Int64(record.created.flatMap(Date.parseTimestamp)?.timeIntervalSince1970 ?? 0)),
+                         "Size": .int(record.size), "SharedSize": .int(0), "VirtualSize": .int(record.size), "Labels": .object([:]),
+                         "Containers": .int(inUse.contains(record.id) ? 1 : 0)])
+            }),
+            "Containers": .array(containers), "Volumes": .array([]), "BuildCache": .array([]),
+        ])
+    }
+
+    private func authenticate(_ request: APIRequest) async throws -> APIResponse {
+        let body = try request.json()
+        guard let user = body["username"]?.string, let password = body["password"]?.string else {
+            throw EngineError(.badRequest, "username and password are required")
+        }
+        let server = body["serveraddress"]?.string ?? "docker.io"
+        var host = server.replacingOccurrences(of: "https://", with: "").replacingOccurrences(of: "http://", with: "")
+        host = host.split(separator: "/").first.map(String.init) ?? host
+        if host == "index.docker.io" || host.isEmpty { host = "docker.io" }
+        var configuration = registry.configuration
+        configuration.credentials[host] = RegistryCredentials(username: user, password: password)
+        let client = RegistryClient(configuration: configuration)
+        defer { Task { try? await client.shutdown() } }
+        do {
+            try await client.checkLogin(host: host)
+        } catch {
+            throw EngineError(.unauthorized, "login attempt to \(server) failed: \(error)")
+        }
+        return .json(200, .object(["Status": .string("Login Succeeded"), "IdentityToken": .string("")]))
+    }
+}

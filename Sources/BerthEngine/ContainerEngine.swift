@@ -1,0 +1,256 @@
+import BerthImages
+import BerthOCI
+import BerthSystem
+import Foundation
+
+/// The daemon's container core: records and their state machine, the shims that run them,
+/// waiters and attach hand-offs. One actor, so every state change is serialized.
+public actor ContainerEngine {
+    public nonisolated let config: DaemonConfig
+    public nonisolated let images: ImageStore
+    public nonisolated let events: EventBus
+    var containers: [String: ContainerRecord] = [:]
+    var exitWaiters: [String: [ExitWaiter]] = [:]
+    var removalWaiters: [String: [CheckedContinuation<Int32, Never>]] = [:]
+    var pendingAttaches: [String: [CheckedContinuation<AttachTicket, Error>]] = [:]
+    /// Containers being stopped or killed by a user: their exit is not restarted by the policy.
+    var stopping: Set<String> = []
+    var execs: [String: ExecRecord] = [:]
+
+    public init(config: DaemonConfig, images: ImageStore, events: EventBus) throws {
+        self.config = config
+        self.images = images
+        self.events = events
+        let root = config.dataRoot + "/containers"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: config.execRoot + "/shims", withIntermediateDirectories: true)
+        var loaded: [String: ContainerRecord] = [:]
+        for id in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
+            let path = "\(root)/\(id)/config.v2.json"
+            guard let data = FileManager.default.contents(atPath: path),
+                  let record = try? JSONDecoder().decode(ContainerRecord.self, from: data) else {
+                // A create that crashed before its record was written: nothing refers to it.
+                try? FileManager.default.removeItem(atPath: "\(root)/\(id)")
+                continue
+            }
+            loaded[id] = record
+        }
+        containers = loaded
+    }
+
+    nonisolated var containersRoot: String { config.dataRoot + "/containers" }
+    func directory(_ id: String) -> String { "\(containersRoot)/\(id)" }
+    func shim(_ id: String) -> ShimClient { ShimClient(directory: "\(config.execRoot)/shims/\(id)") }
+    func bundle(_ id: String) -> String { "\(config.execRoot)/bundles/\(id)" }
+    func runtimeRoot(_ runtime: String) -> String {
+        "\(config.execRoot)/runtime/\(runtime.split(separator: "/").last.map(String.init) ?? runtime)"
+    }
+    var shimBinary: String { config.binaryDirectory + "/berth-shim" }
+
+    /// After a daemon restart: reattach to live shims; record exits that happened meanwhile.
+    public func reconcile() async {
+        for (id, record) in containers where record.state.running {
+            let shim = shim(id)
+            if shim.isAlive {
+                monitor(id)
+            } else {
+                await containerExited(id)
+            }
+        }
+        for (id, record) in containers where record.state.status == .removing {
+            try? await remove(id, force: true)
+        }
+    }
+
+    // MARK: Lookup
+
+    /// A container by full ID, name (with or without `/`), or unique ID prefix.
+    func resolve(_ reference: String) throws -> String {
+        if containers[reference] != nil { return reference }
+        let name = reference.hasPrefix("/") ? String(reference.dropFirst()) : reference
+        if let match = containers.values.first(where: { $0.name == name }) { return match.id }
+        let matches = containers.keys.filter { $0.hasPrefix(reference) }
+        if matches.count == 1, !reference.isEmpty { return matches[0] }
+        if matches.count > 1 { throw EngineError(.badRequest, "multiple IDs found with provided prefix: \(reference)") }
+        throw EngineError.noSuchContainer(reference)
+    }
+
+    public func record(_ reference: String) throws -> ContainerRecord {
+        containers[try resolve(reference)]!
+    }
+
+    func save(_ record: ContainerRecord) throws {
+        containers[record.id] = record
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let path = directory(record.id) + "/config.v2.json"
+        try SmallFile.writeAtomically(path, Array(try encoder.encode(record)), mode: 0o600)
+    }
+
+    func publish(_ action: String, _ record: ContainerRecord, extra: [String: String] = [:]) async {
+        var attributes = record.labels
+        attributes["image"] = record.imageName
+        attributes["name"] = record.name
+        for (key, value) in extra { attributes[key] = value }
+        await events.publish("container", action, id: record.id, attributes: attributes)
+    }
+
+    /// Image IDs that containers use (images in use cannot be removed without force).
+    public func imagesInUse() -> Set<Digest> {
+        Set(containers.values.compactMap { try? Digest(parsing: $0.image) })
+    }
+
+    // MARK: Create
+
+    public func create(name requestedName: String?, body: JSONValue) async throws -> (id: String, warnings: [String]) {
+        guard case .object = body else { throw EngineError(.badRequest, "invalid JSON: the body must be an object") }
+        guard let imageName = body["Image"]?.string, !imageName.isEmpty else { throw EngineError(.badRequest, "config cannot be empty in order to create a container") }
+        let image: ImageRecord
+        do { image = try images.resolve(imageName) } catch let error as ImageStoreError {
+            if case .imageNotFound = error { throw EngineError(.notFound, "No such image: \(imageName)") }
+            throw EngineError(.badRequest, error.description)
+        }
+        let imageConfig = (try? images.config(image))?.config
+        let name = try chooseName(requestedName)
+        var config = ContainerDefaults.config.merging(body)
+        for key in ["HostConfig", "NetworkingConfig"] { config[key] = nil }
+        config["Image"] = .string(imageName)
+        var host = ContainerDefaults.hostConfig.merging(body["HostConfig"] ?? .object([:]))
+        host["Runtime"] = .string((body["HostConfig"]?["Runtime"]?.string).flatMap { $0.isEmpty ? nil : $0 } ?? self.config.defaultRuntime)
+        _ = try self.config.runtimePath(host["Runtime"]!.string!)
+        host["NetworkMode"] = .string(try networkMode(host["NetworkMode"]?.string ?? "default"))
+        if let driver = host["LogConfig"]?["Type"]?.string, !driver.isEmpty, !["json-file", "none"].contains(driver) {
+            throw EngineError(.badRequest, "logging driver \(driver) is not supported: use json-file or none")
+        }
+        if host["LogConfig"]?["Type"]?.string ?? "" == "" {
+            host["LogConfig"] = .object(["Type": .string(self.config.logDriver),
+                                         "Config": .object(self.config.logOpts.mapValues(JSONValue.string))])
+        }
+
+        // The image's defaults under the request's values, as Docker merges them.
+        var env = imageConfig?.env ?? []
+        for entry in config["Env"]?.strings ?? [] {
+            let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
+            env.removeAll { $0 == key || $0.hasPrefix(key + "=") }
+            env.append(entry)
+        }
+        config["Env"] = .array(env.map(JSONValue.string))
+        let entrypoint: [String]
+        var command: [String]
+        if let requested = config["Entrypoint"]?.strings {
+            entrypoint = requested
+            command = config["Cmd"]?.strings ?? []
+        } else {
+            entrypoint = imageConfig?.entrypoint ?? []
+            command = config["Cmd"]?.strings ?? imageConfig?.cmd ?? []
+            config["Entrypoint"] = imageConfig?.entrypoint.map { .array($0.map(JSONValue.string)) } ?? .null
+        }
+        if entrypoint == [""] { command = config["Cmd"]?.strings ?? [] }
+        config["Cmd"] = .array(command.map(JSONValue.string))
+        if (config["WorkingDir"]?.string ?? "").isEmpty { config["WorkingDir"] = .string(imageConfig?.workingDir ?? "") }
+        if (config["User"]?.string ?? "").isEmpty { config["User"] = .string(imageConfig?.user ?? "") }
+        var labels = imageConfig?.labels ?? [:]
+        for (key, value) in config["Labels"]?.object ?? [:] { labels[key] = value.string ?? "" }
+        config["Labels"] = .object(labels.mapValues(JSONValue.string))
+        if config["StopSignal"] == nil, let signal = imageConfig?.stopSignal { config["StopSignal"] = .string(signal) }
+        let argv = entrypoint.filter { !$0.isEmpty } + command
+        guard let path = argv.first else { throw EngineError(.badRequest, "no command specified") }
+        if let signal = config["StopSignal"]?.string, Signals.number(signal) == nil {
+            throw EngineError(.badRequest, "invalid stop signal: \(signal)")
+        }
+
+        let id = (0..<4).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }.joined()
+        let directory = directory(id)
+        let record = ContainerRecord(id: id, name: name, created: Date().rfc3339Nano, path: path, args: Array(argv.dropFirst()),
+                                     image: image.id.description, config: config, hostConfig: host,
+                                     runtime: host["Runtime"]!.string!, directory: directory)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try writeEtcFiles(record)
+            try save(record)
+        } catch {
+            containers[id] = nil
+            try? FileManager.default.removeItem(atPath: directory)
+            throw EngineError(.internalError, "create container \(name): \(error)")
+        }
+        await publish("create", record)
+        return (id, [])
+    }
+
+    private func networkMode(_ requested: String) throws -> String {
+        switch requested {
+        case "none", "host": return requested
+        case "", "default", "bridge":
+            if let fallback = config.defaultNetwork { return fallback }
+            throw EngineError(.badRequest, "the bridge network is not available yet in Berth: use --network none or --network host (or set \"default-network\" in daemon.json)")
+        default:
+            throw EngineError(.notFound, "network \(requested) not found")
+        }
+    }
+
+    private func chooseName(_ requested: String?) throws -> String {
+        if let requested, !requested.isEmpty {
+            let name = requested.hasPrefix("/") ? String(requested.dropFirst()) : requested
+            guard name.range(of: #"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$"#, options: .regularExpression) != nil else {
+                throw EngineError(.badRequest, "Invalid container name (\(name)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+            }
+            if let other = containers.values.first(where: { $0.name == name }) {
+                throw EngineError(.conflict, "Conflict. The container name \"/\(name)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name.")
+            }
+            return name
+        }
+        for attempt in 0..<10 {
+            let name = NameGenerator.make(retry: attempt)
+            if !containers.values.contains(where: { $0.name == name }) { return name }
+        }
+        throw EngineError(.internalError, "could not generate a unique container name")
+    }
+
+    private func writeEtcFiles(_ record: ContainerRecord) throws {
+        let hostname = record.config["Hostname"]?.string.flatMap { $0.isEmpty ? nil : $0 } ?? String(record.id.prefix(12))
+        let hostNetwork = record.networkMode == "host"
+        let hosts = hostNetwork ? ((try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)) ?? "")
+            : "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+        let resolv = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+        try SmallFile.writeAtomically(record.hostnamePath, Array((hostNetwork ? ProcessInfo.processInfo.hostName : hostname).utf8 + [10]))
+        try SmallFile.writeAtomically(record.hostsPath, Array(hosts.utf8))
+        try SmallFile.writeAtomically(record.resolvConfPath, Array(resolv.utf8))
+    }
+
+    // MARK: Remove, rename
+
+    public func remove(_ reference: String, force: Bool) async throws {
+        let id = try resolve(reference)
+        var record = containers[id]!
+        if record.state.running {
+            guard force else {
+                throw EngineError(.conflict, "cannot remove container \"/\(record.name)\": container is running: stop the container before removing or force remove")
+            }
+            stopping.insert(id)
+            try? await shim(id).request("KILL 9 all")
+            _ = await waitForExit(id)
+            record = containers[id]!
+        }
+        record.state.status = .removing
+        try? save(record)
+        images.snapshots.unmountContainer(id)
+        images.snapshots.removeContainer(id)
+        try? FileManager.default.removeItem(atPath: bundle(id))
+        try? FileManager.default.removeItem(atPath: shim(id).directory)
+        try? FileManager.default.removeItem(atPath: directory(id))
+        containers[id] = nil
+        for exec in execs.values where exec.containerID == id { execs[exec.id] = nil }
+        await publish("destroy", record)
+        for waiter in removalWaiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: record.state.exitCode) }
+    }
+
+    public func rename(_ reference: String, to newName: String) async throws {
+        let id = try resolve(reference)
+        var record = containers[id]!
+        let oldName = record.name
+        let name = try chooseName(newName)
+        record.name = name
+        try save(record)
+        await publish("rename", record, extra: ["oldName": "/" + oldName])
+    }
+}

@@ -1,0 +1,143 @@
+import BerthOCI
+import BerthSystem
+import Foundation
+
+/// An exec instance (`docker exec`): a process run in a running container through its own shim.
+public struct ExecRecord: Sendable {
+    public var id: String
+    public var containerID: String
+    public var config: JSONValue
+    public var running = false
+    public var exitCode: Int32?
+    public var pid: Int32 = 0
+
+    public var tty: Bool { config["Tty"]?.bool ?? false }
+}
+
+extension ContainerEngine {
+    public func createExec(_ reference: String, body: JSONValue) async throws -> String {
+        let id = try resolve(reference)
+        var record = containers[id]!
+        guard record.state.running else { throw EngineError(.conflict, "container \(id) is not running") }
+        if record.state.status == .paused { throw EngineError(.conflict, "container \(id) is paused, unpause the container before exec") }
+        guard let command = body["Cmd"]?.strings, !command.isEmpty else { throw EngineError(.badRequest, "no exec command specified") }
+        let execID = (0..<4).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }.joined()
+        execs[execID] = ExecRecord(id: execID, containerID: id, config: body)
+        record.execIDs.append(execID)
+        containers[id] = record
+        await publish("exec_create", record, extra: ["execID": execID, "exec_command": command.joined(separator: " ")])
+        return execID
+    }
+
+    public func exec(_ id: String) throws -> ExecRecord {
+        guard let exec = execs[id] else { throw EngineError.noSuchExec(id) }
+        return exec
+    }
+
+    /// Spawns the exec's shim (not yet running the process) and returns its socket for attaching.
+    public func prepareExec(_ id: String) async throws -> String {
+        guard var exec = execs[id] else { throw EngineError.noSuchExec(id) }
+        if exec.running || exec.exitCode != nil { throw EngineError(.conflict, "exec \(id) has already run") }
+        guard let record = containers[exec.containerID], record.state.running else { throw EngineError.notRunning(exec.containerID) }
+        guard let data = FileManager.default.contents(atPath: bundle(record.id) + "/config.json"),
+              let spec = try? JSONDecoder().decode(RuntimeSpec.self, from: data), var process = spec.process else {
+            throw EngineError(.internalError, "the bundle of container \(record.name) is missing")
+        }
+        let config = exec.config
+        process.args = config["Cmd"]?.strings
+        process.terminal = exec.tty
+        process.consoleSize = nil
+        var env = process.env ?? []
+        for entry in config["Env"]?.strings ?? [] {
+            let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
+            env.removeAll { $0.hasPrefix(key + "=") }
+            env.append(entry)
+        }
+        process.env = env
+        if let user = config["User"]?.string, !user.isEmpty, let root = spec.root?.path {
+            process.user = try UserResolver(rootfs: root).resolve(user, extraGroups: [])
+        }
+        if let directory = config["WorkingDir"]?.string, !directory.isEmpty { process.cwd = directory }
+        if config["Privileged"]?.bool ?? false {
+            let all = Array(Capability.names.prefix(Capability.lastSupported + 1))
+            process.capabilities = .init(bounding: all, effective: all, permitted: all)
+        }
+        let shim = shim("exec-" + id)
+        try FileManager.default.createDirectory(atPath: shim.directory, withIntermediateDirectories: true)
+        let processPath = shim.directory + "/process.json"
+        try SmallFile.writeAtomically(processPath, Array(try JSONEncoder().encode(process)), durable: false)
+        let runtime = try self.config.runtimePath(record.runtime)
+        var arguments = ["--id", record.id, "--bundle", bundle(record.id), "--dir", shim.directory, "--runtime", runtime,
+                         "--runtime-root", runtimeRoot(runtime), "--exec-process", processPath]
+        if exec.tty { arguments.append("--tty") }
+        if config["AttachStdin"]?.bool ?? false { arguments += ["--stdin", "--stdin-once"] }
+        _ = try await ShimClient.spawn(shimBinary, arguments: arguments)
+        exec.running = false
+        execs[id] = exec
+        return shim.socketPath
+    }
+
+
+    /// Runs the prepared exec's process; its exit is recorded when the shim reports it.
+    public func startExec(_ id: String) async throws {
+        guard var exec = execs[id] else { throw EngineError.noSuchExec(id) }
+        let shim = shim("exec-" + id)
+        let reply: String
+        do { reply = try await shim.request("START") } catch {
+            exec.exitCode = 126
+            execs[id] = exec
+            throw error
+        }
+        exec.pid = Int32(reply) ?? 0
+        exec.running = true
+        execs[id] = exec
+        if let record = containers[exec.containerID] { await publish("exec_start", record, extra: ["execID": id]) }
+        Task {
+            _ = try? await shim.request("WAIT")
+            await self.execExited(id)
+        }
+    }
+
+    private func execExited(_ id: String) async {
+        guard var exec = execs[id] else { return }
+        let shim = shim("exec-" + id)
+        exec.exitCode = shim.recordedExit()?.code ?? 126
+        exec.running = false
+        execs[id] = exec
+        try? FileManager.default.removeItem(atPath: shim.directory)
+        if let record = containers[exec.containerID] {
+            await publish("exec_die", record, extra: ["execID": id, "exitCode": String(exec.exitCode!)])
+        }
+        for waiter in exitWaiters.removeValue(forKey: "exec-" + id) ?? [] { waiter.resume(exec.exitCode) }
+    }
+
+    /// Waits until an exec's process has exited (after its attach stream ended, the exit may lag a little).
+    public func waitExec(_ id: String) async -> Int32? {
+        guard let exec = execs[id] else { return nil }
+        if let code = exec.exitCode { return code }
+        return await waitForExit("exec-" + id, timeout: 10)
+    }
+
+    public func resizeExec(_ id: String, height: Int, width: Int) async throws {
+        guard execs[id] != nil else { throw EngineError.noSuchExec(id) }
+        try await shim("exec-" + id).request("RESIZE \(height) \(width)")
+    }
+
+    public func inspectExec(_ id: String) throws -> JSONValue {
+        guard let exec = execs[id] else { throw EngineError.noSuchExec(id) }
+        let command = exec.config["Cmd"]?.strings ?? []
+        return .object([
+            "ID": .string(exec.id), "Running": .bool(exec.running), "ExitCode": exec.exitCode.map { .int(Int64($0)) } ?? .null,
+            "ProcessConfig": .object([
+                "tty": .bool(exec.tty), "entrypoint": .string(command.first ?? ""),
+                "arguments": .array(command.dropFirst().map(JSONValue.string)),
+                "privileged": .bool(exec.config["Privileged"]?.bool ?? false), "user": .string(exec.config["User"]?.string ?? ""),
+            ]),
+            "OpenStdin": .bool(exec.config["AttachStdin"]?.bool ?? false),
+            "OpenStdout": .bool(exec.config["AttachStdout"]?.bool ?? false),
+            "OpenStderr": .bool(exec.config["AttachStderr"]?.bool ?? false),
+            "CanRemove": .bool(false), "ContainerID": .string(exec.containerID),
+            "DetachKeys": .string(exec.config["DetachKeys"]?.string ?? ""), "Pid": .int(Int64(exec.pid)),
+        ])
+    }
+}

@@ -1,0 +1,272 @@
+import BerthImages
+import BerthOCI
+import BerthSystem
+import Foundation
+
+/// Where an attach connects once its container runs: the shim's socket. The attacher calls
+/// `connected()` after sending its `ATTACH` line, so that start sends `START` only then.
+public struct AttachTicket: Sendable {
+    public let socketPath: String
+    let ready: AsyncStream<Void>.Continuation
+
+    public func connected() { ready.finish() }
+}
+
+extension ContainerEngine {
+    // MARK: Start
+
+    public func start(_ reference: String) async throws {
+        let id = try resolve(reference)
+        var record = containers[id]!
+        if record.state.running { throw EngineError(.notModified, "container already started") }
+        let image = try images.resolve(record.image)
+        let rootfs: String
+        do { rootfs = try images.snapshots.mountContainer(id, chain: image.chain) } catch {
+            throw EngineError(.internalError, "mount the root filesystem of \(record.name): \(error)")
+        }
+        do {
+            let spec = try SpecBuilder(record: record, rootfs: rootfs, cgroupParent: "/berth").build()
+            try FileManager.default.createDirectory(atPath: bundle(id), withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try SmallFile.writeAtomically(bundle(id) + "/config.json", Array(try encoder.encode(spec)), durable: false)
+            let shim = shim(id)
+            try? FileManager.default.removeItem(atPath: shim.directory)
+            record.state.pid = try await ShimClient.spawn(shimBinary, arguments: shimArguments(record, directory: shim.directory))
+            await handOffAttaches(id, socket: shim.socketPath)
+            try await shim.request("START")
+        } catch {
+            images.snapshots.unmountContainer(id)
+            record.state.error = "\(error)"
+            record.state.status = record.state.status == .created ? .created : .exited
+            record.state.exitCode = 128
+            try? save(record)
+            failAttaches(id, error)
+            // `run --rm` waits for the removal; Docker removes an auto-remove container whose start failed.
+            if record.autoRemove { try? await remove(id, force: true) }
+            throw error as? EngineError ?? EngineError(.internalError, "\(error)")
+        }
+        record.state.status = .running
+        record.state.error = ""
+        record.state.exitCode = 0
+        record.state.startedAt = Date().rfc3339Nano
+        record.state.finishedAt = ContainerState.zeroTime
+        try save(record)
+        stopping.remove(id)
+        await publish("start", record)
+        monitor(id)
+    }
+
+    func shimArguments(_ record: ContainerRecord, directory: String) throws -> [String] {
+        let runtime = try config.runtimePath(record.runtime)
+        var arguments = ["--id", record.id, "--bundle", bundle(record.id), "--dir", directory,
+                         "--runtime", runtime, "--runtime-root", runtimeRoot(runtime)]
+        let log = record.hostConfig["LogConfig"]
+        if (log?["Type"]?.string ?? "json-file") == "json-file" {
+            arguments += ["--log", record.logPath]
+            let options = log?["Config"]?.object?.compactMapValues(\.string) ?? [:]
+            if let size = options["max-size"].flatMap(DaemonConfig.parseSize) { arguments += ["--log-max-size", String(size)] }
+            if let count = options["max-file"] { arguments += ["--log-max-file", count] }
+        }
+        if record.tty { arguments.append("--tty") }
+        if record.config["OpenStdin"]?.bool ?? false { arguments.append("--stdin") }
+        if record.config["StdinOnce"]?.bool ?? false { arguments.append("--stdin-once") }
+        return arguments
+    }
+
+    /// Keeps a `WAIT` open on the shim; its answer (or the shim vanishing) is the container's exit.
+    func monitor(_ id: String) {
+        let shim = shim(id)
+        Task {
+            _ = try? await shim.request("WAIT")
+            await self.containerExited(id)
+        }
+    }
+
+    func containerExited(_ id: String) async {
+        guard var record = containers[id], record.state.running else { return }
+        let exit = shim(id).recordedExit()
+        record.state.status = .exited
+        record.state.exitCode = exit?.code ?? 255
+        record.state.finishedAt = exit?.finishedAt ?? Date().rfc3339Nano
+        record.state.pid = 0
+        if exit == nil { record.state.error = "the container's shim exited without recording an exit status" }
+        images.snapshots.unmountContainer(id)
+        try? FileManager.default.removeItem(atPath: bundle(id))
+        try? save(record)
+        await publish("die", record, extra: ["exitCode": String(record.state.exitCode)])
+        for waiter in exitWaiters.removeValue(forKey: id) ?? [] { waiter.resume(record.state.exitCode) }
+        let stoppedByUser = stopping.remove(id) != nil
+        if record.autoRemove {
+            try? await remove(id, force: true)
+        } else if !stoppedByUser, shouldRestart(record) {
+            record.restartCount += 1
+            try? save(record)
+            let delay = UInt64(min(100 << min(record.restartCount, 10), 60_000))
+            Task {
+                try? await Task.sleep(nanoseconds: delay * 1_000_000)
+                try? await self.start(id)
+            }
+        }
+    }
+
+    private func shouldRestart(_ record: ContainerRecord) -> Bool {
+        let policy = record.hostConfig["RestartPolicy"]
+        switch policy?["Name"]?.string ?? "no" {
+        case "always", "unless-stopped": return true
+        case "on-failure":
+            let maximum = policy?["MaximumRetryCount"]?.int ?? 0
+            return record.state.exitCode != 0 && (maximum == 0 || record.restartCount < maximum)
+        default: return false
+        }
+    }
+
+    // MARK: Stop, kill, restart, pause
+
+    public func stop(_ reference: String, timeout: Int?, signal: String?) async throws {
+        let id = try resolve(reference)
+        let record = containers[id]!
+        guard record.state.running else { throw EngineError(.notModified, "container already stopped") }
+        stopping.insert(id)
+        let name = signal ?? record.config["StopSignal"]?.string ?? "SIGTERM"
+        guard let number = Signals.number(name) else { throw EngineError(.badRequest, "invalid signal: \(name)") }
+        let seconds = timeout ?? record.config["StopTimeout"]?.int.map(Int.init) ?? 10
+        if record.state.status == .paused { try? await setPaused(id, false) }
+        try? await shim(id).request("KILL \(number)")
+        if seconds < 0 {
+            _ = await waitForExit(id)
+        } else if await waitForExit(id, timeout: Double(seconds)) == nil {
+            try? await shim(id).request("KILL 9 all")
+            _ = await waitForExit(id)
+        }
+        await publish("stop", containers[id] ?? record)
+    }
+
+    public func kill(_ reference: String, signal: String?) async throws {
+        let id = try resolve(reference)
+        let record = containers[id]!
+        guard record.state.running else { throw EngineError(.conflict, "cannot kill container: \(reference): container \(id) is not running") }
+        let name = signal.flatMap { $0.isEmpty ? nil : $0 } ?? "SIGKILL"
+        guard let number = Signals.number(name) else { throw EngineError(.badRequest, "invalid signal: \(name)") }
+        if number == SIGKILL || number == SIGTERM { stopping.insert(id) }
+        try await shim(id).request("KILL \(number)\(number == SIGKILL ? " all" : "")")
+        await publish("kill", record, extra: ["signal": String(number)])
+    }
+
+    public func restart(_ reference: String, timeout: Int?, signal: String?) async throws {
+        let id = try resolve(reference)
+        if containers[id]!.state.running { try await stop(id, timeout: timeout, signal: signal) }
+        try await start(id)
+        await publish("restart", containers[id]!)
+    }
+
+    public func pause(_ reference: String, _ paused: Bool) async throws {
+        let id = try resolve(reference)
+        let record = containers[id]!
+        guard record.state.running else { throw EngineError(.conflict, "Container \(id) is not running") }
+        if paused && record.state.status == .paused { throw EngineError(.conflict, "Container \(id) is already paused") }
+        if !paused && record.state.status != .paused { throw EngineError(.conflict, "Container \(id) is not paused") }
+        try await setPaused(id, paused)
+        await publish(paused ? "pause" : "unpause", containers[id]!)
+    }
+
+    private func setPaused(_ id: String, _ paused: Bool) async throws {
+        var record = containers[id]!
+        let runtime = try config.runtimePath(record.runtime)
+        let result = await Subprocess.run([runtime, "--root", runtimeRoot(runtime), paused ? "pause" : "resume", id])
+        guard result.status == 0 else { throw EngineError(.internalError, "\(paused ? "pause" : "unpause") \(record.name): \(result.output)") }
+        record.state.status = paused ? .paused : .running
+        try save(record)
+    }
+
+    // MARK: Wait
+
+    /// Docker's wait conditions: `not-running` (default), `next-exit`, `removed`. Returns the exit code.
+    public func wait(_ reference: String, condition: String) async throws -> Int32 {
+        let id = try resolve(reference)
+        let record = containers[id]!
+        switch condition {
+        case "", "not-running":
+            if !record.state.running && record.state.status != .created { return record.state.exitCode }
+            if record.state.status == .created { return await waitForExit(id) }
+            return await waitForExit(id)
+        case "next-exit":
+            return await waitForExit(id)
+        case "removed":
+            return await withCheckedContinuation { removalWaiters[id, default: []].append($0) }
+        default:
+            throw EngineError(.badRequest, "invalid condition: \"\(condition)\"")
+        }
+    }
+
+    func waitForExit(_ id: String) async -> Int32 {
+        await waitForExit(id, timeout: nil) ?? 255
+    }
+
+    /// The exit code, or `nil` if the container still runs after `timeout` seconds.
+    func waitForExit(_ id: String, timeout: Double?) async -> Int32? {
+        await withCheckedContinuation { continuation in
+            let waiter = ExitWaiter(continuation)
+            exitWaiters[id, default: []].append(waiter)
+            if let timeout {
+                Task {
+                    try? await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                    waiter.resume(nil)
+                }
+            }
+        }
+    }
+
+    // MARK: Attach, resize
+
+    /// The shim socket to attach to; for a container not started yet, waits until `start`.
+    public func attachTicket(_ reference: String) async throws -> AttachTicket {
+        let id = try resolve(reference)
+        let record = containers[id]!
+        if record.state.running {
+            let (_, continuation) = AsyncStream<Void>.makeStream()
+            return AttachTicket(socketPath: shim(id).socketPath, ready: continuation)
+        }
+        return try await withCheckedThrowingContinuation { pendingAttaches[id, default: []].append($0) }
+    }
+
+    private func handOffAttaches(_ id: String, socket: String) async {
+        for pending in pendingAttaches.removeValue(forKey: id) ?? [] {
+            let (stream, continuation) = AsyncStream<Void>.makeStream()
+            pending.resume(returning: AttachTicket(socketPath: socket, ready: continuation))
+            // Output must not start before the client listens; a client that never connects delays by 5 s at most.
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { for await _ in stream {} }
+                group.addTask { try? await Task.sleep(nanoseconds: 5_000_000_000) }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    private func failAttaches(_ id: String, _ error: Error) {
+        for pending in pendingAttaches.removeValue(forKey: id) ?? [] { pending.resume(throwing: error) }
+    }
+
+    public func resize(_ reference: String, height: Int, width: Int) async throws {
+        let id = try resolve(reference)
+        guard containers[id]!.state.running else { throw EngineError.notRunning(id) }
+        try await shim(id).request("RESIZE \(height) \(width)")
+    }
+}
+
+/// A continuation resumed once, by the exit or by a timeout, whichever comes first.
+final class ExitWaiter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Int32?, Never>?
+
+    init(_ continuation: CheckedContinuation<Int32?, Never>) { self.continuation = continuation }
+
+    func resume(_ code: Int32?) {
+        lock.lock()
+        let pending = continuation
+        continuation = nil
+        lock.unlock()
+        pending?.resume(returning: code)
+    }
+}

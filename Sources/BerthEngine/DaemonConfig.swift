@@ -1,0 +1,148 @@
+import Foundation
+
+/// berthd's configuration: `/etc/berth/daemon.json` with dockerd's key names, overridden by flags.
+public struct DaemonConfig: Sendable {
+    public struct RuntimeEntry: Codable, Sendable, Equatable {
+        public var path: String
+        public var runtimeArgs: [String]?
+    }
+
+    public var dataRoot = "/var/lib/berth"
+    public var execRoot = "/run/berth"
+    public var hosts: [String] = []
+    public var group: String?
+    public var registryMirrors: [String] = []
+    public var insecureRegistries: [String] = []
+    public var defaultRuntime = "berth-runtime"
+    public var runtimes: [String: RuntimeEntry] = [:]
+    public var logDriver = "json-file"
+    /// Berth's own key: the mode for containers that ask for the default network, until bridge exists.
+    public var defaultNetwork: String?
+    public var logOpts: [String: String] = [:]
+    public var liveRestore = true
+    public var defaultUlimits: [String: JSONValue] = [:]
+    public var maxConcurrentDownloads = 3
+    public var debug = false
+    public var tlsVerify = false
+    public var tlsCACert: String?
+    public var tlsCert: String?
+    public var tlsKey: String?
+    /// Directory holding berth-shim and berth-runtime (default: next to berthd).
+    public var binaryDirectory: String
+
+    public init(binaryDirectory: String) {
+        self.binaryDirectory = binaryDirectory
+    }
+
+    static let knownKeys: Set<String> = [
+        "data-root", "exec-root", "hosts", "group", "registry-mirrors", "insecure-registries", "default-runtime", "runtimes",
+        "log-driver", "log-opts", "live-restore", "default-ulimits", "max-concurrent-downloads", "debug", "tlsverify",
+        "tlscacert", "tlscert", "tlskey", "tls", "storage-driver", "default-network",
+    ]
+
+    /// Lays the keys of a daemon.json over this configuration; unknown keys and wrong types are refused
+    /// with the key and the reason, as dockerd does.
+    public mutating func apply(fileContents data: Data, path: String) throws {
+        let json: JSONValue
+        do { json = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
+            throw EngineError(.badRequest, "unable to configure the Berth daemon with file \(path): invalid JSON: \(error)")
+        }
+        guard let object = json.object else { throw EngineError(.badRequest, "\(path): the configuration must be a JSON object") }
+        let unknown = object.keys.filter { !DaemonConfig.knownKeys.contains($0) }.sorted()
+        if !unknown.isEmpty {
+            throw EngineError(.badRequest, "unable to configure the Berth daemon with file \(path): the following directives don't match any configuration option: \(unknown.joined(separator: ", "))")
+        }
+        func string(_ key: String) throws -> String? {
+            guard let value = object[key] else { return nil }
+            guard let text = value.string else { throw EngineError(.badRequest, "\(path): \"\(key)\" must be a string") }
+            return text
+        }
+        func strings(_ key: String) throws -> [String]? {
+            guard let value = object[key] else { return nil }
+            guard let list = value.array?.compactMap(\.string), list.count == value.array?.count else {
+                throw EngineError(.badRequest, "\(path): \"\(key)\" must be a list of strings")
+            }
+            return list
+        }
+        func bool(_ key: String) throws -> Bool? {
+            guard let value = object[key] else { return nil }
+            guard let flag = value.bool else { throw EngineError(.badRequest, "\(path): \"\(key)\" must be true or false") }
+            return flag
+        }
+        if let value = try string("data-root") { dataRoot = value }
+        if let value = try string("exec-root") { execRoot = value }
+        if let value = try strings("hosts") { hosts = value }
+        if let value = try string("group") { group = value }
+        if let value = try strings("registry-mirrors") { registryMirrors = value }
+        if let value = try strings("insecure-registries") { insecureRegistries = value }
+        if let value = try string("default-runtime") { defaultRuntime = value }
+        if let value = try string("log-driver") { logDriver = value }
+        if let value = try string("default-network") { defaultNetwork = value }
+        if let value = try bool("live-restore") { liveRestore = value }
+        if let value = try bool("debug") { debug = value }
+        if let value = try bool("tlsverify") { tlsVerify = value }
+        if let value = try string("tlscacert") { tlsCACert = value }
+        if let value = try string("tlscert") { tlsCert = value }
+        if let value = try string("tlskey") { tlsKey = value }
+        if let value = object["log-opts"] {
+            guard let options = value.object, options.values.allSatisfy({ $0.string != nil }) else {
+                throw EngineError(.badRequest, "\(path): \"log-opts\" must map names to strings")
+            }
+            logOpts = options.compactMapValues(\.string)
+        }
+        if let value = object["runtimes"] {
+            do { runtimes = try value.decode([String: RuntimeEntry].self) } catch {
+                throw EngineError(.badRequest, "\(path): \"runtimes\" must map names to {\"path\": …}")
+            }
+        }
+        if let value = object["default-ulimits"] { defaultUlimits = value.object ?? [:] }
+        if let value = object["max-concurrent-downloads"] {
+            guard let count = value.int, count > 0 else { throw EngineError(.badRequest, "\(path): \"max-concurrent-downloads\" must be a positive number") }
+            maxConcurrentDownloads = Int(count)
+        }
+        if let value = try string("storage-driver"), !["overlay2", "overlay", "vfs", "copy"].contains(value) {
+            throw EngineError(.badRequest, "\(path): storage-driver \(value) is not supported (overlay2 or vfs)")
+        }
+        try validate()
+    }
+
+    /// Checks values that flags may also have set.
+    public func validate() throws {
+        guard ["json-file", "none"].contains(logDriver) else {
+            throw EngineError(.badRequest, "log-driver \(logDriver) is not supported: use json-file or none")
+        }
+        for key in logOpts.keys where !["max-size", "max-file", "compress", "labels", "env", "tag", "mode"].contains(key) {
+            throw EngineError(.badRequest, "unknown log opt '\(key)' for json-file log driver")
+        }
+        if let size = logOpts["max-size"], Self.parseSize(size) == nil { throw EngineError(.badRequest, "log-opts max-size: invalid size \(size)") }
+        _ = try runtimePath(defaultRuntime)
+        if let mode = defaultNetwork, !["none", "host"].contains(mode) {
+            throw EngineError(.badRequest, "default-network must be none or host, not \(mode)")
+        }
+    }
+
+    /// The binary for a runtime name: a configured entry, one of the built-in names, or an absolute path.
+    public func runtimePath(_ name: String) throws -> String {
+        if let entry = runtimes[name] { return entry.path }
+        switch name {
+        case "berth-runtime", "berth": return binaryDirectory + "/berth-runtime"
+        case "runc", "crun":
+            for directory in ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+            where FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)") { return "\(directory)/\(name)" }
+            throw EngineError(.badRequest, "unknown or invalid runtime name: \(name) (not installed)")
+        default:
+            if name.hasPrefix("/") { return name }
+            throw EngineError(.badRequest, "unknown or invalid runtime name: \(name)")
+        }
+    }
+
+    public var runtimeNames: [String] { (["berth-runtime", "runc", "crun"] + runtimes.keys).sorted() }
+
+    /// Docker's size strings: `10m`, `1g`, `512k`, `100` (bytes).
+    public static func parseSize(_ text: String) -> Int64? {
+        let lower = text.lowercased().replacingOccurrences(of: "b", with: "")
+        let units: [Character: Int64] = ["k": 1024, "m": 1024 * 1024, "g": 1024 * 1024 * 1024]
+        if let unit = lower.last, let factor = units[unit], let value = Double(lower.dropLast()) { return Int64(value * Double(factor)) }
+        return Int64(lower)
+    }
+}

@@ -1,0 +1,30 @@
+/// A failed engine operation, with the message users see and the Engine API status it maps to.
+public struct EngineError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable { case badRequest, unauthorized, notFound, conflict, notModified, notImplemented, internalError }
+
+    public let kind: Kind
+    public let message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    public var httpStatus: Int {
+        switch kind {
+        case .badRequest: return 400
+        case .unauthorized: return 401
+        case .notFound: return 404
+        case .conflict: return 409
+        case .notModified: return 304
+        case .notImplemented: return 501
+        case .internalError: return 500
+        }
+    }
+
+    public static func noSuchContainer(_ name: String) -> EngineError { EngineError(.notFound, "No such container: \(name)") }
+    public static func noSuchExec(_ id: String) -> EngineError { EngineError(.notFound, "No such exec instance: \(id)") }
+    public static func notRunning(_ id: String) -> EngineError { EngineError(.conflict, "Container \(id) is not running") }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// One Engine API event (`/events`), in Docker's shape.
+public struct EngineEvent: Sendable {
+    public var type: String
+    public var action: String
+    public var actorID: String
+    public var attributes: [String: String]
+    public var timeNano: Int64
+
+    public var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "Type": .string(type), "Action": .string(action), "scope": .string("local"),
+            "Actor": .object(["ID": .string(actorID), "Attributes": .object(attributes.mapValues(JSONValue.string))]),
+            "time": .int(timeNano / 1_000_000_000), "timeNano": .int(timeNano),
+        ]
+        // The legacy fields older clients read.
+        if type == "container" || type == "image" {
+            object["status"] = .string(action)
+            object["id"] = .string(actorID)
+            if let image = attributes["image"] { object["from"] = .string(image) }
+        }
+        return .object(object)
+    }
+}
+
+/// Fans events out to `/events` subscribers and keeps the recent ones for `since`.
+public actor EventBus {
+    private var subscribers: [UUID: AsyncStream<EngineEvent>.Continuation] = [:]
+    private var recent: [EngineEvent] = []
+    private let keep = 1024
+
+    public init() {}
+
+    public func publish(_ type: String, _ action: String, id: String, attributes: [String: String] = [:]) {
+        let now = Date().timeIntervalSince1970
+        let event = EngineEvent(type: type, action: action, actorID: id, attributes: attributes, timeNano: Int64(now * 1e9))
+        recent.append(event)
+        if recent.count > keep { recent.removeFirst(recent.count - keep) }
+        for continuation in subscribers.values { continuation.yield(event) }
+    }
+
+    /// Past events at or after `since` (seconds), then live ones, until the stream is dropped.
+    public func subscribe(since: Double?) -> AsyncStream<EngineEvent> {
+        let (stream, continuation) = AsyncStream<EngineEvent>.makeStream(bufferingPolicy: .bufferingNewest(4096))
+        if let since {
+            for event in recent where Double(event.timeNano) / 1e9 >= since { continuation.yield(event) }
+        }
+        let id = UUID()
+        subscribers[id] = continuation
+        continuation.onTermination = { _ in Task { await self.unsubscribe(id) } }
+        return stream
+    }
+
+    private func unsubscribe(_ id: UUID) { subscribers[id] = nil }
+}

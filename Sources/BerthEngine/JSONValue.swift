@@ -1,0 +1,85 @@
+import Foundation
+
+/// Any JSON value. Container `Config` and `HostConfig` are kept as the client sent them
+/// (merged over Docker's defaults), so inspect returns every field, known to us or not.
+public enum JSONValue: Codable, Equatable, Sendable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Int64.self) { self = .int(value) }
+        else if let value = try? container.decode(Double.self) { self = .double(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
+        else { self = .object(try container.decode([String: JSONValue].self)) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case let .bool(value): try container.encode(value)
+        case let .int(value): try container.encode(value)
+        case let .double(value): try container.encode(value)
+        case let .string(value): try container.encode(value)
+        case let .array(value): try container.encode(value)
+        case let .object(value): try container.encode(value)
+        }
+    }
+
+    /// Any Encodable value as JSON.
+    public init<T: Encodable>(encoding value: T) throws {
+        self = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+    }
+
+    /// Decodes a typed view of this value.
+    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try JSONDecoder().decode(type, from: JSONEncoder().encode(self))
+    }
+
+    public subscript(key: String) -> JSONValue? {
+        get { if case let .object(object) = self { return object[key] } else { return nil } }
+        set {
+            guard case var .object(object) = self else { return }
+            object[key] = newValue
+            self = .object(object)
+        }
+    }
+
+    public var string: String? { if case let .string(value) = self { return value } else { return nil } }
+    public var bool: Bool? { if case let .bool(value) = self { return value } else { return nil } }
+    public var int: Int64? {
+        switch self {
+        case let .int(value): return value
+        case let .double(value): return Int64(value)
+        default: return nil
+        }
+    }
+    public var array: [JSONValue]? { if case let .array(value) = self { return value } else { return nil } }
+    public var object: [String: JSONValue]? { if case let .object(value) = self { return value } else { return nil } }
+    public var isNull: Bool { self == .null }
+
+    /// Strings of an array value (`Env`, `Cmd`); a lone string counts as one element, as Docker accepts.
+    public var strings: [String]? {
+        switch self {
+        case let .string(value): return [value]
+        case let .array(values): return values.compactMap(\.string)
+        default: return nil
+        }
+    }
+
+    /// `self` with `overrides` laid over it key by key (objects merge one level deep; `null` keeps the default).
+    public func merging(_ overrides: JSONValue) -> JSONValue {
+        guard case var .object(base) = self, case let .object(top) = overrides else { return overrides }
+        for (key, value) in top where !value.isNull || base[key] == nil { base[key] = value }
+        return .object(base)
+    }
+}

@@ -1,0 +1,70 @@
+import BerthSystem
+import Foundation
+import Glibc
+
+/// berthd's side of a shim's control socket (`shim.sock`): one line out, one line back.
+/// Each request runs on its own thread so a long `WAIT` never holds a cooperative-pool thread.
+struct ShimClient: Sendable {
+    let directory: String
+
+    var socketPath: String { directory + "/shim.sock" }
+    var exitPath: String { directory + "/exit" }
+
+    /// Sends a command and returns the reply without its `OK ` prefix; `ERR …` replies throw.
+    @discardableResult
+    func request(_ line: String) async throws -> String {
+        let path = socketPath
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try ShimClient.exchange(path, line) })
+            }
+        }
+    }
+
+    private static func exchange(_ path: String, _ line: String) throws -> String {
+        let fd = try UnixSocket.connect(path)
+        defer { close(fd) }
+        try FileDescriptors.writeAll(fd, Array((line + "\n").utf8))
+        var reply: [UInt8] = []
+        while !reply.contains(10) {
+            let chunk = try FileDescriptors.read(fd, max: 4096)
+            if chunk.isEmpty { throw EngineError(.internalError, "the container's shim closed the connection") }
+            reply += chunk
+        }
+        let text = String(decoding: reply.prefix { $0 != 10 }, as: UTF8.self)
+        if text.hasPrefix("ERR ") { throw EngineError(.internalError, ShimClient.runtimeMessage(String(text.dropFirst(4)))) }
+        if text == "OK" { return "" }
+        return text.hasPrefix("OK ") ? String(text.dropFirst(3)) : text
+    }
+
+    /// Whether a shim answers on the socket.
+    var isAlive: Bool {
+        guard let fd = try? UnixSocket.connect(socketPath) else { return false }
+        close(fd)
+        return true
+    }
+
+    /// The exit the shim recorded: code and time.
+    func recordedExit() -> (code: Int32, finishedAt: String)? {
+        guard let text = try? String(contentsOfFile: exitPath, encoding: .utf8) else { return nil }
+        let fields = text.split(whereSeparator: \.isWhitespace)
+        guard fields.count == 3, let code = Int32(fields[0]), let seconds = Int(fields[1]), let nanos = Int(fields[2]) else { return nil }
+        return (code, Date.rfc3339(seconds: seconds, nanoseconds: nanos))
+    }
+
+    /// The runtime logs errors as JSON (`{"level":"error","msg":…}`); users want the message.
+    static func runtimeMessage(_ text: String) -> String {
+        guard text.hasPrefix("{"), let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)),
+              let message = value["msg"]?.string else { return text }
+        return message
+    }
+
+    /// Starts `berth-shim` with `arguments`; returns once it reports ready (the container PID).
+    static func spawn(_ shim: String, arguments: [String]) async throws -> Int32 {
+        let result = await Subprocess.run([shim] + arguments)
+        let line = result.output.split(separator: "\n").last.map(String.init) ?? ""
+        if result.status == 0, line.hasPrefix("OK ") { return Int32(line.dropFirst(3)) ?? 0 }
+        let reason = line.hasPrefix("ERR ") ? runtimeMessage(String(line.dropFirst(4))) : result.output
+        throw EngineError(.internalError, "failed to create task for container: \(reason)")
+    }
+}

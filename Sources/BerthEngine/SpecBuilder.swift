@@ -1,0 +1,159 @@
+import BerthOCI
+import BerthRuntime
+import BerthSystem
+import Foundation
+
+/// Turns a container's `Config` and `HostConfig` and its image's config into the OCI bundle
+/// `config.json` the runtime runs: Docker's defaults for mounts, capabilities, masked paths.
+struct SpecBuilder {
+    let record: ContainerRecord
+    let rootfs: String
+    let cgroupParent: String
+
+    func build() throws -> RuntimeSpec {
+        var spec = DefaultSpec.make()
+        let config = record.config
+        let host = record.hostConfig
+        let privileged = host["Privileged"]?.bool ?? false
+
+        var process = spec.process!
+        process.terminal = record.tty
+        process.args = [record.path] + record.args
+        process.env = config["Env"]?.strings ?? []
+        process.cwd = (config["WorkingDir"]?.string).flatMap { $0.isEmpty ? nil : $0 } ?? "/"
+        process.user = try UserResolver(rootfs: rootfs).resolve(config["User"]?.string ?? "",
+                                                                 extraGroups: host["GroupAdd"]?.strings ?? [])
+        process.noNewPrivileges = (host["SecurityOpt"]?.strings ?? []).contains { $0.hasPrefix("no-new-privileges") && !$0.hasSuffix("false") }
+        let capabilities = try capabilitySet(add: host["CapAdd"]?.strings ?? [], drop: host["CapDrop"]?.strings ?? [], privileged: privileged)
+        process.capabilities = .init(bounding: capabilities, effective: capabilities, permitted: capabilities)
+        if let adjust = host["OomScoreAdj"]?.int, adjust != 0 { process.oomScoreAdj = Int(adjust) }
+        let limits = try rlimits(host["Ulimits"]?.array ?? [])
+        process.rlimits = limits.isEmpty ? nil : limits
+        if let size = host["ConsoleSize"]?.array?.compactMap(\.int), size.count == 2, size[0] > 0 {
+            process.consoleSize = .init(height: UInt(size[0]), width: UInt(size[1]))
+        }
+        spec.process = process
+
+        spec.root = .init(path: rootfs, readonly: host["ReadonlyRootfs"]?.bool ?? false)
+        spec.hostname = config["Hostname"]?.string.flatMap { $0.isEmpty ? nil : $0 } ?? String(record.id.prefix(12))
+        if let domain = config["Domainname"]?.string, !domain.isEmpty { spec.domainname = domain }
+
+        var mounts = spec.mounts ?? []
+        if let size = host["ShmSize"]?.int, size > 0, let index = mounts.firstIndex(where: { $0.destination == "/dev/shm" }) {
+            mounts[index].options = ["nosuid", "noexec", "nodev", "mode=1777", "size=\(size)"]
+        }
+        for (destination, source) in [("/etc/hostname", record.hostnamePath), ("/etc/hosts", record.hostsPath),
+                                      ("/etc/resolv.conf", record.resolvConfPath)] {
+            mounts.append(.init(destination: destination, type: "bind", source: source, options: ["rbind", "rprivate"]))
+        }
+        for bind in host["Binds"]?.strings ?? [] { mounts.append(try Self.bindMount(bind)) }
+        for (destination, options) in (host["Tmpfs"]?.object ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let extra = (options.string ?? "").split(separator: ",").map(String.init)
+            mounts.append(.init(destination: destination, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "noexec"] + extra))
+        }
+        spec.mounts = mounts
+
+        var linux = spec.linux!
+        linux.namespaces = try namespaces(host)
+        linux.cgroupsPath = "\(cgroupParent)/\(record.id)"
+        linux.resources = resources(host, privileged: privileged)
+        linux.maskedPaths = privileged ? [] : host["MaskedPaths"]?.strings ?? DefaultPaths.masked
+        linux.readonlyPaths = privileged ? [] : host["ReadonlyPaths"]?.strings ?? DefaultPaths.readonly
+        if let sysctls = host["Sysctls"]?.object { linux.sysctl = sysctls.compactMapValues(\.string) }
+        spec.linux = linux
+        if privileged, let index = spec.mounts?.firstIndex(where: { $0.destination == "/sys" }) {
+            spec.mounts?[index].options = ["nosuid", "noexec", "nodev", "rw"]
+        }
+        return spec
+    }
+
+    private func namespaces(_ host: JSONValue) throws -> [RuntimeSpec.Namespace] {
+        var namespaces: [RuntimeSpec.Namespace] = [.init(type: .mount), .init(type: .uts), .init(type: .ipc)]
+        let pidMode = host["PidMode"]?.string ?? ""
+        if pidMode != "host" { namespaces.append(.init(type: .pid)) }
+        let ipcMode = host["IpcMode"]?.string ?? ""
+        if ipcMode == "host" { namespaces.removeAll { $0.type == .ipc } }
+        if (host["CgroupnsMode"]?.string ?? "private") != "host" { namespaces.append(.init(type: .cgroup)) }
+        switch record.networkMode {
+        case "host":
+            break
+        case "none":
+            namespaces.append(.init(type: .network))
+        default:
+            throw EngineError(.badRequest, "network mode \"\(record.networkMode)\" is not supported yet: use --network none or --network host")
+        }
+        if (host["UTSMode"]?.string ?? "") == "host" { namespaces.removeAll { $0.type == .uts } }
+        return namespaces
+    }
+
+    private var hostCapabilities: [String] { Array(Capability.names.prefix(Capability.lastSupported + 1)) }
+
+    private func capabilitySet(add: [String], drop: [String], privileged: Bool) throws -> [String] {
+        func normalize(_ name: String) -> String {
+            let upper = name.uppercased()
+            return upper.hasPrefix("CAP_") || upper == "ALL" ? upper : "CAP_" + upper
+        }
+        if privileged { return hostCapabilities }
+        var set = ContainerDefaults.capabilities
+        let added = add.map(normalize), dropped = drop.map(normalize)
+        for name in added + dropped where name != "ALL" && !hostCapabilities.contains(name) {
+            throw EngineError(.badRequest, "invalid capability: \(name)")
+        }
+        if dropped.contains("ALL") { set = [] } else { set.removeAll { dropped.contains($0) } }
+        if added.contains("ALL") { set = hostCapabilities } else { set += added.filter { !set.contains($0) } }
+        return set
+    }
+
+    private func rlimits(_ ulimits: [JSONValue]) throws -> [RuntimeSpec.Rlimit] {
+        // None by default: the container inherits the daemon's limits, as with Docker.
+        var limits: [String: RuntimeSpec.Rlimit] = [:]
+        for entry in ulimits {
+            guard let name = entry["Name"]?.string, let soft = entry["Soft"]?.int, let hard = entry["Hard"]?.int else {
+                throw EngineError(.badRequest, "invalid ulimit: each needs Name, Soft and Hard")
+            }
+            let type = "RLIMIT_" + name.uppercased()
+            limits[type] = .init(type: type, hard: UInt64(bitPattern: hard), soft: UInt64(bitPattern: soft))
+        }
+        return limits.values.sorted { $0.type < $1.type }
+    }
+
+    private func resources(_ host: JSONValue, privileged: Bool) -> RuntimeSpec.Resources {
+        var resources = RuntimeSpec.Resources(devices: [.init(allow: privileged, access: "rwm")])
+        let memory = host["Memory"]?.int ?? 0, swap = host["MemorySwap"]?.int ?? 0, reservation = host["MemoryReservation"]?.int ?? 0
+        if memory > 0 || reservation > 0 {
+            resources.memory = .init()
+            if memory > 0 { resources.memory?.limit = memory; resources.memory?.swap = swap == 0 ? memory * 2 : swap }
+            if reservation > 0 { resources.memory?.reservation = reservation }
+        }
+        let shares = host["CpuShares"]?.int ?? 0, nanoCPUs = host["NanoCpus"]?.int ?? 0
+        let quota = host["CpuQuota"]?.int ?? 0, period = host["CpuPeriod"]?.int ?? 0
+        let cpus = host["CpusetCpus"]?.string ?? "", mems = host["CpusetMems"]?.string ?? ""
+        if shares > 0 || nanoCPUs > 0 || quota > 0 || !cpus.isEmpty || !mems.isEmpty {
+            var cpu = RuntimeSpec.CPU()
+            if shares > 0 { cpu.shares = UInt64(shares) }
+            if nanoCPUs > 0 { cpu.period = 100_000; cpu.quota = nanoCPUs / 10_000 }
+            if quota > 0 { cpu.quota = quota; cpu.period = UInt64(period > 0 ? period : 100_000) }
+            if !cpus.isEmpty { cpu.cpus = cpus }
+            if !mems.isEmpty { cpu.mems = mems }
+            resources.cpu = cpu
+        }
+        if let pids = host["PidsLimit"]?.int, pids > 0 { resources.pids = .init(limit: pids) }
+        if let weight = host["BlkioWeight"]?.int, weight > 0 { resources.blockIO = .init(weight: UInt16(weight)) }
+        return resources
+    }
+
+    /// `SOURCE:DEST[:ro|rw|…]` from `-v /host:/container:ro`.
+    static func bindMount(_ bind: String) throws -> RuntimeSpec.Mount {
+        let parts = bind.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count >= 2, parts[0].hasPrefix("/"), parts[1].hasPrefix("/") else {
+            throw EngineError(.badRequest, "invalid volume specification: '\(bind)' (named volumes arrive with the volumes issue; use /host/path:/container/path)")
+        }
+        guard FileManager.default.fileExists(atPath: parts[0]) else {
+            throw EngineError(.badRequest, "invalid mount config for type \"bind\": bind source path does not exist: \(parts[0])")
+        }
+        let modes = parts.count > 2 ? parts[2].split(separator: ",").map(String.init) : []
+        var options = ["rbind", modes.contains("ro") ? "ro" : "rw"]
+        options.append(modes.first { ["private", "rprivate", "shared", "rshared", "slave", "rslave"].contains($0) } ?? "rprivate")
+        return .init(destination: parts[1], type: "bind", source: parts[0], options: options)
+    }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import BerthAPI
+import BerthEngine
+import BerthImages
+import BerthRegistry
+import Dispatch
+import Foundation
+
+/// berthd: the Berth daemon. Flags follow dockerd's names; they override daemon.json.
+@main
+struct BerthDaemon: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "berthd",
+        abstract: "Berth daemon: serves the Docker Engine API and runs containers.",
+        version: Router.engineVersion)
+
+    @Option(name: [.customShort("H"), .long], help: "Daemon socket(s) to listen on: unix:///path or tcp://host:port.")
+    var host: [String] = []
+    @Option(name: .customLong("config-file"), help: "Daemon configuration file.")
+    var configFile = "/etc/berth/daemon.json"
+    @Option(name: .customLong("data-root"), help: "Root of persistent state (images, containers).")
+    var dataRoot: String?
+    @Option(name: .customLong("exec-root"), help: "Root of runtime state (sockets, shims).")
+    var execRoot: String?
+    @Option(name: [.customShort("G"), .long], help: "Group that owns the Unix socket.")
+    var group: String?
+    @Option(name: [.customShort("p"), .long], help: "Path of the PID file.")
+    var pidfile: String?
+    @Option(name: .customLong("default-runtime"), help: "Runtime for containers that name none.")
+    var defaultRuntime: String?
+    @Option(name: .customLong("log-driver"), help: "Default log driver: json-file or none.")
+    var logDriver: String?
+    @Option(name: .customLong("log-opt"), help: "Default log driver option (key=value).")
+    var logOpt: [String] = []
+    @Option(name: .customLong("registry-mirror"), help: "Mirror for docker.io.")
+    var registryMirror: [String] = []
+    @Option(name: .customLong("insecure-registry"), help: "Registry spoken to over plain HTTP.")
+    var insecureRegistry: [String] = []
+    @Option(name: .customLong("default-network"), help: "Mode for containers that ask for the default network (none or host).")
+    var defaultNetwork: String?
+    @Flag(name: [.customShort("D"), .long], help: "Debug output.")
+    var debug = false
+
+    mutating func run() async throws {
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+        var config = DaemonConfig(binaryDirectory: (executable as NSString).deletingLastPathComponent)
+        do {
+            if let data = FileManager.default.contents(atPath: configFile) {
+                try config.apply(fileContents: data, path: configFile)
+            }
+            if !host.isEmpty { config.hosts = host }
+            if let dataRoot { config.dataRoot = dataRoot }
+            if let execRoot { config.execRoot = execRoot }
+            if let group { config.group = group }
+            if let defaultRuntime { config.defaultRuntime = defaultRuntime }
+            if let logDriver { config.logDriver = logDriver }
+            if let defaultNetwork { config.defaultNetwork = defaultNetwork }
+            for option in logOpt {
+                let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { throw EngineError(.badRequest, "invalid --log-opt \(option): use key=value") }
+                config.logOpts[parts[0]] = parts[1]
+            }
+            config.registryMirrors += registryMirror
+            config.insecureRegistries += insecureRegistry
+            config.debug = config.debug || debug
+            try config.validate()
+        } catch let error as EngineError {
+            FileHandle.standardError.write(Data("berthd: \(error.message)\n".utf8))
+            throw ExitCode(1)
+        }
+        if config.hosts.isEmpty { config.hosts = ["unix://\(config.execRoot)/berth.sock"] }
+        for directory in [config.dataRoot, config.execRoot] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let pidPath = pidfile ?? config.execRoot + "/berthd.pid"
+        try "\(getpid())\n".write(toFile: pidPath, atomically: true, encoding: .utf8)
+
+        let images = try ImageStore(root: config.dataRoot)
+        let engine = try ContainerEngine(config: config, images: images, events: EventBus())
+        await engine.reconcile()
+        var registryConfiguration = RegistryConfiguration()
+        registryConfiguration.insecureRegistries = config.insecureRegistries
+        registryConfiguration.mirrors = config.registryMirrors
+        registryConfiguration.maxConcurrentDownloads = config.maxConcurrentDownloads
+        let registry = RegistryClient(configuration: registryConfiguration)
+        let server = APIServer(router: Router(engine: engine, registry: registry))
+        var groupID: gid_t?
+        if let name = config.group {
+            guard let entry = getgrnam(name) else {
+                FileHandle.standardError.write(Data("berthd: group \(name) not found\n".utf8))
+                throw ExitCode(1)
+            }
+            groupID = entry.pointee.gr_gid
+        }
+        for address in config.hosts {
+            _ = try await server.listen(address, socketGroup: groupID)
+            if config.debug { FileHandle.standardError.write(Data("berthd: API listening on \(address)\n".utf8)) }
+        }
+        await waitForTermination()
+        // Containers keep running (live restore): their shims do not depend on berthd.
+        for address in config.hosts where address.hasPrefix("unix://") { unlink(String(address.dropFirst(7))) }
+        unlink(pidPath)
+        try? await registry.shutdown()
+    }
+
+    private func waitForTermination() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let once = ResumeOnce(continuation)
+            for signalNumber in [SIGTERM, SIGINT] {
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+                source.setEventHandler { once.resume() }
+                source.resume()
+                ResumeOnce.sources.append(source)
+            }
+        }
+    }
+}
+
+/// Resumes the shutdown wait on the first signal only; keeps the signal sources alive.
+final class ResumeOnce: @unchecked Sendable {
+    nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Void, Never>?
+
+    init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = continuation }
+
+    func resume() {
+        lock.lock()
+        let pending = continuation
+        continuation = nil
+        lock.unlock()
+        pending?.resume()
+    }
+}
