@@ -102,6 +102,7 @@ let package = Package(
         .testTarget(name: "BerthArchiveTests", dependencies: ["BerthTestSupport", "BerthArchive", "BerthSystem"]),
         .testTarget(name: "BerthRegistryTests", dependencies: ["BerthTestSupport", "BerthRegistry", "BerthImages", "BerthOCI", "BerthDigest"]),
         .testTarget(name: "BerthImagesTests", dependencies: ["BerthTestSupport", "BerthImages", "BerthDigest", "BerthArchive", "BerthSystem"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["BerthTestSupport"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthTestSupport", "BerthRuntime", "BerthSystem"]),
     ]
 )

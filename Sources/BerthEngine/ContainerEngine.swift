@@ -40,7 +40,8 @@ public actor ContainerEngine {
 
     nonisolated var containersRoot: String { config.dataRoot + "/containers" }
     func directory(_ id: String) -> String { "\(containersRoot)/\(id)" }
-    func shim(_ id: String) -> ShimClient { ShimClient(directory: "\(config.execRoot)/shims/\(id)") }
+    /// Short directory names keep `shim.sock` and `console.sock` within a socket path's 107 bytes.
+    func shim(_ id: String) -> ShimClient { ShimClient(directory: "\(config.execRoot)/shims/\(id.prefix(20))") }
     func bundle(_ id: String) -> String { "\(config.execRoot)/bundles/\(id)" }
     func runtimeRoot(_ runtime: String) -> String {
         "\(config.execRoot)/runtime/\(runtime.split(separator: "/").last.map(String.init) ?? runtime)"

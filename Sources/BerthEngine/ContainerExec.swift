@@ -62,7 +62,7 @@ extension ContainerEngine {
             let all = Array(Capability.names.prefix(Capability.lastSupported + 1))
             process.capabilities = .init(bounding: all, effective: all, permitted: all)
         }
-        let shim = shim("exec-" + id)
+        let shim = shim("x" + id)
         try FileManager.default.createDirectory(atPath: shim.directory, withIntermediateDirectories: true)
         let processPath = shim.directory + "/process.json"
         try SmallFile.writeAtomically(processPath, Array(try JSONEncoder().encode(process)), durable: false)
@@ -81,7 +81,7 @@ extension ContainerEngine {
     /// Runs the prepared exec's process; its exit is recorded when the shim reports it.
     public func startExec(_ id: String) async throws {
         guard var exec = execs[id] else { throw EngineError.noSuchExec(id) }
-        let shim = shim("exec-" + id)
+        let shim = shim("x" + id)
         let reply: String
         do { reply = try await shim.request("START") } catch {
             exec.exitCode = 126
@@ -100,7 +100,7 @@ extension ContainerEngine {
 
     private func execExited(_ id: String) async {
         guard var exec = execs[id] else { return }
-        let shim = shim("exec-" + id)
+        let shim = shim("x" + id)
         exec.exitCode = shim.recordedExit()?.code ?? 126
         exec.running = false
         execs[id] = exec
@@ -108,19 +108,19 @@ extension ContainerEngine {
         if let record = containers[exec.containerID] {
             await publish("exec_die", record, extra: ["execID": id, "exitCode": String(exec.exitCode!)])
         }
-        for waiter in exitWaiters.removeValue(forKey: "exec-" + id) ?? [] { waiter.resume(exec.exitCode) }
+        for waiter in exitWaiters.removeValue(forKey: "x" + id) ?? [] { waiter.resume(exec.exitCode) }
     }
 
     /// Waits until an exec's process has exited (after its attach stream ended, the exit may lag a little).
     public func waitExec(_ id: String) async -> Int32? {
         guard let exec = execs[id] else { return nil }
         if let code = exec.exitCode { return code }
-        return await waitForExit("exec-" + id, timeout: 10)
+        return await waitForExit("x" + id, timeout: 10)
     }
 
     public func resizeExec(_ id: String, height: Int, width: Int) async throws {
         guard execs[id] != nil else { throw EngineError.noSuchExec(id) }
-        try await shim("exec-" + id).request("RESIZE \(height) \(width)")
+        try await shim("x" + id).request("RESIZE \(height) \(width)")
     }
 
     public func inspectExec(_ id: String) throws -> JSONValue {

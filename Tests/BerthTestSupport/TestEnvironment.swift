@@ -73,3 +73,64 @@ public final class Recorder<Event: Sendable>: @unchecked Sendable {
         return events
     }
 }
+
+/// What a command printed and how it ended.
+public struct CapturedRun: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+    public var timedOut: Bool
+}
+
+extension Command {
+    /// Runs `argv` (PATH is searched) with `stdin`, extra environment and a deadline; captures both
+    /// streams through files, so a detached grandchild holding a pipe cannot stall the caller.
+    public static func capture(_ argv: [String], stdin: String? = nil, environment: [String: String] = [:],
+                               timeout: Double = 60) -> CapturedRun {
+        let tag = "/tmp/berth-capture-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let outPath = tag + ".out", errPath = tag + ".err", inPath = tag + ".in"
+        defer { for path in [outPath, errPath, inPath] { unlink(path) } }
+        FileManager.default.createFile(atPath: inPath, contents: Data((stdin ?? "").utf8))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let args = argv.map { strdup($0) } + [nil]
+        defer { (args + cEnv).forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawnp(&pid, argv[0], &actions, nil, args, cEnv) == 0 else {
+            return CapturedRun(status: 127, stdout: "", stderr: "cannot run \(argv[0])", timedOut: false)
+        }
+        var status: Int32 = 0
+        let deadline = Date().addingTimeInterval(timeout)
+        var timedOut = false
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if Date() > deadline {
+                kill(pid, SIGKILL)
+                waitpid(pid, &status, 0)
+                timedOut = true
+                break
+            }
+            usleep(2000)
+        }
+        let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return CapturedRun(status: code, stdout: out, stderr: err, timedOut: timedOut)
+    }
+
+    /// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
+    public static func eventually(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(20_000)
+        }
+        return condition()
+    }
+}

@@ -1,0 +1,99 @@
+import BerthTestSupport
+import Foundation
+import Glibc
+
+/// A real berthd on a private socket, data root and exec root, with the busybox test image
+/// loaded; driven by the real docker CLI and the Python SDK.
+final class DaemonHarness: @unchecked Sendable {
+    let dir: String
+    var socket: String { dir + "/d.sock" }
+    var host: String { "unix://" + socket }
+    private(set) var pid: pid_t = 0
+
+    static var binaries: String { TestEnvironment.packageRoot + "/.build/debug" }
+
+    init(_ name: String, extraArguments: [String] = []) throws {
+        // Short: shim and console socket paths must fit in sockaddr_un.
+        dir = "/tmp/bi-\(name.prefix(8))-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try start(extraArguments)
+        let loaded = docker("load", "-i", TestEnvironment.testData + "/busybox.tar")
+        guard loaded.status == 0 else { throw HarnessFailure("docker load: \(loaded.stderr)") }
+    }
+
+    func start(_ extraArguments: [String] = []) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, dir + "/berthd.log", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = [Self.binaries + "/berthd", "-H", host, "--data-root", dir + "/data", "--exec-root", dir + "/run",
+                    "--config-file", dir + "/daemon.json", "--debug"] + extraArguments
+        let args = argv.map { strdup($0) } + [nil]
+        defer { args.forEach { free($0) } }
+        guard posix_spawn(&pid, argv[0], &actions, nil, args, environ) == 0 else { throw HarnessFailure("cannot start berthd") }
+        let ready = Command.eventually(timeout: 20) {
+            Command.capture(["curl", "-sf", "--unix-socket", socket, "http://x/_ping"], timeout: 2).stdout == "OK"
+        }
+        if !ready { throw HarnessFailure("berthd did not answer /_ping: \(log)") }
+    }
+
+    var log: String { (try? String(contentsOfFile: dir + "/berthd.log", encoding: .utf8)) ?? "" }
+
+    /// SIGKILL: the daemon dies; containers and their shims live on.
+    func kill9() {
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+
+    @discardableResult
+    func docker(_ arguments: String..., stdin: String? = nil, timeout: Double = 60) -> CapturedRun {
+        Command.capture(["docker"] + arguments, stdin: stdin, environment: ["DOCKER_HOST": host, "DOCKER_CONFIG": dir + "/client"], timeout: timeout)
+    }
+
+    /// Runs Python with the docker SDK; `client` is connected to this daemon.
+    func python(_ code: String, timeout: Double = 60) -> CapturedRun {
+        let prelude = "import docker, sys\nclient = docker.DockerClient(base_url='\(host)')\n"
+        return Command.capture(["python3", "-c", prelude + code], timeout: timeout)
+    }
+
+    /// Raw API call through curl: status code and body.
+    func api(_ method: String, _ path: String, body: String? = nil) -> (status: Int, body: String) {
+        var argv = ["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "--unix-socket", socket, "-X", method]
+        if let body { argv += ["-H", "Content-Type: application/json", "--data-binary", body] }
+        let result = Command.capture(argv + ["http://x" + path], timeout: 30)
+        var lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        let status = Int(lines.popLast() ?? "") ?? 0
+        return (status, lines.joined(separator: "\n"))
+    }
+
+    /// Removes every container, stops the daemon and deletes its directories and mounts.
+    func shutdown() {
+        if pid > 0, kill(pid, 0) == 0 {
+            let ids = docker("ps", "-aq").stdout.split(separator: "\n").map(String.init)
+            if !ids.isEmpty { docker(["rm", "-f"] + ids) }
+            kill(pid, SIGTERM)
+            var status: Int32 = 0
+            if !Command.eventually(timeout: 10, { waitpid(pid, &status, WNOHANG) == pid }) {
+                kill(pid, SIGKILL)
+                waitpid(pid, &status, 0)
+            }
+        }
+        let mounts = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "")
+            .split(separator: "\n").compactMap { $0.split(separator: " ").dropFirst(4).first.map(String.init) }
+            .filter { $0.hasPrefix(dir) }.sorted { $0.count > $1.count }
+        for mount in mounts { umount2(mount, Int32(MNT_DETACH)) }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    func docker(_ arguments: [String]) -> CapturedRun {
+        Command.capture(["docker"] + arguments, environment: ["DOCKER_HOST": host, "DOCKER_CONFIG": dir + "/client"])
+    }
+}
+
+struct HarnessFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

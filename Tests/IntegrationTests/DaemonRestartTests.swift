@@ -1,0 +1,60 @@
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// berthd can die at any moment: containers keep running under their shims, and a new
+/// berthd finds them, their logs and the exits that happened while it was away.
+@Suite("berthd crash and restart")
+struct DaemonRestartTests {
+    @Test func containersSurviveSigkillOfTheDaemon() throws {
+        let daemon = try DaemonHarness("restart")
+        defer { daemon.shutdown() }
+        #expect(daemon.docker("run", "-d", "--name", "keeper", "--network", "none", "busybox",
+                              "sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done").status == 0)
+        #expect(daemon.docker("run", "-d", "--name", "leaver", "--network", "none", "busybox", "sleep", "1000").status == 0)
+        #expect(Command.eventually { daemon.docker("logs", "keeper").stdout.contains("tick 2") })
+        let pid = daemon.docker("inspect", "-f", "{{.State.Pid}}", "keeper").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let leaverPid = Int32(daemon.docker("inspect", "-f", "{{.State.Pid}}", "leaver").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+
+        daemon.kill9()
+        // While berthd is down: one container keeps running, the other exits.
+        #expect(leaverPid > 0)
+        kill(leaverPid, SIGKILL)
+        #expect(Command.eventually { kill(leaverPid, 0) != 0 })
+        try daemon.start()
+
+        #expect(daemon.docker("inspect", "-f", "{{.State.Status}} {{.State.Pid}}", "keeper").stdout == "running \(pid)\n")
+        #expect(daemon.docker("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "leaver").stdout == "exited 137\n")
+        let logs = daemon.docker("logs", "keeper").stdout
+        #expect(logs.hasPrefix("tick 0\ntick 1\ntick 2\n"))
+        // Still attachable: the SDK reads new output through the re-found shim.
+        let attached = daemon.python("""
+            stream = client.containers.get('keeper').attach(stream=True, stdout=True, stderr=True)
+            print(next(stream).decode().split()[0])
+            """)
+        #expect(attached.stdout == "tick\n")
+        #expect(daemon.docker("exec", "keeper", "echo", "exec-after-restart").stdout == "exec-after-restart\n")
+        #expect(daemon.docker("stop", "-t", "1", "keeper").status == 0)
+        #expect(daemon.docker("inspect", "-f", "{{.State.Status}}", "keeper").stdout == "exited\n")
+    }
+
+    @Test func removalInterruptedByACrashCompletesOnRestart() throws {
+        let daemon = try DaemonHarness("removal")
+        defer { daemon.shutdown() }
+        #expect(daemon.docker("run", "--name", "doomed", "--network", "none", "busybox", "true").status == 0)
+        let id = daemon.docker("inspect", "-f", "{{.Id}}", "doomed").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        daemon.kill9()
+        // The state a crash leaves between "removing" and the directory being gone.
+        let recordPath = daemon.dir + "/data/containers/\(id)/config.v2.json"
+        let record = try String(contentsOfFile: recordPath, encoding: .utf8)
+        try record.replacingOccurrences(of: #""status":"exited""#, with: #""status":"removing""#)
+            .write(toFile: recordPath, atomically: true, encoding: .utf8)
+        // And a create that died before writing its record.
+        try FileManager.default.createDirectory(atPath: daemon.dir + "/data/containers/halfmade", withIntermediateDirectories: true)
+        try daemon.start()
+        #expect(daemon.docker("ps", "-aq").stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: daemon.dir + "/data/containers/\(id)"))
+        #expect(!FileManager.default.fileExists(atPath: daemon.dir + "/data/containers/halfmade"))
+        #expect(daemon.docker("run", "--rm", "--name", "doomed", "--network", "none", "busybox", "true").status == 0)
+    }
+}

@@ -1,0 +1,139 @@
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// The real docker CLI (28.x) against a real berthd: the everyday commands.
+@Suite("docker CLI against berthd")
+struct DockerCLITests {
+    @Test func runPrintsOutputAndReturnsTheContainersExitCode() throws {
+        let daemon = try DaemonHarness("run")
+        defer { daemon.shutdown() }
+        let hello = daemon.docker("run", "--rm", "--network", "none", "busybox", "echo", "hello")
+        #expect(hello.status == 0)
+        #expect(hello.stdout == "hello\n")
+        #expect(daemon.docker("run", "--rm", "--network", "none", "busybox", "sh", "-c", "exit 3").status == 3)
+        let missing = daemon.docker("run", "--rm", "--network", "none", "busybox", "no-such-command")
+        #expect(missing.status == 127)
+        #expect(missing.stderr.contains("executable file not found"))
+        let piped = daemon.docker("run", "--rm", "-i", "--network", "none", "busybox", "tr", "a-z", "A-Z", stdin: "berth\n")
+        #expect(piped.stdout == "BERTH\n")
+        let split = daemon.docker("run", "--rm", "--network", "none", "busybox", "sh", "-c", "echo out; echo err >&2")
+        #expect(split.stdout == "out\n")
+        #expect(split.stderr == "err\n")
+        #expect(daemon.docker("ps", "-aq").stdout.isEmpty, "--rm removed every container")
+        let bridge = daemon.docker("run", "--rm", "busybox", "true")
+        #expect(bridge.status == 125)
+        #expect(bridge.stderr.contains("--network none"))
+    }
+
+    @Test func detachedContainerLifecycle() throws {
+        let daemon = try DaemonHarness("life")
+        defer { daemon.shutdown() }
+        // Ignores SIGTERM, so `stop` must escalate to SIGKILL.
+        let run = daemon.docker("run", "-d", "--name", "lifeweb", "--network", "none", "--label", "tier=web", "busybox",
+                                "sh", "-c", "trap '' TERM; echo started; while true; do sleep 0.1; done")
+        #expect(run.status == 0)
+        let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.count == 64)
+        #expect(Command.eventually { daemon.docker("logs", "lifeweb").stdout.contains("started") })
+        let ps = daemon.docker("ps", "--format", "{{.ID}} {{.Names}} {{.Status}}")
+        #expect(ps.stdout.hasPrefix("\(id.prefix(12)) lifeweb Up "))
+        #expect(daemon.docker("ps", "-q", "--filter", "label=tier=web").stdout == "\(id.prefix(12))\n")
+        #expect(daemon.docker("ps", "-q", "--filter", "label=tier=db").stdout.isEmpty)
+        #expect(daemon.docker("inspect", "-f", "{{.State.Status}} {{.Name}} {{.Config.Labels.tier}}", "lifeweb").stdout == "running /lifeweb web\n")
+
+        let exec = daemon.docker("exec", "lifeweb", "sh", "-c", "echo in-exec; exit 4")
+        #expect(exec.stdout == "in-exec\n")
+        #expect(exec.status == 4)
+        #expect(daemon.docker("exec", "-i", "lifeweb", "cat", stdin: "through stdin").stdout == "through stdin")
+        #expect(daemon.docker("top", "lifeweb").stdout.contains("while true"))
+
+        #expect(daemon.docker("pause", "lifeweb").status == 0)
+        #expect(daemon.docker("inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "lifeweb").stdout == "paused true\n")
+        #expect(daemon.docker("unpause", "lifeweb").status == 0)
+
+        let stop = daemon.docker("stop", "-t", "1", "lifeweb")
+        #expect(stop.status == 0)
+        #expect(daemon.docker("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "lifeweb").stdout == "exited 137\n")
+        #expect(daemon.docker("wait", "lifeweb").stdout == "137\n")
+        #expect(daemon.docker("ps", "-a", "--filter", "exited=137", "--format", "{{.Names}}").stdout == "lifeweb\n")
+
+        #expect(daemon.docker("rename", "lifeweb", "lifenew").status == 0)
+        #expect(daemon.docker("start", "lifenew").status == 0)
+        #expect(daemon.docker("inspect", "-f", "{{.State.Running}} {{.Name}}", "lifenew").stdout == "true /lifenew\n")
+        #expect(daemon.docker("kill", "lifenew").status == 0)
+        #expect(daemon.docker("wait", "lifenew").stdout == "137\n")
+        #expect(daemon.docker("restart", "-t", "0", "lifenew").status == 0)
+        #expect(daemon.docker("inspect", "-f", "{{.State.Running}}", "lifenew").stdout == "true\n")
+
+        let refused = daemon.docker("rm", "lifenew")
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("container is running"))
+        #expect(daemon.docker("rm", "-f", "lifenew").status == 0)
+        let gone = daemon.docker("inspect", "lifenew")
+        #expect(gone.status == 1)
+        #expect(gone.stderr.contains("No such object: lifenew"))
+    }
+
+    @Test func interactiveTerminalWithResize() throws {
+        let daemon = try DaemonHarness("tty")
+        defer { daemon.shutdown() }
+        let session = "berth-tty-\(UInt32.random(in: 0...UInt32.max))"
+        let done = daemon.dir + "/tty-exit"
+        let command = "DOCKER_HOST=\(daemon.host) DOCKER_CONFIG=\(daemon.dir)/client docker run -it --name ttyit --network none busybox sh; echo $? > \(done)"
+        #expect(Command.capture(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command]).status == 0)
+        defer { _ = Command.capture(["tmux", "kill-session", "-t", session]) }
+        func screen() -> String { Command.capture(["tmux", "capture-pane", "-p", "-t", session]).stdout }
+        #expect(Command.eventually(timeout: 20) { screen().contains("/ #") })
+        _ = Command.capture(["tmux", "send-keys", "-t", session, "echo typed-$((6*7)); stty size", "Enter"])
+        #expect(Command.eventually { screen().contains("typed-42") && screen().contains("30 100") })
+        _ = Command.capture(["tmux", "resize-window", "-t", session, "-x", "120", "-y", "40"])
+        _ = Command.capture(["tmux", "send-keys", "-t", session, "stty size", "Enter"])
+        #expect(Command.eventually { screen().contains("40 120") })
+        _ = Command.capture(["tmux", "send-keys", "-t", session, "exit 5", "Enter"])
+        #expect(Command.eventually { (try? String(contentsOfFile: done, encoding: .utf8)) == "5\n" })
+    }
+
+    @Test func badRequestsGetDockerErrors() throws {
+        let daemon = try DaemonHarness("bad")
+        defer { daemon.shutdown() }
+        let malformed = daemon.api("POST", "/v1.50/containers/create", body: "{not json")
+        #expect(malformed.status == 400)
+        #expect(malformed.body.contains("\"message\""))
+        let missing = daemon.api("GET", "/v1.50/containers/nope/json")
+        #expect(missing.status == 404)
+        #expect(missing.body.contains("No such container: nope"))
+        let noImage = daemon.api("POST", "/v1.50/containers/create", body: #"{"Image":"no-such-image:1","HostConfig":{"NetworkMode":"none"}}"#)
+        #expect(noImage.status == 404)
+        #expect(noImage.body.contains("No such image: no-such-image:1"))
+        #expect(daemon.api("GET", "/v1.99/version").status == 400)
+        #expect(daemon.api("GET", "/v1.24/version").status == 200)
+        #expect(daemon.docker("create", "--name", "dup", "--network", "none", "busybox", "true").status == 0)
+        let conflict = daemon.docker("run", "--name", "dup", "--network", "none", "busybox", "true")
+        #expect(conflict.status == 125)
+        #expect(conflict.stderr.contains("is already in use"))
+        #expect(daemon.docker("start", "nothing-here").stderr.contains("No such container: nothing-here"))
+        // Nothing half-made is left behind.
+        #expect(daemon.docker("ps", "-a", "--format", "{{.Names}}").stdout == "dup\n")
+    }
+
+    @Test func versionInfoAndImages() throws {
+        let daemon = try DaemonHarness("info")
+        defer { daemon.shutdown() }
+        #expect(daemon.docker("version", "--format", "{{.Server.Platform.Name}} {{.Server.APIVersion}}").stdout == "Berth Engine 1.50\n")
+        let info = daemon.docker("info", "--format", "{{.Driver}} {{.CgroupDriver}} {{.Images}} {{.DefaultRuntime}}")
+        #expect(info.stdout.hasSuffix("cgroupfs 1 berth-runtime\n"))
+        #expect(daemon.docker("images", "--format", "{{.Repository}}:{{.Tag}}").stdout == "busybox:latest\n")
+        #expect(daemon.docker("tag", "busybox", "example.test/mine:v1").status == 0)
+        #expect(daemon.docker("image", "inspect", "-f", "{{.Os}} {{len .RepoTags}}", "example.test/mine:v1").stdout == "linux 2\n")
+        #expect(daemon.docker("history", "-q", "busybox").status == 0)
+        #expect(daemon.docker("rmi", "example.test/mine:v1").stdout == "Untagged: example.test/mine:v1\n")
+        #expect(daemon.docker("create", "--name", "user", "--network", "none", "busybox", "true").status == 0)
+        let inUse = daemon.docker("rmi", "busybox")
+        #expect(inUse.status != 0)
+        #expect(inUse.stderr.contains("is using its referenced image"))
+        let saved = daemon.dir + "/saved.tar"
+        #expect(daemon.docker("save", "-o", saved, "busybox").status == 0)
+        #expect(daemon.docker("load", "-i", saved).stdout == "Loaded image: busybox:latest\n")
+    }
+}
