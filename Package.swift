@@ -59,7 +59,7 @@ let package = Package(
         // The daemon's core: container records and state machine, shims, events, logs, exec.
         .target(
             name: "BerthEngine",
-            dependencies: ["BerthOCI", "BerthSystem", "BerthImages", "BerthRegistry", "BerthRuntime"]
+            dependencies: ["BerthOCI", "BerthSystem", "CBerthSystem", "BerthArchive", "BerthImages", "BerthRegistry", "BerthRuntime"]
         ),
         // Engine API types, the HTTP server on SwiftNIO, routes over BerthEngine, hijacked streams.
         .target(

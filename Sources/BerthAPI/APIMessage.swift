@@ -53,8 +53,10 @@ public typealias HijackAction = @Sendable (HijackedStream) async -> Void
 /// What a route answers.
 public enum APIResponse: Sendable {
     case json(Int, JSONValue)
-    case bytes(Int, contentType: String, [UInt8])
+    case bytes(Int, contentType: String, [UInt8], headers: [(String, String)] = [])
     case empty(Int)
+    /// Headers only (HEAD requests that report through headers, such as the archive stat).
+    case headers(Int, [(String, String)])
     /// Chunked body produced over time (pull progress, `logs -f`, events).
     case stream(contentType: String, AsyncStream<[UInt8]>)
     /// Switches the connection to raw bytes (attach, exec start) and hands it to the action.

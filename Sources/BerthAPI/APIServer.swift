@@ -124,10 +124,12 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case let .json(status, value):
             let bytes = value.bytes + [10]
             writeWhole(context, status, contentType: "application/json", bytes, keepAlive: keepAlive, method: method, done: finish)
-        case let .bytes(status, contentType, bytes):
-            writeWhole(context, status, contentType: contentType, bytes, keepAlive: keepAlive, method: method, done: finish)
-        case let .empty(status):
-            var head = responseHead(status, [], keepAlive: keepAlive)
+        case let .bytes(status, contentType, bytes, headers):
+            writeWhole(context, status, contentType: contentType, bytes, headers: headers, keepAlive: keepAlive, method: method, done: finish)
+        case let .empty(status), let .headers(status, _):
+            var extra: [(String, String)] = []
+            if case let .headers(_, fields) = response { extra = fields }
+            var head = responseHead(status, extra, keepAlive: keepAlive)
             if status != 204 && status != 304 { head.headers.add(name: "Content-Length", value: "0") }
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             finish(context.writeAndFlush(wrapOutboundOut(.end(nil))))
@@ -153,8 +155,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func writeWhole(_ context: ChannelHandlerContext, _ status: Int, contentType: String, _ bytes: [UInt8],
-                            keepAlive: Bool, method: HTTPMethod, done: (EventLoopFuture<Void>) -> Void) {
-        var head = responseHead(status, [("Content-Type", contentType)], keepAlive: keepAlive)
+                            headers: [(String, String)] = [], keepAlive: Bool, method: HTTPMethod, done: (EventLoopFuture<Void>) -> Void) {
+        var head = responseHead(status, [("Content-Type", contentType)] + headers, keepAlive: keepAlive)
         head.headers.add(name: "Content-Length", value: String(bytes.count))
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if method != .HEAD {

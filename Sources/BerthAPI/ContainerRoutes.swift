@@ -75,6 +75,20 @@ extension Router {
         case ("POST", "exec"):
             let execID = try await engine.createExec(id, body: try request.json())
             return .json(201, .object(["Id": .string(execID)]))
+        case ("HEAD", "archive"), ("GET", "archive"):
+            guard let path = request.query["path"], !path.isEmpty else { throw EngineError(.badRequest, "path is required") }
+            let (stat, tar) = try await engine.archive(id, path: path, content: request.method == "GET")
+            let header = ("X-Docker-Container-Path-Stat", Data(stat.bytes).base64EncodedString())
+            guard let tar else { return .headers(200, [header]) }
+            return .bytes(200, contentType: "application/x-tar", tar, headers: [header])
+        case ("PUT", "archive"):
+            guard let path = request.query["path"], !path.isEmpty else { throw EngineError(.badRequest, "path is required") }
+            try await engine.extract(id, path: path, tar: request.body)
+            return .empty(200)
+        case ("GET", "export"):
+            return .bytes(200, contentType: "application/x-tar", try await engine.export(id))
+        case ("GET", "changes"):
+            return .json(200, try await engine.changes(id))
         case ("POST", "update"):
             throw EngineError(.notImplemented, "container update is not supported by Berth yet")
         default:

@@ -81,6 +81,18 @@ final class DaemonHarness: @unchecked Sendable {
                 waitpid(pid, &status, 0)
             }
         }
+        // Whatever a failed test left: shims under our exec root, then the runtime's containers.
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let shimPID = Int32(entry),
+                  let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
+                  String(decoding: cmdline, as: UTF8.self).contains("berth-shim\u{0}"),
+                  String(decoding: cmdline, as: UTF8.self).contains(dir + "/run/") else { continue }
+            kill(shimPID, SIGKILL)
+        }
+        let runtimeRoot = dir + "/run/runtime/berth-runtime"
+        for id in (try? FileManager.default.contentsOfDirectory(atPath: runtimeRoot)) ?? [] {
+            _ = Command.capture([Self.binaries + "/berth-runtime", "--root", runtimeRoot, "delete", "--force", id], timeout: 20)
+        }
         let mounts = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "")
             .split(separator: "\n").compactMap { $0.split(separator: " ").dropFirst(4).first.map(String.init) }
             .filter { $0.hasPrefix(dir) }.sorted { $0.count > $1.count }

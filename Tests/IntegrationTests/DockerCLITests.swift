@@ -75,6 +75,39 @@ struct DockerCLITests {
         #expect(gone.stderr.contains("No such object: lifenew"))
     }
 
+    @Test func copyExportAndDiff() throws {
+        let daemon = try DaemonHarness("cp")
+        defer { daemon.shutdown() }
+        #expect(daemon.docker("run", "-d", "--name", "cpbox", "--network", "none", "busybox", "sleep", "100").status == 0)
+        let source = daemon.dir + "/in.txt"
+        try "from the host\n".write(toFile: source, atomically: true, encoding: .utf8)
+        #expect(daemon.docker("cp", source, "cpbox:/tmp/").status == 0)
+        #expect(daemon.docker("exec", "cpbox", "cat", "/tmp/in.txt").stdout == "from the host\n")
+        #expect(daemon.docker("exec", "cpbox", "sh", "-c", "mkdir -p /data/sub && echo deep > /data/sub/f && ln -s /etc/passwd /data/link").status == 0)
+        let out = daemon.dir + "/out"
+        #expect(daemon.docker("cp", "cpbox:/data", out).status == 0)
+        #expect((try? String(contentsOfFile: out + "/sub/f", encoding: .utf8)) == "deep\n")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: out + "/link")) == "/etc/passwd")
+        // A symlink inside the container never reaches the host's files.
+        #expect(daemon.docker("exec", "cpbox", "ln", "-s", "/", "/escape").status == 0)
+        let probe = "escape-probe-\(UInt32.random(in: 0...UInt32.max)).txt"
+        try "probe\n".write(toFile: daemon.dir + "/" + probe, atomically: true, encoding: .utf8)
+        #expect(daemon.docker("cp", daemon.dir + "/" + probe, "cpbox:/escape/tmp/").status == 0)
+        #expect(daemon.docker("exec", "cpbox", "cat", "/tmp/" + probe).stdout == "probe\n")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/" + probe))
+        #expect(daemon.docker("cp", "cpbox:/no/such/file", out + "2").stderr.contains("Could not find the file /no/such/file"))
+        let diff = daemon.docker("diff", "cpbox").stdout
+        #expect(diff.contains("A /tmp/in.txt\n") && diff.contains("A /data/sub/f\n") && diff.contains("C /tmp\n"))
+        #expect(!diff.contains("/etc/hosts"))
+        let export = daemon.dir + "/export.tar"
+        #expect(daemon.docker("export", "-o", export, "cpbox").status == 0)
+        #expect(Command.capture(["tar", "-tf", export]).stdout.contains("./data/sub/f\n"))
+        // Stopped containers too: the root is mounted for the copy.
+        #expect(daemon.docker("stop", "-t", "0", "cpbox").status == 0)
+        #expect(daemon.docker("cp", "cpbox:/tmp/in.txt", daemon.dir + "/again.txt").status == 0)
+        #expect((try? String(contentsOfFile: daemon.dir + "/again.txt", encoding: .utf8)) == "from the host\n")
+    }
+
     @Test func interactiveTerminalWithResize() throws {
         let daemon = try DaemonHarness("tty")
         defer { daemon.shutdown() }

@@ -1,0 +1,147 @@
+import BerthArchive
+import BerthSystem
+import CBerthSystem
+import Foundation
+import Glibc
+
+/// `docker cp`, `docker export` and `docker diff`: files of a container's root filesystem,
+/// reached only through paths resolved inside that root (a symlink in the container can never
+/// lead to a host path).
+extension ContainerEngine {
+    /// Runs `body` with the container's merged root mounted (mounting it for a stopped container).
+    func withRootfs<T>(_ id: String, _ body: (String) throws -> T) throws -> T {
+        let record = containers[id]!
+        if record.state.running {
+            return try body(images.snapshots.containerChanges(id).replacingOccurrences(of: "/upper", with: "/merged"))
+        }
+        let image = try images.resolve(record.image)
+        let rootfs = try images.snapshots.mountContainer(id, chain: image.chain)
+        defer { images.snapshots.unmountContainer(id) }
+        return try body(rootfs)
+    }
+
+    /// The host path of `path` inside `rootfs`, resolved as the container would see it.
+    static func resolve(_ path: String, in rootfs: String, directory: Bool = false) throws -> String {
+        let rootFD = open(rootfs, BERTH_O_PATH | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else { throw EngineError(.internalError, "open the container's root: \(String(cString: strerror(errno)))") }
+        defer { close(rootFD) }
+        let relative = path.split(separator: "/").joined(separator: "/")
+        let flags = BERTH_O_PATH | O_CLOEXEC | (directory ? O_DIRECTORY : O_NOFOLLOW)
+        let fd: Int32
+        do {
+            fd = try FileDescriptors.openat2(rootFD, relative.isEmpty ? "." : relative, flags: flags, resolve: BERTH_RESOLVE_IN_ROOT)
+        } catch let error as SystemError {
+            if error.errno == .noSuchFileOrDirectory { throw EngineError(.notFound, "Could not find the file \(path) in container") }
+            if error.errno == .notDirectory { throw EngineError(.badRequest, "\(path) is not a directory") }
+            throw EngineError(.internalError, "\(error)")
+        }
+        defer { close(fd) }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
+        guard count > 0 else { throw EngineError(.internalError, "resolve \(path): \(String(cString: strerror(errno)))") }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// `X-Docker-Container-Path-Stat` for `path`: name, size, Go file mode, mtime, link target.
+    static func pathStat(_ hostPath: String, name: String) throws -> JSONValue {
+        var info = stat()
+        guard lstat(hostPath, &info) == 0 else { throw EngineError(.notFound, "Could not find the file \(name) in container") }
+        var mode = Int64(info.st_mode & 0o777)
+        var target = ""
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR: mode |= 1 << 31
+        case S_IFLNK:
+            mode |= 1 << 27
+            target = (try? FileManager.default.destinationOfSymbolicLink(atPath: hostPath)) ?? ""
+        default: break
+        }
+        let mtime = Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
+        return .object(["name": .string((name as NSString).lastPathComponent), "size": .int(Int64(info.st_size)),
+                        "mode": .int(mode), "mtime": .string(mtime.rfc3339Nano), "linkTarget": .string(target)])
+    }
+
+    /// HEAD/GET `/containers/{id}/archive`: the stat of `path`, and with `content` a tar of it.
+    public func archive(_ reference: String, path: String, content: Bool) async throws -> (stat: JSONValue, tar: [UInt8]?) {
+        let id = try resolve(reference)
+        let (stat, file): (JSONValue, String?) = try withRootfs(id) { rootfs in
+            let hostPath = try Self.resolve(path, in: rootfs)
+            let stat = try Self.pathStat(hostPath, name: path)
+            guard content else { return (stat, nil) }
+            let output = NSTemporaryDirectory() + "berth-cp-\(UUID().uuidString).tar"
+            let parent = (hostPath as NSString).deletingLastPathComponent
+            let result = Subprocess.runBlocking(["/bin/tar", "--numeric-owner", "-C", parent, "-cf", output,
+                                                 "--", (hostPath as NSString).lastPathComponent])
+            guard result.status == 0 else { throw EngineError(.internalError, "archive \(path): \(result.output)") }
+            return (stat, output)
+        }
+        guard let file else { return (stat, nil) }
+        defer { unlink(file) }
+        return (stat, Array(FileManager.default.contents(atPath: file) ?? Data()))
+    }
+
+    /// PUT `/containers/{id}/archive`: extracts a tar into the directory `path`; entries that would
+    /// leave it (`..`, absolute names, through symlinks) are refused by the layer applier.
+    public func extract(_ reference: String, path: String, tar: [UInt8]) async throws {
+        let id = try resolve(reference)
+        if containers[id]!.hostConfig["ReadonlyRootfs"]?.bool ?? false {
+            throw EngineError(.badRequest, "container rootfs is marked read-only")
+        }
+        let input = NSTemporaryDirectory() + "berth-cp-\(UUID().uuidString).tar"
+        FileManager.default.createFile(atPath: input, contents: Data(tar))
+        defer { unlink(input) }
+        try withRootfs(id) { rootfs in
+            let directory = try Self.resolve(path, in: rootfs, directory: true)
+            do { _ = try LayerApplier(mode: .flat).apply(layerPath: input, to: directory) } catch {
+                throw EngineError(.badRequest, "extract into \(path): \(error)")
+            }
+        }
+    }
+
+    /// GET `/containers/{id}/export`: the whole root filesystem as a tar.
+    public func export(_ reference: String) async throws -> [UInt8] {
+        let id = try resolve(reference)
+        let output = NSTemporaryDirectory() + "berth-export-\(UUID().uuidString).tar"
+        defer { unlink(output) }
+        try withRootfs(id) { rootfs in
+            let result = Subprocess.runBlocking(["/bin/tar", "--numeric-owner", "--xattrs", "-C", rootfs, "-cf", output, "."])
+            guard result.status == 0 else { throw EngineError(.internalError, "export: \(result.output)") }
+        }
+        return Array(FileManager.default.contents(atPath: output) ?? Data())
+    }
+
+    /// GET `/containers/{id}/changes`: Kind 0 modified, 1 added, 2 deleted, from the upper layer.
+    public func changes(_ reference: String) throws -> JSONValue {
+        let id = try resolve(reference)
+        let upper = images.snapshots.containerChanges(id)
+        let image = try images.resolve(containers[id]!.image)
+        let lowers = image.chain.map { images.snapshots.layerPath($0) }
+        var result: [JSONValue] = []
+        guard let enumerator = FileManager.default.enumerator(atPath: upper) else { return .array([]) }
+        while let relative = enumerator.nextObject() as? String {
+            let full = upper + "/" + relative
+            var info = stat()
+            guard lstat(full, &info) == 0 else { continue }
+            let path = "/" + relative
+            let deleted = (info.st_mode & S_IFMT) == S_IFCHR && info.st_rdev == 0
+            if deleted {
+                result.append(.object(["Path": .string(path), "Kind": .int(2)]))
+                continue
+            }
+            var lowerInfo = stat()
+            let existed = lowers.contains { lstat($0 + path, &lowerInfo) == 0 }
+            result.append(.object(["Path": .string(path), "Kind": .int(existed ? 0 : 1)]))
+        }
+        // The runtime creates mount points for the files Berth bind-mounts; Docker keeps those in
+        // an init layer and never reports them, nor directories changed only by them.
+        let hidden: Set<String> = ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/.dockerenv"]
+        result.removeAll { hidden.contains($0["Path"]?.string ?? "") }
+        let paths = result.compactMap { $0["Path"]?.string }
+        result.removeAll { entry in
+            guard entry["Kind"]?.int == 0, let path = entry["Path"]?.string else { return false }
+            var info = stat()
+            guard lstat(upper + path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return false }
+            return !paths.contains { $0.hasPrefix(path + "/") }
+        }
+        return .array(result)
+    }
+}
