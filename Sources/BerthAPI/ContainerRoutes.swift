@@ -85,6 +85,36 @@ extension Router {
             guard let path = request.query["path"], !path.isEmpty else { throw EngineError(.badRequest, "path is required") }
             try await engine.extract(id, path: path, tar: request.body)
             return .empty(200)
+        case ("GET", "stats"):
+            let first = try await engine.stats(id)
+            let streaming = request.query["stream"].map { $0 == "1" || $0 == "true" } ?? true
+            if request.flag("one-shot") { return .json(200, first) }
+            if !streaming {
+                // Like dockerd's collector: a second sample gives `precpu_stats`, so CPU % is meaningful.
+                try? await Task.sleep(nanoseconds: 500_000_000)
+                var second = try await engine.stats(id)
+                second["precpu_stats"] = first["cpu_stats"]
+                second["preread"] = first["read"]
+                return .json(200, second)
+            }
+            let engine = self.engine
+            let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
+            let task = Task {
+                var previous = first
+                continuation.yield(first.bytes + [10])
+                while !Task.isCancelled {
+                    try? await Task.sleep(nanoseconds: 1_000_000_000)
+                    guard var next = try? await engine.stats(id) else { break }
+                    next["precpu_stats"] = previous["cpu_stats"]
+                    next["preread"] = previous["read"]
+                    continuation.yield(next.bytes + [10])
+                    previous = next
+                    if await !engine.isRunning(id) { break }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+            return .stream(contentType: "application/json", stream)
         case ("GET", "export"):
             return .bytes(200, contentType: "application/x-tar", try await engine.export(id))
         case ("GET", "changes"):

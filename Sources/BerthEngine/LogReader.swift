@@ -104,5 +104,5 @@ extension ContainerEngine {
         return (record.tty, reader.frames { [weak self] in await self?.isRunning(id) ?? false })
     }
 
-    func isRunning(_ id: String) -> Bool { containers[id]?.state.running ?? false }
+    public func isRunning(_ id: String) -> Bool { containers[id]?.state.running ?? false }
 }

@@ -48,6 +48,8 @@ struct DockerCLITests {
         #expect(daemon.docker("exec", "-i", "lifeweb", "cat", stdin: "through stdin").stdout == "through stdin")
         #expect(daemon.docker("top", "lifeweb").stdout.contains("while true"))
 
+        let stats = daemon.docker("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}", "lifeweb").stdout
+        #expect(stats.hasPrefix("lifeweb ") && stats.contains("iB / "), "\(stats)")
         #expect(daemon.docker("pause", "lifeweb").status == 0)
         #expect(daemon.docker("inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "lifeweb").stdout == "paused true\n")
         #expect(daemon.docker("unpause", "lifeweb").status == 0)
