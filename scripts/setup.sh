@@ -14,9 +14,34 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
 fi
 
-swift build -c release --static-swift-stdlib --product berth-runtime
+for product in berth-runtime berth-shim berthd; do
+  swift build -c release --static-swift-stdlib --product "$product"
+done
 scripts/build-test-images.sh >/dev/null
-bundle=$(mktemp -d /tmp/berth-hello.XXXXXX)
-scripts/make-bundle.py "$bundle" .testdata/busybox/rootfs sh -c 'echo "Hello from a Berth container: pid $$, hostname $(hostname)"'
-.build/release/berth-runtime run --bundle "$bundle" "hello-$$"
-rm -rf "$bundle"
+
+if ! command -v docker >/dev/null; then
+  # No docker CLI to talk to berthd: show the runtime on its own.
+  bundle=$(mktemp -d /tmp/berth-hello.XXXXXX)
+  scripts/make-bundle.py "$bundle" .testdata/busybox/rootfs sh -c 'echo "Hello from a Berth container: pid $$, hostname $(hostname)"'
+  .build/release/berth-runtime run --bundle "$bundle" "hello-$$"
+  rm -rf "$bundle"
+  exit 0
+fi
+
+# A first container through berthd, with the docker CLI as the client; then everything is removed.
+work=$(mktemp -d /tmp/berth-setup.XXXXXX)
+.build/release/berthd -H "unix://$work/berth.sock" --data-root "$work/data" --exec-root "$work/run" \
+  --config-file /nonexistent --default-network none > "$work/berthd.log" 2>&1 &
+berthd_pid=$!
+cleanup() {
+  DOCKER_HOST="unix://$work/berth.sock" docker rmi -f busybox >/dev/null 2>&1 || true
+  kill "$berthd_pid" 2>/dev/null || true
+  wait "$berthd_pid" 2>/dev/null || true
+  awk -v w="$work/" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
+  rm -rf "$work"
+}
+trap cleanup EXIT
+for _ in $(seq 100); do [ -S "$work/berth.sock" ] && break; sleep 0.05; done
+export DOCKER_HOST="unix://$work/berth.sock"
+docker load -q -i .testdata/busybox.tar
+docker run --rm busybox sh -c 'echo "Hello from a Berth container: pid $$, hostname $(hostname)"'

@@ -54,6 +54,15 @@ public final class Router: Sendable {
     }
 
     public func handle(_ request: APIRequest) async -> APIResponse {
+        guard config.debug else { return await route(request) }
+        let start = ContinuousClock.now
+        let response = await route(request)
+        let elapsed = ContinuousClock.now - start
+        FileHandle.standardError.write(Data("berthd: \(request.method) \(request.path) \(elapsed)\n".utf8))
+        return response
+    }
+
+    private func route(_ request: APIRequest) async -> APIResponse {
         do {
             if Router.compare(request.version, Router.apiVersion) > 0 {
                 throw EngineError(.badRequest, "client version \(request.version) is too new. Maximum supported API version is \(Router.apiVersion)")

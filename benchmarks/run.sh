@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Container start-up end to end through the real docker CLI: berthd against dockerd (Debian's
+# docker.io 20.10 with its own containerd) and podman (rootful, crun, cgroupfs), each with its own
+# data root and socket, nothing on the network (`--network none`, images loaded from a file).
+#   1. `run --rm --network none busybox true`, RUNS times each: medians and ratios.
+#   2. COUNT × `run -d --network none busybox sleep 600`: total time.
+#   3. idle daemon RSS, and per-container supervisor RSS (berth-shim / containerd-shim / conmon).
+#   benchmarks/run.sh [RUNS] [COUNT]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-20}
+count=${2:-100}
+command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
+for pkg in docker.io containerd podman crun libarchive-dev libseccomp-dev busybox-static; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || { apt-get update -q >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >/dev/null; }
+done
+bin=${BERTH_BIN_DIR:-}
+if [ -z "$bin" ]; then
+  for product in berthd berth-shim berth-runtime; do
+    swift build -c release --static-swift-stdlib --product "$product" >/dev/null
+  done
+  bin=$PWD/.build/release
+fi
+scripts/build-test-images.sh >/dev/null
+
+work=$(mktemp -d /tmp/berth-runbench.XXXXXX)
+had_docker0=$(ip link show docker0 >/dev/null 2>&1 && echo yes || true)
+podman_flags=(--root "$work/podman/root" --runroot "$work/podman/run" --cgroup-manager cgroupfs --runtime crun
+              --events-backend none --storage-driver overlay)
+cleanup() {
+  set +e
+  DOCKER_HOST="unix://$work/berth.sock" docker ps -aq 2>/dev/null | xargs -r env DOCKER_HOST="unix://$work/berth.sock" docker rm -f >/dev/null 2>&1
+  DOCKER_HOST="unix://$work/docker/docker.sock" docker ps -aq 2>/dev/null | xargs -r env DOCKER_HOST="unix://$work/docker/docker.sock" docker rm -f >/dev/null 2>&1
+  CONTAINERS_CONF="$work/podman/containers.conf" podman "${podman_flags[@]}" rm -af -t 0 >/dev/null 2>&1
+  [ -f "$work/berthd.pid" ] && kill "$(cat "$work/berthd.pid")" 2>/dev/null
+  [ -f "$work/docker/dockerd.pid" ] && kill "$(cat "$work/docker/dockerd.pid")" 2>/dev/null
+  for _ in $(seq 50); do pgrep -f "dockerd -H unix://$work/" >/dev/null || break; sleep 0.1; done
+  [ -n "${containerd_pid:-}" ] && { kill "$containerd_pid" 2>/dev/null; wait "$containerd_pid" 2>/dev/null; }
+  [ -z "$had_docker0" ] && ip link del docker0 2>/dev/null
+  awk -v w="$work/" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# berthd
+"$bin/berthd" -H "unix://$work/berth.sock" --data-root "$work/berth" --exec-root "$work/berth-run" \
+  --pidfile "$work/berthd.pid" --config-file /nonexistent > "$work/berthd.log" 2>&1 &
+for _ in $(seq 100); do [ -S "$work/berth.sock" ] && break; sleep 0.05; done
+DOCKER_HOST="unix://$work/berth.sock" docker load -q -i .testdata/busybox.tar >/dev/null
+
+# dockerd, as ../shared/HOST-AND-PEERS.md describes: its own containerd, no iptables.
+mkdir -p "$work/docker"
+cat > "$work/docker/containerd.toml" <<TOML
+version = 2
+root = "$work/docker/containerd-root"
+state = "$work/docker/containerd-state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$work/docker/containerd.sock"
+TOML
+containerd --config "$work/docker/containerd.toml" > "$work/docker/containerd.log" 2>&1 &
+containerd_pid=$!
+dockerd -H "unix://$work/docker/docker.sock" --containerd "$work/docker/containerd.sock" --data-root "$work/docker/data" \
+  --exec-root "$work/docker/exec" --pidfile "$work/docker/dockerd.pid" --iptables=false --ip6tables=false \
+  > "$work/docker/dockerd.log" 2>&1 &
+for _ in $(seq 200); do DOCKER_HOST="unix://$work/docker/docker.sock" docker version >/dev/null 2>&1 && break; sleep 0.1; done
+DOCKER_HOST="unix://$work/docker/docker.sock" docker load -q -i .testdata/busybox.tar >/dev/null
+
+# podman: rootful, crun, cgroupfs; limits it may set without CAP_SYS_RESOURCE.
+mkdir -p "$work/podman"
+cat > "$work/podman/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "none"
+runtime = "crun"
+CONF
+export CONTAINERS_CONF="$work/podman/containers.conf"
+podman "${podman_flags[@]}" load -q -i .testdata/busybox.tar >/dev/null
+
+python3 - "$runs" "$count" "$work" "${podman_flags[@]}" <<'PY'
+import os, statistics, subprocess, sys, time
+runs, count, work, podman_flags = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+engines = {
+    "berthd": (["docker"], dict(os.environ, DOCKER_HOST=f"unix://{work}/berth.sock")),
+    "dockerd": (["docker"], dict(os.environ, DOCKER_HOST=f"unix://{work}/docker/docker.sock")),
+    "podman": (["podman"] + podman_flags, dict(os.environ)),
+}
+
+def cli(name, *args, **kw):
+    prefix, env = engines[name]
+    return subprocess.run(prefix + list(args), env=env, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+def timed(name, *args):
+    t = time.perf_counter()
+    cli(name, *args)
+    return time.perf_counter() - t
+
+def rss_kib(pid):
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return 0
+    return 0
+
+def pids(pattern):
+    out = subprocess.run(["pgrep", "-f", pattern], stdout=subprocess.PIPE, text=True).stdout.split()
+    return [int(p) for p in out]
+
+def mib(kib): return kib / 1024
+
+print(f"\n1. run --rm --network none busybox true, {runs} runs, medians (docker CLI 28 as client; podman its own CLI)")
+medians = {}
+for name in engines:
+    timed(name, "run", "--rm", "--network", "none", "busybox", "true")  # warm-up
+    medians[name] = statistics.median(timed(name, "run", "--rm", "--network", "none", "busybox", "true") for _ in range(runs))
+b = medians["berthd"]
+print(f"{'berthd':<10}{b*1000:>9.1f} ms")
+for name in ("dockerd", "podman"):
+    print(f"{name:<10}{medians[name]*1000:>9.1f} ms   {name}/berthd = {medians[name]/b:.2f}x")
+
+idle = {
+    "berthd": rss_kib(int(open(f"{work}/berthd.pid").read())),
+    "dockerd + containerd": sum(rss_kib(p) for p in pids(f"dockerd -H unix://{work}/") + pids(f"containerd --config {work}/")),
+}
+
+print(f"\n2. {count} x run -d --network none busybox sleep 600: total seconds")
+totals = {}
+for name in engines:
+    t = time.perf_counter()
+    for i in range(count):
+        cli(name, "run", "-d", "--network", "none", "busybox", "sleep", "600")
+    totals[name] = time.perf_counter() - t
+for name in engines:
+    print(f"{name:<10}{totals[name]:>9.2f} s" + ("" if name == "berthd" else f"   {name}/berthd = {totals[name]/totals['berthd']:.2f}x"))
+
+shims = {
+    "berth-shim": [rss_kib(p) for p in pids(f"berth-shim --id .* --dir {work}/")],
+    "containerd-shim": [rss_kib(p) for p in pids(f"containerd-shim-runc-v2 -namespace moby")],
+    "conmon": [rss_kib(p) for p in pids(f"conmon .*{work}/podman")],
+}
+print(f"\n3. memory (VmRSS)")
+for name, kib in idle.items():
+    print(f"idle {name:<22}{mib(kib):>8.1f} MiB")
+print(f"berthd with {count} containers   {mib(rss_kib(int(open(f'{work}/berthd.pid').read()))):>8.1f} MiB")
+for name, values in shims.items():
+    if values:
+        print(f"per container {name:<15}{mib(statistics.median(values)):>8.2f} MiB (median of {len(values)})")
+PY
