@@ -30,7 +30,7 @@ public struct APIRequest: Sendable {
     public func json() throws -> JSONValue {
         if body.isEmpty { return .object([:]) }
         do { return try JSONDecoder().decode(JSONValue.self, from: Data(body)) } catch {
-            throw EngineError(.badRequest, "invalid JSON in the request body: \(error.localizedDescription)")
+            throw EngineError(.badRequest, "invalid JSON in the request body: \(error)")
         }
     }
 

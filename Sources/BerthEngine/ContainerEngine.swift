@@ -160,7 +160,7 @@ public actor ContainerEngine {
             throw EngineError(.badRequest, "invalid stop signal: \(signal)")
         }
 
-        let id = (0..<4).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }.joined()
+        let id = ContainerRecord.newID()
         let directory = directory(id)
         let record = ContainerRecord(id: id, name: name, created: Date().rfc3339Nano, path: path, args: Array(argv.dropFirst()),
                                      image: image.id.description, config: config, hostConfig: host,
@@ -192,7 +192,8 @@ public actor ContainerEngine {
     private func chooseName(_ requested: String?) throws -> String {
         if let requested, !requested.isEmpty {
             let name = requested.hasPrefix("/") ? String(requested.dropFirst()) : requested
-            guard name.range(of: #"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$"#, options: .regularExpression) != nil else {
+            let allowed = { (c: Character) in c.isASCII && (c.isLetter || c.isNumber) }
+            guard name.count >= 2, allowed(name.first!), name.allSatisfy({ allowed($0) || "_.-".contains($0) }) else {
                 throw EngineError(.badRequest, "Invalid container name (\(name)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
             }
             if let other = containers.values.first(where: { $0.name == name }) {

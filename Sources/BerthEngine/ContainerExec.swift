@@ -21,7 +21,7 @@ extension ContainerEngine {
         guard record.state.running else { throw EngineError(.conflict, "container \(id) is not running") }
         if record.state.status == .paused { throw EngineError(.conflict, "container \(id) is paused, unpause the container before exec") }
         guard let command = body["Cmd"]?.strings, !command.isEmpty else { throw EngineError(.badRequest, "no exec command specified") }
-        let execID = (0..<4).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }.joined()
+        let execID = ContainerRecord.newID()
         execs[execID] = ExecRecord(id: execID, containerID: id, config: body)
         record.execIDs.append(execID)
         containers[id] = record
@@ -124,7 +124,13 @@ extension ContainerEngine {
     }
 
     public func inspectExec(_ id: String) throws -> JSONValue {
-        guard let exec = execs[id] else { throw EngineError.noSuchExec(id) }
+        guard var exec = execs[id] else { throw EngineError.noSuchExec(id) }
+        // Clients inspect as soon as the stream ends; the shim wrote the exit before closing it,
+        // while our own monitor may not have heard yet.
+        if exec.exitCode == nil, let recorded = shim("x" + id).recordedExit() {
+            exec.running = false
+            exec.exitCode = recorded.code
+        }
         let command = exec.config["Cmd"]?.strings ?? []
         return .object([
             "ID": .string(exec.id), "Running": .bool(exec.running), "ExitCode": exec.exitCode.map { .int(Int64($0)) } ?? .null,

@@ -108,7 +108,8 @@ extension ContainerEngine {
             case "name":
                 ok = values.contains { pattern in
                     let bare = pattern.hasPrefix("/") ? String(pattern.dropFirst()) : pattern
-                    return record.name.range(of: bare, options: .regularExpression) != nil
+                    guard let regex = try? Regex(bare) else { return record.name.contains(bare) }
+                    return record.name.contains(regex)
                 }
             case "id": ok = values.contains { record.id.hasPrefix($0) }
             case "label":

@@ -42,6 +42,14 @@ public struct ContainerRecord: Codable, Sendable {
         execIDs = []
     }
 
+    /// 64 hex digits, the form of container and exec IDs.
+    public static func newID() -> String {
+        (0..<4).map { _ in
+            let hex = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
+    }
+
     public var tty: Bool { config["Tty"]?.bool ?? false }
     public var labels: [String: String] {
         (config["Labels"]?.object ?? [:]).compactMapValues(\.string)
@@ -98,29 +106,54 @@ extension Date {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
-        var text = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                          parts.tm_hour, parts.tm_min, parts.tm_sec)
+        var text = "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))"
         if nanoseconds > 0 {
-            var fraction = String(format: "%09d", nanoseconds)
+            var fraction = pad(Int32(nanoseconds), 9)
             while fraction.hasSuffix("0") { fraction.removeLast() }
             text += "." + fraction
         }
         return text + "Z"
     }
 
-    /// Parses RFC 3339 (with or without fractional seconds) or Unix seconds (`since`/`until` filters).
+    /// Zero-padded decimal (no `String(format:)`: it would load ICU's data into the daemon).
+    static func pad(_ value: Int32, _ width: Int) -> String {
+        let digits = String(value)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+
+    /// Parses RFC 3339 (`2026-11-22T10:00:00.123456789Z`, `…+01:00`) or Unix seconds
+    /// (`since`/`until` filters).
     public static func parseTimestamp(_ text: String) -> Date? {
         if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
-        // Nanosecond fractions are more than ISO8601DateFormatter reads: trim to milliseconds.
-        if let dot = text.firstIndex(of: "."), let end = text[dot...].firstIndex(where: { $0 == "Z" || $0 == "+" || $0 == "-" }) {
-            let fraction = text[text.index(after: dot)..<end].prefix(3)
-            return parseTimestamp(String(text[..<dot]) + "." + fraction + String(text[end...]))
+        let bytes = Array(text.utf8)
+        func number(_ range: Range<Int>) -> Int32? {
+            guard range.upperBound <= bytes.count else { return nil }
+            return Int32(String(decoding: bytes[range], as: UTF8.self))
         }
-        return nil
+        guard bytes.count >= 19, let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19) else { return nil }
+        var parts = tm()
+        parts.tm_year = year - 1900
+        parts.tm_mon = month - 1
+        parts.tm_mday = day
+        parts.tm_hour = hour
+        parts.tm_min = minute
+        parts.tm_sec = second
+        var seconds = Double(timegm(&parts))
+        var index = 19
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            var end = index + 1
+            while end < bytes.count, bytes[end] >= 48, bytes[end] <= 57 { end += 1 }
+            seconds += Double("0" + String(decoding: bytes[index..<end], as: UTF8.self)) ?? 0
+            index = end
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-"),
+           let offsetHours = number(index + 1..<index + 3), let offsetMinutes = number(index + 4..<index + 6) {
+            let offset = Double(offsetHours * 3600 + offsetMinutes * 60)
+            seconds += bytes[index] == UInt8(ascii: "+") ? -offset : offset
+        }
+        return Date(timeIntervalSince1970: seconds)
     }
+
 }

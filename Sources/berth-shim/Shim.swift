@@ -170,14 +170,16 @@ final class Shim {
         let code = exitStatus?.shellCode ?? 255
         let now = Timestamp.now()
         try? SmallFile.writeAtomically(options.directory + "/exit", Array("\(code) \(now.seconds) \(now.nanoseconds)\n".utf8))
-        if options.execProcess == nil {
-            try? runtime.run(["delete", "--force", options.id], stdio: (devNull, devNull, devNull))
-        }
-        unlink(socketPath)
+        // Waiters and attached clients first: `docker run` returns as soon as they hear of the exit.
         for (fd, client) in clients {
             if case .waiting = client { reply(fd, "EXIT \(code)") }
             close(fd)
         }
+        clients = [:]
+        if options.execProcess == nil {
+            try? runtime.run(["delete", "--force", options.id], stdio: (devNull, devNull, devNull))
+        }
+        unlink(socketPath)
         _exit(0)
     }
 

@@ -123,8 +123,11 @@ struct DockerCLITests {
         _ = Command.capture(["tmux", "send-keys", "-t", session, "echo typed-$((6*7)); stty size", "Enter"])
         #expect(Command.eventually { screen().contains("typed-42") && screen().contains("30 100") })
         _ = Command.capture(["tmux", "resize-window", "-t", session, "-x", "120", "-y", "40"])
-        _ = Command.capture(["tmux", "send-keys", "-t", session, "stty size", "Enter"])
-        #expect(Command.eventually { screen().contains("40 120") })
+        // The resize travels tmux → docker CLI (SIGWINCH) → berthd → shim → pty: ask until it has arrived.
+        #expect(Command.eventually(timeout: 20) {
+            _ = Command.capture(["tmux", "send-keys", "-t", session, "stty size", "Enter"])
+            return Command.eventually(timeout: 1) { screen().contains("40 120") }
+        })
         _ = Command.capture(["tmux", "send-keys", "-t", session, "exit 5", "Enter"])
         #expect(Command.eventually { (try? String(contentsOfFile: done, encoding: .utf8)) == "5\n" })
     }
