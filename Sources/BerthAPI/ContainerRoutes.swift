@@ -151,18 +151,27 @@ extension Router {
             throw EngineError(.notImplemented, "attach without stream=1 is not supported by Berth yet")
         }
         let line = "ATTACH \(request.flag("stdin") ? 1 : 0) \(request.flag("stdout") ? 1 : 0) \(request.flag("stderr") ? 1 : 0) \(record.tty ? 0 : 1)"
+        let detachKeys = try Router.detachKeys(request, stdin: request.flag("stdin"))
         let engine = self.engine
         let contentType = record.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
         return .hijack(contentType: contentType) { stream in
             do {
                 let ticket = try await engine.attachTicket(id)
                 defer { ticket.connected() }
-                try await stream.splice(toUnixSocket: ticket.socketPath, firstLine: line)
+                try await stream.splice(toUnixSocket: ticket.socketPath, firstLine: line, detachKeys: detachKeys)
             } catch {
                 await stream.write(Array("Error: \(error)\n".utf8))
                 await stream.close()
             }
         }
+    }
+
+    /// The `detachKeys` query (default ctrl-p,ctrl-q); only watched when stdin is attached.
+    static func detachKeys(_ request: APIRequest, stdin: Bool) throws -> [UInt8] {
+        guard stdin else { return [] }
+        let text = request.query["detachKeys"].flatMap { $0.isEmpty ? nil : $0 } ?? "ctrl-p,ctrl-q"
+        guard let keys = GlueHandler.parseDetachKeys(text) else { throw EngineError(.badRequest, "Invalid detach keys (\(text)) provided") }
+        return keys
     }
 
     private func prune(_ request: APIRequest) async throws -> JSONValue {
@@ -194,11 +203,13 @@ extension Router {
                 return .empty(200)
             }
             let line = "ATTACH \(exec.config["AttachStdin"]?.bool ?? false ? 1 : 0) 1 1 \(exec.tty ? 0 : 1)"
+            let detachKeys = exec.config["AttachStdin"]?.bool ?? false
+                ? GlueHandler.parseDetachKeys(exec.config["DetachKeys"]?.string.flatMap { $0.isEmpty ? nil : $0 } ?? "ctrl-p,ctrl-q") ?? [] : []
             let engine = self.engine
             let contentType = exec.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
             return .hijack(contentType: contentType) { stream in
                 do {
-                    try await stream.splice(toUnixSocket: socket, firstLine: line)
+                    try await stream.splice(toUnixSocket: socket, firstLine: line, detachKeys: detachKeys)
                     try await engine.startExec(id)
                 } catch {
                     await stream.write(Array("Error: \(error)\n".utf8))

@@ -20,9 +20,61 @@ final class GlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
         partner = nil
     }
 
+    /// Docker's detach keys (ctrl-p ctrl-q by default), watched on the client's input: when
+    /// typed, the attachment ends and the container keeps running.
+    var detachSequence: [UInt8] = []
+    private var matched = 0
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
+        var buffer = unwrapInboundIn(data)
+        if !detachSequence.isEmpty {
+            var forward = context.channel.allocator.buffer(capacity: buffer.readableBytes)
+            while let byte = buffer.readInteger(as: UInt8.self) {
+                if byte == detachSequence[matched] {
+                    matched += 1
+                    if matched == detachSequence.count {
+                        deliver(forward)
+                        partner?.flush()
+                        partner?.close()
+                        context.close(promise: nil)
+                        return
+                    }
+                    continue
+                }
+                // Not the sequence after all: the withheld bytes go through.
+                forward.writeBytes(detachSequence[0..<matched])
+                matched = 0
+                if byte == detachSequence[0] { matched = 1 } else { forward.writeInteger(byte) }
+            }
+            buffer = forward
+        }
+        deliver(buffer)
+    }
+
+    private func deliver(_ buffer: ByteBuffer) {
+        guard buffer.readableBytes > 0 else { return }
         if let partner { partner.write(buffer) } else { pending.append(buffer) }
+    }
+
+    /// `ctrl-p,ctrl-q` → [0x10, 0x11]; `nil` for an invalid specification.
+    static func parseDetachKeys(_ text: String) -> [UInt8]? {
+        var keys: [UInt8] = []
+        for part in text.split(separator: ",") {
+            let lower = part.lowercased()
+            if lower.hasPrefix("ctrl-"), lower.count == 6, let c = lower.last?.asciiValue {
+                switch c {
+                case 97...122: keys.append(c - 96)  // ctrl-a … ctrl-z
+                case 64: keys.append(0)  // ctrl-@
+                case 91...95: keys.append(c - 64)  // ctrl-[ \ ] ^ _
+                default: return nil
+                }
+            } else if part.count == 1, let c = part.first?.asciiValue {
+                keys.append(c)
+            } else {
+                return nil
+            }
+        }
+        return keys
     }
 
     func channelReadComplete(context: ChannelHandlerContext) { partner?.flush() }
@@ -68,7 +120,7 @@ public struct HijackedStream: Sendable {
     let glue: NIOLoopBound<GlueHandler>
 
     /// Connects to a Unix socket (a shim), sends `firstLine`, then splices the two connections.
-    public func splice(toUnixSocket path: String, firstLine: String) async throws {
+    public func splice(toUnixSocket path: String, firstLine: String, detachKeys: [UInt8] = []) async throws {
         let eventLoop = channel.eventLoop
         let peer = try await ClientBootstrap(group: eventLoop)
             .channelOption(.allowRemoteHalfClosure, value: true)
@@ -81,6 +133,7 @@ public struct HijackedStream: Sendable {
             var line = peer.allocator.buffer(capacity: firstLine.utf8.count + 1)
             line.writeString(firstLine + "\n")
             let written: EventLoopFuture<Void> = peer.writeAndFlush(line)
+            serverGlue.value.detachSequence = detachKeys
             serverGlue.value.pair(with: peerGlue)
             return written
         }.get()

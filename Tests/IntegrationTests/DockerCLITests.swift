@@ -132,6 +132,35 @@ struct DockerCLITests {
         #expect(Command.eventually { (try? String(contentsOfFile: done, encoding: .utf8)) == "5\n" })
     }
 
+    @Test func detachKeysLeaveTheContainerRunning() throws {
+        let daemon = try DaemonHarness("detach")
+        defer { daemon.shutdown() }
+        let session = "berth-detach-\(UInt32.random(in: 0...UInt32.max))"
+        let done = daemon.dir + "/detach-exit"
+        let command = "DOCKER_HOST=\(daemon.host) DOCKER_CONFIG=\(daemon.dir)/client docker run -it --name detached --network none busybox sh; echo $? > \(done)"
+        #expect(Command.capture(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command]).status == 0)
+        defer { _ = Command.capture(["tmux", "kill-session", "-t", session]) }
+        #expect(Command.eventually(timeout: 20) { Command.capture(["tmux", "capture-pane", "-p", "-t", session]).stdout.contains("/ #") })
+        _ = Command.capture(["tmux", "send-keys", "-t", session, "C-p", "C-q"])
+        #expect(Command.eventually { (try? String(contentsOfFile: done, encoding: .utf8)) == "0\n" })
+        #expect(daemon.docker("inspect", "-f", "{{.State.Running}}", "detached").stdout == "true\n")
+        // And back in: attach, type, see the answer.
+        let attached = daemon.python("""
+            import socket
+            sock = client.api.attach_socket('detached', params={'stdin': 1, 'stdout': 1, 'stream': 1})
+            raw = sock._sock
+            raw.sendall(b'echo again-$((2+3))\\n')
+            seen = b''
+            for _ in range(200):
+                chunk = raw.recv(4096)
+                seen += chunk
+                if b'again-5' in seen or not chunk:
+                    break
+            print('reattached' if b'again-5' in seen else seen)
+            """)
+        #expect(attached.stdout == "reattached\n", "\(attached.stderr)")
+    }
+
     @Test func badRequestsGetDockerErrors() throws {
         let daemon = try DaemonHarness("bad")
         defer { daemon.shutdown() }
