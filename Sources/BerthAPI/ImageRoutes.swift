@@ -178,7 +178,7 @@ extension Router {
         let events = self.events
         let task = Task {
             @Sendable func send(_ message: ProgressMessage) {
-                if let data = try? JSONEncoder().encode(message) { continuation.yield(Array(data) + [10]) }
+                if let value = try? JSONValue(encoding: message) { continuation.yield(value.bytes + [10]) }
             }
             do {
                 let existing = try? images.resolve(reference.description)
@@ -223,7 +223,7 @@ extension Router {
         let events = self.events
         let task = Task {
             @Sendable func send(_ message: ProgressMessage) {
-                if let data = try? JSONEncoder().encode(message) { continuation.yield(Array(data) + [10]) }
+                if let value = try? JSONValue(encoding: message) { continuation.yield(value.bytes + [10]) }
             }
             send(ProgressMessage(status: "The push refers to repository [\(reference.repository.replacingOccurrences(of: "docker.io/", with: "docker.io/"))]"))
             do {

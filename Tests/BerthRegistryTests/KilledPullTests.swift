@@ -9,40 +9,6 @@ import Testing
 
 @Suite("Registry pull killed mid-way", .serialized)
 struct KilledPullTests {
-    /// An OCI layout with three 40 MB uncompressed layers of random bytes: slow enough on
-    /// loopback for a SIGKILL to land in the middle of the pull.
-    static func bigLayout(_ dir: String) throws {
-        let script = #"""
-        import hashlib, io, json, os, sys, tarfile
-        out = sys.argv[1]
-        os.makedirs(out + "/blobs/sha256")
-        def put(data):
-            d = hashlib.sha256(data).hexdigest()
-            open(f"{out}/blobs/sha256/{d}", "wb").write(data)
-            return "sha256:" + d, len(data)
-        layers, diffs = [], []
-        for i in range(3):
-            buf = io.BytesIO()
-            with tarfile.open(fileobj=buf, mode="w") as t:
-                data = os.urandom(40 << 20)
-                info = tarfile.TarInfo(f"data{i}.bin"); info.size = len(data)
-                t.addfile(info, io.BytesIO(data))
-            digest, size = put(buf.getvalue())
-            layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest, "size": size})
-            diffs.append(digest)
-        cfg, cfg_size = put(json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": diffs}}).encode())
-        man, man_size = put(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cfg, "size": cfg_size}, "layers": layers}).encode())
-        json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": man,
-            "size": man_size, "annotations": {"org.opencontainers.image.ref.name": "big"}}]}, open(out + "/index.json", "w"))
-        open(out + "/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
-        """#
-        let path = dir + "-make.py"
-        try script.write(toFile: path, atomically: true, encoding: .utf8)
-        defer { unlink(path) }
-        #expect(Command.run(["/usr/bin/env", "python3", path, dir], output: "/dev/null") == 0)
-    }
-
     static var benchBinary: String { LoopbackRegistry.packageRoot + "/.build/debug/berth-image-bench" }
 
     @Test("a pull killed with SIGKILL leaves no image and no bad blob; pulling again completes",
@@ -51,7 +17,7 @@ struct KilledPullTests {
         let registry = try LoopbackRegistry()
         defer { registry.stop() }
         let layout = registry.dir + "/big-layout"
-        try Self.bigLayout(layout)
+        try LoopbackRegistry.bigLayout(layout)
         #expect(Command.run(["/usr/bin/skopeo", "copy", "-q", "--dest-tls-verify=false", "oci:\(layout):big",
                                       "docker://\(registry.host)/library/big:latest"], output: "/dev/null") == 0)
         let root = registry.dir + "/store"

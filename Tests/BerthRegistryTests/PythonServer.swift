@@ -1,3 +1,4 @@
+import BerthTestSupport
 import Foundation
 import Glibc
 

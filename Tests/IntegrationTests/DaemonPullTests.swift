@@ -1,0 +1,52 @@
+import BerthTestSupport
+import Foundation
+import Glibc
+import Testing
+
+/// Pulls through berthd from a loopback registry, and a pull cut short by SIGKILL of berthd.
+@Suite("docker pull through berthd")
+struct DaemonPullTests {
+    @Test func pullKilledWithTheDaemonLeavesAConsistentStore() throws {
+        let registry = try LoopbackRegistry()
+        defer { registry.stop() }
+        let layout = registry.dir + "/big-layout"
+        try LoopbackRegistry.bigLayout(layout)
+        #expect(Command.run(["/usr/bin/skopeo", "copy", "-q", "--dest-tls-verify=false", "oci:\(layout):big",
+                             "docker://\(registry.host)/library/big:latest"], output: "/dev/null") == 0)
+        let daemon = try DaemonHarness("pull")
+        defer { daemon.shutdown() }
+        let reference = "\(registry.host)/library/big:latest"
+
+        // The small image first: progress lines and the final status, as docker prints them.
+        let small = daemon.docker("pull", "\(registry.host)/library/busybox:latest")
+        #expect(small.status == 0, "\(small.stderr)\n\(daemon.log)")
+        // The loaded busybox already holds the layer: docker says so.
+        #expect(small.stdout.contains("Already exists") && small.stdout.contains("Status: Downloaded newer image for \(registry.host)/library/busybox:latest"))
+        #expect(daemon.docker("run", "--rm", "--network", "none", "\(registry.host)/library/busybox", "echo", "pulled").stdout == "pulled\n")
+
+        // The big one: kill berthd while a layer is arriving in the ingest area.
+        var pid: pid_t = 0
+        let argv = ["/usr/bin/env", "DOCKER_HOST=\(daemon.host)", "docker", "pull", "-q", reference]
+        let args = argv.map { strdup($0) } + [nil]
+        defer { args.forEach { free($0) } }
+        #expect(posix_spawn(&pid, argv[0], nil, nil, args, environ) == 0)
+        let ingest = daemon.dir + "/data/content/ingest"
+        let downloading = Command.eventually(timeout: 30) {
+            !((try? FileManager.default.contentsOfDirectory(atPath: ingest)) ?? []).isEmpty
+        }
+        daemon.kill9()
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        #expect(downloading)
+
+        try daemon.start()
+        let images = daemon.docker("images", "--format", "{{.Repository}}").stdout
+        #expect(!images.contains("library/big"), "a half-pulled image is not listed")
+        let again = daemon.docker("pull", reference, timeout: 120)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(daemon.docker("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.contains("\(registry.host)/library/big:latest"))
+        let missing = daemon.docker("pull", "\(registry.host)/library/nothing:here")
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("library/nothing"))
+    }
+}
