@@ -174,18 +174,26 @@ extension Router {
         do { reference = try ImageReference(parsing: name) } catch { throw EngineError(.badRequest, "invalid reference format: \(name)") }
         let (client, owned) = registryClient(request, host: reference.domain)
         let puller = ImagePuller(client: client, store: images)
+        let images = self.images, events = self.events
+        return progressStream(client: client, owned: owned) { send in
+            let existing = try? images.resolve(reference.description)
+            let record = try await puller.pull(reference) { send($0.message) }
+            let fresh = existing?.id != record.id
+            send(ProgressMessage(status: fresh ? "Status: Downloaded newer image for \(reference.familiar)" : "Status: Image is up to date for \(reference.familiar)"))
+            await events.publish("image", "pull", id: reference.familiar, attributes: ["name": reference.familiar])
+        }
+    }
+
+    /// A JSON-progress response fed by `work`: Docker's jsonmessage lines, and a final
+    /// `errorDetail` line when the work fails. A per-request registry client is shut down after.
+    private func progressStream(client: RegistryClient, owned: Bool,
+                                _ work: @escaping @Sendable (@escaping @Sendable (ProgressMessage) -> Void) async throws -> Void) -> APIResponse {
         let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
-        let events = self.events
         let task = Task {
-            @Sendable func send(_ message: ProgressMessage) {
-                if let value = try? JSONValue(encoding: message) { continuation.yield(value.bytes + [10]) }
-            }
             do {
-                let existing = try? images.resolve(reference.description)
-                let record = try await puller.pull(reference) { send($0.message) }
-                let fresh = existing?.id != record.id
-                send(ProgressMessage(status: fresh ? "Status: Downloaded newer image for \(reference.familiar)" : "Status: Image is up to date for \(reference.familiar)"))
-                await events.publish("image", "pull", id: reference.familiar, attributes: ["name": reference.familiar])
+                try await work { message in
+                    if let value = try? JSONValue(encoding: message) { continuation.yield(value.bytes + [10]) }
+                }
             } catch {
                 let message = "\(Router.mapped(error))"
                 continuation.yield(JSONValue.object(["errorDetail": .object(["message": .string(message)]), "error": .string(message)]).bytes + [10])
@@ -219,25 +227,12 @@ extension Router {
         _ = try images.resolve(reference.description)
         let (client, owned) = registryClient(request, host: reference.domain)
         let pusher = ImagePusher(client: client, store: images)
-        let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
         let events = self.events
-        let task = Task {
-            @Sendable func send(_ message: ProgressMessage) {
-                if let value = try? JSONValue(encoding: message) { continuation.yield(value.bytes + [10]) }
-            }
-            send(ProgressMessage(status: "The push refers to repository [\(reference.repository.replacingOccurrences(of: "docker.io/", with: "docker.io/"))]"))
-            do {
-                _ = try await pusher.push(reference.description, as: reference) { send($0.message) }
-                await events.publish("image", "push", id: reference.familiar, attributes: ["name": reference.familiar])
-            } catch {
-                let message = "\(Router.mapped(error))"
-                continuation.yield(JSONValue.object(["errorDetail": .object(["message": .string(message)]), "error": .string(message)]).bytes + [10])
-            }
-            if owned { try? await client.shutdown() }
-            continuation.finish()
+        return progressStream(client: client, owned: owned) { send in
+            send(ProgressMessage(status: "The push refers to repository [\(reference.repository)]"))
+            _ = try await pusher.push(reference.description, as: reference) { send($0.message) }
+            await events.publish("image", "push", id: reference.familiar, attributes: ["name": reference.familiar])
         }
-        continuation.onTermination = { _ in task.cancel() }
-        return .stream(contentType: "application/json", stream)
     }
 
     private func save(names: [String]) throws -> APIResponse {

@@ -16,12 +16,8 @@ struct KilledPullTests {
     func killed() async throws {
         let registry = try LoopbackRegistry()
         defer { registry.stop() }
-        let layout = registry.dir + "/big-layout"
-        try LoopbackRegistry.bigLayout(layout)
-        #expect(Command.run(["/usr/bin/skopeo", "copy", "-q", "--dest-tls-verify=false", "oci:\(layout):big",
-                                      "docker://\(registry.host)/library/big:latest"], output: "/dev/null") == 0)
+        let reference = try registry.pushBigImage()
         let root = registry.dir + "/store"
-        let reference = "\(registry.host)/library/big:latest"
 
         // Start a pull, wait until it is downloading, kill it.
         let events = registry.dir + "/events.log"

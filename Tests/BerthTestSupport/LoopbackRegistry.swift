@@ -43,6 +43,18 @@ public final class LoopbackRegistry: @unchecked Sendable {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
+    /// Pushes the image of `bigLayout` as `library/big:latest`; returns its reference.
+    public func pushBigImage() throws -> String {
+        let layout = dir + "/big-layout"
+        try Self.bigLayout(layout)
+        let reference = "\(host)/library/big:latest"
+        guard Command.run(["/usr/bin/skopeo", "copy", "-q", "--dest-tls-verify=false", "oci:\(layout):big", "docker://\(reference)"],
+                          output: "/dev/null") == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "skopeo could not push \(reference)"])
+        }
+        return reference
+    }
+
     /// An OCI layout with three 40 MB uncompressed layers of random bytes: slow enough on
     /// loopback for a SIGKILL to land in the middle of the pull.
     public static func bigLayout(_ dir: String) throws {

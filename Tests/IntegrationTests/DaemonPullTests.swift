@@ -9,13 +9,9 @@ struct DaemonPullTests {
     @Test func pullKilledWithTheDaemonLeavesAConsistentStore() throws {
         let registry = try LoopbackRegistry()
         defer { registry.stop() }
-        let layout = registry.dir + "/big-layout"
-        try LoopbackRegistry.bigLayout(layout)
-        #expect(Command.run(["/usr/bin/skopeo", "copy", "-q", "--dest-tls-verify=false", "oci:\(layout):big",
-                             "docker://\(registry.host)/library/big:latest"], output: "/dev/null") == 0)
+        let reference = try registry.pushBigImage()
         let daemon = try DaemonHarness("pull")
         defer { daemon.shutdown() }
-        let reference = "\(registry.host)/library/big:latest"
 
         // The small image first: progress lines and the final status, as docker prints them.
         let small = daemon.docker("pull", "\(registry.host)/library/busybox:latest")

@@ -113,36 +113,29 @@ struct DockerCLITests {
     @Test func interactiveTerminalWithResize() throws {
         let daemon = try DaemonHarness("tty")
         defer { daemon.shutdown() }
-        let session = "berth-tty-\(UInt32.random(in: 0...UInt32.max))"
-        let done = daemon.dir + "/tty-exit"
-        let command = "DOCKER_HOST=\(daemon.host) DOCKER_CONFIG=\(daemon.dir)/client docker run -it --name ttyit --network none busybox sh; echo $? > \(done)"
-        #expect(Command.capture(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command]).status == 0)
-        defer { _ = Command.capture(["tmux", "kill-session", "-t", session]) }
-        func screen() -> String { Command.capture(["tmux", "capture-pane", "-p", "-t", session]).stdout }
-        #expect(Command.eventually(timeout: 20) { screen().contains("/ #") })
-        _ = Command.capture(["tmux", "send-keys", "-t", session, "echo typed-$((6*7)); stty size", "Enter"])
-        #expect(Command.eventually { screen().contains("typed-42") && screen().contains("30 100") })
-        _ = Command.capture(["tmux", "resize-window", "-t", session, "-x", "120", "-y", "40"])
+        let terminal = try TerminalSession(daemon, docker: "run -it --name ttyit --network none busybox sh")
+        defer { terminal.close() }
+        #expect(Command.eventually(timeout: 20) { terminal.screen.contains("/ #") })
+        terminal.type("echo typed-$((6*7)); stty size", "Enter")
+        #expect(Command.eventually { terminal.screen.contains("typed-42") && terminal.screen.contains("30 100") })
+        terminal.resize(columns: 120, rows: 40)
         // The resize travels tmux → docker CLI (SIGWINCH) → berthd → shim → pty: ask until it has arrived.
         #expect(Command.eventually(timeout: 20) {
-            _ = Command.capture(["tmux", "send-keys", "-t", session, "stty size", "Enter"])
-            return Command.eventually(timeout: 1) { screen().contains("40 120") }
+            terminal.type("stty size", "Enter")
+            return Command.eventually(timeout: 1) { terminal.screen.contains("40 120") }
         })
-        _ = Command.capture(["tmux", "send-keys", "-t", session, "exit 5", "Enter"])
-        #expect(Command.eventually { (try? String(contentsOfFile: done, encoding: .utf8)) == "5\n" })
+        terminal.type("exit 5", "Enter")
+        #expect(Command.eventually { terminal.exitStatus == "5\n" })
     }
 
     @Test func detachKeysLeaveTheContainerRunning() throws {
         let daemon = try DaemonHarness("detach")
         defer { daemon.shutdown() }
-        let session = "berth-detach-\(UInt32.random(in: 0...UInt32.max))"
-        let done = daemon.dir + "/detach-exit"
-        let command = "DOCKER_HOST=\(daemon.host) DOCKER_CONFIG=\(daemon.dir)/client docker run -it --name detached --network none busybox sh; echo $? > \(done)"
-        #expect(Command.capture(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command]).status == 0)
-        defer { _ = Command.capture(["tmux", "kill-session", "-t", session]) }
-        #expect(Command.eventually(timeout: 20) { Command.capture(["tmux", "capture-pane", "-p", "-t", session]).stdout.contains("/ #") })
-        _ = Command.capture(["tmux", "send-keys", "-t", session, "C-p", "C-q"])
-        #expect(Command.eventually { (try? String(contentsOfFile: done, encoding: .utf8)) == "0\n" })
+        let terminal = try TerminalSession(daemon, docker: "run -it --name detached --network none busybox sh")
+        defer { terminal.close() }
+        #expect(Command.eventually(timeout: 20) { terminal.screen.contains("/ #") })
+        terminal.type("C-p", "C-q")
+        #expect(Command.eventually { terminal.exitStatus == "0\n" })
         #expect(daemon.docker("inspect", "-f", "{{.State.Running}}", "detached").stdout == "true\n")
         // And back in: attach, type, see the answer.
         let attached = daemon.python("""

@@ -1,0 +1,28 @@
+import BerthTestSupport
+import Foundation
+
+/// A docker command in a real terminal (a detached tmux session): what the screen shows,
+/// keys typed, window resizes, and the command's exit status once it ends.
+final class TerminalSession {
+    let name = "berth-term-\(UInt32.random(in: 0...UInt32.max))"
+    private let statusFile: String
+
+    init(_ daemon: DaemonHarness, docker arguments: String, columns: Int = 100, rows: Int = 30) throws {
+        statusFile = daemon.dir + "/\(name).status"
+        let command = "DOCKER_HOST=\(daemon.host) DOCKER_CONFIG=\(daemon.dir)/client docker \(arguments); echo $? > \(statusFile)"
+        let started = Command.capture(["tmux", "new-session", "-d", "-s", name, "-x", "\(columns)", "-y", "\(rows)", command])
+        guard started.status == 0 else { throw HarnessFailure("tmux: \(started.stderr)") }
+    }
+
+    var screen: String { Command.capture(["tmux", "capture-pane", "-p", "-t", name]).stdout }
+
+    /// tmux key names (`Enter`, `C-p`) or literal text.
+    func type(_ keys: String...) { _ = Command.capture(["tmux", "send-keys", "-t", name] + keys) }
+
+    func resize(columns: Int, rows: Int) { _ = Command.capture(["tmux", "resize-window", "-t", name, "-x", "\(columns)", "-y", "\(rows)"]) }
+
+    /// The docker command's exit status, once it has ended.
+    var exitStatus: String? { try? String(contentsOfFile: statusFile, encoding: .utf8) }
+
+    func close() { _ = Command.capture(["tmux", "kill-session", "-t", name]) }
+}
