@@ -20,12 +20,9 @@ scripts/build-debian-image.sh >/dev/null
 
 work=$(mktemp -d /tmp/berth-pullbench.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-had_docker0=$(ip link show docker0 >/dev/null 2>&1 && echo yes || true)
+source benchmarks/dockerd-peer.sh
 cleanup() {
-  [ -f "$work/docker/dockerd.pid" ] && kill "$(cat "$work/docker/dockerd.pid")" 2>/dev/null || true
-  [ -n "${containerd_pid:-}" ] && { sleep 1; kill "$containerd_pid" 2>/dev/null || true; wait "$containerd_pid" 2>/dev/null || true; }
-  for _ in $(seq 50); do pgrep -f "dockerd -H unix://$work/" >/dev/null || break; sleep 0.1; done
-  [ -z "$had_docker0" ] && ip link del docker0 2>/dev/null || true
+  stop_dockerd_peer "$work/docker"
   awk -v w="$work/" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
   scripts/registry.sh stop "$work/registry" >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -34,22 +31,7 @@ trap cleanup EXIT
 scripts/registry.sh start "$work/registry" "$port" >/dev/null
 skopeo copy -q --dest-tls-verify=false oci:.testdata/debian-oci:latest "docker://127.0.0.1:$port/library/debian:latest"
 
-# The dockerd peer, as ../shared/HOST-AND-PEERS.md describes.
-mkdir -p "$work/docker"
-cat > "$work/docker/containerd.toml" <<TOML
-version = 2
-root = "$work/docker/containerd-root"
-state = "$work/docker/containerd-state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$work/docker/containerd.sock"
-TOML
-containerd --config "$work/docker/containerd.toml" > "$work/docker/containerd.log" 2>&1 &
-containerd_pid=$!
-dockerd -H "unix://$work/docker/docker.sock" --containerd "$work/docker/containerd.sock" --data-root "$work/docker/data" \
-  --exec-root "$work/docker/exec" --pidfile "$work/docker/dockerd.pid" --insecure-registry "127.0.0.1:$port" \
-  --iptables=false --ip6tables=false > "$work/docker/dockerd.log" 2>&1 &
-for _ in $(seq 200); do DOCKER_HOST="unix://$work/docker/docker.sock" docker version >/dev/null 2>&1 && break; sleep 0.1; done
+start_dockerd_peer "$work/docker" --insecure-registry "127.0.0.1:$port"
 
 python3 - "$runs" "$work" "$port" "$bench" <<'PY'
 import os, shutil, statistics, subprocess, sys, time

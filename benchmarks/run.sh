@@ -24,7 +24,7 @@ fi
 scripts/build-test-images.sh >/dev/null
 
 work=$(mktemp -d /tmp/berth-runbench.XXXXXX)
-had_docker0=$(ip link show docker0 >/dev/null 2>&1 && echo yes || true)
+source benchmarks/dockerd-peer.sh
 podman_flags=(--root "$work/podman/root" --runroot "$work/podman/run" --cgroup-manager cgroupfs --runtime crun
               --events-backend none --storage-driver overlay)
 cleanup() {
@@ -33,10 +33,7 @@ cleanup() {
   DOCKER_HOST="unix://$work/docker/docker.sock" docker ps -aq 2>/dev/null | xargs -r env DOCKER_HOST="unix://$work/docker/docker.sock" docker rm -f >/dev/null 2>&1
   CONTAINERS_CONF="$work/podman/containers.conf" podman "${podman_flags[@]}" rm -af -t 0 >/dev/null 2>&1
   [ -f "$work/berthd.pid" ] && kill "$(cat "$work/berthd.pid")" 2>/dev/null
-  [ -f "$work/docker/dockerd.pid" ] && kill "$(cat "$work/docker/dockerd.pid")" 2>/dev/null
-  for _ in $(seq 50); do pgrep -f "dockerd -H unix://$work/" >/dev/null || break; sleep 0.1; done
-  [ -n "${containerd_pid:-}" ] && { kill "$containerd_pid" 2>/dev/null; wait "$containerd_pid" 2>/dev/null; }
-  [ -z "$had_docker0" ] && ip link del docker0 2>/dev/null
+  stop_dockerd_peer "$work/docker"
   awk -v w="$work/" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
   rm -rf "$work"
 }
@@ -48,22 +45,7 @@ trap cleanup EXIT
 for _ in $(seq 100); do [ -S "$work/berth.sock" ] && break; sleep 0.05; done
 DOCKER_HOST="unix://$work/berth.sock" docker load -q -i .testdata/busybox.tar >/dev/null
 
-# dockerd, as ../shared/HOST-AND-PEERS.md describes: its own containerd, no iptables.
-mkdir -p "$work/docker"
-cat > "$work/docker/containerd.toml" <<TOML
-version = 2
-root = "$work/docker/containerd-root"
-state = "$work/docker/containerd-state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$work/docker/containerd.sock"
-TOML
-containerd --config "$work/docker/containerd.toml" > "$work/docker/containerd.log" 2>&1 &
-containerd_pid=$!
-dockerd -H "unix://$work/docker/docker.sock" --containerd "$work/docker/containerd.sock" --data-root "$work/docker/data" \
-  --exec-root "$work/docker/exec" --pidfile "$work/docker/dockerd.pid" --iptables=false --ip6tables=false \
-  > "$work/docker/dockerd.log" 2>&1 &
-for _ in $(seq 200); do DOCKER_HOST="unix://$work/docker/docker.sock" docker version >/dev/null 2>&1 && break; sleep 0.1; done
+start_dockerd_peer "$work/docker"
 DOCKER_HOST="unix://$work/docker/docker.sock" docker load -q -i .testdata/busybox.tar >/dev/null
 
 # podman: rootful, crun, cgroupfs; limits it may set without CAP_SYS_RESOURCE.
@@ -106,6 +88,15 @@ def rss_kib(pid):
         return 0
     return 0
 
+def pss_kib(pid):
+    try:
+        for line in open(f"/proc/{pid}/smaps_rollup"):
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        return 0
+    return 0
+
 def pids(pattern):
     out = subprocess.run(["pgrep", "-f", pattern], stdout=subprocess.PIPE, text=True).stdout.split()
     return [int(p) for p in out]
@@ -137,16 +128,18 @@ for name in engines:
 for name in engines:
     print(f"{name:<10}{totals[name]:>9.2f} s" + ("" if name == "berthd" else f"   {name}/berthd = {totals[name]/totals['berthd']:.2f}x"))
 
-shims = {
-    "berth-shim": [rss_kib(p) for p in pids(f"berth-shim --id .* --dir {work}/")],
-    "containerd-shim": [rss_kib(p) for p in pids(f"containerd-shim-runc-v2 -namespace moby")],
-    "conmon": [rss_kib(p) for p in pids(f"conmon .*{work}/podman")],
+shim_pids = {
+    "berth-shim": pids(f"berth-shim --id .* --dir {work}/"),
+    "containerd-shim": pids(f"containerd-shim-runc-v2 -namespace moby"),
+    "conmon": pids(f"conmon .*{work}/podman"),
 }
-print(f"\n3. memory (VmRSS)")
+print(f"\n3. memory (VmRSS; PSS shares a binary's pages among the processes that map it)")
 for name, kib in idle.items():
     print(f"idle {name:<22}{mib(kib):>8.1f} MiB")
 print(f"berthd with {count} containers   {mib(rss_kib(int(open(f'{work}/berthd.pid').read()))):>8.1f} MiB")
-for name, values in shims.items():
-    if values:
-        print(f"per container {name:<15}{mib(statistics.median(values)):>8.2f} MiB (median of {len(values)})")
+for name, group in shim_pids.items():
+    if group:
+        rss = statistics.median(rss_kib(p) for p in group)
+        pss = statistics.median(pss_kib(p) for p in group)
+        print(f"per container {name:<15}{mib(rss):>8.2f} MiB RSS, {mib(pss):.2f} MiB PSS (median of {len(group)})")
 PY
