@@ -108,6 +108,9 @@ public struct DaemonConfig: Sendable {
 
     /// Checks values that flags may also have set.
     public func validate() throws {
+        if tlsVerify || tlsCert != nil || tlsKey != nil || tlsCACert != nil {
+            throw EngineError(.badRequest, "TLS (tlsverify, tlscacert, tlscert, tlskey) is not supported by berthd yet: listen on a Unix socket")
+        }
         guard ["json-file", "none"].contains(logDriver) else {
             throw EngineError(.badRequest, "log-driver \(logDriver) is not supported: use json-file or none")
         }
