@@ -187,8 +187,8 @@ extension ContainerEngine {
         let record = containers[id]!
         switch condition {
         case "", "not-running":
-            if !record.state.running && record.state.status != .created { return record.state.exitCode }
-            if record.state.status == .created { return await waitForExit(id) }
+            // As dockerd: a container that is not running (created or exited) answers at once.
+            if !record.state.running { return record.state.exitCode }
             return await waitForExit(id)
         case "next-exit":
             return await waitForExit(id)
