@@ -79,23 +79,17 @@ def timed(name, *args):
     cli(name, *args)
     return time.perf_counter() - t
 
-def rss_kib(pid):
+def proc_kib(path, key):
     try:
-        for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmRSS:"):
+        for line in open(path):
+            if line.startswith(key):
                 return int(line.split()[1])
     except OSError:
         return 0
     return 0
 
-def pss_kib(pid):
-    try:
-        for line in open(f"/proc/{pid}/smaps_rollup"):
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        return 0
-    return 0
+def rss_kib(pid): return proc_kib(f"/proc/{pid}/status", "VmRSS:")
+def pss_kib(pid): return proc_kib(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 def pids(pattern):
     out = subprocess.run(["pgrep", "-f", pattern], stdout=subprocess.PIPE, text=True).stdout.split()
