@@ -12,7 +12,7 @@ extension ContainerEngine {
     func withRootfs<T>(_ id: String, _ body: (String) throws -> T) throws -> T {
         let record = containers[id]!
         if record.state.running {
-            return try body(images.snapshots.containerChanges(id).replacingOccurrences(of: "/upper", with: "/merged"))
+            return try body(images.snapshots.containerRoot(id))
         }
         let image = try images.resolve(record.image)
         let rootfs = try images.snapshots.mountContainer(id, chain: image.chain)

@@ -38,7 +38,6 @@ extension ContainerEngine {
         } catch {
             images.snapshots.unmountContainer(id)
             record.state.error = "\(error)"
-            record.state.status = record.state.status == .created ? .created : .exited
             record.state.exitCode = 128
             try? save(record)
             failAttaches(id, error)

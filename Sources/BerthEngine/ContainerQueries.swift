@@ -24,8 +24,8 @@ extension ContainerEngine {
             "ExecIDs": record.execIDs.isEmpty ? .null : .array(record.execIDs.map(JSONValue.string)),
             "HostConfig": record.hostConfig,
             "GraphDriver": .object(["Name": .string(images.snapshots.driver == .overlay ? "overlay2" : "vfs"),
-                                    "Data": .object(["UpperDir": .string(upper), "MergedDir": .string(upper.replacingOccurrences(of: "/upper", with: "/merged")),
-                                                     "WorkDir": .string(upper.replacingOccurrences(of: "/upper", with: "/work"))])]),
+                                    "Data": .object(["UpperDir": .string(upper), "MergedDir": .string(images.snapshots.containerRoot(record.id)),
+                                                     "WorkDir": .string(images.snapshots.containerWork(record.id))])]),
             "Mounts": .array(mounts(record)), "Config": record.config,
             "NetworkSettings": .object([
                 "Bridge": .string(""), "SandboxID": .string(""), "SandboxKey": .string(""), "Ports": .object([:]),

@@ -121,6 +121,12 @@ public final class Snapshotter: Sendable {
     /// The directory holding a container's changes (overlay upper dir, or its whole copy).
     public func containerChanges(_ id: String) -> String { "\(root)/containers/\(id)/upper" }
 
+    /// Where a container's root is mounted while it runs (overlay merged dir, or the copy's bind).
+    public func containerRoot(_ id: String) -> String { "\(root)/containers/\(id)/merged" }
+
+    /// The overlay work directory of a container.
+    public func containerWork(_ id: String) -> String { "\(root)/containers/\(id)/work" }
+
     public func unmountContainer(_ id: String) {
         let merged = "\(root)/containers/\(id)/merged"
         while umount2(merged, Int32(MNT_DETACH)) == 0 {}
