@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "berth-runtime", targets: ["berth-runtime"]),
         .executable(name: "berth-shim", targets: ["berth-shim"]),
         .executable(name: "berthd", targets: ["berthd"]),
+        .executable(name: "berth-init", targets: ["berth-init"]),
         .library(name: "BerthOCI", targets: ["BerthOCI"]),
         .library(name: "BerthDigest", targets: ["BerthDigest"]),
         .library(name: "BerthRuntime", targets: ["BerthRuntime"]),
@@ -20,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // Models shared by every layer: OCI runtime/image specs, Docker schema2, digests, references.
@@ -66,11 +68,11 @@ let package = Package(
             name: "BerthAPI",
             dependencies: ["BerthEngine", "BerthImages", "BerthRegistry", "BerthOCI",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                           .product(name: "NIOHTTP1", package: "swift-nio")]
+                           .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")]
         ),
         .executableTarget(
             name: "berthd",
-            dependencies: ["BerthAPI", "BerthEngine", "BerthImages", "BerthRegistry",
+            dependencies: ["BerthAPI", "BerthEngine", "BerthImages", "BerthRegistry", .product(name: "NIOSSL", package: "swift-nio-ssl"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
@@ -90,6 +92,14 @@ let package = Package(
             name: "berth-shim",
             dependencies: ["BerthSystem", "CBerthSystem"],
             linkerSettings: [.unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release))]
+        ),
+        // PID 1 for `run --init`: forwards signals, reaps orphans. Fully static (no libc needed
+        // in the image it is mounted into).
+        .executableTarget(
+            name: "berth-init",
+            dependencies: ["CBerthSystem"],
+            linkerSettings: [.unsafeFlags(["-static-executable"]),
+                             .unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release))]
         ),
         .executableTarget(
             name: "berth-image-bench",

@@ -16,7 +16,7 @@ for pkg in docker.io containerd podman crun libarchive-dev libseccomp-dev busybo
 done
 bin=${BERTH_BIN_DIR:-}
 if [ -z "$bin" ]; then
-  for product in berthd berth-shim berth-runtime; do
+  for product in berthd berth-shim berth-runtime berth-init; do
     swift build -c release --static-swift-stdlib --product "$product" >/dev/null
   done
   bin=$PWD/.build/release

@@ -14,7 +14,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
 fi
 
-for product in berth-runtime berth-shim berthd; do
+for product in berth-runtime berth-shim berth-init berthd; do
   swift build -c release --static-swift-stdlib --product "$product"
 done
 scripts/build-test-images.sh >/dev/null

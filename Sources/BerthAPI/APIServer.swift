@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// The Engine API over HTTP/1.1 on Unix sockets (and TCP), on SwiftNIO.
 public final class APIServer: Sendable {
@@ -14,15 +15,18 @@ public final class APIServer: Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
     }
 
-    /// Listens on `unix:///path` or `tcp://host:port`; returns the bound channel.
-    public func listen(_ address: String, socketMode: mode_t = 0o660, socketGroup: gid_t? = nil) async throws -> Channel {
+    /// Listens on `unix:///path` or `tcp://host:port` (TLS on TCP when `tls` is given); returns the bound channel.
+    public func listen(_ address: String, socketMode: mode_t = 0o660, socketGroup: gid_t? = nil,
+                       tls: NIOSSLContext? = nil) async throws -> Channel {
         let router = self.router
+        let isTCP = !address.hasPrefix("unix://")
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if isTCP, let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     let encoder = HTTPResponseEncoder()
                     let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
                     try channel.pipeline.syncOperations.addHandler(encoder)

@@ -120,10 +120,29 @@ extension Router {
         case ("GET", "changes"):
             return .json(200, try await engine.changes(id))
         case ("POST", "update"):
-            throw EngineError(.notImplemented, "container update is not supported by Berth yet")
+            let warnings = try await engine.update(id, body: try request.json())
+            return .json(200, .object(["Warnings": .array(warnings.map(JSONValue.string))]))
         default:
             throw Router.unsupported(request)
         }
+    }
+
+    /// `POST /commit?container=…&repo=…&tag=…`: the body is a container `Config` whose fields override.
+    func commit(_ request: APIRequest) async throws -> APIResponse {
+        guard let container = request.query["container"], !container.isEmpty else {
+            throw EngineError(.badRequest, "container is required")
+        }
+        var reference: String?
+        if let repository = request.query["repo"], !repository.isEmpty {
+            reference = repository + ((request.query["tag"]).flatMap { $0.isEmpty ? nil : ":\($0)" } ?? "")
+        }
+        let body = try request.json()
+        let commit = ContainerEngine.CommitRequest(
+            reference: reference, comment: request.query["comment"], author: request.query["author"],
+            pause: request.query["pause"].map { $0 == "1" || $0.lowercased() == "true" } ?? true,
+            changes: request.queryPairs.filter { $0.0 == "changes" }.map(\.1), config: body.object == nil ? nil : body)
+        let id = try await engine.commit(container, commit)
+        return .json(201, .object(["Id": .string(id.description)]))
     }
 
     private func logs(_ request: APIRequest, _ id: String) async throws -> APIResponse {

@@ -96,7 +96,8 @@ extension Router {
         let runtime = try JSONValue(encoding: config.config ?? ImageConfig.Config())
         var object: [String: JSONValue] = [
             "Id": .string(record.id.description), "RepoTags": .array(familiarTags(record).map(JSONValue.string)),
-            "RepoDigests": .array(repoDigests(record).map(JSONValue.string)), "Parent": .string(""), "Comment": .string(""),
+            "RepoDigests": .array(repoDigests(record).map(JSONValue.string)), "Parent": .string(""),
+            "Comment": .string(config.history?.last?.comment ?? ""),
             "Created": .string(record.created ?? ""), "DockerVersion": .string(""), "Author": .string(config.author ?? ""),
             "Config": runtime, "Architecture": .string(config.architecture), "Os": .string(config.os),
             "Size": .int(record.size), "VirtualSize": .int(record.size),
@@ -214,7 +215,10 @@ extension Router {
         if let repository = request.query["repo"], !repository.isEmpty {
             reference = repository + ((request.query["tag"]).flatMap { $0.isEmpty ? nil : ":\($0)" } ?? "")
         }
-        let id = try images.importRootfs(file, reference: reference)
+        let changes = request.queryPairs.filter { $0.0 == "changes" }.map(\.1)
+        let config = changes.isEmpty ? nil : try ConfigChanges.apply(changes, to: .object([:])).decode(ImageConfig.Config.self)
+        let message = request.query["message"].flatMap { $0.isEmpty ? nil : $0 }
+        let id = try images.importRootfs(file, reference: reference, config: config, message: message)
         await events.publish("image", "import", id: id.description)
         return .bytes(200, contentType: "application/json", JSONValue.object(["status": .string(id.description)]).bytes + [10])
     }

@@ -78,6 +78,7 @@ public final class Router: Sendable {
             case "containers": return try await containers(request, Array(segments.dropFirst()))
             case "exec": return try await exec(request, Array(segments.dropFirst()))
             case "images": return try await images(request, Array(segments.dropFirst()))
+            case "commit" where request.method == "POST": return try await commit(request)
             case "networks", "volumes", "build", "swarm", "nodes", "services", "plugins", "secrets", "configs", "distribution", "session", "grpc":
                 throw EngineError(.notImplemented, "/\(first) is not supported by Berth yet")
             default:

@@ -111,14 +111,21 @@ extension Router {
         let filters = try request.filters()
         let since = request.query["since"].flatMap(Date.parseTimestamp)?.timeIntervalSince1970
         let until = request.query["until"].flatMap(Date.parseTimestamp)?.timeIntervalSince1970
-        let events = await self.events.subscribe(since: since)
+        let (past, events) = await self.events.subscribe(since: since)
         let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
+        for event in past where Router.matches(event, filters) {
+            if let until, Double(event.timeNano) / 1e9 > until { break }
+            continuation.yield(event.json.bytes + [10])
+        }
+        if let until, until <= Date().timeIntervalSince1970 {
+            continuation.finish()
+            return .stream(contentType: "application/json", stream)
+        }
         let task = Task {
             // `until` ends the stream at that time even when no event comes.
-            let deadline = until.map { max(0, $0 - Date().timeIntervalSince1970) }
-            let timer = deadline.map { seconds in
+            let timer = until.map { until in
                 Task {
-                    try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                    try? await Task.sleep(nanoseconds: UInt64(max(0, until - Date().timeIntervalSince1970) * 1e9))
                     continuation.finish()
                 }
             }

@@ -49,17 +49,31 @@ public actor ContainerEngine {
     var shimBinary: String { config.binaryDirectory + "/berth-shim" }
 
     /// After a daemon restart: reattach to live shims; record exits that happened meanwhile.
-    public func reconcile() async {
+    /// Without live restore, containers left running by the previous daemon are killed.
+    public func reconcile(liveRestore: Bool = true) async {
         for (id, record) in containers where record.state.running {
             let shim = shim(id)
             if shim.isAlive {
                 monitor(id)
+                if !liveRestore {
+                    stopping.insert(id)
+                    try? await shim.request("KILL 9 all")
+                    _ = await waitForExit(id, timeout: 10)
+                }
             } else {
                 await containerExited(id)
             }
         }
         for (id, record) in containers where record.state.status == .removing {
             try? await remove(id, force: true)
+        }
+    }
+
+    /// Daemon shutdown without live restore: every running container is stopped as `docker stop` would.
+    public func stopAll() async {
+        let running = containers.values.filter(\.state.running).map(\.id)
+        await withTaskGroup(of: Void.self) { group in
+            for id in running { group.addTask { try? await self.stop(id, timeout: nil, signal: nil) } }
         }
     }
 

@@ -1,5 +1,6 @@
 import BerthImages
 import BerthOCI
+import BerthRuntime
 import BerthSystem
 import Foundation
 
@@ -25,7 +26,8 @@ extension ContainerEngine {
             throw EngineError(.internalError, "mount the root filesystem of \(record.name): \(error)")
         }
         do {
-            let spec = try SpecBuilder(record: record, rootfs: rootfs, cgroupParent: "/berth").build()
+            let runsInit = record.hostConfig["Init"]?.bool ?? config.initByDefault
+            let spec = try SpecBuilder(record: record, rootfs: rootfs, initBinary: runsInit ? config.binaryDirectory + "/berth-init" : nil).build()
             try FileManager.default.createDirectory(atPath: bundle(id), withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -48,6 +50,7 @@ extension ContainerEngine {
         record.state.status = .running
         record.state.error = ""
         record.state.exitCode = 0
+        record.state.oomKilled = false
         record.state.startedAt = Date().rfc3339Nano
         record.state.finishedAt = ContainerState.zeroTime
         try save(record)
@@ -70,6 +73,7 @@ extension ContainerEngine {
         if record.tty { arguments.append("--tty") }
         if record.config["OpenStdin"]?.bool ?? false { arguments.append("--stdin") }
         if record.config["StdinOnce"]?.bool ?? false { arguments.append("--stdin-once") }
+        if let oomFile = CgroupFactory.memoryEventsFile(cgroupsPath: SpecBuilder.cgroupsPath(record)) { arguments += ["--oom-file", oomFile] }
         return arguments
     }
 
@@ -87,12 +91,14 @@ extension ContainerEngine {
         let exit = shim(id).recordedExit()
         record.state.status = .exited
         record.state.exitCode = exit?.code ?? 255
+        record.state.oomKilled = exit?.oomKilled ?? false
         record.state.finishedAt = exit?.finishedAt ?? Date().rfc3339Nano
         record.state.pid = 0
         if exit == nil { record.state.error = "the container's shim exited without recording an exit status" }
         images.snapshots.unmountContainer(id)
         try? FileManager.default.removeItem(atPath: bundle(id))
         try? save(record)
+        if record.state.oomKilled { await publish("oom", record) }
         await publish("die", record, extra: ["exitCode": String(record.state.exitCode)])
         for waiter in exitWaiters.removeValue(forKey: id) ?? [] { waiter.resume(record.state.exitCode) }
         let stoppedByUser = stopping.remove(id) != nil
@@ -169,7 +175,7 @@ extension ContainerEngine {
         await publish(paused ? "pause" : "unpause", containers[id]!)
     }
 
-    private func setPaused(_ id: String, _ paused: Bool) async throws {
+    func setPaused(_ id: String, _ paused: Bool) async throws {
         var record = containers[id]!
         let runtime = try config.runtimePath(record.runtime)
         let result = await Subprocess.run([runtime, "--root", runtimeRoot(runtime), paused ? "pause" : "resume", id])

@@ -1,7 +1,7 @@
 import Foundation
 
 /// `GET /containers/{id}/stats`: Docker's stats object from the container's cgroup counters
-/// (cgroup v1 controllers under `/berth/<id>`, or the v2 unified directory).
+/// (cgroup v1 controllers, or the v2 unified directory, at the container's cgroups path).
 extension ContainerEngine {
     public func stats(_ reference: String) throws -> JSONValue {
         let id = try resolve(reference)
@@ -20,7 +20,7 @@ extension ContainerEngine {
             object["blkio_stats"] = .object(["io_service_bytes_recursive": .null])
             return .object(object)
         }
-        let cgroup = CgroupCounters(path: "/berth/\(id)")
+        let cgroup = CgroupCounters(path: SpecBuilder.cgroupsPath(record))
         object["pids_stats"] = .object(["current": .int(cgroup.pids), "limit": cgroup.pidsLimit.map(JSONValue.int) ?? .null])
         let cpu = cgroup.cpu
         object["cpu_stats"] = .object([

@@ -20,14 +20,18 @@ public struct DaemonConfig: Sendable {
     public var defaultNetwork: String?
     public var logOpts: [String: String] = [:]
     public var liveRestore = true
+    /// `"init": true`: containers run under berth-init unless they ask otherwise.
+    public var initByDefault = false
     public var defaultUlimits: [String: JSONValue] = [:]
     public var maxConcurrentDownloads = 3
     public var debug = false
+    /// `--tls`: TCP listeners use TLS; `--tlsverify` also requires client certificates.
+    public var tls = false
     public var tlsVerify = false
     public var tlsCACert: String?
     public var tlsCert: String?
     public var tlsKey: String?
-    /// Directory holding berth-shim and berth-runtime (default: next to berthd).
+    /// Directory holding berth-shim, berth-runtime and berth-init (default: next to berthd).
     public var binaryDirectory: String
 
     public init(binaryDirectory: String) {
@@ -37,7 +41,7 @@ public struct DaemonConfig: Sendable {
     static let knownKeys: Set<String> = [
         "data-root", "exec-root", "hosts", "group", "registry-mirrors", "insecure-registries", "default-runtime", "runtimes",
         "log-driver", "log-opts", "live-restore", "default-ulimits", "max-concurrent-downloads", "debug", "tlsverify",
-        "tlscacert", "tlscert", "tlskey", "tls", "storage-driver", "default-network",
+        "tlscacert", "tlscert", "tlskey", "tls", "storage-driver", "default-network", "init",
     ]
 
     /// Lays the keys of a daemon.json over this configuration; unknown keys and wrong types are refused
@@ -80,7 +84,9 @@ public struct DaemonConfig: Sendable {
         if let value = try string("default-network") { defaultNetwork = value }
         if let value = try bool("live-restore") { liveRestore = value }
         if let value = try bool("debug") { debug = value }
+        if let value = try bool("init") { initByDefault = value }
         if let value = try bool("tlsverify") { tlsVerify = value }
+        if let value = try bool("tls") { tls = value }
         if let value = try string("tlscacert") { tlsCACert = value }
         if let value = try string("tlscert") { tlsCert = value }
         if let value = try string("tlskey") { tlsKey = value }
@@ -108,8 +114,10 @@ public struct DaemonConfig: Sendable {
 
     /// Checks values that flags may also have set.
     public func validate() throws {
-        if tlsVerify || tlsCert != nil || tlsKey != nil || tlsCACert != nil {
-            throw EngineError(.badRequest, "TLS (tlsverify, tlscacert, tlscert, tlskey) is not supported by berthd yet: listen on a Unix socket")
+        for host in hosts {
+            guard host.hasPrefix("unix://") || host.hasPrefix("tcp://") else {
+                throw EngineError(.badRequest, "invalid host \(host): use unix:///path or tcp://host:port")
+            }
         }
         guard ["json-file", "none"].contains(logDriver) else {
             throw EngineError(.badRequest, "log-driver \(logDriver) is not supported: use json-file or none")

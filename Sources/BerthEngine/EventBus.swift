@@ -40,16 +40,15 @@ public actor EventBus {
         for continuation in subscribers.values { continuation.yield(event) }
     }
 
-    /// Past events at or after `since` (seconds), then live ones, until the stream is dropped.
-    public func subscribe(since: Double?) -> AsyncStream<EngineEvent> {
+    /// Past events at or after `since` (seconds), and a stream of the live ones, until it is dropped.
+    /// Both come from one actor turn, so no event is missed or repeated between them.
+    public func subscribe(since: Double?) -> (past: [EngineEvent], live: AsyncStream<EngineEvent>) {
         let (stream, continuation) = AsyncStream<EngineEvent>.makeStream(bufferingPolicy: .bufferingNewest(4096))
-        if let since {
-            for event in recent where Double(event.timeNano) / 1e9 >= since { continuation.yield(event) }
-        }
+        let past = since.map { since in recent.filter { Double($0.timeNano) / 1e9 >= since } } ?? []
         let id = UUID()
         subscribers[id] = continuation
         continuation.onTermination = { _ in Task { await self.unsubscribe(id) } }
-        return stream
+        return (past, stream)
     }
 
     private func unsubscribe(_ id: UUID) { subscribers[id] = nil }

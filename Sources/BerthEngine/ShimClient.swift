@@ -45,11 +45,11 @@ struct ShimClient: Sendable {
     }
 
     /// The exit the shim recorded: code and time.
-    func recordedExit() -> (code: Int32, finishedAt: String)? {
+    func recordedExit() -> (code: Int32, finishedAt: String, oomKilled: Bool)? {
         guard let text = try? String(contentsOfFile: exitPath, encoding: .utf8) else { return nil }
         let fields = text.split(whereSeparator: \.isWhitespace)
-        guard fields.count == 3, let code = Int32(fields[0]), let seconds = Int(fields[1]), let nanos = Int(fields[2]) else { return nil }
-        return (code, Date.rfc3339(seconds: seconds, nanoseconds: nanos))
+        guard fields.count >= 3, let code = Int32(fields[0]), let seconds = Int(fields[1]), let nanos = Int(fields[2]) else { return nil }
+        return (code, Date.rfc3339(seconds: seconds, nanoseconds: nanos), fields.count > 3 && fields[3] == "1")
     }
 
     /// The runtime logs errors as JSON (`{"level":"error","msg":…}`); users want the message.

@@ -8,7 +8,8 @@ import Foundation
 struct SpecBuilder {
     let record: ContainerRecord
     let rootfs: String
-    let cgroupParent: String
+    /// berth-init on the host, when the container runs under it (`--init`).
+    var initBinary: String?
 
     func build() throws -> RuntimeSpec {
         var spec = DefaultSpec.make()
@@ -18,7 +19,7 @@ struct SpecBuilder {
 
         var process = spec.process!
         process.terminal = record.tty
-        process.args = [record.path] + record.args
+        process.args = (initBinary == nil ? [] : [Self.initPath, "--"]) + [record.path] + record.args
         process.env = config["Env"]?.strings ?? []
         process.cwd = (config["WorkingDir"]?.string).flatMap { $0.isEmpty ? nil : $0 } ?? "/"
         process.user = try UserResolver(rootfs: rootfs).resolve(config["User"]?.string ?? "",
@@ -46,6 +47,9 @@ struct SpecBuilder {
                                       ("/etc/resolv.conf", record.resolvConfPath)] {
             mounts.append(.init(destination: destination, type: "bind", source: source, options: ["rbind", "rprivate"]))
         }
+        if let initBinary {
+            mounts.append(.init(destination: Self.initPath, type: "bind", source: initBinary, options: ["rbind", "ro", "rprivate"]))
+        }
         for bind in host["Binds"]?.strings ?? [] { mounts.append(try Self.bindMount(bind)) }
         for (destination, options) in (host["Tmpfs"]?.object ?? [:]).sorted(by: { $0.key < $1.key }) {
             let extra = (options.string ?? "").split(separator: ",").map(String.init)
@@ -55,8 +59,8 @@ struct SpecBuilder {
 
         var linux = spec.linux!
         linux.namespaces = try namespaces(host)
-        linux.cgroupsPath = "\(cgroupParent)/\(record.id)"
-        linux.resources = resources(host, privileged: privileged)
+        linux.cgroupsPath = Self.cgroupsPath(record)
+        linux.resources = Self.resources(host, privileged: privileged)
         linux.maskedPaths = privileged ? [] : host["MaskedPaths"]?.strings ?? DefaultPaths.masked
         linux.readonlyPaths = privileged ? [] : host["ReadonlyPaths"]?.strings ?? DefaultPaths.readonly
         if let sysctls = host["Sysctls"]?.object { linux.sysctl = sysctls.compactMapValues(\.string) }
@@ -65,6 +69,15 @@ struct SpecBuilder {
             spec.mounts?[index].options = ["nosuid", "noexec", "nodev", "rw"]
         }
         return spec
+    }
+
+    /// Where the init is mounted in the container, as Docker mounts docker-init.
+    static let initPath = "/sbin/docker-init"
+
+    /// The container's cgroup: named by its ID, under `--cgroup-parent` or `/berth`.
+    static func cgroupsPath(_ record: ContainerRecord) -> String {
+        let parent = record.hostConfig["CgroupParent"]?.string.flatMap { $0.isEmpty ? nil : $0 } ?? "/berth"
+        return (parent.hasPrefix("/") ? parent : "/" + parent) + "/" + record.id
     }
 
     private func namespaces(_ host: JSONValue) throws -> [RuntimeSpec.Namespace] {
@@ -117,7 +130,7 @@ struct SpecBuilder {
         return limits.values.sorted { $0.type < $1.type }
     }
 
-    private func resources(_ host: JSONValue, privileged: Bool) -> RuntimeSpec.Resources {
+    static func resources(_ host: JSONValue, privileged: Bool) -> RuntimeSpec.Resources {
         var resources = RuntimeSpec.Resources(devices: [.init(allow: privileged, access: "rwm")])
         let memory = host["Memory"]?.int ?? 0, swap = host["MemorySwap"]?.int ?? 0, reservation = host["MemoryReservation"]?.int ?? 0
         if memory > 0 || reservation > 0 {

@@ -143,7 +143,7 @@ extension ImageStore {
         }
     }
 
-    private func copyIntoStore(_ path: String, digest: Digest, size: Int64) throws {
+    func copyIntoStore(_ path: String, digest: Digest, size: Int64) throws {
         let ingest = try content.ingest(digest, size: size)
         defer { ingest.close() }
         if ingest.offset > 0 { try ingest.reset() }

@@ -49,6 +49,12 @@ public enum CgroupFactory {
         return CgroupV1(paths: paths)
     }
 
+    /// The file whose `oom_kill N` line counts OOM kills in the cgroup at absolute `cgroupsPath`.
+    public static func memoryEventsFile(cgroupsPath: String) -> String? {
+        if isUnified { return normalize(root + "/" + cgroupsPath) + "/memory.events" }
+        return v1Mounts()["memory"].map { normalize($0 + "/" + cgroupsPath) + "/memory.oom_control" }
+    }
+
     /// Reopens a cgroup recorded in a container's state.
     public static func reopen(paths: [String: String]) -> any Cgroup {
         if let unified = paths[""] { return CgroupV2(path: unified) }

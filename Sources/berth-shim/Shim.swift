@@ -160,6 +160,15 @@ final class Shim {
         }
     }
 
+    /// Whether the kernel's OOM killer struck inside the container's cgroup.
+    private func oomKilled() -> Bool {
+        guard let file = options.oomFile, let content = try? SmallFile.read(file) else { return false }
+        for line in content.split(separator: "\n") where line.hasPrefix("oom_kill ") {
+            return (Int(line.split(separator: " ").last ?? "") ?? 0) > 0
+        }
+        return false
+    }
+
     private func finish() -> Never {
         for fd in Array(outputs.keys) {
             _ = berth_set_nonblock(fd, 1)
@@ -169,7 +178,8 @@ final class Shim {
         log?.flush()
         let code = exitStatus?.shellCode ?? 255
         let now = Timestamp.now()
-        try? SmallFile.writeAtomically(options.directory + "/exit", Array("\(code) \(now.seconds) \(now.nanoseconds)\n".utf8))
+        let oom = oomKilled() ? 1 : 0
+        try? SmallFile.writeAtomically(options.directory + "/exit", Array("\(code) \(now.seconds) \(now.nanoseconds) \(oom)\n".utf8))
         // Waiters and attached clients first: `docker run` returns as soon as they hear of the exit.
         for (fd, client) in clients {
             if case .waiting = client { reply(fd, "EXIT \(code)") }

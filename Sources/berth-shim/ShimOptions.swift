@@ -16,11 +16,14 @@ struct ShimOptions {
     var stdinOnce = false
     /// Exec mode: the process.json to run inside the running container `id`.
     var execProcess: String?
+    /// The memory cgroup's OOM counter file (`memory.events`, or v1's `memory.oom_control`),
+    /// read at exit before the runtime deletes the cgroup.
+    var oomFile: String?
 
     static let usage = """
         usage: berth-shim --id ID --bundle DIR --dir DIR [--runtime PATH] [--runtime-root DIR]
                           [--log FILE [--log-max-size BYTES] [--log-max-file N]]
-                          [--tty] [--stdin] [--stdin-once] [--exec-process FILE]
+                          [--tty] [--stdin] [--stdin-once] [--exec-process FILE] [--oom-file FILE]
         """
 
     init(arguments: [String]) throws(UsageError) {
@@ -47,6 +50,7 @@ struct ShimOptions {
             case "--stdin": openStdin = true
             case "--stdin-once": stdinOnce = true
             case "--exec-process": execProcess = try value(argument)
+            case "--oom-file": oomFile = try value(argument)
             default: throw UsageError("unknown argument \(argument)")
             }
         }

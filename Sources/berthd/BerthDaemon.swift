@@ -5,6 +5,7 @@ import BerthImages
 import BerthRegistry
 import Dispatch
 import Foundation
+import NIOSSL
 
 /// berthd: the Berth daemon. Flags follow dockerd's names; they override daemon.json.
 @main
@@ -40,10 +41,21 @@ struct BerthDaemon: AsyncParsableCommand {
     var defaultNetwork: String?
     @Flag(name: [.customShort("D"), .long], help: "Debug output.")
     var debug = false
+    @Flag(help: "Use TLS on TCP listeners; implied by --tlsverify.")
+    var tls = false
+    @Flag(help: "Use TLS and require client certificates signed by --tlscacert.")
+    var tlsverify = false
+    @Option(help: "Trust only client certificates signed by this CA (default: ~/.docker/ca.pem).")
+    var tlscacert: String?
+    @Option(help: "TLS certificate file (default: ~/.docker/cert.pem).")
+    var tlscert: String?
+    @Option(help: "TLS key file (default: ~/.docker/key.pem).")
+    var tlskey: String?
 
     mutating func run() async throws {
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
         var config = DaemonConfig(binaryDirectory: (executable as NSString).deletingLastPathComponent)
+        var tlsContext: NIOSSLContext?
         do {
             if let data = FileManager.default.contents(atPath: configFile) {
                 try config.apply(fileContents: data, path: configFile)
@@ -63,7 +75,16 @@ struct BerthDaemon: AsyncParsableCommand {
             config.registryMirrors += registryMirror
             config.insecureRegistries += insecureRegistry
             config.debug = config.debug || debug
+            config.tls = config.tls || tls
+            config.tlsVerify = config.tlsVerify || tlsverify
+            // As dockerd: certificates default to the files in DOCKER_CERT_PATH or ~/.docker.
+            let certDirectory = ProcessInfo.processInfo.environment["DOCKER_CERT_PATH"]
+                ?? NSHomeDirectory() + "/.docker"
+            config.tlsCACert = tlscacert ?? config.tlsCACert ?? (config.tlsVerify ? certDirectory + "/ca.pem" : nil)
+            config.tlsCert = tlscert ?? config.tlsCert ?? (config.tls || config.tlsVerify ? certDirectory + "/cert.pem" : nil)
+            config.tlsKey = tlskey ?? config.tlsKey ?? (config.tls || config.tlsVerify ? certDirectory + "/key.pem" : nil)
             try config.validate()
+            tlsContext = try TLSSettings.serverContext(config)
         } catch let error as EngineError {
             FileHandle.standardError.write(Data("berthd: \(error.message)\n".utf8))
             throw ExitCode(1)
@@ -77,7 +98,7 @@ struct BerthDaemon: AsyncParsableCommand {
 
         let images = try ImageStore(root: config.dataRoot)
         let engine = try ContainerEngine(config: config, images: images, events: EventBus())
-        await engine.reconcile()
+        await engine.reconcile(liveRestore: config.liveRestore)
         var registryConfiguration = RegistryConfiguration()
         registryConfiguration.insecureRegistries = config.insecureRegistries
         registryConfiguration.mirrors = config.registryMirrors
@@ -93,11 +114,15 @@ struct BerthDaemon: AsyncParsableCommand {
             groupID = entry.pointee.gr_gid
         }
         for address in config.hosts {
-            _ = try await server.listen(address, socketGroup: groupID)
+            if address.hasPrefix("tcp://"), tlsContext == nil {
+                FileHandle.standardError.write(Data("berthd: WARNING: the API on \(address) is not encrypted and anyone who can reach it controls this host: use --tlsverify\n".utf8))
+            }
+            _ = try await server.listen(address, socketGroup: groupID, tls: tlsContext)
             if config.debug { FileHandle.standardError.write(Data("berthd: API listening on \(address)\n".utf8)) }
         }
         await waitForTermination()
-        // Containers keep running (live restore): their shims do not depend on berthd.
+        // With live restore (the default) containers keep running: their shims do not depend on berthd.
+        if !config.liveRestore { await engine.stopAll() }
         for address in config.hosts where address.hasPrefix("unix://") { unlink(String(address.dropFirst(7))) }
         unlink(pidPath)
         try? await registry.shutdown()

@@ -41,6 +41,13 @@ final class DaemonHarness: @unchecked Sendable {
 
     var log: String { (try? String(contentsOfFile: dir + "/berthd.log", encoding: .utf8)) ?? "" }
 
+    /// SIGTERM, and waits for the daemon to exit.
+    func terminate() {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+
     /// SIGKILL: the daemon dies; containers and their shims live on.
     func kill9() {
         kill(pid, SIGKILL)

@@ -57,4 +57,28 @@ struct DaemonRestartTests {
         #expect(!FileManager.default.fileExists(atPath: daemon.dir + "/data/containers/halfmade"))
         #expect(daemon.docker("run", "--rm", "--name", "doomed", "--network", "none", "busybox", "true").status == 0)
     }
+
+    @Test func withoutLiveRestoreContainersStopWithTheDaemon() throws {
+        let daemon = try DaemonHarness("nolive")
+        defer { daemon.shutdown() }
+        try #"{"live-restore": false}"#.write(toFile: daemon.dir + "/daemon.json", atomically: true, encoding: .utf8)
+        daemon.terminate()
+        try daemon.start()
+        #expect(daemon.docker("run", "-d", "--name", "stopped-with-daemon", "--init", "--network", "none", "busybox", "sleep", "600").status == 0)
+        let pid = Int32(daemon.docker("inspect", "-f", "{{.State.Pid}}", "stopped-with-daemon").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(pid > 0)
+        daemon.terminate()
+        #expect(kill(pid, 0) != 0, "SIGTERM of berthd stopped the container")
+        try daemon.start()
+        #expect(daemon.docker("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "stopped-with-daemon").stdout == "exited 143\n")
+
+        // After a crash, the next berthd kills what the previous one left running.
+        #expect(daemon.docker("start", "stopped-with-daemon").status == 0)
+        let second = Int32(daemon.docker("inspect", "-f", "{{.State.Pid}}", "stopped-with-daemon").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        daemon.kill9()
+        #expect(kill(second, 0) == 0)
+        try daemon.start()
+        #expect(kill(second, 0) != 0)
+        #expect(daemon.docker("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "stopped-with-daemon").stdout == "exited 137\n")
+    }
 }

@@ -1,0 +1,59 @@
+import BerthOCI
+import BerthSystem
+import Foundation
+
+/// `docker update`: new resource limits and restart policy, applied live through the runtime.
+extension ContainerEngine {
+    /// The `HostConfig` keys `POST /containers/{id}/update` may change.
+    static let updatableKeys = ["CpuShares", "Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuPeriod", "CpuQuota",
+                                "CpusetCpus", "CpusetMems", "PidsLimit", "BlkioWeight"]
+
+    public func update(_ reference: String, body: JSONValue) async throws -> [String] {
+        guard case .object = body else { throw EngineError(.badRequest, "invalid JSON: the body must be an object") }
+        let id = try resolve(reference)
+        var record = containers[id]!
+        var host = record.hostConfig
+        // As dockerd: a zero or empty field means "leave as it is".
+        for key in Self.updatableKeys {
+            guard let value = body[key] else { continue }
+            let isZero = value.isNull || value.int == 0 || value.string == ""
+            if !isZero { host[key] = value }
+        }
+        let memory = host["Memory"]?.int ?? 0, swap = host["MemorySwap"]?.int ?? 0
+        if let requested = body["Memory"]?.int, requested != 0 {
+            if requested < 6 * 1024 * 1024 { throw EngineError(.badRequest, "Minimum memory limit allowed is 6MB") }
+            if (body["MemorySwap"]?.int ?? 0) == 0, swap > 0, requested > swap {
+                throw EngineError(.badRequest, "Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time")
+            }
+        }
+        if swap > 0, memory > swap {
+            throw EngineError(.badRequest, "Minimum memoryswap limit should be larger than memory limit, see usage")
+        }
+        if let policy = body["RestartPolicy"], let name = policy["Name"]?.string, !name.isEmpty {
+            guard ["no", "always", "unless-stopped", "on-failure"].contains(name) else {
+                throw EngineError(.badRequest, "invalid restart policy '\(name)'")
+            }
+            if name != "no", record.autoRemove {
+                throw EngineError(.badRequest, "Restart policy cannot be updated because AutoRemove is enabled for the container")
+            }
+            host["RestartPolicy"] = policy
+        }
+        if record.state.running {
+            var resources = SpecBuilder.resources(host, privileged: host["Privileged"]?.bool ?? false)
+            resources.devices = nil
+            let file = scratchPath("update")
+            defer { unlink(file) }
+            let encoder = JSONEncoder()
+            try SmallFile.writeAtomically(file, Array(try encoder.encode(resources)), durable: false)
+            let runtime = try config.runtimePath(record.runtime)
+            let result = await Subprocess.run([runtime, "--root", runtimeRoot(runtime), "update", "--resources", file, id])
+            guard result.status == 0 else {
+                throw EngineError(.internalError, "Cannot update container \(id): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
+            }
+        }
+        record.hostConfig = host
+        try save(record)
+        await publish("update", record)
+        return []
+    }
+}
