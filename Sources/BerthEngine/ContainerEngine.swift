@@ -16,6 +16,8 @@ public actor ContainerEngine {
     /// Containers being stopped or killed by a user: their exit is not restarted by the policy.
     var stopping: Set<String> = []
     var execs: [String: ExecRecord] = [:]
+    /// The health-check loop of each running container that has one.
+    var healthMonitors: [String: Task<Void, Never>] = [:]
 
     public init(config: DaemonConfig, images: ImageStore, events: EventBus) throws {
         self.config = config
@@ -55,6 +57,7 @@ public actor ContainerEngine {
             let shim = shim(id)
             if shim.isAlive {
                 monitor(id)
+                startHealthMonitor(id)
                 if !liveRestore {
                     stopping.insert(id)
                     try? await shim.request("KILL 9 all")
@@ -168,6 +171,7 @@ public actor ContainerEngine {
         for (key, value) in config["Labels"]?.object ?? [:] { labels[key] = value.string ?? "" }
         config["Labels"] = .object(labels.mapValues(JSONValue.string))
         if config["StopSignal"] == nil, let signal = imageConfig?.stopSignal { config["StopSignal"] = .string(signal) }
+        if config["Healthcheck"]?.isNull ?? true, let check = imageConfig?.healthcheck { config["Healthcheck"] = try JSONValue(encoding: check) }
         let argv = entrypoint.filter { !$0.isEmpty } + command
         guard let path = argv.first else { throw EngineError(.badRequest, "no command specified") }
         if let signal = config["StopSignal"]?.string, Signals.number(signal) == nil {

@@ -39,13 +39,32 @@ extension ContainerEngine {
         guard var exec = execs[id] else { throw EngineError.noSuchExec(id) }
         if exec.running || exec.exitCode != nil { throw EngineError(.conflict, "exec \(id) has already run") }
         guard let record = containers[exec.containerID], record.state.running else { throw EngineError.notRunning(exec.containerID) }
+        let config = exec.config
+        let process = try execProcess(record, command: config["Cmd"]?.strings ?? [], config: config)
+        let shim = shim("x" + id)
+        try FileManager.default.createDirectory(atPath: shim.directory, withIntermediateDirectories: true)
+        let processPath = shim.directory + "/process.json"
+        try SmallFile.writeAtomically(processPath, Array(try JSONEncoder().encode(process)), durable: false)
+        let runtime = try self.config.runtimePath(record.runtime)
+        var arguments = ["--id", record.id, "--bundle", bundle(record.id), "--dir", shim.directory, "--runtime", runtime,
+                         "--runtime-root", runtimeRoot(runtime), "--exec-process", processPath]
+        if exec.tty { arguments.append("--tty") }
+        if config["AttachStdin"]?.bool ?? false { arguments += ["--stdin", "--stdin-once"] }
+        _ = try await ShimClient.spawn(shimBinary, arguments: arguments)
+        exec.running = false
+        execs[id] = exec
+        return shim.socketPath
+    }
+
+    /// The container's process spec from its bundle, turned into `command` with an exec's
+    /// `Env`, `User`, `WorkingDir`, `Tty` and `Privileged`.
+    func execProcess(_ record: ContainerRecord, command: [String], config: JSONValue) throws -> RuntimeSpec.Process {
         guard let data = FileManager.default.contents(atPath: bundle(record.id) + "/config.json"),
               let spec = try? JSONDecoder().decode(RuntimeSpec.self, from: data), var process = spec.process else {
             throw EngineError(.internalError, "the bundle of container \(record.name) is missing")
         }
-        let config = exec.config
-        process.args = config["Cmd"]?.strings
-        process.terminal = exec.tty
+        process.args = command
+        process.terminal = config["Tty"]?.bool ?? false
         process.consoleSize = nil
         var env = process.env ?? []
         for entry in config["Env"]?.strings ?? [] {
@@ -62,19 +81,7 @@ extension ContainerEngine {
             let all = Array(Capability.names.prefix(Capability.lastSupported + 1))
             process.capabilities = .init(bounding: all, effective: all, permitted: all)
         }
-        let shim = shim("x" + id)
-        try FileManager.default.createDirectory(atPath: shim.directory, withIntermediateDirectories: true)
-        let processPath = shim.directory + "/process.json"
-        try SmallFile.writeAtomically(processPath, Array(try JSONEncoder().encode(process)), durable: false)
-        let runtime = try self.config.runtimePath(record.runtime)
-        var arguments = ["--id", record.id, "--bundle", bundle(record.id), "--dir", shim.directory, "--runtime", runtime,
-                         "--runtime-root", runtimeRoot(runtime), "--exec-process", processPath]
-        if exec.tty { arguments.append("--tty") }
-        if config["AttachStdin"]?.bool ?? false { arguments += ["--stdin", "--stdin-once"] }
-        _ = try await ShimClient.spawn(shimBinary, arguments: arguments)
-        exec.running = false
-        execs[id] = exec
-        return shim.socketPath
+        return process
     }
 
 

@@ -51,12 +51,14 @@ extension ContainerEngine {
         record.state.error = ""
         record.state.exitCode = 0
         record.state.oomKilled = false
+        record.state.health = HealthCheck(record.config["Healthcheck"]) == nil ? nil : HealthState()
         record.state.startedAt = Date().rfc3339Nano
         record.state.finishedAt = ContainerState.zeroTime
         try save(record)
         stopping.remove(id)
         await publish("start", record)
         monitor(id)
+        startHealthMonitor(id)
     }
 
     func shimArguments(_ record: ContainerRecord, directory: String) throws -> [String] {
@@ -88,6 +90,7 @@ extension ContainerEngine {
 
     func containerExited(_ id: String) async {
         guard var record = containers[id], record.state.running else { return }
+        stopHealthMonitor(id)
         let exit = shim(id).recordedExit()
         record.state.status = .exited
         record.state.exitCode = exit?.code ?? 255

@@ -87,7 +87,12 @@ extension ContainerEngine {
         }
         switch record.state.status {
         case .created: return "Created"
-        case .running: return "Up \(since(record.state.startedAt))"
+        case .running:
+            switch record.state.health?.status {
+            case "starting"?: return "Up \(since(record.state.startedAt)) (health: starting)"
+            case let status?: return "Up \(since(record.state.startedAt)) (\(status))"
+            case nil: return "Up \(since(record.state.startedAt))"
+            }
         case .paused: return "Up \(since(record.state.startedAt)) (Paused)"
         case .restarting: return "Restarting (\(record.state.exitCode)) \(since(record.state.finishedAt)) ago"
         case .removing: return "Removal In Progress"
@@ -100,6 +105,8 @@ extension ContainerEngine {
         for (key, values) in filters where !values.isEmpty {
             let ok: Bool
             switch key {
+            case "health":
+                ok = values.contains(record.state.health?.status ?? "none")
             case "status":
                 for value in values where !["created", "restarting", "running", "removing", "paused", "exited", "dead"].contains(value) {
                     throw EngineError(.badRequest, "invalid filter 'status=\(value)'")

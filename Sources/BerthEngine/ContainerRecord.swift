@@ -70,6 +70,8 @@ public struct ContainerState: Codable, Sendable {
     public var oomKilled = false
     public var startedAt = ContainerState.zeroTime
     public var finishedAt = ContainerState.zeroTime
+    /// Present while a container with a health check runs (and after, with its last results).
+    public var health: HealthState?
 
     /// Go's zero time, which Docker prints for "never".
     public static let zeroTime = "0001-01-01T00:00:00Z"
@@ -78,7 +80,7 @@ public struct ContainerState: Codable, Sendable {
 
     /// Docker's `State` object.
     public var json: JSONValue {
-        .object([
+        var object: [String: JSONValue] = [
             "Status": .string(status.rawValue),
             "Running": .bool(running),
             "Paused": .bool(status == .paused),
@@ -90,7 +92,9 @@ public struct ContainerState: Codable, Sendable {
             "Error": .string(error),
             "StartedAt": .string(startedAt),
             "FinishedAt": .string(finishedAt),
-        ])
+        ]
+        if let health { object["Health"] = health.json }
+        return .object(object)
     }
 }
 

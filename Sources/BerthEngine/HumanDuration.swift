@@ -18,4 +18,13 @@ public enum HumanDuration {
         if hours < 24 * 365 * 2 { return "\(hours / 24 / 30) months" }
         return "\(hours / 24 / 365) years"
     }
+
+    /// Go's `time.Duration` text, as Docker prints configured durations ("500ms", "2s", "1m30s").
+    public static func go(_ seconds: Double) -> String {
+        if seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }
+        let minutes = Int(seconds) / 60
+        let rest = seconds - Double(minutes * 60)
+        let restText = rest == rest.rounded() ? "\(Int(rest))s" : "\(rest)s"
+        return minutes > 0 ? "\(minutes)m\(restText)" : restText
+    }
 }

@@ -8,16 +8,19 @@ enum Subprocess {
     struct Result: Sendable {
         var status: Int32
         var output: String
+        var timedOut = false
     }
 
     /// Runs `argv` (absolute path first) and returns its exit code and stdout + stderr.
-    static func run(_ argv: [String]) async -> Result {
+    /// After `timeout` seconds `onTimeout` runs (to kill what the program started), then the
+    /// program gets SIGKILL; output up to then is kept.
+    static func run(_ argv: [String], timeout: Double? = nil, onTimeout: (@Sendable () -> Void)? = nil) async -> Result {
         await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: runBlocking(argv)) }
+            Thread.detachNewThread { continuation.resume(returning: runBlocking(argv, timeout: timeout, onTimeout: onTimeout)) }
         }
     }
 
-    static func runBlocking(_ argv: [String]) -> Result {
+    static func runBlocking(_ argv: [String], timeout: Double? = nil, onTimeout: (@Sendable () -> Void)? = nil) -> Result {
         guard let pipe = try? FileDescriptors.pipe() else { return Result(status: -1, output: "pipe failed") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -40,9 +43,31 @@ enum Subprocess {
         close(pipe.write)
         defer { close(pipe.read) }
         guard spawned == 0 else { return Result(status: 127, output: "\(argv[0]): \(String(cString: strerror(spawned)))") }
-        let output = (try? FileDescriptors.readAll(pipe.read)) ?? []
+        var output: [UInt8] = []
+        var timedOut = false
+        if let timeout {
+            let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let left = deadline - ContinuousClock.now
+                if !timedOut && left <= .zero {
+                    timedOut = true
+                    onTimeout?()
+                    kill(pid, SIGKILL)
+                }
+                var poller = pollfd(fd: pipe.read, events: Int16(POLLIN), revents: 0)
+                let wait = timedOut ? 1000 : Int32(max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+                if poll(&poller, 1, wait) == 0 { if timedOut { break } else { continue } }
+                let count = buffer.withUnsafeMutableBytes { read(pipe.read, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+                output += buffer[0..<count]
+            }
+        } else {
+            output = (try? FileDescriptors.readAll(pipe.read)) ?? []
+        }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return Result(status: ExitStatus(waitStatus: status).shellCode, output: String(decoding: output, as: UTF8.self))
+        return Result(status: ExitStatus(waitStatus: status).shellCode, output: String(decoding: output, as: UTF8.self), timedOut: timedOut)
     }
 }

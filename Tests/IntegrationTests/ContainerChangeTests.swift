@@ -2,8 +2,8 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-/// Commit, update, `--init` and OOM reporting, through the docker CLI and the Python SDK.
-@Suite("commit, update, init and OOM through berthd")
+/// Commit, update, `--init`, OOM reporting and health checks, through the docker CLI and the Python SDK.
+@Suite("commit, update, init, OOM and health checks through berthd")
 struct ContainerChangeTests {
     @Test func commitMakesAnImageOfTheContainersChanges() throws {
         let daemon = try DaemonHarness("commit")
@@ -95,5 +95,36 @@ struct ContainerChangeTests {
         #expect(events.stdout == "oom oom1\n")
         #expect(daemon.docker("start", "oom1").status == 0)
         #expect(daemon.docker("inspect", "-f", "{{.State.OOMKilled}}", "oom1").stdout == "false\n", "a new start clears OOMKilled")
+    }
+
+    @Test func healthCheckReportsStatusLogAndEvents() throws {
+        let daemon = try DaemonHarness("health")
+        defer { daemon.shutdown() }
+        #expect(daemon.docker("run", "-d", "--name", "hc1", "--network", "none", "--health-cmd", "test -e /tmp/ready",
+                              "--health-interval", "100ms", "--health-retries", "2", "busybox", "sleep", "600").status == 0)
+        #expect(daemon.docker("ps", "--format", "{{.Status}}", "--filter", "name=hc1").stdout.hasSuffix("(health: starting)\n"))
+        #expect(Command.eventually { daemon.docker("inspect", "-f", "{{.State.Health.Status}}", "hc1").stdout == "unhealthy\n" })
+        #expect(daemon.docker("ps", "-q", "--filter", "health=unhealthy").stdout == daemon.docker("ps", "-q", "--filter", "name=hc1").stdout)
+        #expect(daemon.docker("exec", "hc1", "touch", "/tmp/ready").status == 0)
+        #expect(Command.eventually { daemon.docker("ps", "--format", "{{.Status}}", "--filter", "name=hc1").stdout.hasSuffix("(healthy)\n") })
+        let health = daemon.docker("inspect", "-f", "{{.State.Health.FailingStreak}} {{(index .State.Health.Log 0).ExitCode}}", "hc1").stdout
+        #expect(health.hasPrefix("0 "))
+        let events = daemon.docker("events", "--since", "5m", "--until", String(Date().timeIntervalSince1970),
+                                   "--filter", "container=hc1", "--filter", "event=health_status", "--format", "{{.Action}}").stdout
+        #expect(events.hasPrefix("health_status: unhealthy\nhealth_status: healthy\n"), "\(events)")
+
+        // A probe that outlives its timeout fails with Docker's message; the SDK sets the check.
+        let sdk = daemon.python("""
+            import time
+            c = client.containers.run('busybox', 'sleep 600', name='hc2', network_mode='none', detach=True,
+                                      healthcheck={'test': ['CMD', 'sleep', '10'], 'interval': 100000000, 'timeout': 200000000, 'retries': 1})
+            for _ in range(100):
+                c.reload()
+                if c.attrs['State']['Health']['Status'] == 'unhealthy': break
+                time.sleep(0.1)
+            print(c.attrs['State']['Health']['Status'], c.attrs['State']['Health']['Log'][0]['Output'])
+            """)
+        #expect(sdk.stdout == "unhealthy Health check exceeded timeout (200ms)\n", "\(sdk.stderr)")
+        #expect(daemon.docker("run", "--rm", "--network", "none", "--no-healthcheck", "busybox", "true").status == 0)
     }
 }

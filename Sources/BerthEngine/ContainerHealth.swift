@@ -1,0 +1,65 @@
+import BerthSystem
+import Foundation
+import Glibc
+
+/// Docker's health checks: while a container with a `Healthcheck` runs, its probe runs in it
+/// (through the runtime's `exec`) every interval; results become `State.Health` and
+/// `health_status` events.
+extension ContainerEngine {
+    func startHealthMonitor(_ id: String) {
+        healthMonitors.removeValue(forKey: id)?.cancel()
+        guard let record = containers[id], let check = HealthCheck(record.config["Healthcheck"]) else { return }
+        let started = ContinuousClock.now
+        healthMonitors[id] = Task { [weak self] in
+            while !Task.isCancelled {
+                let inStartPeriod = ContinuousClock.now - started < .seconds(check.startPeriod)
+                let pause = inStartPeriod && check.startPeriod > 0 ? check.startInterval : check.interval
+                try? await Task.sleep(nanoseconds: UInt64(pause * 1e9))
+                guard !Task.isCancelled, let self else { return }
+                guard let probe = await self.runProbe(id, check) else { return }
+                await self.recordProbe(id, probe, check: check,
+                                       inStartPeriod: ContinuousClock.now - started < .seconds(check.startPeriod))
+            }
+        }
+    }
+
+    func stopHealthMonitor(_ id: String) {
+        healthMonitors.removeValue(forKey: id)?.cancel()
+    }
+
+    /// One run of the probe; `nil` when the container no longer runs.
+    private func runProbe(_ id: String, _ check: HealthCheck) async -> HealthState.Probe? {
+        guard let record = containers[id], record.state.status == .running,
+              let process = try? execProcess(record, command: check.command, config: .object([:])),
+              let runtime = try? config.runtimePath(record.runtime) else { return nil }
+        let directory = "\(config.execRoot)/health/\(id.prefix(20))"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let processPath = directory + "/process.json", pidPath = directory + "/pid"
+        guard let encoded = try? JSONEncoder().encode(process),
+              (try? SmallFile.writeAtomically(processPath, Array(encoded), durable: false)) != nil else { return nil }
+        let start = Date().rfc3339Nano
+        let result = await Subprocess.run([runtime, "--root", runtimeRoot(runtime), "exec", "--process", processPath,
+                                           "--pid-file", pidPath, id], timeout: check.timeout) {
+            // The probe itself, inside the container: killing the runtime alone would orphan it.
+            if let text = try? SmallFile.read(pidPath), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 {
+                _ = Glibc.kill(pid, SIGKILL)
+            }
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+        var output = result.output
+        if output.utf8.count > HealthCheck.maxOutput { output = String(decoding: Array(output.utf8.prefix(HealthCheck.maxOutput)), as: UTF8.self) }
+        if result.timedOut {
+            output = "Health check exceeded timeout (\(HumanDuration.go(check.timeout)))"
+        }
+        return HealthState.Probe(start: start, end: Date().rfc3339Nano, exitCode: result.timedOut ? -1 : result.status, output: output)
+    }
+
+    private func recordProbe(_ id: String, _ probe: HealthState.Probe, check: HealthCheck, inStartPeriod: Bool) async {
+        guard var record = containers[id], record.state.running, var health = record.state.health else { return }
+        let before = health.status
+        health.record(probe, retries: check.retries, inStartPeriod: inStartPeriod)
+        record.state.health = health
+        try? save(record)
+        if health.status != before { await publish("health_status: \(health.status)", record) }
+    }
+}
