@@ -166,14 +166,22 @@ extension Router {
 
     private func attach(_ request: APIRequest, _ id: String) async throws -> APIResponse {
         let record = try await engine.record(id)
-        guard request.flag("stream") else {
-            throw EngineError(.notImplemented, "attach without stream=1 is not supported by Berth yet")
-        }
+        // `logs=1`: what the container printed so far comes first (from its log), as with dockerd.
+        var options = LogOptions()
+        options.stdout = request.flag("stdout")
+        options.stderr = request.flag("stderr")
+        let history = request.flag("logs") && (options.stdout || options.stderr) ? try await engine.logs(id, options: options).frames : nil
+        let streaming = request.flag("stream")
         let line = "ATTACH \(request.flag("stdin") ? 1 : 0) \(request.flag("stdout") ? 1 : 0) \(request.flag("stderr") ? 1 : 0) \(record.tty ? 0 : 1)"
         let detachKeys = try Router.detachKeys(request, stdin: request.flag("stdin"))
         let engine = self.engine
         let contentType = record.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
         return .hijack(contentType: contentType) { stream in
+            if let history { for await frame in history { await stream.write(frame) } }
+            guard streaming else {
+                await stream.close()
+                return
+            }
             do {
                 let ticket = try await engine.attachTicket(id)
                 defer { ticket.connected() }

@@ -9,6 +9,7 @@ struct PythonSDKTests {
         let daemon = try DaemonHarness("sdk")
         defer { daemon.shutdown() }
         let result = daemon.python("""
+            import time
             assert client.ping()
             assert client.version()['ApiVersion'] == '1.50'
             out = client.containers.run('busybox', ['sh', '-c', 'echo sdk-out; echo sdk-err >&2'], network_mode='none', remove=True, stderr=True)
@@ -25,6 +26,13 @@ struct PythonSDKTests {
             assert [x.name for x in client.containers.list(filters={'label': 'k=v'})] == ['sdkbox']
             code, output = c.exec_run(['sh', '-c', 'echo via-exec; exit 2'])
             assert (code, output) == (2, b'via-exec\\n'), (code, output)
+            w = client.containers.run('busybox', ['sh', '-c', 'echo earlier; sleep 30'], network_mode='none', detach=True)
+            for _ in range(100):
+                if w.logs(): break
+                time.sleep(0.05)
+            # attach with logs=1: past output first; without stream it ends there.
+            assert w.attach(stdout=True, stderr=True, logs=True, stream=False) == b'earlier\\n'
+            w.remove(force=True)
             c.stop(timeout=1)
             assert c.wait()['StatusCode'] == 137, c.wait()  # PID 1 ignores SIGTERM: stop escalates
             c.start(); c.kill(signal='SIGKILL')
