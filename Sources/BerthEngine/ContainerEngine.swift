@@ -9,6 +9,8 @@ public actor ContainerEngine {
     public nonisolated let config: DaemonConfig
     public nonisolated let images: ImageStore
     public nonisolated let events: EventBus
+    /// Loaded once: the daemon's `seccomp-profile`.
+    nonisolated let defaultSeccomp: DockerSeccompProfile?
     var containers: [String: ContainerRecord] = [:]
     var exitWaiters: [String: [ExitWaiter]] = [:]
     var removalWaiters: [String: [CheckedContinuation<Int32, Never>]] = [:]
@@ -23,6 +25,7 @@ public actor ContainerEngine {
         self.config = config
         self.images = images
         self.events = events
+        defaultSeccomp = try config.defaultSeccompProfile()
         let root = config.dataRoot + "/containers"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: config.execRoot + "/shims", withIntermediateDirectories: true)

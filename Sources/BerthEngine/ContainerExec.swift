@@ -78,7 +78,7 @@ extension ContainerEngine {
         }
         if let directory = config["WorkingDir"]?.string, !directory.isEmpty { process.cwd = directory }
         if config["Privileged"]?.bool ?? false {
-            let all = Array(Capability.names.prefix(Capability.lastSupported + 1))
+            let all = SpecBuilder.hostCapabilities
             process.capabilities = .init(bounding: all, effective: all, permitted: all)
         }
         return process

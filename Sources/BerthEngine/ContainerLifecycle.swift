@@ -27,7 +27,8 @@ extension ContainerEngine {
         }
         do {
             let runsInit = record.hostConfig["Init"]?.bool ?? config.initByDefault
-            let spec = try SpecBuilder(record: record, rootfs: rootfs, initBinary: runsInit ? config.binaryDirectory + "/berth-init" : nil).build()
+            let spec = try SpecBuilder(record: record, rootfs: rootfs, initBinary: runsInit ? config.binaryDirectory + "/berth-init" : nil,
+                                   defaultSeccomp: defaultSeccomp).build()
             try FileManager.default.createDirectory(atPath: bundle(id), withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

@@ -1,3 +1,4 @@
+import BerthOCI
 import Foundation
 
 /// berthd's configuration: `/etc/berth/daemon.json` with dockerd's key names, overridden by flags.
@@ -20,6 +21,8 @@ public struct DaemonConfig: Sendable {
     public var defaultNetwork: String?
     public var logOpts: [String: String] = [:]
     public var liveRestore = true
+    /// `seccomp-profile`: `builtin` (Berth's default profile), `unconfined`, or a profile file in Docker's format.
+    public var seccompProfile = "builtin"
     /// `"init": true`: containers run under berth-init unless they ask otherwise.
     public var initByDefault = false
     public var defaultUlimits: [String: JSONValue] = [:]
@@ -41,7 +44,7 @@ public struct DaemonConfig: Sendable {
     static let knownKeys: Set<String> = [
         "data-root", "exec-root", "hosts", "group", "registry-mirrors", "insecure-registries", "default-runtime", "runtimes",
         "log-driver", "log-opts", "live-restore", "default-ulimits", "max-concurrent-downloads", "debug", "tlsverify",
-        "tlscacert", "tlscert", "tlskey", "tls", "storage-driver", "default-network", "init",
+        "tlscacert", "tlscert", "tlskey", "tls", "storage-driver", "default-network", "init", "seccomp-profile",
     ]
 
     /// Lays the keys of a daemon.json over this configuration; unknown keys and wrong types are refused
@@ -85,6 +88,7 @@ public struct DaemonConfig: Sendable {
         if let value = try bool("live-restore") { liveRestore = value }
         if let value = try bool("debug") { debug = value }
         if let value = try bool("init") { initByDefault = value }
+        if let value = try string("seccomp-profile") { seccompProfile = value }
         if let value = try bool("tlsverify") { tlsVerify = value }
         if let value = try bool("tls") { tls = value }
         if let value = try string("tlscacert") { tlsCACert = value }
@@ -127,8 +131,24 @@ public struct DaemonConfig: Sendable {
         }
         if let size = logOpts["max-size"], Self.parseSize(size) == nil { throw EngineError(.badRequest, "log-opts max-size: invalid size \(size)") }
         _ = try runtimePath(defaultRuntime)
+        _ = try defaultSeccompProfile()
         if let mode = defaultNetwork, !["none", "host"].contains(mode) {
             throw EngineError(.badRequest, "default-network must be none or host, not \(mode)")
+        }
+    }
+
+    /// The profile containers get unless they ask otherwise; `nil` for `unconfined`.
+    public func defaultSeccompProfile() throws -> DockerSeccompProfile? {
+        switch seccompProfile {
+        case "", "builtin", "default": return DefaultSeccompProfile.profile
+        case "unconfined": return nil
+        default:
+            guard let data = FileManager.default.contents(atPath: seccompProfile) else {
+                throw EngineError(.badRequest, "seccomp-profile \(seccompProfile): no such file")
+            }
+            do { return try JSONDecoder().decode(DockerSeccompProfile.self, from: data) } catch {
+                throw EngineError(.badRequest, "seccomp-profile \(seccompProfile) is not a seccomp profile: \(error)")
+            }
         }
     }
 

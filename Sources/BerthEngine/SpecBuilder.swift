@@ -10,6 +10,8 @@ struct SpecBuilder {
     let rootfs: String
     /// berth-init on the host, when the container runs under it (`--init`).
     var initBinary: String?
+    /// The daemon's profile for containers that name none; `nil` when it is `unconfined`.
+    var defaultSeccomp: DockerSeccompProfile?
 
     func build() throws -> RuntimeSpec {
         var spec = DefaultSpec.make()
@@ -64,11 +66,29 @@ struct SpecBuilder {
         linux.maskedPaths = privileged ? [] : host["MaskedPaths"]?.strings ?? DefaultPaths.masked
         linux.readonlyPaths = privileged ? [] : host["ReadonlyPaths"]?.strings ?? DefaultPaths.readonly
         if let sysctls = host["Sysctls"]?.object { linux.sysctl = sysctls.compactMapValues(\.string) }
+        linux.seccomp = privileged ? nil : try seccomp(host["SecurityOpt"]?.strings ?? [], capabilities: capabilities)
         spec.linux = linux
         if privileged, let index = spec.mounts?.firstIndex(where: { $0.destination == "/sys" }) {
             spec.mounts?[index].options = ["nosuid", "noexec", "nodev", "rw"]
         }
         return spec
+    }
+
+    /// `--security-opt seccomp=unconfined|<profile JSON>` (the docker CLI sends a file's content), else the daemon's default.
+    private func seccomp(_ options: [String], capabilities: [String]) throws -> RuntimeSpec.Seccomp? {
+        var profile = defaultSeccomp
+        for option in options {
+            let parts = option.split(separator: option.contains("=") ? "=" : ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2, parts[0] == "seccomp" else { continue }
+            if parts[1] == "unconfined" { profile = nil; continue }
+            do { profile = try JSONDecoder().decode(DockerSeccompProfile.self, from: Data(parts[1].utf8)) } catch {
+                throw EngineError(.badRequest, "decoding seccomp profile failed: \(error)")
+            }
+        }
+        var name = utsname()
+        uname(&name)
+        let release = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return profile?.runtimeSpec(capabilities: Set(capabilities), kernelVersion: release)
     }
 
     /// Where the init is mounted in the container, as Docker mounts docker-init.
@@ -99,21 +119,32 @@ struct SpecBuilder {
         return namespaces
     }
 
-    private var hostCapabilities: [String] { Array(Capability.names.prefix(Capability.lastSupported + 1)) }
+    /// The capabilities berthd itself may grant: those of its bounding set (a host may withhold some,
+    /// and asking for them would make the runtime's capset fail).
+    static let hostCapabilities: [String] = {
+        let known = Array(Capability.names.prefix(Capability.lastSupported + 1))
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapBnd:") }),
+              let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) else { return known }
+        return known.enumerated().filter { mask & (1 << UInt64($0.offset)) != 0 }.map(\.element)
+    }()
 
     private func capabilitySet(add: [String], drop: [String], privileged: Bool) throws -> [String] {
         func normalize(_ name: String) -> String {
             let upper = name.uppercased()
             return upper.hasPrefix("CAP_") || upper == "ALL" ? upper : "CAP_" + upper
         }
-        if privileged { return hostCapabilities }
+        if privileged { return Self.hostCapabilities }
         var set = ContainerDefaults.capabilities
         let added = add.map(normalize), dropped = drop.map(normalize)
-        for name in added + dropped where name != "ALL" && !hostCapabilities.contains(name) {
+        for name in added + dropped where name != "ALL" && !Capability.names.contains(name) {
             throw EngineError(.badRequest, "invalid capability: \(name)")
         }
+        for name in added where name != "ALL" && !Self.hostCapabilities.contains(name) {
+            throw EngineError(.badRequest, "capability \(name) is not available to berthd on this host (not in its bounding set)")
+        }
         if dropped.contains("ALL") { set = [] } else { set.removeAll { dropped.contains($0) } }
-        if added.contains("ALL") { set = hostCapabilities } else { set += added.filter { !set.contains($0) } }
+        if added.contains("ALL") { set = Self.hostCapabilities } else { set += added.filter { !set.contains($0) } }
         return set
     }
 

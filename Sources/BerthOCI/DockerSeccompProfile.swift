@@ -11,15 +11,33 @@ public struct DockerSeccompProfile: Codable, Equatable, Sendable {
     public var listenerPath: String?
     public var syscalls: [Rule]?
 
+    public init(defaultAction: String, defaultErrnoRet: UInt32? = nil, archMap: [ArchMap]? = nil, syscalls: [Rule]) {
+        self.defaultAction = defaultAction
+        self.defaultErrnoRet = defaultErrnoRet
+        self.archMap = archMap
+        self.syscalls = syscalls
+    }
+
     public struct ArchMap: Codable, Equatable, Sendable {
         public var architecture: String
         public var subArchitectures: [String]?
+
+        public init(architecture: String, subArchitectures: [String]? = nil) {
+            self.architecture = architecture
+            self.subArchitectures = subArchitectures
+        }
     }
 
     public struct Filter: Codable, Equatable, Sendable {
         public var caps: [String]?
         public var arches: [String]?
         public var minKernel: String?
+
+        public init(caps: [String]? = nil, arches: [String]? = nil, minKernel: String? = nil) {
+            self.caps = caps
+            self.arches = arches
+            self.minKernel = minKernel
+        }
     }
 
     public struct Rule: Codable, Equatable, Sendable {
@@ -31,6 +49,18 @@ public struct DockerSeccompProfile: Codable, Equatable, Sendable {
         public var comment: String?
         public var includes: Filter?
         public var excludes: Filter?
+
+        public init(names: [String]?, name: String? = nil, action: String, errnoRet: UInt32? = nil, args: [RuntimeSpec.SyscallArg]? = nil,
+                    comment: String? = nil, includes: Filter? = nil, excludes: Filter? = nil) {
+            self.names = names
+            self.name = name
+            self.action = action
+            self.errnoRet = errnoRet
+            self.args = args
+            self.comment = comment
+            self.includes = includes
+            self.excludes = excludes
+        }
     }
 
     /// The filter for a container with `capabilities` (e.g. `CAP_SYS_ADMIN`) on `architecture`
