@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "berth-shim", targets: ["berth-shim"]),
         .executable(name: "berthd", targets: ["berthd"]),
         .executable(name: "berth-init", targets: ["berth-init"]),
+        .executable(name: "berth", targets: ["berth"]),
         .library(name: "BerthOCI", targets: ["BerthOCI"]),
         .library(name: "BerthDigest", targets: ["BerthDigest"]),
         .library(name: "BerthRuntime", targets: ["BerthRuntime"]),
@@ -70,6 +71,12 @@ let package = Package(
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")]
         ),
+        // The berth CLI: docker's commands over the API client; tables, Go templates, progress.
+        .target(
+            name: "BerthCLI",
+            dependencies: ["BerthAPI", "BerthEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(name: "berth", dependencies: ["BerthCLI"]),
         .executableTarget(
             name: "berthd",
             dependencies: ["BerthAPI", "BerthEngine", "BerthImages", "BerthRegistry", .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -113,6 +120,7 @@ let package = Package(
         .testTarget(name: "BerthRegistryTests", dependencies: ["BerthTestSupport", "BerthRegistry", "BerthImages", "BerthOCI", "BerthDigest"]),
         .testTarget(name: "BerthImagesTests", dependencies: ["BerthTestSupport", "BerthImages", "BerthDigest", "BerthArchive", "BerthSystem"]),
         .testTarget(name: "IntegrationTests", dependencies: ["BerthTestSupport"]),
+        .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthEngine"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthTestSupport", "BerthRuntime", "BerthSystem"]),
     ]
 )

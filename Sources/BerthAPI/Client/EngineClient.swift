@@ -1,0 +1,236 @@
+import BerthEngine
+import BerthSystem
+import Foundation
+import Glibc
+
+/// A blocking Engine API client for the CLI: one connection per request over a Unix socket or
+/// TCP, HTTP/1.1 with chunked responses and connection hijacking (attach, exec). No event loop:
+/// a command-line tool does one thing at a time and must start fast.
+public struct EngineClient: Sendable {
+    public enum Failure: Error, CustomStringConvertible, Sendable {
+        /// The daemon could not be reached.
+        case unreachable(host: String, reason: String)
+        /// An error answer: the HTTP status and the daemon's `message`.
+        case api(status: Int, message: String)
+        case protocolError(String)
+
+        public var description: String {
+            switch self {
+            case let .unreachable(host, _): return "Cannot connect to the Berth daemon at \(host). Is berthd running?"
+            case let .api(_, message): return "Error response from daemon: \(message)"
+            case let .protocolError(message): return "error during connect: \(message)"
+            }
+        }
+    }
+
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: [String: String]
+        public var body: [UInt8]
+
+        public var json: JSONValue { (try? JSONDecoder().decode(JSONValue.self, from: Data(body))) ?? .null }
+    }
+
+    /// `unix:///path` or `tcp://host:port`.
+    public let host: String
+    public let apiVersion: String
+
+    public init(host: String, apiVersion: String = "1.50") {
+        self.host = host
+        self.apiVersion = apiVersion
+    }
+
+    // MARK: Requests
+
+    /// Sends a request and reads the whole answer; error statuses throw `.api`.
+    public func request(_ method: String, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil,
+                        rawBody: [UInt8]? = nil, headers: [(String, String)] = []) throws -> Response {
+        var collected: [UInt8] = []
+        let head = try stream(method, path, query: query, body: body, rawBody: rawBody, headers: headers) { collected += $0 }
+        return Response(status: head.status, headers: head.headers, body: collected)
+    }
+
+    /// Sends a request and hands the body to `onData` as it arrives (logs -f, events, pull progress).
+    @discardableResult
+    public func stream(_ method: String, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil,
+                       rawBody: [UInt8]? = nil, headers: [(String, String)] = [],
+                       onData: ([UInt8]) throws -> Void) throws -> (status: Int, headers: [String: String]) {
+        let connection = try Connection(host: host)
+        defer { connection.close() }
+        try connection.send(requestHead(method, path, query: query, body: body, rawBody: rawBody, headers: headers, upgrade: false)
+            + (rawBody ?? body.map { Array($0.bytes) } ?? []))
+        let (status, responseHeaders) = try connection.readHead()
+        if status >= 400 {
+            var errorBody: [UInt8] = []
+            try connection.readBody(headers: responseHeaders) { errorBody += $0 }
+            throw Failure.api(status: status, message: Self.message(errorBody))
+        }
+        // 204 and 304 have no body by definition (the server need not close the connection after them).
+        if status != 204 && status != 304 && method != "HEAD" { try connection.readBody(headers: responseHeaders, onData) }
+        return (status, responseHeaders)
+    }
+
+    /// Upgrades the connection to a raw stream (attach, exec start): the socket and any bytes already read past the head.
+    public func hijack(_ method: String, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil) throws -> (fd: Int32, pending: [UInt8]) {
+        let connection = try Connection(host: host)
+        do {
+            try connection.send(requestHead(method, path, query: query, body: body, rawBody: nil, headers: [], upgrade: true)
+                + (body.map { Array($0.bytes) } ?? []))
+            let (status, headers) = try connection.readHead()
+            if status >= 400 {
+                var errorBody: [UInt8] = []
+                try connection.readBody(headers: headers) { errorBody += $0 }
+                throw Failure.api(status: status, message: Self.message(errorBody))
+            }
+            return (connection.fd, connection.takeBuffered())
+        } catch {
+            connection.close()
+            throw error
+        }
+    }
+
+    static func message(_ body: [UInt8]) -> String {
+        if let value = try? JSONDecoder().decode(JSONValue.self, from: Data(body)), let message = value["message"]?.string { return message }
+        return String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func requestHead(_ method: String, _ path: String, query: [(String, String)], body: JSONValue?, rawBody: [UInt8]?,
+                             headers: [(String, String)], upgrade: Bool) -> [UInt8] {
+        var target = "/v\(apiVersion)\(path)"
+        if !query.isEmpty {
+            target += "?" + query.map { "\(Self.escape($0.0))=\(Self.escape($0.1))" }.joined(separator: "&")
+        }
+        var lines = ["\(method) \(target) HTTP/1.1", "Host: berth", "User-Agent: berth-cli/\(Router.engineVersion)"]
+        let length = rawBody?.count ?? body.map { $0.bytes.count }
+        if let length {
+            if !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+                lines.append("Content-Type: \(rawBody == nil ? "application/json" : "application/x-tar")")
+            }
+            lines.append("Content-Length: \(length)")
+        }
+        for (name, value) in headers { lines.append("\(name): \(value)") }
+        lines.append(upgrade ? "Connection: Upgrade\r\nUpgrade: tcp" : "Connection: close")
+        return Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
+    }
+
+    static func escape(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}
+
+/// One HTTP/1.1 connection: writes a request, reads a response head and body.
+final class Connection {
+    let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(host: String) throws {
+        if host.hasPrefix("unix://") {
+            let path = String(host.dropFirst(7))
+            do { fd = try UnixSocket.connect(path) } catch {
+                throw EngineClient.Failure.unreachable(host: host, reason: "\(error)")
+            }
+            return
+        }
+        let rest = host.hasPrefix("tcp://") ? String(host.dropFirst(6)) : host
+        guard let colon = rest.lastIndex(of: ":"), let port = UInt16(rest[rest.index(after: colon)...]) else {
+            throw EngineClient.Failure.protocolError("invalid host \(host): use unix:///path or tcp://host:port")
+        }
+        let name = String(rest[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(name.isEmpty ? "127.0.0.1" : name, String(port), &hints, &result) == 0, let info = result else {
+            throw EngineClient.Failure.unreachable(host: host, reason: "cannot resolve \(name)")
+        }
+        defer { freeaddrinfo(result) }
+        let socketFD = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard socketFD >= 0, Glibc.connect(socketFD, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if socketFD >= 0 { Glibc.close(socketFD) }
+            throw EngineClient.Failure.unreachable(host: host, reason: reason)
+        }
+        fd = socketFD
+    }
+
+    func send(_ bytes: [UInt8]) throws {
+        do { try FileDescriptors.writeAll(fd, bytes) } catch {
+            throw EngineClient.Failure.protocolError("write: \(error)")
+        }
+    }
+
+    func close() { Glibc.close(fd) }
+
+    func takeBuffered() -> [UInt8] {
+        defer { buffer = [] }
+        return buffer
+    }
+
+    /// Reads more bytes into the buffer; false at end of stream.
+    private func fill() throws -> Bool {
+        let chunk: [UInt8]
+        do { chunk = try FileDescriptors.read(fd) } catch {
+            throw EngineClient.Failure.protocolError("read: \(error)")
+        }
+        if chunk.isEmpty { return false }
+        buffer += chunk
+        return true
+    }
+
+    private func readLine() throws -> String? {
+        while true {
+            if let end = buffer.firstIndex(of: 10) {
+                let line = buffer[..<end]
+                buffer.removeSubrange(...end)
+                return String(decoding: line.last == 13 ? line.dropLast() : line, as: UTF8.self)
+            }
+            if try !fill() { return nil }
+        }
+    }
+
+    func readHead() throws -> (Int, [String: String]) {
+        guard let statusLine = try readLine() else { throw EngineClient.Failure.protocolError("the daemon closed the connection") }
+        let parts = statusLine.split(separator: " ")
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/"), let status = Int(parts[1]) else {
+            throw EngineClient.Failure.protocolError("not an HTTP answer: \(statusLine)")
+        }
+        var headers: [String: String] = [:]
+        while let line = try readLine(), !line.isEmpty {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return (status, headers)
+    }
+
+    func readBody(headers: [String: String], _ onData: ([UInt8]) throws -> Void) throws {
+        if headers["transfer-encoding"]?.lowercased() == "chunked" {
+            while let sizeLine = try readLine() {
+                guard let size = Int(sizeLine.split(separator: ";").first ?? "", radix: 16) else {
+                    throw EngineClient.Failure.protocolError("bad chunk size \(sizeLine)")
+                }
+                if size == 0 { return }
+                while buffer.count < size + 2 { if try !fill() { break } }
+                let take = min(size, buffer.count)
+                try onData(Array(buffer[..<take]))
+                buffer.removeFirst(min(size + 2, buffer.count))
+            }
+            return
+        }
+        if let length = headers["content-length"].flatMap(Int.init) {
+            var left = length
+            while left > 0 {
+                if buffer.isEmpty, try !fill() { return }
+                let take = min(left, buffer.count)
+                try onData(Array(buffer[..<take]))
+                buffer.removeFirst(take)
+                left -= take
+            }
+            return
+        }
+        while true {
+            if !buffer.isEmpty { try onData(takeBuffered()) }
+            if try !fill() { return }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import ArgumentParser
+import BerthAPI
+import BerthEngine
+import Foundation
+
+struct RemoveImage: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rmi", abstract: "Remove one or more images")
+    @Flag(name: [.short, .long], help: "Force removal of the image") var force = false
+    @Flag(name: .customLong("no-prune"), help: "Do not delete untagged parents") var noPrune = false
+    @Argument var images: [String]
+
+    func run() throws {
+        var failed = false
+        for image in images {
+            do {
+                let answer = try session.client.request("DELETE", "/images/\(image)", query: [("force", force ? "1" : "0"), ("noprune", noPrune ? "1" : "0")]).json
+                for entry in answer.array ?? [] {
+                    if let untagged = entry["Untagged"]?.string { print("Untagged: \(untagged)") }
+                    if let deleted = entry["Deleted"]?.string { print("Deleted: \(deleted)") }
+                }
+            } catch let error as EngineClient.Failure {
+                if case .unreachable = error { throw error }
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                failed = true
+            }
+        }
+        if failed { throw CLIError.exitCode(1) }
+    }
+}
+
+struct Tag: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")
+    @Argument var source: String
+    @Argument var target: String
+
+    func run() throws {
+        let (repository, tag) = Pull.split(target)
+        _ = try session.client.request("POST", "/images/\(source)/tag", query: [("repo", repository)] + (tag.map { [("tag", $0)] } ?? []))
+    }
+}
+
+struct Pull: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Download an image from a registry")
+    @Flag(name: [.short, .long], help: "Suppress verbose output") var quiet = false
+    @Argument var image: String
+
+    func run() throws { try Self.pull(image, quiet: quiet, to: 1) }
+
+    /// `repo[:tag]` → (repo, tag); a digest reference keeps its `@`.
+    static func split(_ reference: String) -> (String, String?) {
+        if reference.contains("@") { return (reference, nil) }
+        if let colon = reference.lastIndex(of: ":"), !reference[colon...].contains("/") {
+            return (String(reference[..<colon]), String(reference[reference.index(after: colon)...]))
+        }
+        return (reference, nil)
+    }
+
+    static func normalized(_ reference: String) -> String {
+        let (repository, tag) = split(reference)
+        return reference.contains("@") ? reference : "\(repository):\(tag ?? "latest")"
+    }
+
+    /// Pulls with docker's progress lines (one per event; bars need a terminal and come later).
+    static func pull(_ reference: String, quiet: Bool, to fd: Int32) throws {
+        let (repository, tag) = split(reference)
+        var failure: String?
+        var pending: [UInt8] = []
+        let output = fd == 1 ? FileHandle.standardOutput : FileHandle.standardError
+        try session.client.stream("POST", "/images/create", query: [("fromImage", repository), ("tag", tag ?? "latest")]) { bytes in
+            pending += bytes
+            while let newline = pending.firstIndex(of: 10) {
+                let line = Array(pending[..<newline])
+                pending.removeSubrange(...newline)
+                guard let message = try? JSONDecoder().decode(JSONValue.self, from: Data(line)) else { continue }
+                if let error = message["errorDetail"]?["message"]?.string ?? message["error"]?.string { failure = error; continue }
+                guard !quiet, let status = message["status"]?.string else { continue }
+                // Byte counts change on every event: plain output prints the state changes only.
+                if message["progressDetail"]?["current"] != nil { continue }
+                let text = message["id"]?.string.map { "\($0): \(status)" } ?? status
+                output.write(Data((text + "\n").utf8))
+            }
+        }
+        if let failure { throw CLIError.message("Error response from daemon: \(failure)", code: 1) }
+        print(normalized(reference).contains("/") ? normalized(reference) : "docker.io/library/" + normalized(reference))
+    }
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the Berth version information")
+    @Option(name: [.short, .long], help: "Format output using a custom template") var format: String?
+
+    func run() throws {
+        var client: [String: JSONValue] = [
+            "Version": .string(Router.engineVersion), "ApiVersion": .string(session.client.apiVersion),
+            "Os": .string("linux"), "Arch": .string(Self.architecture), "Platform": .object(["Name": .string("Berth")]),
+        ]
+        var server: JSONValue = .null
+        var serverError: Error?
+        do { server = try session.client.request("GET", "/version").json } catch { serverError = error }
+        client["Context"] = .string("default")
+        let data = JSONValue.object(["Client": .object(client), "Server": server])
+        if let format {
+            print(try GoTemplate(format).render(data))
+        } else {
+            print("""
+                Client: Berth
+                 Version:           \(Router.engineVersion)
+                 API version:       \(session.client.apiVersion)
+                 OS/Arch:           linux/\(Self.architecture)
+                 Context:           default
+                """)
+            if server != .null {
+                print("""
+
+                    Server: \(server["Platform"]?["Name"]?.string ?? "Berth Engine")
+                     Engine:
+                      Version:          \(server["Version"]?.string ?? "")
+                      API version:      \(server["ApiVersion"]?.string ?? "") (minimum version \(server["MinAPIVersion"]?.string ?? ""))
+                      OS/Arch:          \(server["Os"]?.string ?? "")/\(server["Arch"]?.string ?? "")
+                      Kernel Version:   \(server["KernelVersion"]?.string ?? "")
+                    """)
+            }
+        }
+        if let serverError { throw serverError }
+    }
+
+    static var architecture: String {
+        #if arch(x86_64)
+        return "amd64"
+        #else
+        return "arm64"
+        #endif
+    }
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Display system-wide information")
+    @Option(name: [.short, .long], help: "Format output using a custom template") var format: String?
+
+    func run() throws {
+        let info = try session.client.request("GET", "/info").json
+        if let format {
+            print(try GoTemplate(format).render(info))
+            return
+        }
+        func value(_ key: String) -> String { info[key].map { Evaluator.format(.value($0)) } ?? "" }
+        print("""
+            Server:
+             Containers: \(value("Containers"))
+              Running: \(value("ContainersRunning"))
+              Paused: \(value("ContainersPaused"))
+              Stopped: \(value("ContainersStopped"))
+             Images: \(value("Images"))
+             Server Version: \(value("ServerVersion"))
+             Storage Driver: \(value("Driver"))
+             Logging Driver: \(value("LoggingDriver"))
+             Cgroup Driver: \(value("CgroupDriver"))
+             Cgroup Version: \(value("CgroupVersion"))
+             Default Runtime: \(value("DefaultRuntime"))
+             Kernel Version: \(value("KernelVersion"))
+             Operating System: \(value("OperatingSystem"))
+             OSType: \(value("OSType"))
+             Architecture: \(value("Architecture"))
+             CPUs: \(value("NCPU"))
+             Total Memory: \(Human.size(info["MemTotal"]?.int ?? 0))
+             Name: \(value("Name"))
+             Docker Root Dir: \(value("DockerRootDir"))
+            """)
+    }
+}

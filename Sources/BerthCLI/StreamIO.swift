@@ -1,0 +1,78 @@
+import BerthSystem
+import Foundation
+import Glibc
+
+/// Splits Docker's multiplexed stream (8-byte headers: stream, 0, 0, 0, big-endian length) onto
+/// stdout and stderr; a TTY stream is raw bytes for stdout.
+final class StreamDemuxer {
+    let tty: Bool
+    private var pending: [UInt8] = []
+
+    init(tty: Bool) { self.tty = tty }
+
+    func feed(_ bytes: [UInt8]) {
+        guard !tty else { write(1, bytes[...]); return }
+        pending += bytes
+        while pending.count >= 8 {
+            let length = Int(pending[4]) << 24 | Int(pending[5]) << 16 | Int(pending[6]) << 8 | Int(pending[7])
+            guard pending.count >= 8 + length else { return }
+            write(pending[0] == 2 ? 2 : 1, pending[8..<(8 + length)])
+            pending.removeFirst(8 + length)
+        }
+    }
+
+    private func write(_ fd: Int32, _ bytes: ArraySlice<UInt8>) {
+        try? FileDescriptors.writeAll(fd, Array(bytes))
+    }
+}
+
+/// A hijacked connection's two directions: stdin to the daemon on a thread (then a write
+/// half-close, so the container sees EOF), the daemon's output to stdout/stderr until it ends.
+enum AttachedStreams {
+    static func pump(fd: Int32, pending: [UInt8], tty: Bool, stdin: Bool) {
+        if stdin {
+            Thread.detachNewThread {
+                var buffer = [UInt8](repeating: 0, count: 32 * 1024)
+                while true {
+                    let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+                    if count < 0 && errno == EINTR { continue }
+                    if count <= 0 { break }
+                    if (try? FileDescriptors.writeAll(fd, Array(buffer[0..<count]))) == nil { return }
+                }
+                shutdown(fd, Int32(SHUT_WR))
+            }
+        }
+        let demuxer = StreamDemuxer(tty: tty)
+        if !pending.isEmpty { demuxer.feed(pending) }
+        while let chunk = try? FileDescriptors.read(fd), !chunk.isEmpty { demuxer.feed(chunk) }
+    }
+}
+
+/// The terminal in raw mode for `-it`, restored on exit; window size for resizes.
+final class RawTerminal: @unchecked Sendable {
+    private var saved = termios()
+    private var active = false
+
+    static var isTerminal: Bool { isatty(0) == 1 }
+
+    func enable() {
+        guard isatty(0) == 1, tcgetattr(0, &saved) == 0 else { return }
+        var raw = saved
+        cfmakeraw(&raw)
+        raw.c_oflag |= tcflag_t(OPOST)   // keep "\n" → "\r\n" for our own messages
+        tcsetattr(0, TCSANOW, &raw)
+        active = true
+    }
+
+    func restore() {
+        guard active else { return }
+        tcsetattr(0, TCSANOW, &saved)
+        active = false
+    }
+
+    static func size() -> (rows: Int, columns: Int)? {
+        var size = winsize()
+        guard ioctl(1, UInt(TIOCGWINSZ), &size) == 0 || ioctl(0, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0 else { return nil }
+        return (Int(size.ws_row), Int(size.ws_col))
+    }
+}
