@@ -197,7 +197,7 @@ extension Router {
     static func detachKeys(_ request: APIRequest, stdin: Bool) throws -> [UInt8] {
         guard stdin else { return [] }
         let text = request.query["detachKeys"].flatMap { $0.isEmpty ? nil : $0 } ?? "ctrl-p,ctrl-q"
-        guard let keys = GlueHandler.parseDetachKeys(text) else { throw EngineError(.badRequest, "Invalid detach keys (\(text)) provided") }
+        guard let keys = DetachKeys.parse(text) else { throw EngineError(.badRequest, "Invalid detach keys (\(text)) provided") }
         return keys
     }
 
@@ -231,7 +231,7 @@ extension Router {
             }
             let line = "ATTACH \(exec.config["AttachStdin"]?.bool ?? false ? 1 : 0) 1 1 \(exec.tty ? 0 : 1)"
             let detachKeys = exec.config["AttachStdin"]?.bool ?? false
-                ? GlueHandler.parseDetachKeys(exec.config["DetachKeys"]?.string.flatMap { $0.isEmpty ? nil : $0 } ?? "ctrl-p,ctrl-q") ?? [] : []
+                ? DetachKeys.parse(exec.config["DetachKeys"]?.string.flatMap { $0.isEmpty ? nil : $0 } ?? "ctrl-p,ctrl-q") ?? [] : []
             let engine = self.engine
             let contentType = exec.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
             return .hijack(contentType: contentType) { stream in

@@ -137,7 +137,7 @@ struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Fetch the logs of a container")
     @Flag(name: [.short, .long], help: "Follow log output") var follow = false
     @Flag(name: [.short, .long], help: "Show timestamps") var timestamps = false
-    @Option(name: [.short, .customLong("tail")], help: "Number of lines to show from the end of the logs") var tail: String = "all"
+    @Option(name: [.customShort("n"), .customLong("tail")], help: "Number of lines to show from the end of the logs") var tail: String = "all"
     @Option(help: "Show logs since timestamp or relative (e.g. 42m)") var since: String?
     @Option(help: "Show logs before a timestamp or relative (e.g. 42m)") var until: String?
     @Argument var container: String

@@ -99,8 +99,7 @@ struct Images: ParsableCommand {
             }
         }
         if quiet {
-            var seen = Set<String>()
-            for row in rows { if let id = row["ID"]?.string, seen.insert(id).inserted { print(id) } }
+            for row in rows { print(row["ID"]?.string ?? "") }
             return
         }
         let defaultFormat = "table {{.Repository}}\t{{.Tag}}" + (digests ? "\t{{.Digest}}" : "") + "\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"

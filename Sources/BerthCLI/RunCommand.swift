@@ -228,13 +228,17 @@ struct AttachedRun {
                 throw containerFailure(error)
             }
         }
-        if tty && stdin && RawTerminal.isTerminal {
-            terminal.enable()
-            if let size = RawTerminal.size() {
+        if tty && RawTerminal.isTerminal {
+            if stdin { terminal.enable() }
+            let resize: @Sendable () -> Void = {
+                guard let size = RawTerminal.size() else { return }
                 _ = try? client.request("POST", "/containers/\(id)/resize", query: [("h", String(size.rows)), ("w", String(size.columns))])
             }
+            resize()
+            RawTerminal.onResize(resize)
         }
-        AttachedStreams.pump(fd: fd, pending: pending, tty: tty, stdin: stdin)
+        let keys = tty && RawTerminal.isTerminal ? DetachKeys.parse(detachKeys ?? "ctrl-p,ctrl-q") ?? [] : []
+        AttachedStreams.pump(fd: fd, pending: pending, tty: tty, stdin: stdin, detachKeys: keys)
         terminal.restore()
         // Detached with the detach keys: the container runs on and there is no exit code to wait for.
         let running = (try? client.request("GET", "/containers/\(id)/json").json["State"]?["Running"]?.bool) ?? false
@@ -278,7 +282,16 @@ struct Exec: ParsableCommand {
         let (fd, pending) = try session.client.hijack("POST", "/exec/\(execID)/start", body: .object(["Detach": .bool(false), "Tty": .bool(tty)]))
         defer { close(fd) }
         let terminal = RawTerminal()
-        if tty && interactive && RawTerminal.isTerminal { terminal.enable() }
+        if tty && RawTerminal.isTerminal {
+            if interactive { terminal.enable() }
+            let client = session.client
+            let resize: @Sendable () -> Void = {
+                guard let size = RawTerminal.size() else { return }
+                _ = try? client.request("POST", "/exec/\(execID)/resize", query: [("h", String(size.rows)), ("w", String(size.columns))])
+            }
+            resize()
+            RawTerminal.onResize(resize)
+        }
         AttachedStreams.pump(fd: fd, pending: pending, tty: tty, stdin: interactive)
         terminal.restore()
         var code: Int64?

@@ -1,4 +1,5 @@
 import BerthSystem
+import Dispatch
 import Foundation
 import Glibc
 
@@ -29,15 +30,34 @@ final class StreamDemuxer {
 /// A hijacked connection's two directions: stdin to the daemon on a thread (then a write
 /// half-close, so the container sees EOF), the daemon's output to stdout/stderr until it ends.
 enum AttachedStreams {
-    static func pump(fd: Int32, pending: [UInt8], tty: Bool, stdin: Bool) {
+    /// `detachKeys` (on a terminal): typing them ends the attachment and leaves the container
+    /// running, as the docker CLI does it on its side of the connection.
+    static func pump(fd: Int32, pending: [UInt8], tty: Bool, stdin: Bool, detachKeys: [UInt8] = []) {
         if stdin {
             Thread.detachNewThread {
                 var buffer = [UInt8](repeating: 0, count: 32 * 1024)
+                var matched = 0
                 while true {
                     let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
                     if count < 0 && errno == EINTR { continue }
                     if count <= 0 { break }
-                    if (try? FileDescriptors.writeAll(fd, Array(buffer[0..<count]))) == nil { return }
+                    var forward: [UInt8] = []
+                    for byte in buffer[0..<count] {
+                        guard !detachKeys.isEmpty else { forward.append(byte); continue }
+                        if byte == detachKeys[matched] {
+                            matched += 1
+                            if matched == detachKeys.count {
+                                _ = try? FileDescriptors.writeAll(fd, forward)
+                                shutdown(fd, Int32(SHUT_RDWR))
+                                return
+                            }
+                            continue
+                        }
+                        forward += detachKeys[0..<matched]
+                        matched = 0
+                        if byte == detachKeys[0] { matched = 1 } else { forward.append(byte) }
+                    }
+                    if (try? FileDescriptors.writeAll(fd, forward)) == nil { return }
                 }
                 shutdown(fd, Int32(SHUT_WR))
             }
@@ -68,6 +88,17 @@ final class RawTerminal: @unchecked Sendable {
         guard active else { return }
         tcsetattr(0, TCSANOW, &saved)
         active = false
+    }
+
+    nonisolated(unsafe) private static var resizeSource: DispatchSourceSignal?
+
+    /// Calls `handler` on every window size change (SIGWINCH).
+    static func onResize(_ handler: @escaping @Sendable () -> Void) {
+        signal(SIGWINCH, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGWINCH, queue: .global())
+        source.setEventHandler(handler: handler)
+        source.resume()
+        resizeSource = source
     }
 
     static func size() -> (rows: Int, columns: Int)? {

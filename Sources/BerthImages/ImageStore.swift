@@ -65,15 +65,19 @@ public final class ImageStore: Sendable {
     /// unless `force`. Returns Docker's "Untagged:"/"Deleted:" lines.
     public func remove(_ nameOrID: String, force: Bool, inUse: Set<Digest> = []) throws -> [String] {
         let image = try resolve(nameOrID)
+        let reference = (try? ImageReference(parsing: nameOrID))?.description
+        // One of several tags: only the tag goes, whoever uses the image.
+        if let reference, image.tags.contains(reference), image.tags.count > 1 {
+            try metadata.untag(reference)
+            return ["Untagged: \(try ImageReference(parsing: reference).familiar)"]
+        }
         if inUse.contains(image.id) && !force {
             throw ImageStoreError.conflict("conflict: unable to remove \(nameOrID): image is being used by a container")
         }
         var lines: [String] = []
-        let reference = (try? ImageReference(parsing: nameOrID))?.description
         if let reference, image.tags.contains(reference) {
             try metadata.untag(reference)
             lines.append("Untagged: \(try ImageReference(parsing: reference).familiar)")
-            if image.tags.count > 1 { return lines }
         } else if image.tags.count > 1 && !force {
             throw ImageStoreError.conflict("conflict: unable to delete \(image.id.encoded.prefix(12)) (must be forced) - image is referenced in multiple repositories")
         } else {

@@ -60,6 +60,17 @@ final class DaemonHarness: @unchecked Sendable {
         Command.capture(["docker"] + arguments, stdin: stdin, environment: ["DOCKER_HOST": host, "DOCKER_CONFIG": dir + "/client"], timeout: timeout)
     }
 
+    /// Berth's own CLI against this daemon.
+    @discardableResult
+    func berth(_ arguments: String..., stdin: String? = nil, environment: [String: String] = [:], timeout: Double = 60) -> CapturedRun {
+        berth(arguments, stdin: stdin, environment: environment, timeout: timeout)
+    }
+
+    func berth(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:], timeout: Double = 60) -> CapturedRun {
+        Command.capture([Self.binaries + "/berth"] + arguments, stdin: stdin,
+                        environment: ["DOCKER_HOST": host, "DOCKER_CONFIG": dir + "/client"].merging(environment) { $1 }, timeout: timeout)
+    }
+
     /// Runs Python with the docker SDK; `client` is connected to this daemon.
     func python(_ code: String, timeout: Double = 60) -> CapturedRun {
         let prelude = "import docker, sys\nclient = docker.DockerClient(base_url='\(host)')\n"

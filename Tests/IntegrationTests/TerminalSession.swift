@@ -7,9 +7,10 @@ final class TerminalSession {
     let name = "berth-term-\(UInt32.random(in: 0...UInt32.max))"
     private let statusFile: String
 
-    init(_ daemon: DaemonHarness, docker arguments: String, columns: Int = 100, rows: Int = 30) throws {
+    /// `program` is the client: the docker CLI, or berth's.
+    init(_ daemon: DaemonHarness, docker arguments: String, program: String = "docker", columns: Int = 100, rows: Int = 30) throws {
         statusFile = daemon.dir + "/\(name).status"
-        let command = "DOCKER_HOST=\(daemon.host) DOCKER_CONFIG=\(daemon.dir)/client docker \(arguments); echo $? > \(statusFile)"
+        let command = "DOCKER_HOST=\(daemon.host) DOCKER_CONFIG=\(daemon.dir)/client \(program) \(arguments); echo $? > \(statusFile)"
         let started = Command.capture(["tmux", "new-session", "-d", "-s", name, "-x", "\(columns)", "-y", "\(rows)", command])
         guard started.status == 0 else { throw HarnessFailure("tmux: \(started.stderr)") }
     }
