@@ -76,7 +76,11 @@ let package = Package(
             name: "BerthCLI",
             dependencies: ["BerthAPI", "BerthEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .executableTarget(name: "berth", dependencies: ["BerthCLI"]),
+        .executableTarget(
+            name: "berth",
+            dependencies: ["BerthCLI"],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release))]
+        ),
         .executableTarget(
             name: "berthd",
             dependencies: ["BerthAPI", "BerthEngine", "BerthImages", "BerthRegistry", .product(name: "NIOSSL", package: "swift-nio-ssl"),
