@@ -71,9 +71,4 @@ extension ContainerEngine {
                                                 "imageRef": request.reference ?? ""])
         return imageID
     }
-
-    /// A scratch path under the data root (same filesystem as the store, so renames are atomic).
-    nonisolated func scratchPath(_ purpose: String) -> String {
-        "\(config.dataRoot)/tmp/\(purpose)-\(UInt64.random(in: 0...UInt64.max))"
-    }
 }

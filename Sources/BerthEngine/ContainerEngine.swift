@@ -52,6 +52,10 @@ public actor ContainerEngine {
         "\(config.execRoot)/runtime/\(runtime.split(separator: "/").last.map(String.init) ?? runtime)"
     }
     var shimBinary: String { config.binaryDirectory + "/berth-shim" }
+    /// A scratch path under the data root (same filesystem as the store, so renames are atomic).
+    nonisolated func scratchPath(_ purpose: String) -> String {
+        "\(config.dataRoot)/tmp/\(purpose)-\(UInt64.random(in: 0...UInt64.max))"
+    }
 
     /// After a daemon restart: reattach to live shims; record exits that happened meanwhile.
     /// Without live restore, containers left running by the previous daemon are killed.
