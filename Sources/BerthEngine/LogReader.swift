@@ -33,8 +33,18 @@ struct LogReader: Sendable {
             let task = Task {
                 var offset: UInt64 = 0
                 var lines: [Substring] = []
+                // Opened first and kept: a client may read the stream after the container (and its
+                // log file) is gone, as the Python SDK's `run` does.
+                var handle = FileHandle(forReadingAtPath: path)
                 for file in rotatedFiles() {
-                    guard let data = FileManager.default.contents(atPath: file) else { continue }
+                    let data: Data?
+                    if file == path {
+                        try? handle?.seek(toOffset: 0)
+                        data = try? handle?.readToEnd()
+                    } else {
+                        data = FileManager.default.contents(atPath: file)
+                    }
+                    guard let data else { continue }
                     if file == path { offset = UInt64(data.count) }
                     let text = String(decoding: data, as: UTF8.self)
                     lines += text.split(separator: "\n")
@@ -45,12 +55,19 @@ struct LogReader: Sendable {
                 var pending = ""
                 while options.follow, !Task.isCancelled {
                     let running = await isRunning()
-                    if let handle = FileHandle(forReadingAtPath: path) {
+                    // A rotation put a new file at the path: continue in it.
+                    if handle == nil || Self.isReplaced(path, handle!) {
+                        if let fresh = FileHandle(forReadingAtPath: path) {
+                            try? handle?.close()
+                            handle = fresh
+                            offset = 0
+                        }
+                    }
+                    if let handle {
                         let size = (try? handle.seekToEnd()) ?? 0
                         if size < offset { offset = 0 }
                         try? handle.seek(toOffset: offset)
                         let data = (try? handle.readToEnd()) ?? Data()
-                        try? handle.close()
                         offset += UInt64(data.count)
                         pending += String(decoding: data, as: UTF8.self)
                         while let newline = pending.firstIndex(of: "\n") {
@@ -61,10 +78,18 @@ struct LogReader: Sendable {
                     if !running { break }
                     try? await Task.sleep(nanoseconds: 50_000_000)
                 }
+                try? handle?.close()
                 continuation.finish()
             }
             continuation.onTermination = { _ in task.cancel() }
         }
+    }
+
+    /// Whether `path` now names another file than the open `handle` (rotated), or none (removed: keep reading the old one).
+    static func isReplaced(_ path: String, _ handle: FileHandle) -> Bool {
+        var current = stat(), open = stat()
+        guard stat(path, &current) == 0, fstat(handle.fileDescriptor, &open) == 0 else { return false }
+        return current.st_ino != open.st_ino || current.st_dev != open.st_dev
     }
 
     private func rotatedFiles() -> [String] {
