@@ -6,11 +6,19 @@ import Foundation
 /// Applies `action` to each named container as docker does: the name is printed on success,
 /// errors are printed and make the exit status 1 after the rest are tried.
 func forEachContainer(_ names: [String], _ action: (String) throws -> Void) throws {
+    try forEachName(names) { name in
+        try action(name)
+        return name
+    }
+}
+
+/// Runs `action` for each name, printing what it returns; an API error is printed and the
+/// others still run, then the exit status is 1 (docker's way with several objects).
+func forEachName(_ names: [String], _ action: (String) throws -> String) throws {
     var failed = false
     for name in names {
         do {
-            try action(name)
-            print(name)
+            print(try action(name))
         } catch let error as EngineClient.Failure {
             if case .unreachable = error { throw error }
             FileHandle.standardError.write(Data("\(error)\n".utf8))
@@ -105,17 +113,9 @@ struct Wait: ParsableCommand {
     @Argument var containers: [String]
 
     func run() throws {
-        var failed = false
-        for name in containers {
-            do {
-                let answer = try session.client.request("POST", "/containers/\(name)/wait").json
-                print(answer["StatusCode"]?.int ?? -1)
-            } catch let error as EngineClient.Failure {
-                FileHandle.standardError.write(Data("\(error)\n".utf8))
-                failed = true
-            }
+        try forEachName(containers) { name in
+            String(try session.client.request("POST", "/containers/\(name)/wait").json["StatusCode"]?.int ?? -1)
         }
-        if failed { throw CLIError.exitCode(1) }
     }
 }
 

@@ -10,21 +10,12 @@ struct RemoveImage: ParsableCommand {
     @Argument var images: [String]
 
     func run() throws {
-        var failed = false
-        for image in images {
-            do {
-                let answer = try session.client.request("DELETE", "/images/\(image)", query: [("force", force ? "1" : "0"), ("noprune", noPrune ? "1" : "0")]).json
-                for entry in answer.array ?? [] {
-                    if let untagged = entry["Untagged"]?.string { print("Untagged: \(untagged)") }
-                    if let deleted = entry["Deleted"]?.string { print("Deleted: \(deleted)") }
-                }
-            } catch let error as EngineClient.Failure {
-                if case .unreachable = error { throw error }
-                FileHandle.standardError.write(Data("\(error)\n".utf8))
-                failed = true
-            }
+        try forEachName(images) { image in
+            let answer = try session.client.request("DELETE", "/images/\(image)", query: [("force", force ? "1" : "0"), ("noprune", noPrune ? "1" : "0")]).json
+            return (answer.array ?? []).compactMap { entry in
+                entry["Untagged"]?.string.map { "Untagged: \($0)" } ?? entry["Deleted"]?.string.map { "Deleted: \($0)" }
+            }.joined(separator: "\n")
         }
-        if failed { throw CLIError.exitCode(1) }
     }
 }
 
