@@ -34,6 +34,9 @@ extension ContainerEngine {
             encoder.outputFormatting = [.sortedKeys]
             try SmallFile.writeAtomically(bundle(id) + "/config.json", Array(try encoder.encode(spec)), durable: false)
             let shim = shim(id)
+            // The previous run's shim answers waiters before it deletes the runtime's container of the
+            // same ID (and unlinks its socket last): a quick restart must not race that delete.
+            for _ in 0..<500 where shim.isAlive { try? await Task.sleep(nanoseconds: 10_000_000) }
             try? FileManager.default.removeItem(atPath: shim.directory)
             record.state.pid = try await ShimClient.spawn(shimBinary, arguments: shimArguments(record, directory: shim.directory))
             await handOffAttaches(id, socket: shim.socketPath)

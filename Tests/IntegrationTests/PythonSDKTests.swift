@@ -27,11 +27,13 @@ struct PythonSDKTests {
             code, output = c.exec_run(['sh', '-c', 'echo via-exec; exit 2'])
             assert (code, output) == (2, b'via-exec\\n'), (code, output)
             w = client.containers.run('busybox', ['sh', '-c', 'echo earlier; sleep 30'], network_mode='none', detach=True)
-            for _ in range(100):
+            for _ in range(600):
                 if w.logs(): break
                 time.sleep(0.05)
+            assert w.logs() == b'earlier\\n', w.logs()
             # attach with logs=1: past output first; without stream it ends there.
-            assert w.attach(stdout=True, stderr=True, logs=True, stream=False) == b'earlier\\n'
+            replayed = w.attach(stdout=True, stderr=True, logs=True, stream=False)
+            assert replayed == b'earlier\\n', replayed
             w.remove(force=True)
             c.stop(timeout=1)
             assert c.wait()['StatusCode'] == 137, c.wait()  # PID 1 ignores SIGTERM: stop escalates
