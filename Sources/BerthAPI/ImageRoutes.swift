@@ -122,16 +122,8 @@ extension Router {
     }
 
     private func remove(_ name: String, _ request: APIRequest) async throws -> APIResponse {
-        let inUse = await engine.imagesInUse()
         let record = try images.resolve(name)
-        let reference = (try? ImageReference(parsing: name))?.description
-        let untagOnly = reference.map(record.tags.contains) == true && record.tags.count > 1
-        if !untagOnly && inUse.contains(record.id) && !request.flag("force") {
-            let users = try await engine.list(all: true, limit: nil, size: false, filters: [:]).filter { $0["ImageID"]?.string == record.id.description }
-            let user = users.first?["Id"]?.string.map { String($0.prefix(12)) } ?? "a container"
-            throw EngineError(.conflict, "conflict: unable to remove repository reference \"\(name)\" (must force) - container \(user) is using its referenced image \(record.id.encoded.prefix(12))")
-        }
-        let lines = try images.remove(name, force: request.flag("force"), inUse: request.flag("force") ? [] : inUse)
+        let lines = try images.remove(name, force: request.flag("force"), usedBy: await engine.imageUsers())
         var result: [JSONValue] = []
         for line in lines {
             if line.hasPrefix("Untagged: ") {

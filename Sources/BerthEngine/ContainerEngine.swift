@@ -122,7 +122,14 @@ public actor ContainerEngine {
 
     /// Image IDs that containers use (images in use cannot be removed without force).
     public func imagesInUse() -> Set<Digest> {
-        Set(containers.values.compactMap { try? Digest(parsing: $0.image) })
+        Set(imageUsers().keys)
+    }
+
+    /// Each image containers use, with one such container's ID (for "container X is using it").
+    public func imageUsers() -> [Digest: String] {
+        var users: [Digest: String] = [:]
+        for record in containers.values { if let image = try? Digest(parsing: record.image) { users[image] = record.id } }
+        return users
     }
 
     // MARK: Create

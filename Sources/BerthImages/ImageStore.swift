@@ -61,9 +61,10 @@ public final class ImageStore: Sendable {
     }
 
     /// `docker rmi`: by reference removes the tag, and the image once no tag is left; by ID
-    /// removes the image (with all its tags only if `force`). Images in `inUse` are refused
-    /// unless `force`. Returns Docker's "Untagged:"/"Deleted:" lines.
-    public func remove(_ nameOrID: String, force: Bool, inUse: Set<Digest> = []) throws -> [String] {
+    /// removes the image (with all its tags only if `force`). Removing an image in `usedBy`
+    /// (image → a container using it) is refused unless `force`; untagging one of several tags
+    /// is not. Returns Docker's "Untagged:"/"Deleted:" lines.
+    public func remove(_ nameOrID: String, force: Bool, usedBy: [Digest: String] = [:]) throws -> [String] {
         let image = try resolve(nameOrID)
         let reference = (try? ImageReference(parsing: nameOrID))?.description
         // One of several tags: only the tag goes, whoever uses the image.
@@ -71,8 +72,8 @@ public final class ImageStore: Sendable {
             try metadata.untag(reference)
             return ["Untagged: \(try ImageReference(parsing: reference).familiar)"]
         }
-        if inUse.contains(image.id) && !force {
-            throw ImageStoreError.conflict("conflict: unable to remove \(nameOrID): image is being used by a container")
+        if let container = usedBy[image.id], !force {
+            throw ImageStoreError.conflict("conflict: unable to remove repository reference \"\(nameOrID)\" (must force) - container \(container.prefix(12)) is using its referenced image \(image.id.encoded.prefix(12))")
         }
         var lines: [String] = []
         if let reference, image.tags.contains(reference) {

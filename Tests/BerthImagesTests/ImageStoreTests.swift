@@ -91,7 +91,7 @@ struct ImageStoreTests {
         #expect(try store.remove("busybox", force: false) == ["Untagged: busybox:latest"])
         #expect(try store.resolve("127.0.0.1:5000/mine:1").id == id)
         #expect(try store.prune(all: false).isEmpty)
-        #expect(throws: ImageStoreError.self) { try store.remove("127.0.0.1:5000/mine:1", force: false, inUse: [id]) }
+        #expect(throws: ImageStoreError.self) { try store.remove("127.0.0.1:5000/mine:1", force: false, usedBy: [id: "c0ffee"]) }
         let image = try store.resolve(id.description)
         let lines = try store.remove("127.0.0.1:5000/mine:1", force: false)
         #expect(lines == ["Untagged: 127.0.0.1:5000/mine:1", "Deleted: \(id)"])
