@@ -74,7 +74,7 @@ let package = Package(
         // The berth CLI: docker's commands over the API client; tables, Go templates, progress.
         .target(
             name: "BerthCLI",
-            dependencies: ["BerthAPI", "BerthEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["BerthAPI", "BerthEngine", "BerthOCI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "berth",

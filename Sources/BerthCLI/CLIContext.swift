@@ -28,7 +28,9 @@ public struct CLIContext: Sendable {
             case _ where argument.hasPrefix("--host="): host = String(argument.dropFirst(7))
             case _ where argument.hasPrefix("-H") && argument.count > 2: host = String(argument.dropFirst(2))
             case "-D", "--debug": debug = true
-            case "-l", "--log-level", "--config", "--context", "-c": _ = try value(argument)
+            case "-l", "--log-level", "--config": _ = try value(argument)
+            case "--context", "-c":
+                throw CLIError.usage("contexts are not supported by berth yet: use -H or DOCKER_HOST")
             case "--tls", "--tlsverify":
                 throw CLIError.usage("TLS connections are not supported by berth yet: use a unix:// or plain tcp:// host")
             default: break loop

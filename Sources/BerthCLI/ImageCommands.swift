@@ -1,6 +1,7 @@
 import ArgumentParser
 import BerthAPI
 import BerthEngine
+import BerthOCI
 import Foundation
 
 struct RemoveImage: ParsableCommand {
@@ -25,8 +26,9 @@ struct Tag: ParsableCommand {
     @Argument var target: String
 
     func run() throws {
-        let (repository, tag) = Pull.split(target)
-        _ = try session.client.request("POST", "/images/\(source)/tag", query: [("repo", repository)] + (tag.map { [("tag", $0)] } ?? []))
+        let reference = try Pull.parse(target)
+        guard reference.digest == nil else { throw CLIError.usage("refusing to create a tag with a digest reference") }
+        _ = try session.client.request("POST", "/images/\(source)/tag", query: [("repo", reference.familiarRepository), ("tag", reference.tag ?? "latest")])
     }
 }
 
@@ -37,27 +39,21 @@ struct Pull: ParsableCommand {
 
     func run() throws { try Self.pull(image, quiet: quiet, to: 1) }
 
-    /// `repo[:tag]` → (repo, tag); a digest reference keeps its `@`.
-    static func split(_ reference: String) -> (String, String?) {
-        if reference.contains("@") { return (reference, nil) }
-        if let colon = reference.lastIndex(of: ":"), !reference[colon...].contains("/") {
-            return (String(reference[..<colon]), String(reference[reference.index(after: colon)...]))
+    /// A reference as docker reads it (`busybox` is `docker.io/library/busybox:latest`).
+    static func parse(_ text: String) throws -> ImageReference {
+        do { return try ImageReference(parsing: text) } catch {
+            throw CLIError.message("\(error)", code: 125)
         }
-        return (reference, nil)
-    }
-
-    static func normalized(_ reference: String) -> String {
-        let (repository, tag) = split(reference)
-        return reference.contains("@") ? reference : "\(repository):\(tag ?? "latest")"
     }
 
     /// Pulls with docker's progress lines (one per event; bars need a terminal and come later).
-    static func pull(_ reference: String, quiet: Bool, to fd: Int32) throws {
-        let (repository, tag) = split(reference)
+    static func pull(_ text: String, quiet: Bool, to fd: Int32) throws {
+        let reference = try parse(text)
         var failure: String?
         var pending: [UInt8] = []
         let output = fd == 1 ? FileHandle.standardOutput : FileHandle.standardError
-        try session.client.stream("POST", "/images/create", query: [("fromImage", repository), ("tag", tag ?? "latest")]) { bytes in
+        let query = [("fromImage", reference.familiarRepository), ("tag", reference.digest?.description ?? reference.tag ?? "latest")]
+        try session.client.stream("POST", "/images/create", query: query) { bytes in
             pending += bytes
             while let newline = pending.firstIndex(of: 10) {
                 let line = Array(pending[..<newline])
@@ -72,7 +68,7 @@ struct Pull: ParsableCommand {
             }
         }
         if let failure { throw CLIError.message("Error response from daemon: \(failure)", code: 1) }
-        print(normalized(reference).contains("/") ? normalized(reference) : "docker.io/library/" + normalized(reference))
+        print(reference.description)
     }
 }
 

@@ -131,7 +131,7 @@ struct ContainerOptions: ParsableArguments {
         do {
             return try session.client.request("POST", "/containers/create", query: query, body: body).json["Id"]?.string ?? ""
         } catch let EngineClient.Failure.api(status, message) where status == 404 && message.hasPrefix("No such image") && pull == "missing" {
-            FileHandle.standardError.write(Data("Unable to find image '\(Pull.normalized(image))' locally\n".utf8))
+            FileHandle.standardError.write(Data("Unable to find image '\((try? Pull.parse(image))?.familiar ?? image)' locally\n".utf8))
             try Pull.pull(image, quiet: false, to: 2)
             return try session.client.request("POST", "/containers/create", query: query, body: body).json["Id"]?.string ?? ""
         }

@@ -19,6 +19,10 @@ struct DaemonPullTests {
         // The loaded busybox already holds the layer: docker says so.
         #expect(small.stdout.contains("Already exists") && small.stdout.contains("Status: Downloaded newer image for \(registry.host)/library/busybox:latest"))
         #expect(daemon.docker("run", "--rm", "--network", "none", "\(registry.host)/library/busybox", "echo", "pulled").stdout == "pulled\n")
+        // berth's pull: the same status lines, then the full reference, as the docker CLI prints them.
+        let viaBerth = daemon.berth("pull", "\(registry.host)/library/busybox")
+        #expect(viaBerth.status == 0, "\(viaBerth.stderr)")
+        #expect(viaBerth.stdout.hasSuffix("Status: Image is up to date for \(registry.host)/library/busybox:latest\n\(registry.host)/library/busybox:latest\n"), "\(viaBerth.stdout)")
 
         // The big one: kill berthd while a layer is arriving in the ingest area.
         var pid: pid_t = 0
