@@ -11,12 +11,15 @@ extension ContainerEngine {
         guard let record = containers[id], let check = HealthCheck(record.config["Healthcheck"]) else { return }
         let started = ContinuousClock.now
         healthMonitors[id] = Task { [weak self] in
+            var processPath: String?
             while !Task.isCancelled {
                 let inStartPeriod = ContinuousClock.now - started < .seconds(check.startPeriod)
                 let pause = inStartPeriod && check.startPeriod > 0 ? check.startInterval : check.interval
                 try? await Task.sleep(nanoseconds: UInt64(pause * 1e9))
                 guard !Task.isCancelled, let self else { return }
-                guard let probe = await self.runProbe(id, check) else { return }
+                // The probe's process spec does not change while the container runs: written once.
+                if processPath == nil { processPath = await self.writeProbeProcess(id, check) }
+                guard let processPath, let probe = await self.runProbe(id, check, processPath: processPath) else { return }
                 await self.recordProbe(id, probe, check: check,
                                        inStartPeriod: ContinuousClock.now - started < .seconds(check.startPeriod))
             }
@@ -25,18 +28,28 @@ extension ContainerEngine {
 
     func stopHealthMonitor(_ id: String) {
         healthMonitors.removeValue(forKey: id)?.cancel()
+        try? FileManager.default.removeItem(atPath: probeDirectory(id))
+    }
+
+    private func probeDirectory(_ id: String) -> String { "\(config.execRoot)/health/\(id.prefix(20))" }
+
+    /// The probe as a runtime-spec process file; `nil` when the container no longer runs.
+    private func writeProbeProcess(_ id: String, _ check: HealthCheck) -> String? {
+        guard let record = containers[id], record.state.status == .running,
+              let process = try? execProcess(record, command: check.command, config: .object([:])),
+              let encoded = try? JSONEncoder().encode(process) else { return nil }
+        let directory = probeDirectory(id)
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/process.json"
+        return (try? SmallFile.writeAtomically(path, Array(encoded), durable: false)) != nil ? path : nil
     }
 
     /// One run of the probe; `nil` when the container no longer runs.
-    private func runProbe(_ id: String, _ check: HealthCheck) async -> HealthState.Probe? {
+    private func runProbe(_ id: String, _ check: HealthCheck, processPath: String) async -> HealthState.Probe? {
         guard let record = containers[id], record.state.status == .running,
-              let process = try? execProcess(record, command: check.command, config: .object([:])),
               let runtime = try? config.runtimePath(record.runtime) else { return nil }
-        let directory = "\(config.execRoot)/health/\(id.prefix(20))"
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let processPath = directory + "/process.json", pidPath = directory + "/pid"
-        guard let encoded = try? JSONEncoder().encode(process),
-              (try? SmallFile.writeAtomically(processPath, Array(encoded), durable: false)) != nil else { return nil }
+        let pidPath = probeDirectory(id) + "/pid"
+        unlink(pidPath)
         let start = Date().rfc3339Nano
         let result = await Subprocess.run([runtime, "--root", runtimeRoot(runtime), "exec", "--process", processPath,
                                            "--pid-file", pidPath, id], timeout: check.timeout) {
@@ -45,7 +58,6 @@ extension ContainerEngine {
                 _ = Glibc.kill(pid, SIGKILL)
             }
         }
-        try? FileManager.default.removeItem(atPath: directory)
         var output = result.output
         if output.utf8.count > HealthCheck.maxOutput { output = String(decoding: Array(output.utf8.prefix(HealthCheck.maxOutput)), as: UTF8.self) }
         if result.timedOut {

@@ -85,11 +85,15 @@ struct SpecBuilder {
                 throw EngineError(.badRequest, "decoding seccomp profile failed: \(error)")
             }
         }
+        return profile?.runtimeSpec(capabilities: Set(capabilities), kernelVersion: Self.kernelRelease)
+    }
+
+    /// `uname -r`, for the profile's kernel-version conditions.
+    static let kernelRelease: String = {
         var name = utsname()
         uname(&name)
-        let release = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        return profile?.runtimeSpec(capabilities: Set(capabilities), kernelVersion: release)
-    }
+        return withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }()
 
     /// Where the init is mounted in the container, as Docker mounts docker-init.
     static let initPath = "/sbin/docker-init"
