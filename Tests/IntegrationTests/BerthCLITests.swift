@@ -119,14 +119,7 @@ struct BerthCLITests {
         let terminal = try TerminalSession(daemon, docker: "run -it --name clitty --network none busybox sh",
                                            program: DaemonHarness.binaries + "/berth")
         defer { terminal.close() }
-        #expect(Command.eventually(timeout: 20) { terminal.screen.contains("/ #") })
-        terminal.type("echo typed-$((6*7)); stty size", "Enter")
-        #expect(Command.eventually { terminal.screen.contains("typed-42") && terminal.screen.contains("30 100") })
-        terminal.resize(columns: 120, rows: 40)
-        #expect(Command.eventually(timeout: 20) {
-            terminal.type("stty size", "Enter")
-            return Command.eventually(timeout: 1) { terminal.screen.contains("40 120") }
-        })
+        terminal.expectShellTypingAndResize()
         terminal.type("C-p", "C-q")
         #expect(Command.eventually { terminal.exitStatus == "0\n" })
         #expect(daemon.berth("inspect", "-f", "{{.State.Running}}", "clitty").stdout == "true\n")

@@ -115,15 +115,7 @@ struct DockerCLITests {
         defer { daemon.shutdown() }
         let terminal = try TerminalSession(daemon, docker: "run -it --name ttyit --network none busybox sh")
         defer { terminal.close() }
-        #expect(Command.eventually(timeout: 20) { terminal.screen.contains("/ #") })
-        terminal.type("echo typed-$((6*7)); stty size", "Enter")
-        #expect(Command.eventually { terminal.screen.contains("typed-42") && terminal.screen.contains("30 100") })
-        terminal.resize(columns: 120, rows: 40)
-        // The resize travels tmux → docker CLI (SIGWINCH) → berthd → shim → pty: ask until it has arrived.
-        #expect(Command.eventually(timeout: 20) {
-            terminal.type("stty size", "Enter")
-            return Command.eventually(timeout: 1) { terminal.screen.contains("40 120") }
-        })
+        terminal.expectShellTypingAndResize()
         terminal.type("exit 5", "Enter")
         #expect(Command.eventually { terminal.exitStatus == "5\n" })
     }

@@ -1,5 +1,6 @@
 import BerthTestSupport
 import Foundation
+import Testing
 
 /// A docker command in a real terminal (a detached tmux session): what the screen shows,
 /// keys typed, window resizes, and the command's exit status once it ends.
@@ -26,4 +27,18 @@ final class TerminalSession {
     var exitStatus: String? { try? String(contentsOfFile: statusFile, encoding: .utf8) }
 
     func close() { _ = Command.capture(["tmux", "kill-session", "-t", name]) }
+
+    /// A shell started in a 100×30 window: its prompt, typing and output, then a resize to 120×40
+    /// that must reach the container's pty (tmux → client SIGWINCH → berthd → shim).
+    func expectShellTypingAndResize(sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(Command.eventually(timeout: 20) { screen.contains("/ #") }, sourceLocation: sourceLocation)
+        type("echo typed-$((6*7)); stty size", "Enter")
+        #expect(Command.eventually { screen.contains("typed-42") && screen.contains("30 100") }, sourceLocation: sourceLocation)
+        resize(columns: 120, rows: 40)
+        // Ask until the resize has arrived.
+        #expect(Command.eventually(timeout: 20) {
+            type("stty size", "Enter")
+            return Command.eventually(timeout: 1) { screen.contains("40 120") }
+        }, sourceLocation: sourceLocation)
+    }
 }
