@@ -43,10 +43,12 @@ let package = Package(
             dependencies: ["CBerthSystem", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        // Intel's ISA-L inflate: gzip layers decompress about 3x faster than through zlib.
+        .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         // Layer tars: apply (whiteouts, no escapes) and diff, over libarchive.
         .target(
             name: "BerthArchive",
-            dependencies: ["CArchive", "CBerthSystem", "BerthSystem"]
+            dependencies: ["CArchive", "CIsal", "CBerthSystem", "BerthSystem"]
         ),
         // Content store, image records, snapshots.
         .target(

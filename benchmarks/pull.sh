@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Pull from a loopback registry: Berth's image libraries (download, verify, unpack into
-# snapshots, record) against dockerd (Debian's docker.io 20.10, a full pull) and skopeo
-# (download and verify only, into a `dir:` copy), cold cache each run, for the busybox test
-# image and a ~50 MB Debian minbase image. Medians and ratios.
+# snapshots, record) against dockerd (Debian's docker.io 20.10) and podman (4.3, rootful) —
+# full pulls — and skopeo, twice: into containers-storage (a full pull, as podman's) and into a
+# `dir:` copy (download and verify only: a floor for the transfer), cold cache each run,
+# for the busybox test image and a ~50 MB Debian minbase image. Medians and ratios.
 # dockerd runs with its own containerd, data root, exec root and socket, pulls only 127.0.0.1
-# references, and is stopped (with the docker0 bridge it makes) at the end.
+# references, and is stopped (with the docker0 bridge it makes) at the end; podman has its own
+# root, run root and an empty registries.conf.
+# Every store lives on a fresh journaled ext4 (a loop image): this VM's root ext4 has no
+# journal, and there ext4 skips inodes deleted in the last minute on every file creation, which
+# made each run after the first three times slower for every peer.
 #   benchmarks/pull.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
-for pkg in skopeo docker-registry libarchive-dev docker.io; do
+for pkg in skopeo docker-registry libarchive-dev libisal-dev docker.io podman; do
   dpkg -s "$pkg" >/dev/null 2>&1 || { apt-get update -q >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >/dev/null; }
 done
 swift build -c release --product berth-image-bench >/dev/null
@@ -19,10 +24,14 @@ scripts/build-test-images.sh >/dev/null
 scripts/build-debian-image.sh >/dev/null
 
 work=$(mktemp -d /tmp/berth-pullbench.XXXXXX)
+truncate -s 8G "$work/fs.img"
+mkfs.ext4 -q -F "$work/fs.img"
+mkdir "$work/fs"
+mount -o loop "$work/fs.img" "$work/fs"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 source benchmarks/dockerd-peer.sh
 cleanup() {
-  stop_dockerd_peer "$work/docker"
+  stop_dockerd_peer "$work/fs/docker"
   awk -v w="$work/" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
   scripts/registry.sh stop "$work/registry" >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -31,12 +40,29 @@ trap cleanup EXIT
 scripts/registry.sh start "$work/registry" "$port" >/dev/null
 skopeo copy -q --dest-tls-verify=false oci:.testdata/debian-oci:latest "docker://127.0.0.1:$port/library/debian:latest"
 
-start_dockerd_peer "$work/docker" --insecure-registry "127.0.0.1:$port"
+start_dockerd_peer "$work/fs/docker" --insecure-registry "127.0.0.1:$port"
+: > "$work/registries.conf"
 
 python3 - "$runs" "$work" "$port" "$bench" <<'PY'
 import os, shutil, statistics, subprocess, sys, time
 runs, work, port, bench = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-docker_env = dict(os.environ, DOCKER_HOST=f"unix://{work}/docker/docker.sock")
+fs = f"{work}/fs"
+docker_env = dict(os.environ, DOCKER_HOST=f"unix://{fs}/docker/docker.sock")
+podman_env = dict(os.environ, CONTAINERS_REGISTRIES_CONF=f"{work}/registries.conf")
+
+def unmount_under(path):
+    mounts = [line.split()[1] for line in open("/proc/mounts") if line.split()[1].startswith(path + "/")]
+    for mount in sorted(mounts, reverse=True):
+        subprocess.run(["umount", "-l", mount], check=False)
+
+def storage_pull(args, root):
+    t = time.perf_counter()
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=podman_env)
+    elapsed = time.perf_counter() - t
+    unmount_under(root)
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(f"{root}-run", ignore_errors=True)
+    return elapsed
 
 def docker_pull(ref):
     t = time.perf_counter()
@@ -54,14 +80,22 @@ def timed(args, target):
     return elapsed
 
 print(f"\npull from 127.0.0.1 (docker-registry 2.8), cold cache, {runs} runs, medians in seconds")
-print(f"{'image':<10}{'berth':>10}{'dockerd':>10}{'skopeo':>10}{'dockerd/berth':>15}{'skopeo/berth':>14}")
+peers = ("dockerd", "podman", "skopeo-cs", "skopeo-dir")
+print(f"{'image':<10}{'berth':>11}" + "".join(f"{p:>11}" for p in peers) + "".join(f"{p + '/b':>12}" for p in peers))
 for name in ("busybox", "debian"):
     ref = f"127.0.0.1:{port}/library/{name}:latest"
-    berth = [timed([bench, ref, "--root", f"{work}/berth-{name}"], f"{work}/berth-{name}") for _ in range(runs)]
+    berth = [timed([bench, ref, "--root", f"{fs}/berth-{name}"], f"{fs}/berth-{name}") for _ in range(runs)]
     docker = [docker_pull(ref) for _ in range(runs)]
-    skopeo = [timed(["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{ref}", f"dir:{work}/skopeo-{name}"],
-                    f"{work}/skopeo-{name}") for _ in range(runs)]
-    b, d, s = statistics.median(berth), statistics.median(docker), statistics.median(skopeo)
-    print(f"{name:<10}{b:>10.3f}{d:>10.3f}{s:>10.3f}{d / b:>14.2f}x{s / b:>13.2f}x")
-print("berth and dockerd: download + verify + unpack + record; skopeo: download + verify only")
+    root = f"{fs}/podman-{name}"
+    podman = [storage_pull(["podman", "--root", root, "--runroot", f"{root}-run", "--storage-driver", "overlay",
+                            "--cgroup-manager", "cgroupfs", "pull", "-q", "--tls-verify=false", ref], root) for _ in range(runs)]
+    root = f"{fs}/skopeo-cs-{name}"
+    storage = [storage_pull(["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{ref}",
+                             f"containers-storage:[overlay@{root}+{root}-run]{ref}"], root) for _ in range(runs)]
+    skopeo = [timed(["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{ref}", f"dir:{fs}/skopeo-{name}"],
+                    f"{fs}/skopeo-{name}") for _ in range(runs)]
+    results = [statistics.median(x) for x in (berth, docker, podman, storage, skopeo)]
+    print(f"{name:<10}" + "".join(f"{x:>11.3f}" for x in results) + "".join(f"{x / results[0]:>11.2f}x" for x in results[1:]))
+print("berth, dockerd, podman, skopeo into containers-storage: download + verify + unpack + record;")
+print("skopeo dir: download + verify only (a floor for the transfer, not a pull)")
 PY

@@ -204,7 +204,7 @@ extension Router {
         guard source == "-" else { throw EngineError(.notImplemented, "import from a URL is not supported: send the archive as the request body") }
         let file = NSTemporaryDirectory() + "berth-import-\(UUID().uuidString)"
         defer { unlink(file) }
-        FileManager.default.createFile(atPath: file, contents: Data(request.body))
+        _ = FileManager.default.createFile(atPath: file, contents: Data(request.body))
         var reference: String?
         if let repository = request.query["repo"], !repository.isEmpty {
             reference = repository + ((request.query["tag"]).flatMap { $0.isEmpty ? nil : ":\($0)" } ?? "")
@@ -246,7 +246,7 @@ extension Router {
     private func load(_ request: APIRequest) async throws -> APIResponse {
         let file = NSTemporaryDirectory() + "berth-load-\(UUID().uuidString).tar"
         defer { unlink(file) }
-        FileManager.default.createFile(atPath: file, contents: Data(request.body))
+        _ = FileManager.default.createFile(atPath: file, contents: Data(request.body))
         let loaded: [(id: Digest, tags: [String])]
         do { loaded = try images.load(archive: file) } catch {
             throw EngineError(.badRequest, "load: \(error)")

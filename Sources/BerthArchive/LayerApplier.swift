@@ -31,8 +31,14 @@ public struct LayerApplier: Sendable {
         return try apply(fd: fd, to: directory)
     }
 
-    /// Applies the layer read from `fd` (any readable descriptor: a file, a pipe being downloaded).
+    /// Applies the layer read from `fd` (any readable descriptor: a file, a pipe).
     public func apply(fd: Int32, to directory: String) throws -> Result {
+        try apply(source: FileSource(fd: fd), to: directory)
+    }
+
+    /// Applies the layer read from `source` (gzip is inflated on the way by ISA-L; zstd and
+    /// plain tars go to libarchive as they are).
+    public func apply(source: ByteSource, to directory: String) throws -> Result {
         guard let resolved = realpath(directory, nil) else {
             throw ArchiveError.write(entry: directory, reason: String(cString: strerror(errno)))
         }
@@ -43,9 +49,18 @@ public struct LayerApplier: Sendable {
         defer { archive_read_free(reader) }
         archive_read_support_filter_all(reader)
         archive_read_support_format_tar(reader)
-        guard archive_read_open_fd(reader, fd, 1 << 20) == ARCHIVE_OK else {
-            throw ArchiveError.corrupt(Self.message(reader))
+        let input = ArchiveInput(GunzipSource(source))
+        try input.open(reader)
+        do {
+            return try extract(reader, root: root)
+        } catch {
+            // The source's own error says more than libarchive's "read failed".
+            if let sourceError = input.error { throw sourceError }
+            throw error
         }
+    }
+
+    private func extract(_ reader: OpaquePointer, root: String) throws -> Result {
         guard let writer = archive_write_disk_new() else { throw ArchiveError.corrupt("out of memory") }
         defer { archive_write_free(writer) }
         // Paths are rewritten to absolute ones under `root` after our own checks, so libarchive's

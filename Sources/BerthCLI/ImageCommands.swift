@@ -2,6 +2,7 @@ import ArgumentParser
 import BerthAPI
 import BerthEngine
 import BerthOCI
+import BerthRegistry
 import Foundation
 
 struct RemoveImage: ParsableCommand {
@@ -46,28 +47,13 @@ struct Pull: ParsableCommand {
         }
     }
 
-    /// Pulls with docker's progress lines (one per event; bars need a terminal and come later).
+    /// Pulls with docker's progress: per-layer bars on a terminal, a line per state change otherwise.
     static func pull(_ text: String, quiet: Bool, to fd: Int32) throws {
         let reference = try parse(text)
-        var failure: String?
-        var pending: [UInt8] = []
-        let output = fd == 1 ? FileHandle.standardOutput : FileHandle.standardError
         let query = [("fromImage", reference.familiarRepository), ("tag", reference.digest?.description ?? reference.tag ?? "latest")]
-        try session.client.stream("POST", "/images/create", query: query) { bytes in
-            pending += bytes
-            while let newline = pending.firstIndex(of: 10) {
-                let line = Array(pending[..<newline])
-                pending.removeSubrange(...newline)
-                guard let message = try? JSONDecoder().decode(JSONValue.self, from: Data(line)) else { continue }
-                if let error = message["errorDetail"]?["message"]?.string ?? message["error"]?.string { failure = error; continue }
-                guard !quiet, let status = message["status"]?.string else { continue }
-                // Byte counts change on every event: plain output prints the state changes only.
-                if message["progressDetail"]?["current"] != nil { continue }
-                let text = message["id"]?.string.map { "\($0): \(status)" } ?? status
-                output.write(Data((text + "\n").utf8))
-            }
+        try ProgressStream.run(quiet: quiet, to: fd) { onData in
+            try session.client.stream("POST", "/images/create", query: query, onData: onData)
         }
-        if let failure { throw CLIError.message("Error response from daemon: \(failure)", code: 1) }
         print(reference.description)
     }
 }

@@ -83,6 +83,9 @@ public final class Ingest {
     /// Bytes already written (after a resume, what the previous attempt left).
     public private(set) var offset: Int64 = 0
 
+    /// The partial file, readable while it is written (a pull extracts from it as it grows).
+    public var path: String { partialPath }
+
     private let store: ContentStore
     private let partialPath: String
     private let fd: Int32

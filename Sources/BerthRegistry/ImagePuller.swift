@@ -57,26 +57,21 @@ public struct ImagePuller: Sendable {
         for (i, layer) in manifest.layers.enumerated() {
             progress(store.snapshots.hasLayer(chain[i]) ? .alreadyExists(PullEvent.shortID(layer.digest)) : .waiting(PullEvent.shortID(layer.digest)))
         }
-        // Downloads in parallel, at most `maxConcurrentDownloads` at a time.
+        // Downloads run in parallel, at most `maxConcurrentDownloads` at a time, while layers are
+        // extracted bottom-up, each as soon as its parent is done and its bytes arrive.
         let missing = manifest.layers.enumerated().filter { !store.snapshots.hasLayer(chain[$0.offset]) && !store.content.contains($0.element.digest) }
+        let feeds = Dictionary(uniqueKeysWithValues: missing.map { ($0.element.digest, LayerFeed()) })
         try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await extract(manifest.layers, chain: chain, feeds: feeds, progress: progress) }
             var next = 0
             func start() {
                 guard next < missing.count else { return }
                 let layer = missing[next].element
                 next += 1
-                group.addTask { try await download(reference, layer, progress: progress) }
+                group.addTask { try await download(reference, layer, feed: feeds[layer.digest]!, progress: progress) }
             }
             for _ in 0..<max(1, client.configuration.maxConcurrentDownloads) { start() }
             while try await group.next() != nil { start() }
-        }
-        // Unpack bottom-up; each snapshot is published atomically.
-        for (i, layer) in manifest.layers.enumerated() where !store.snapshots.hasLayer(chain[i]) {
-            progress(.extracting(PullEvent.shortID(layer.digest)))
-            try store.snapshots.createLayer(chain[i], parent: i == 0 ? nil : chain[i - 1]) { dir, mode in
-                try LayerApplier(mode: mode).apply(layerPath: store.content.path(layer.digest), to: dir).bytes
-            }
-            progress(.pullComplete(PullEvent.shortID(layer.digest)))
         }
         let manifestDigest = try store.content.write(manifestData)
         let record = ImageRecord(id: manifest.config.digest, manifestDigest: manifestDigest, created: config.created,
@@ -87,17 +82,78 @@ public struct ImagePuller: Sendable {
         return try store.metadata.image(record.id) ?? record
     }
 
-    /// One layer blob into the content store, resuming what an interrupted pull left.
-    private func download(_ reference: ImageReference, _ layer: Descriptor, progress: @escaping @Sendable (PullEvent) -> Void) async throws {
+    /// Extracts the layers not yet unpacked, in order, on a thread of its own (extraction blocks);
+    /// a layer still downloading is followed through its feed.
+    private func extract(_ layers: [Descriptor], chain: [Digest], feeds: [Digest: LayerFeed],
+                         progress: @escaping @Sendable (PullEvent) -> Void) async throws {
+        let store = self.store
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                Thread.detachNewThread {
+                    continuation.resume(with: Result {
+                        for (i, layer) in layers.enumerated() where !store.snapshots.hasLayer(chain[i]) {
+                            try Self.extract(layer, chain: chain[i], parent: i == 0 ? nil : chain[i - 1], feed: feeds[layer.digest],
+                                             store: store, progress: progress)
+                        }
+                    })
+                }
+            }
+        } onCancel: {
+            for feed in feeds.values { feed.finished(.failure(CancellationError())) }
+        }
+    }
+
+    private static func extract(_ layer: Descriptor, chain: Digest, parent: Digest?, feed: LayerFeed?, store: ImageStore,
+                                progress: @escaping @Sendable (PullEvent) -> Void) throws {
+        let id = PullEvent.shortID(layer.digest)
+        try feed?.awaitStart()
+        // A followed layer shows "Extracting" once its download completes (`download` says it).
+        if feed == nil { progress(.extracting(id)) }
+        try store.snapshots.createLayer(chain, parent: parent) { dir, mode in
+            guard let feed else {
+                return try LayerApplier(mode: mode).apply(layerPath: store.content.path(layer.digest), to: dir).bytes
+            }
+            do {
+                let bytes = try LayerApplier(mode: mode).apply(source: LayerFeed.Follower(feed), to: dir).bytes
+                // Published only once the download proved the digest.
+                try feed.awaitVerified()
+                return bytes
+            } catch {
+                try feed.awaitVerified()  // a failed download explains a failed extraction best
+                throw error
+            }
+        }
+        progress(.pullComplete(id))
+    }
+
+    /// One layer blob into the content store, resuming what an interrupted pull left; `feed`
+    /// lets the extractor follow it.
+    private func download(_ reference: ImageReference, _ layer: Descriptor, feed: LayerFeed,
+                          progress: @escaping @Sendable (PullEvent) -> Void) async throws {
+        do {
+            try await download(reference, layer, progress: progress) { try feed.started(path: $0, offset: $1) } advanced: { feed.advanced(to: $0) }
+            // Before the feed ends, so that it comes before the extractor's "Pull complete".
+            progress(.extracting(PullEvent.shortID(layer.digest)))
+            feed.finished(.success(()))
+        } catch {
+            feed.finished(.failure(error))
+            throw error
+        }
+    }
+
+    private func download(_ reference: ImageReference, _ layer: Descriptor, progress: @escaping @Sendable (PullEvent) -> Void,
+                          started: (String, Int64) throws -> Void, advanced: (Int64) -> Void) async throws {
         let id = PullEvent.shortID(layer.digest)
         let ingest = try store.content.ingest(layer.digest, size: layer.size)
         defer { ingest.close() }
         let (response, resumed) = try await client.blob(reference, layer.digest, offset: ingest.offset)
         if !resumed && ingest.offset > 0 { try ingest.reset() }
+        try started(ingest.path, ingest.offset)
         var lastReport: Int64 = -1
         for try await chunk in response.body {
             try Task.checkCancellation()
             try chunk.withUnsafeReadableBytes { try ingest.append($0) }
+            advanced(ingest.offset)
             // Report about every 1% (and the end), not every chunk.
             if ingest.offset - lastReport >= max(layer.size / 100, 32 << 10) || ingest.offset == layer.size {
                 lastReport = ingest.offset

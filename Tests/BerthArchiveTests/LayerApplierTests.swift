@@ -155,4 +155,26 @@ struct LayerApplierTests {
             #expect(throws: ArchiveError.self) { try LayerApplier(mode: .overlay).apply(layerPath: dir + "/" + name, to: target) }
         }
     }
+
+    @Test("gzip layers: concatenated members are read in turn; a damaged member fails its checksum")
+    func gzipMembers() throws {
+        let dir = try TarFixture.scratch("gzip-members")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let entries = (0..<40).map { E(name: "f\($0)", data: String(repeating: "\($0)", count: 3_000)) }
+        try TarFixture.write(entries, to: dir + "/l.tar")
+        // Two gzip members, split in the middle of an entry, as `cat a.gz b.gz` would make.
+        try TarFixture.run(["/bin/sh", "-c", "cd \(dir) && head -c 50000 l.tar | gzip -1 > l.tgz && tail -c +50001 l.tar | gzip -9 >> l.tgz"])
+        let whole = dir + "/whole"
+        try FileManager.default.createDirectory(atPath: whole, withIntermediateDirectories: true)
+        let result = try LayerApplier(mode: .overlay).apply(layerPath: dir + "/l.tgz", to: whole)
+        #expect(result.entries == 40)
+        #expect(try String(contentsOfFile: whole + "/f39", encoding: .utf8) == String(repeating: "39", count: 3_000))
+
+        var damaged = try Data(contentsOf: URL(fileURLWithPath: dir + "/l.tgz"))
+        damaged[100] ^= 0xff  // inside the first member's deflate data: bad symbols or a CRC mismatch
+        try damaged.write(to: URL(fileURLWithPath: dir + "/bad.tgz"))
+        let target = dir + "/bad"
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        #expect(throws: ArchiveError.self) { try LayerApplier(mode: .overlay).apply(layerPath: dir + "/bad.tgz", to: target) }
+    }
 }

@@ -1,0 +1,30 @@
+import BerthAPI
+import BerthRegistry
+import BerthSystem
+import Foundation
+import Glibc
+
+/// Docker's JSON progress messages (pull, push, load) shown as docker shows them: per-layer bars
+/// redrawn in place on a terminal, one line per state change otherwise. An `error` message ends
+/// the stream and becomes the command's failure. Ctrl-C ends the process and so the connection,
+/// and the daemon cancels the operation it was streaming.
+enum ProgressStream {
+    static func run(quiet: Bool, to fd: Int32, request: (_ onData: ([UInt8]) throws -> Void) throws -> Void) throws {
+        var renderer = ProgressRenderer(mode: isatty(fd) == 1 ? .terminal : .plain)
+        var failure: String?
+        var pending: [UInt8] = []
+        try request { bytes in
+            pending += bytes
+            while let newline = pending.firstIndex(of: 10) {
+                let line = Array(pending[..<newline])
+                pending.removeSubrange(...newline)
+                guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(line)) else { continue }
+                if let error = value["errorDetail"]?["message"]?.string ?? value["error"]?.string { failure = error; continue }
+                guard !quiet, let message = try? JSONDecoder().decode(ProgressMessage.self, from: Data(line)) else { continue }
+                let text = renderer.render(message)
+                if !text.isEmpty { try? FileDescriptors.writeAll(fd, Array(text.utf8)) }
+            }
+        }
+        if let failure { throw CLIError.message("Error response from daemon: \(failure)", code: 1) }
+    }
+}
