@@ -71,7 +71,8 @@ let package = Package(
             name: "BerthAPI",
             dependencies: ["BerthEngine", "BerthImages", "BerthRegistry", "BerthOCI",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                           .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")]
+                           .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOTLS", package: "swift-nio"),
+                           .product(name: "NIOSSL", package: "swift-nio-ssl")]
         ),
         // The berth CLI: docker's commands over the API client; tables, Go templates, progress.
         .target(

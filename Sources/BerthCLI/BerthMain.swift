@@ -3,7 +3,7 @@ import BerthAPI
 import Foundation
 
 /// The context every command uses; set once by `BerthMain` before the command runs.
-nonisolated(unsafe) var session = CLIContext(host: CLIContext.defaultHost)
+nonisolated(unsafe) var session = CLIContext(host: CLIContext.defaultHost, configDirectory: "")
 
 /// `berth`: docker's command line over the Engine API.
 struct Berth: ParsableCommand {
@@ -14,7 +14,9 @@ struct Berth: ParsableCommand {
         subcommands: [
             Run.self, Create.self, Start.self, Stop.self, Kill.self, Restart.self, Remove.self, Pause.self, Unpause.self,
             Rename.self, Wait.self, PS.self, Logs.self, Exec.self, Inspect.self, Top.self,
-            Images.self, RemoveImage.self, Tag.self, Pull.self, Version.self, Info.self,
+            Attach.self, Stats.self, Update.self, Copy.self, Export.self, Diff.self, Commit.self, Events.self,
+            Images.self, RemoveImage.self, Tag.self, Pull.self, Push.self, Save.self, Load.self, Import.self, History.self,
+            Login.self, Logout.self, Version.self, Info.self, ContextGroup.self, ImageGroup.self, ContainerGroup.self, SystemGroup.self,
         ])
 }
 

@@ -108,6 +108,50 @@ struct Rename: ParsableCommand {
     func run() throws { _ = try session.client.request("POST", "/containers/\(container)/rename", query: [("name", newName)]) }
 }
 
+struct Update: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Update configuration of one or more containers")
+    @Option(help: "Number of CPUs") var cpus: Double?
+    @Option(name: [.short, .customLong("cpu-shares")], help: "CPU shares (relative weight)") var cpuShares: Int?
+    @Option(help: "Limit CPU CFS (Completely Fair Scheduler) period") var cpuPeriod: Int?
+    @Option(help: "Limit CPU CFS (Completely Fair Scheduler) quota") var cpuQuota: Int?
+    @Option(help: "CPUs in which to allow execution (0-3, 0,1)") var cpusetCpus: String?
+    @Option(help: "MEMs in which to allow execution (0-3, 0,1)") var cpusetMems: String?
+    @Option(name: [.short, .long], help: "Memory limit") var memory: String?
+    @Option(help: "Memory soft limit") var memoryReservation: String?
+    @Option(help: "Swap limit equal to memory plus swap: -1 to enable unlimited swap") var memorySwap: String?
+    @Option(help: "Tune container pids limit (set -1 for unlimited)") var pidsLimit: Int?
+    @Option(help: "Block IO (relative weight), between 10 and 1000, or 0 to disable") var blkioWeight: Int?
+    @Option(help: "Restart policy to apply when a container exits") var restart: String?
+    @Argument var containers: [String]
+
+    func run() throws {
+        var body: [String: JSONValue] = [:]
+        func size(_ text: String?, _ flag: String, key: String) throws {
+            guard let text else { return }
+            if text == "-1" { body[key] = .int(-1); return }
+            guard let bytes = DaemonConfig.parseSize(text) else { throw CLIError.usage("invalid argument \"\(text)\" for \"\(flag)\" flag") }
+            body[key] = .int(Int64(bytes))
+        }
+        try size(memory, "-m, --memory", key: "Memory")
+        try size(memoryReservation, "--memory-reservation", key: "MemoryReservation")
+        try size(memorySwap, "--memory-swap", key: "MemorySwap")
+        if let cpus { body["NanoCpus"] = .int(Int64(cpus * 1e9)) }
+        if let cpuShares { body["CpuShares"] = .int(Int64(cpuShares)) }
+        if let cpuPeriod { body["CpuPeriod"] = .int(Int64(cpuPeriod)) }
+        if let cpuQuota { body["CpuQuota"] = .int(Int64(cpuQuota)) }
+        if let cpusetCpus { body["CpusetCpus"] = .string(cpusetCpus) }
+        if let cpusetMems { body["CpusetMems"] = .string(cpusetMems) }
+        if let pidsLimit { body["PidsLimit"] = .int(Int64(pidsLimit)) }
+        if let blkioWeight { body["BlkioWeight"] = .int(Int64(blkioWeight)) }
+        if let restart {
+            let parts = restart.split(separator: ":", maxSplits: 1).map(String.init)
+            body["RestartPolicy"] = .object(["Name": .string(parts[0]), "MaximumRetryCount": .int(Int64(parts.count > 1 ? Int(parts[1]) ?? 0 : 0))])
+        }
+        guard !body.isEmpty else { throw CLIError.usage("you must provide one or more flags when using this command") }
+        try forEachContainer(containers) { _ = try session.client.request("POST", "/containers/\($0)/update", body: .object(body)) }
+    }
+}
+
 struct Wait: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Block until one or more containers stop, then print their exit codes")
     @Argument var containers: [String]
@@ -129,7 +173,8 @@ struct Top: ParsableCommand {
                                              query: psOptions.isEmpty ? [] : [("ps_args", psOptions.joined(separator: " "))]).json
         let titles = top["Titles"]?.strings ?? []
         let rows = (top["Processes"]?.array ?? []).map { $0.strings ?? [] }
-        print(Table.render([titles] + rows), terminator: "")
+        // docker top's tabwriter has a minimum cell width of 20.
+        print(Table.render([titles] + rows, minWidth: 20), terminator: "")
     }
 }
 

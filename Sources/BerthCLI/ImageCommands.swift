@@ -51,8 +51,9 @@ struct Pull: ParsableCommand {
     static func pull(_ text: String, quiet: Bool, to fd: Int32) throws {
         let reference = try parse(text)
         let query = [("fromImage", reference.familiarRepository), ("tag", reference.digest?.description ?? reference.tag ?? "latest")]
+        let auth = try DockerConfigFile.load(directory: session.configDirectory).registryAuthHeader(for: reference.domain)
         try ProgressStream.run(quiet: quiet, to: fd) { onData in
-            try session.client.stream("POST", "/images/create", query: query, onData: onData)
+            try session.client.stream("POST", "/images/create", query: query, headers: [auth], onData: onData)
         }
         print(reference.description)
     }

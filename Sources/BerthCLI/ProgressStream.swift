@@ -1,4 +1,5 @@
 import BerthAPI
+import BerthEngine
 import BerthRegistry
 import BerthSystem
 import Foundation

@@ -1,13 +1,14 @@
 import BerthEngine
 import Foundation
 
-/// Docker's table output: Go's tabwriter with minimum cell width 10, padding 3, spaces.
+/// Docker's table output: Go's tabwriter with minimum cell width 10, padding 3, spaces (a cell
+/// before an empty last one is padded too, so such lines end in spaces, as docker's do).
 struct Table {
-    static func render(_ rows: [[String]]) -> String {
+    static func render(_ rows: [[String]], minWidth: Int = 10) -> String {
         var widths: [Int] = []
         for row in rows {
             for (column, cell) in row.dropLast().enumerated() {
-                let width = max(cell.count + 3, 10)
+                let width = max(cell.count + 3, minWidth)
                 if column < widths.count { widths[column] = max(widths[column], width) } else { widths.append(width) }
             }
         }
@@ -15,10 +16,6 @@ struct Table {
             row.enumerated().map { column, cell in
                 column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
             }.joined()
-        }.map { line in
-            var trimmed = line
-            while trimmed.hasSuffix(" ") { trimmed.removeLast() }
-            return trimmed
         }.joined(separator: "\n") + (rows.isEmpty ? "" : "\n")
     }
 }
@@ -65,13 +62,14 @@ struct OutputFormat {
 
 /// Sizes and times as docker prints them.
 enum Human {
-    /// `units.HumanSizeWithPrecision(n, 3)`: decimal units, 3 significant digits ("1.98MB", "11B").
-    static func size(_ bytes: Int64) -> String {
+    /// `units.HumanSizeWithPrecision(n, digits)`: decimal units, 3 significant digits by default
+    /// ("1.98MB", "11B"); `units.HumanSize` is 4.
+    static func size(_ bytes: Int64, digits: Int = 3) -> String {
         let units = ["B", "kB", "MB", "GB", "TB", "PB"]
         var value = Double(bytes)
         var unit = 0
         while value >= 1000, unit < units.count - 1 { value /= 1000; unit += 1 }
-        return significant(value, 3) + units[unit]
+        return significant(value, digits) + units[unit]
     }
 
     /// Go's `%.*g`: `digits` significant digits, no trailing zeros.

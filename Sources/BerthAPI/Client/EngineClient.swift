@@ -33,10 +33,13 @@ public struct EngineClient: Sendable {
 
     /// `unix:///path` or `tcp://host:port`.
     public let host: String
+    /// TLS for a `tcp://` host; nil for plain connections.
+    public let tls: ClientTLS?
     public let apiVersion: String
 
-    public init(host: String, apiVersion: String = "1.50") {
+    public init(host: String, tls: ClientTLS? = nil, apiVersion: String = "1.50") {
         self.host = host
+        self.tls = tls
         self.apiVersion = apiVersion
     }
 
@@ -55,7 +58,7 @@ public struct EngineClient: Sendable {
     public func stream(_ method: String, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil,
                        rawBody: [UInt8]? = nil, headers: [(String, String)] = [],
                        onData: ([UInt8]) throws -> Void) throws -> (status: Int, headers: [String: String]) {
-        let connection = try Connection(host: host)
+        let connection = try Connection(host: host, tls: tls)
         defer { connection.close() }
         try connection.send(requestHead(method, path, query: query, body: body, rawBody: rawBody, headers: headers, upgrade: false)
             + (rawBody ?? body.map { Array($0.bytes) } ?? []))
@@ -72,7 +75,7 @@ public struct EngineClient: Sendable {
 
     /// Upgrades the connection to a raw stream (attach, exec start): the socket and any bytes already read past the head.
     public func hijack(_ method: String, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil) throws -> (fd: Int32, pending: [UInt8]) {
-        let connection = try Connection(host: host)
+        let connection = try Connection(host: host, tls: tls)
         do {
             try connection.send(requestHead(method, path, query: query, body: body, rawBody: nil, headers: [], upgrade: true)
                 + (body.map { Array($0.bytes) } ?? []))
@@ -125,7 +128,7 @@ final class Connection {
     let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(host: String) throws {
+    init(host: String, tls: ClientTLS?) throws {
         if host.hasPrefix("unix://") {
             let path = String(host.dropFirst(7))
             do { fd = try UnixSocket.connect(path) } catch {
@@ -138,6 +141,10 @@ final class Connection {
             throw EngineClient.Failure.protocolError("invalid host \(host): use unix:///path or tcp://host:port")
         }
         let name = String(rest[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        if let tls {
+            fd = try TLSRelay.connect(host: name.isEmpty ? "127.0.0.1" : name, port: Int(port), tls: tls)
+            return
+        }
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?

@@ -1,0 +1,56 @@
+import ArgumentParser
+import BerthAPI
+import BerthEngine
+import Foundation
+
+/// `berth events`: the daemon's event stream, one line per event as docker prints it.
+struct Events: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Get real time events from the server")
+    @Option(name: [.short, .long], help: "Filter output based on conditions provided") var filter: [String] = []
+    @Option(help: "Format output using a custom template") var format: String?
+    @Option(help: "Show all events created since timestamp") var since: String?
+    @Option(help: "Stream events until this timestamp") var until: String?
+
+    func run() throws {
+        var query = try filtersQuery(filter)
+        if let since { query.append(("since", try Timestamps.parse(since))) }
+        if let until { query.append(("until", try Timestamps.parse(until))) }
+        let template = try format.map { format in
+            do { return try GoTemplate(format == "json" ? "{{json .}}" : format) } catch { throw CLIError.message("\(error)", code: 125) }
+        }
+        var pending: [UInt8] = []
+        try session.client.stream("GET", "/events", query: query) { bytes in
+            pending += bytes
+            while let newline = pending.firstIndex(of: 10) {
+                let line = Array(pending[..<newline])
+                pending.removeSubrange(...newline)
+                guard let event = try? JSONDecoder().decode(JSONValue.self, from: Data(line)) else { continue }
+                print(try template.map { try $0.render(event) } ?? Self.line(event))
+                fflush(nil)
+            }
+        }
+    }
+
+    /// `2026-11-23T10:00:00.000000000Z container start ID (image=busybox, name=web)`.
+    static func line(_ event: JSONValue) -> String {
+        let nanos = event["timeNano"]?.int ?? (event["time"]?.int ?? 0) * 1_000_000_000
+        var text = timestamp(nanos) + " " + (event["Type"]?.string ?? "") + " " + (event["Action"]?.string ?? "")
+        text += " " + (event["Actor"]?["ID"]?.string ?? "")
+        let attributes = (event["Actor"]?["Attributes"]?.object ?? [:]).compactMapValues(\.string)
+        if !attributes.isEmpty {
+            text += " (" + attributes.keys.sorted().map { "\($0)=\(attributes[$0]!)" }.joined(separator: ", ") + ")"
+        }
+        return text
+    }
+
+    /// Go's RFC 3339 with nine fraction digits, in the local time zone ("Z" for UTC).
+    static func timestamp(_ nanos: Int64) -> String {
+        var seconds = time_t(nanos / 1_000_000_000)
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        let offset = parts.tm_gmtoff
+        let zone = offset == 0 ? "Z" : String(format: "%@%02d:%02d", offset < 0 ? "-" : "+", abs(offset) / 3600, abs(offset) % 3600 / 60)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%09d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                      parts.tm_hour, parts.tm_min, parts.tm_sec, Int(nanos % 1_000_000_000)) + zone
+    }
+}

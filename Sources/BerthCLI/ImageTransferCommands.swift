@@ -1,0 +1,152 @@
+import ArgumentParser
+import BerthAPI
+import BerthEngine
+import BerthOCI
+import Foundation
+import Glibc
+
+struct Push: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Upload an image to a registry")
+    @Flag(name: [.short, .customLong("all-tags")], help: "Push all tags of an image to the repository") var allTags = false
+    @Flag(name: [.short, .long], help: "Suppress verbose output") var quiet = false
+    @Argument var image: String
+
+    func run() throws {
+        let reference = try Pull.parse(image)
+        let config = try DockerConfigFile.load(directory: session.configDirectory)
+        var query: [(String, String)] = []
+        if !allTags { query.append(("tag", reference.tag ?? "latest")) }
+        try ProgressStream.run(quiet: quiet, to: 1) { onData in
+            try session.client.stream("POST", "/images/\(reference.familiarRepository)/push", query: query,
+                                      headers: [config.registryAuthHeader(for: reference.domain)], onData: onData)
+        }
+        if quiet { print(reference.familiar) }
+    }
+}
+
+struct Save: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Save one or more images to a tar archive (streamed to STDOUT by default)")
+    @Option(name: [.short, .long], help: "Write to a file, instead of STDOUT") var output: String?
+    @Argument var images: [String]
+
+    func run() throws {
+        guard !images.isEmpty else { throw CLIError.usage("\"berth save\" requires at least 1 argument.") }
+        try writeDownload(to: output, what: "image") { onData in
+            try session.client.stream("GET", "/images/get", query: images.map { ("names", $0) }, onData: onData)
+        }
+    }
+}
+
+/// Reads an archive from `-i FILE` or stdin (refusing a terminal, which holds no archive).
+func readArchive(_ input: String?, command: String) throws -> [UInt8] {
+    if let input {
+        guard let data = FileManager.default.contents(atPath: input) else {
+            throw CLIError.message("open \(input): \(String(cString: strerror(errno)).lowercased())", code: 1)
+        }
+        return Array(data)
+    }
+    guard isatty(0) == 0 else {
+        throw CLIError.message("requested \(command) from stdin, but stdin is empty", code: 1)
+    }
+    return Array(FileHandle.standardInput.readDataToEndOfFile())
+}
+
+struct Load: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Load an image from a tar archive or STDIN")
+    @Option(name: [.short, .long], help: "Read from tar archive file, instead of STDIN") var input: String?
+    @Flag(name: [.short, .long], help: "Suppress the load output") var quiet = false
+
+    func run() throws {
+        let archive = try readArchive(input, command: "load")
+        var pending: [UInt8] = []
+        var failure: String?
+        try session.client.stream("POST", "/images/load", query: [("quiet", quiet ? "1" : "0")], rawBody: archive,
+                                  headers: [("Content-Type", "application/x-tar")]) { bytes in
+            pending += bytes
+            while let newline = pending.firstIndex(of: 10) {
+                let line = Array(pending[..<newline])
+                pending.removeSubrange(...newline)
+                guard let message = try? JSONDecoder().decode(JSONValue.self, from: Data(line)) else { continue }
+                if let error = message["errorDetail"]?["message"]?.string ?? message["error"]?.string { failure = error }
+                if let text = message["stream"]?.string { FileHandle.standardOutput.write(Data(text.utf8)) }
+            }
+        }
+        if let failure { throw CLIError.message("Error response from daemon: \(failure)", code: 1) }
+    }
+}
+
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Import the contents from a tarball to create a filesystem image")
+    @Option(name: [.short, .long], help: "Apply Dockerfile instruction to the created image") var change: [String] = []
+    @Option(name: [.short, .long], help: "Set commit message for imported image") var message: String?
+    @Option(help: "Set platform if server is multi-platform capable") var platform: String?
+    @Argument var file: String
+    @Argument var repository: String?
+
+    func run() throws {
+        if file.hasPrefix("http://") || file.hasPrefix("https://") {
+            throw CLIError.message("importing from a URL is not supported by berth: download the archive and import the file", code: 1)
+        }
+        let archive = try readArchive(file == "-" ? nil : file, command: "import")
+        var query = [("fromSrc", "-")]
+        if let repository {
+            let reference = try Pull.parse(repository)
+            query += [("repo", reference.familiarRepository), ("tag", reference.tag ?? "latest")]
+        }
+        if let message { query.append(("message", message)) }
+        if let platform { query.append(("platform", platform)) }
+        for instruction in change { query.append(("changes", instruction)) }
+        let answer = try session.client.request("POST", "/images/create", query: query, rawBody: archive)
+        let lines = answer.body.split(separator: 10).compactMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0)) }
+        if let error = lines.compactMap({ $0["errorDetail"]?["message"]?.string ?? $0["error"]?.string }).first {
+            throw CLIError.message("Error response from daemon: \(error)", code: 1)
+        }
+        if let status = lines.compactMap({ $0["status"]?.string }).last { print(status) }
+    }
+}
+
+struct History: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the history of an image")
+    @Option(help: "Format output using a custom template") var format: String?
+    @Option(name: [.customShort("H"), .customLong("human")], help: "Print sizes and dates in human readable format") var human = true
+    @Flag(name: .customLong("no-trunc"), help: "Don't truncate output") var noTrunc = false
+    @Flag(name: [.short, .long], help: "Only show image IDs") var quiet = false
+    @Argument var image: String
+
+    static let headers = ["ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "CreatedBy": "CREATED BY",
+                          "Size": "SIZE", "Comment": "COMMENT"]
+
+    func run() throws {
+        let layers = try session.client.request("GET", "/images/\(image)/history").json.array ?? []
+        if quiet {
+            for layer in layers { print(id(layer)) }
+            return
+        }
+        let output = try OutputFormat(format ?? "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}", headers: Self.headers)
+        print(try output.render(layers.map(row)), terminator: "")
+    }
+
+    func id(_ layer: JSONValue) -> String {
+        let id = layer["Id"]?.string ?? "<missing>"
+        return id == "<missing>" || noTrunc ? id : Human.shortID(id)
+    }
+
+    func row(_ layer: JSONValue) -> JSONValue {
+        let created = layer["Created"]?.int ?? 0
+        var createdBy = (layer["CreatedBy"]?.string ?? "").replacingOccurrences(of: "\t", with: " ")
+        if !noTrunc, createdBy.count > 45 { createdBy = String(createdBy.prefix(44)) + "…" }
+        let size = layer["Size"]?.int ?? 0
+        return .object([
+            "ID": .string(id(layer)),
+            "CreatedSince": .string(human ? Human.ago(created) : Self.rfc3339(created)),
+            "CreatedAt": .string(Self.rfc3339(created)),
+            "CreatedBy": .string(createdBy), "Size": .string(human ? Human.size(size) : String(size)),
+            "Comment": .string(layer["Comment"]?.string ?? ""),
+        ])
+    }
+
+    /// Go's `time.RFC3339` in UTC: `2026-11-23T10:00:00Z`.
+    static func rfc3339(_ seconds: Int64) -> String {
+        Date(timeIntervalSince1970: Double(seconds)).rfc3339Nano.prefix(19) + "Z"
+    }
+}
