@@ -41,8 +41,10 @@ struct OutputFormat {
         }
     }
 
-    /// The header line of a table: each `{{.Field}}` replaced by its column title.
+    /// The header line of a table: the template rendered over the column titles, as docker
+    /// renders it (a field without a title is empty, so `{{if .Current}} *{{end}}` adds nothing).
     var headerRow: String {
+        if let template, let header = try? template.render(.object(headers.mapValues(JSONValue.string))) { return header }
         var header = source
         for (field, title) in headers { header = header.replacingOccurrences(of: "{{.\(field)}}", with: title) }
         return header

@@ -49,4 +49,34 @@ struct DaemonPullTests {
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("library/nothing"))
     }
+
+    @Test func berthLoginPushAndLogoutAgainstARegistryWithBasicAuth() throws {
+        let registry = try LoopbackRegistry(htpasswd: "pusher:s3cret")
+        defer { registry.stop() }
+        let daemon = try DaemonHarness("push")
+        defer { daemon.shutdown() }
+        let target = "\(registry.host)/library/mine:v1"
+        #expect(daemon.berth("tag", "busybox", target).status == 0)
+        let anonymous = daemon.berth("push", target)
+        #expect(anonymous.status == 1, "\(anonymous.stdout)")
+        let wrong = daemon.berth("login", "-u", "pusher", "--password-stdin", registry.host, stdin: "nope\n")
+        #expect(wrong.status == 1 && wrong.stderr.contains("Error response from daemon"), "\(wrong.stderr)")
+        let login = daemon.berth("login", "-u", "pusher", "--password-stdin", registry.host, stdin: "s3cret\n")
+        #expect(login.stdout == "Login Succeeded\n", "\(login.stderr)")
+        let config = try String(contentsOfFile: daemon.dir + "/client/config.json", encoding: .utf8)
+        #expect(config.contains(Data("pusher:s3cret".utf8).base64EncodedString()))
+        // Piped: one plain line per layer state, then docker's digest line.
+        let push = daemon.berth("push", target)
+        #expect(push.status == 0, "\(push.stderr)")
+        #expect(push.stdout.contains("The push refers to repository [\(registry.host)/library/mine]"), "\(push.stdout)")
+        #expect(push.stdout.contains("v1: digest: sha256:"), "\(push.stdout)")
+        // The docker CLI uses the credentials berth stored (same DOCKER_CONFIG).
+        #expect(daemon.berth("rmi", target).status == 0)
+        let pulled = daemon.docker("pull", target)
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(daemon.berth("logout", registry.host).stdout == "Removing login credentials for \(registry.host)\n")
+        #expect(daemon.berth("logout", registry.host).stdout == "Not logged in to \(registry.host)\n")
+        #expect(daemon.berth("rmi", target).status == 0)
+        #expect(daemon.berth("pull", target).status == 1)
+    }
 }

@@ -53,6 +53,47 @@ struct DaemonTLSTests {
         let withCert = Command.capture(["curl", "-s", "--cacert", certs + "/ca.pem", "--cert", certs + "/client/cert.pem",
                                         "--key", certs + "/client/key.pem", "https://127.0.0.1:\(port)/_ping"], timeout: 10)
         #expect(withCert.stdout == "OK")
+
+        // berth: the same daemon through flags, through the environment, and through a context
+        // that the docker CLI sees too (one store in DOCKER_CONFIG).
+        let client = certs + "/client"
+        let flags = daemon.berth(["-H", address, "--tlsverify", "--tlscacert", client + "/ca.pem", "--tlscert", client + "/cert.pem",
+                                  "--tlskey", client + "/key.pem", "run", "--rm", "--network", "none", "busybox", "echo", "berth over tls"],
+                                 environment: ["DOCKER_HOST": ""])
+        #expect(flags.stdout == "berth over tls\n", "\(flags.stderr)")
+        let environment = ["DOCKER_HOST": address, "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": client]
+        let piped = daemon.berth(["run", "--rm", "-i", "--network", "none", "busybox", "tr", "a-z", "A-Z"], stdin: "hijacked\n", environment: environment)
+        #expect(piped.stdout == "HIJACKED\n", "\(piped.stderr)")
+        // The wrong CA: the daemon's certificate is refused, nothing is sent.
+        let otherCA = certs + "/other"
+        try Self.makeCertificates(in: otherCA)
+        let refused = daemon.berth(["version", "--format", "{{.Server.Os}}"], environment: ["DOCKER_HOST": address, "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": otherCA + "/client"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("Cannot connect") || refused.stderr.contains("certificate"), "\(refused.stderr)")
+
+        let noHost = ["DOCKER_HOST": ""]
+        let created = daemon.berth(["context", "create", "remote", "--description", "TLS test",
+                                    "--docker", "host=\(address),ca=\(client)/ca.pem,cert=\(client)/cert.pem,key=\(client)/key.pem"], environment: noHost)
+        #expect(created.status == 0 && created.stdout == "remote\n", "\(created.stderr)")
+        #expect(daemon.berth(["--context", "remote", "version", "--format", "{{.Server.Os}}"], environment: noHost).stdout == "linux\n")
+        #expect(daemon.berth(["context", "use", "remote"], environment: noHost).stdout == "remote\n")
+        #expect(daemon.berth(["ps", "-a", "--format", "{{.Names}}"], environment: noHost).status == 0)
+        #expect(daemon.berth(["context", "show"], environment: noHost).stdout == "remote\n")
+        // The docker CLI reads the same store and the same current context.
+        let dockerList = Command.capture(["docker", "context", "ls", "--format", "{{.Name}} {{.Current}} {{.DockerEndpoint}}"],
+                                         environment: ["DOCKER_CONFIG": daemon.dir + "/client"], timeout: 30)
+        #expect(dockerList.stdout.contains("remote true \(address)"), "\(dockerList.stdout) \(dockerList.stderr)")
+        let dockerVersion = Command.capture(["docker", "version", "--format", "{{.Server.Os}}"],
+                                            environment: ["DOCKER_CONFIG": daemon.dir + "/client"], timeout: 30)
+        #expect(dockerVersion.stdout == "linux\n", "\(dockerVersion.stderr)")
+        let listed = daemon.berth(["context", "ls"], environment: noHost).stdout
+        #expect(listed.contains("remote *   TLS test"), "\(listed)")
+        #expect(daemon.berth(["-H", address, "--context", "remote", "ps"], environment: noHost).status == 125)
+        let inUse = daemon.berth(["context", "rm", "remote"], environment: noHost)
+        #expect(inUse.status == 1 && inUse.stderr.contains("in use"))
+        #expect(daemon.berth(["context", "use", "default"], environment: noHost).status == 0)
+        #expect(daemon.berth(["context", "rm", "remote"], environment: noHost).stdout == "remote\n")
+        #expect(daemon.berth(["context", "ls", "-q"], environment: noHost).stdout == "default\n")
     }
 
     @Test func missingCertificatesAreRefusedAtStart() throws {
