@@ -65,11 +65,21 @@ struct DaemonPullTests {
         #expect(login.stdout == "Login Succeeded\n", "\(login.stderr)")
         let config = try String(contentsOfFile: daemon.dir + "/client/config.json", encoding: .utf8)
         #expect(config.contains(Data("pusher:s3cret".utf8).base64EncodedString()))
+        // On a terminal: one line per layer, redrawn in place from "Preparing" to "Pushed".
+        let terminal = try TerminalSession(daemon, docker: "push \(target)", program: DaemonHarness.binaries + "/berth", keepScreen: true)
+        defer { terminal.close() }
+        #expect(Command.eventually(timeout: 30) { terminal.exitStatus != nil })
+        let screen = terminal.screen
+        #expect(terminal.exitStatus == "0\n", "\(screen)")
+        let layerLines = screen.split(separator: "\n").filter { $0.hasSuffix(": Pushed") }
+        // (piped, "Preparing" and "Pushing" would stay on lines of their own)
+        #expect(!layerLines.isEmpty && !screen.contains("Preparing") && !screen.contains("Pushing") && screen.contains("v1: digest: sha256:"), "\(screen)")
         // Piped: one plain line per layer state, then docker's digest line.
-        let push = daemon.berth("push", target)
+        #expect(daemon.berth("tag", "busybox", "\(registry.host)/library/mine:v2").status == 0)
+        let push = daemon.berth("push", "\(registry.host)/library/mine:v2")
         #expect(push.status == 0, "\(push.stderr)")
         #expect(push.stdout.contains("The push refers to repository [\(registry.host)/library/mine]"), "\(push.stdout)")
-        #expect(push.stdout.contains("v1: digest: sha256:"), "\(push.stdout)")
+        #expect(push.stdout.contains(": Layer already exists\n") && push.stdout.contains("v2: digest: sha256:"), "\(push.stdout)")
         // The docker CLI uses the credentials berth stored (same DOCKER_CONFIG).
         #expect(daemon.berth("rmi", target).status == 0)
         let pulled = daemon.docker("pull", target)

@@ -76,6 +76,8 @@ struct DaemonTLSTests {
                                     "--docker", "host=\(address),ca=\(client)/ca.pem,cert=\(client)/cert.pem,key=\(client)/key.pem"], environment: noHost)
         #expect(created.status == 0 && created.stdout == "remote\n", "\(created.stderr)")
         #expect(daemon.berth(["--context", "remote", "version", "--format", "{{.Server.Os}}"], environment: noHost).stdout == "linux\n")
+        #expect(daemon.berth(["context", "show"], environment: ["DOCKER_HOST": "", "DOCKER_CONTEXT": "remote"]).stdout == "remote\n")
+        #expect(daemon.berth(["info", "--format", "{{.OSType}}"], environment: ["DOCKER_HOST": "", "DOCKER_CONTEXT": "remote"]).stdout == "linux\n")
         #expect(daemon.berth(["context", "use", "remote"], environment: noHost).stdout == "remote\n")
         #expect(daemon.berth(["ps", "-a", "--format", "{{.Names}}"], environment: noHost).status == 0)
         #expect(daemon.berth(["context", "show"], environment: noHost).stdout == "remote\n")

@@ -9,9 +9,12 @@ final class TerminalSession {
     private let statusFile: String
 
     /// `program` is the client: the docker CLI, or berth's.
-    init(_ daemon: DaemonHarness, docker arguments: String, program: String = "docker", columns: Int = 100, rows: Int = 30) throws {
+    /// `keepScreen`: the window stays (until `close`) after the command ends, to read what it left.
+    init(_ daemon: DaemonHarness, docker arguments: String, program: String = "docker", columns: Int = 100, rows: Int = 30,
+         keepScreen: Bool = false) throws {
         statusFile = daemon.dir + "/\(name).status"
         let command = "DOCKER_HOST=\(daemon.host) DOCKER_CONFIG=\(daemon.dir)/client \(program) \(arguments); echo $? > \(statusFile)"
+            + (keepScreen ? "; exec sleep 120" : "")
         let started = Command.capture(["tmux", "new-session", "-d", "-s", name, "-x", "\(columns)", "-y", "\(rows)", command])
         guard started.status == 0 else { throw HarnessFailure("tmux: \(started.stderr)") }
     }
