@@ -243,24 +243,47 @@ extension Router {
         return .bytes(200, contentType: "application/x-tar", Array(data))
     }
 
+    /// `docker load`: quietly (`quiet=1`, what the docker CLI asks when not on a terminal) the
+    /// "Loaded image" lines once done, or errors as HTTP statuses; otherwise a stream with a
+    /// "Loading layer" progress message per layer first, errors as `errorDetail` lines.
     private func load(_ request: APIRequest) async throws -> APIResponse {
         let file = NSTemporaryDirectory() + "berth-load-\(UUID().uuidString).tar"
-        defer { unlink(file) }
         _ = FileManager.default.createFile(atPath: file, contents: Data(request.body))
-        let loaded: [(id: Digest, tags: [String])]
-        do { loaded = try images.load(archive: file) } catch {
-            throw EngineError(.badRequest, "load: \(error)")
-        }
-        var lines: [UInt8] = []
-        for image in loaded {
-            let names = image.tags.compactMap { (try? ImageReference(parsing: $0))?.familiar }
-            if names.isEmpty {
-                lines += JSONValue.object(["stream": .string("Loaded image ID: \(image.id)\n")]).bytes + [10]
+        let images = self.images, events = self.events
+        @Sendable func loadAll(_ progress: @escaping (Digest, Int64) -> Void) async throws -> [UInt8] {
+            defer { unlink(file) }
+            let loaded: [(id: Digest, tags: [String])]
+            do { loaded = try images.load(archive: file, layerLoaded: progress) } catch {
+                throw EngineError(.badRequest, "load: \(error)")
             }
-            for name in names { lines += JSONValue.object(["stream": .string("Loaded image: \(name)\n")]).bytes + [10] }
-            await events.publish("image", "load", id: image.id.description)
+            var lines: [UInt8] = []
+            for image in loaded {
+                let names = image.tags.compactMap { (try? ImageReference(parsing: $0))?.familiar }
+                if names.isEmpty {
+                    lines += JSONValue.object(["stream": .string("Loaded image ID: \(image.id)\n")]).bytes + [10]
+                }
+                for name in names { lines += JSONValue.object(["stream": .string("Loaded image: \(name)\n")]).bytes + [10] }
+                await events.publish("image", "load", id: image.id.description)
+            }
+            return lines
         }
-        return .bytes(200, contentType: "application/json", lines)
+        let quiet = ["1", "true"].contains(request.query["quiet"] ?? "")
+        guard !quiet else { return .bytes(200, contentType: "application/json", try await loadAll { _, _ in }) }
+        let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
+        Task {
+            do {
+                let lines = try await loadAll { digest, size in
+                    let message = ProgressMessage(status: "Loading layer", id: PullEvent.shortID(digest), current: size, total: size)
+                    if let value = try? JSONValue(encoding: message) { continuation.yield(value.bytes + [10]) }
+                }
+                continuation.yield(lines)
+            } catch {
+                let message = "\(Router.mapped(error))"
+                continuation.yield(JSONValue.object(["errorDetail": .object(["message": .string(message)]), "error": .string(message)]).bytes + [10])
+            }
+            continuation.finish()
+        }
+        return .stream(contentType: "application/json", stream)
     }
 }
 

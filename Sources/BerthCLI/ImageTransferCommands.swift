@@ -58,20 +58,12 @@ struct Load: ParsableCommand {
 
     func run() throws {
         let archive = try readArchive(input, command: "load")
-        var pending: [UInt8] = []
-        var failure: String?
-        try session.client.stream("POST", "/images/load", query: [("quiet", quiet ? "1" : "0")], rawBody: archive,
-                                  headers: [("Content-Type", "application/x-tar")]) { bytes in
-            pending += bytes
-            while let newline = pending.firstIndex(of: 10) {
-                let line = Array(pending[..<newline])
-                pending.removeSubrange(...newline)
-                guard let message = try? JSONDecoder().decode(JSONValue.self, from: Data(line)) else { continue }
-                if let error = message["errorDetail"]?["message"]?.string ?? message["error"]?.string { failure = error }
-                if let text = message["stream"]?.string { FileHandle.standardOutput.write(Data(text.utf8)) }
-            }
+        // As docker: progress only when someone watches it.
+        let quiet = self.quiet || isatty(1) == 0
+        try ProgressStream.run(quiet: quiet, to: 1) { onData in
+            try session.client.stream("POST", "/images/load", query: [("quiet", quiet ? "1" : "0")], rawBody: archive,
+                                      headers: [("Content-Type", "application/x-tar")], onData: onData)
         }
-        if let failure { throw CLIError.message("Error response from daemon: \(failure)", code: 1) }
     }
 }
 

@@ -5,7 +5,7 @@ import BerthSystem
 import Foundation
 import Glibc
 
-/// Docker's JSON progress messages (pull, push, load) shown as docker shows them: per-layer bars
+/// Docker's JSON messages (pull, push, load) shown as docker shows them: per-layer bars
 /// redrawn in place on a terminal, one line per state change otherwise. An `error` message ends
 /// the stream and becomes the command's failure. Ctrl-C ends the process and so the connection,
 /// and the daemon cancels the operation it was streaming.
@@ -21,6 +21,8 @@ enum ProgressStream {
                 pending.removeSubrange(...newline)
                 guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(line)) else { continue }
                 if let error = value["errorDetail"]?["message"]?.string ?? value["error"]?.string { failure = error; continue }
+                // Text the daemon means as output ("Loaded image: …"), shown even when quiet.
+                if let text = value["stream"]?.string { try? FileDescriptors.writeAll(fd, Array(text.utf8)); continue }
                 guard !quiet, let message = try? JSONDecoder().decode(ProgressMessage.self, from: Data(line)) else { continue }
                 let text = renderer.render(message)
                 if !text.isEmpty { try? FileDescriptors.writeAll(fd, Array(text.utf8)) }

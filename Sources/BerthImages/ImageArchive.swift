@@ -21,7 +21,8 @@ extension ImageStore {
     }
 
     /// Loads every image of the archive at `path`; returns the image IDs and the tags they got.
-    public func load(archive path: String) throws -> [(id: Digest, tags: [String])] {
+    /// `layerLoaded` is called after each layer is stored and unpacked (its digest and size).
+    public func load(archive path: String, layerLoaded: (Digest, Int64) -> Void = { _, _ in }) throws -> [(id: Digest, tags: [String])] {
         let work = "\(root)/tmp/load-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try SmallFile.makeDirectories(work, mode: 0o700)
         defer { SmallFile.removeTree(work) }
@@ -38,7 +39,8 @@ extension ImageStore {
             }
             for entry in entries {
                 let tags = try (entry.RepoTags ?? []).map { try ImageReference(parsing: $0).description }
-                let id = try importImage(configPath: work + "/" + entry.Config, layerPaths: entry.Layers.map { work + "/" + $0 }, tags: tags)
+                let id = try importImage(configPath: work + "/" + entry.Config, layerPaths: entry.Layers.map { work + "/" + $0 }, tags: tags,
+                                         layerLoaded: layerLoaded)
                 loaded.append((id, tags))
             }
         } else if let data = FileManager.default.contents(atPath: work + "/index.json") {
@@ -48,7 +50,8 @@ extension ImageStore {
                 let annotations = descriptor.annotations ?? [:]
                 let tags = try (annotations["io.containerd.image.name"]).map { [try ImageReference(parsing: $0).description] } ?? []
                 let id = try importImage(configPath: Self.blobPath(work, manifest.config.digest),
-                                         layerPaths: manifest.layers.map { Self.blobPath(work, $0.digest) }, tags: tags)
+                                         layerPaths: manifest.layers.map { Self.blobPath(work, $0.digest) }, tags: tags,
+                                         layerLoaded: layerLoaded)
                 loaded.append((id, tags))
             }
         } else {
@@ -58,7 +61,8 @@ extension ImageStore {
     }
 
     /// Stores one image's config and layers, unpacks the layers, records it and its tags.
-    func importImage(configPath: String, layerPaths: [String], tags: [String]) throws -> Digest {
+    func importImage(configPath: String, layerPaths: [String], tags: [String],
+                     layerLoaded: (Digest, Int64) -> Void = { _, _ in }) throws -> Digest {
         guard let configData = FileManager.default.contents(atPath: configPath) else {
             throw ImageStoreError.io("image config \(configPath) is missing from the archive")
         }
@@ -83,6 +87,7 @@ extension ImageStore {
             try snapshots.createLayer(chain[i], parent: i == 0 ? nil : chain[i - 1]) { dir, mode in
                 try LayerApplier(mode: mode).apply(layerPath: layerPath, to: dir).bytes
             }
+            layerLoaded(digest, length)
             descriptors.append(Descriptor(mediaType: compressed ? MediaType.ociLayerGzip : MediaType.ociLayer, digest: digest, size: length))
             size += length
         }

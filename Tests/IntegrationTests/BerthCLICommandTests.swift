@@ -81,6 +81,16 @@ struct BerthCLICommandTests {
         #expect(daemon.berth("image", "rm", "keep:v1").stdout == "Untagged: keep:v1\n")
         #expect(daemon.berth("load", "-i", dir + "/keep.tar").stdout == "Loaded image: keep:v1\n")
         #expect(daemon.berth("inspect", "-f", "{{.Id}}", "keep:v1").stdout == id)
+        // On a terminal, a progress bar per layer first.
+        let terminal = try TerminalSession(daemon, docker: "load -i \(dir)/keep.tar", program: DaemonHarness.binaries + "/berth", keepScreen: true)
+        defer { terminal.close() }
+        #expect(Command.eventually(timeout: 30) { terminal.exitStatus != nil })
+        let screen = terminal.screen
+        #expect(screen.contains(": Loading layer [=====") && screen.contains("Loaded image: keep:v1"), "\(screen)")
+        let junk = dir + "/junk.tar"
+        try "not an archive".write(toFile: junk, atomically: true, encoding: .utf8)
+        let bad = daemon.berth("load", "-i", junk)
+        #expect(bad.status == 1 && bad.stderr.hasPrefix("Error response from daemon: load:"), "\(bad.stderr)")
         #expect(daemon.berth("create", "--name", "shell", "--network", "none", "busybox", "true").status == 0)
         #expect(daemon.berth("export", "-o", dir + "/root.tar", "shell").status == 0)
         let imported = daemon.berth("import", "-c", "CMD [\"echo\", \"from import\"]", dir + "/root.tar", "flat:v1")
