@@ -253,7 +253,7 @@ extension Router {
         @Sendable func loadAll(_ progress: @escaping (Digest, Int64) -> Void) async throws -> [UInt8] {
             defer { unlink(file) }
             let loaded: [(id: Digest, tags: [String])]
-            do { loaded = try images.load(archive: file, layerLoaded: progress) } catch {
+            do { loaded = try images.load(archive: file, named: "the uploaded archive", layerLoaded: progress) } catch {
                 throw EngineError(.badRequest, "load: \(error)")
             }
             var lines: [UInt8] = []

@@ -21,21 +21,24 @@ extension ImageStore {
     }
 
     /// Loads every image of the archive at `path`; returns the image IDs and the tags they got.
-    /// `layerLoaded` is called after each layer is stored and unpacked (its digest and size).
-    public func load(archive path: String, layerLoaded: (Digest, Int64) -> Void = { _, _ in }) throws -> [(id: Digest, tags: [String])] {
+    /// `layerLoaded` is called after each layer is stored and unpacked (its digest and size);
+    /// errors name the archive `name` (say, "the uploaded archive") rather than its path.
+    public func load(archive path: String, named name: String? = nil,
+                     layerLoaded: (Digest, Int64) -> Void = { _, _ in }) throws -> [(id: Digest, tags: [String])] {
+        let shown = name ?? path
         let work = "\(root)/tmp/load-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try SmallFile.makeDirectories(work, mode: 0o700)
         defer { SmallFile.removeTree(work) }
         do {
             _ = try LayerApplier(mode: .flat).apply(layerPath: path, to: work)
         } catch {
-            throw ImageStoreError.io("cannot read image archive \(path): \(error)")
+            throw ImageStoreError.io("cannot read image archive \(shown): \(error)")
         }
         var loaded: [(Digest, [String])] = []
         if let data = FileManager.default.contents(atPath: work + "/manifest.json") {
             let entries: [ArchiveManifest]
             do { entries = try JSONDecoder().decode([ArchiveManifest].self, from: data) } catch {
-                throw ImageStoreError.io("invalid manifest.json in \(path): \(error)")
+                throw ImageStoreError.io("invalid manifest.json in \(shown): \(error)")
             }
             for entry in entries {
                 let tags = try (entry.RepoTags ?? []).map { try ImageReference(parsing: $0).description }
@@ -55,7 +58,7 @@ extension ImageStore {
                 loaded.append((id, tags))
             }
         } else {
-            throw ImageStoreError.io("\(path) is not an image archive: it has neither manifest.json nor index.json")
+            throw ImageStoreError.io("\(shown) is not an image archive: it has neither manifest.json nor index.json")
         }
         return loaded
     }
