@@ -1,6 +1,7 @@
 import BerthImages
 import BerthOCI
 import BerthRegistry
+import BerthTestSupport
 import Foundation
 import Glibc
 import Testing

@@ -89,4 +89,54 @@ struct DaemonPullTests {
         #expect(daemon.berth("rmi", target).status == 0)
         #expect(daemon.berth("pull", target).status == 1)
     }
+
+    /// A TCP proxy to `target` that passes at most `rate` bytes a second towards the client.
+    static func throttlingProxy(to target: Int, rate: Int) throws -> PythonServer {
+        try PythonServer { port in
+            """
+            import asyncio
+            async def pipe(reader, writer, rate):
+                try:
+                    while True:
+                        data = await reader.read(16384)
+                        if not data: break
+                        writer.write(data)
+                        await writer.drain()
+                        if rate: await asyncio.sleep(len(data) / rate)
+                finally:
+                    writer.close()
+            async def handle(client_reader, client_writer):
+                upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", \(target))
+                await asyncio.gather(pipe(client_reader, upstream_writer, 0), pipe(upstream_reader, client_writer, \(rate)),
+                                     return_exceptions=True)
+            async def main():
+                server = await asyncio.start_server(handle, "127.0.0.1", \(port))
+                await server.serve_forever()
+            asyncio.run(main())
+            """
+        }
+    }
+
+    @Test func ctrlCStopsAPullOnATerminalCleanly() throws {
+        let registry = try LoopbackRegistry()
+        defer { registry.stop() }
+        let reference = try registry.pushBigImage()
+        let registryPort = Int(registry.host.split(separator: ":").last!)!
+        let proxy = try Self.throttlingProxy(to: registryPort, rate: 4 << 20)
+        defer { proxy.stop() }
+        let daemon = try DaemonHarness("pull-int")
+        defer { daemon.shutdown() }
+        let slow = reference.replacingOccurrences(of: registry.host, with: "127.0.0.1:\(proxy.port)")
+        let terminal = try TerminalSession(daemon, docker: "pull \(slow)", program: DaemonHarness.binaries + "/berth", keepScreen: true)
+        defer { terminal.close() }
+        // Bars while the layers arrive, then Ctrl-C.
+        #expect(Command.eventually(timeout: 60) { terminal.screen.contains(": Downloading [") }, "\(terminal.screen)")
+        terminal.type("C-c")
+        #expect(Command.eventually(timeout: 30) { terminal.exitStatus != nil })
+        #expect(terminal.exitStatus == "130\n", "\(terminal.screen)")
+        // The daemon is fine and lists nothing half pulled; the pull can be made again.
+        #expect(daemon.berth("images", "--format", "{{.Repository}}").stdout == "busybox\n")
+        let again = daemon.berth(["pull", "-q", reference], timeout: 120)
+        #expect(again.status == 0 && again.stdout == reference + "\n", "\(again.stderr)")
+    }
 }

@@ -13,7 +13,11 @@ final class TerminalSession {
     init(_ daemon: DaemonHarness, docker arguments: String, program: String = "docker", columns: Int = 100, rows: Int = 30,
          keepScreen: Bool = false) throws {
         statusFile = daemon.dir + "/\(name).status"
-        let command = "DOCKER_HOST=\(daemon.host) DOCKER_CONFIG=\(daemon.dir)/client \(program) \(arguments); echo $? > \(statusFile)"
+        // Ctrl-C must reach the client as on a real terminal: the test runner may pass SIGINT on
+        // ignored (which a shell cannot undo), so `env` restores it; the shell itself survives
+        // it to record the status.
+        let command = "trap true INT; env --default-signal=INT DOCKER_HOST=\(daemon.host) DOCKER_CONFIG=\(daemon.dir)/client "
+            + "\(program) \(arguments); echo $? > \(statusFile)"
             + (keepScreen ? "; exec sleep 120" : "")
         let started = Command.capture(["tmux", "new-session", "-d", "-s", name, "-x", "\(columns)", "-y", "\(rows)", command])
         guard started.status == 0 else { throw HarnessFailure("tmux: \(started.stderr)") }

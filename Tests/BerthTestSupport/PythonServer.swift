@@ -1,16 +1,15 @@
-import BerthTestSupport
 import Foundation
 import Glibc
 
 /// A Python HTTP server on 127.0.0.1 for registries that misbehave on purpose: the script is
 /// written to a temp file, started with posix_spawn, waited for (bounded), killed by its pid.
-final class PythonServer: @unchecked Sendable {
-    let port: Int
+public final class PythonServer: @unchecked Sendable {
+    public let port: Int
     private var pid: pid_t = 0
     private let script: String
 
     /// `source(port)` is the server program; it must listen on 127.0.0.1:port.
-    init(source: (Int) -> String) throws {
+    public init(source: (Int) -> String) throws {
         port = LoopbackRegistry.freePort()
         script = "/tmp/berth-pyserver-\(UInt32.random(in: 0...UInt32.max)).py"
         try source(port).write(toFile: script, atomically: true, encoding: .utf8)
@@ -36,7 +35,7 @@ final class PythonServer: @unchecked Sendable {
         } == 0
     }
 
-    func stop() {
+    public func stop() {
         if pid > 0 {
             kill(pid, SIGKILL)
             var status: Int32 = 0
