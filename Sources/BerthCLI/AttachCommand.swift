@@ -18,8 +18,9 @@ struct Attach: ParsableCommand {
             throw CLIError.message("You cannot attach to a paused container, unpause it first", code: 1)
         }
         let stdin = !noStdin && (info["Config"]?["OpenStdin"]?.bool ?? false)
+        // "not-running", as the docker CLI: the container may exit before the wait request lands.
         let code = try AttachedRun(id: info["Id"]?.string ?? container, tty: info["Config"]?["Tty"]?.bool ?? false,
-                                   stdin: stdin, detachKeys: detachKeys, waitCondition: "next-exit").run(start: false)
+                                   stdin: stdin, detachKeys: detachKeys, waitCondition: "not-running").run(start: false)
         if code != 0 { throw CLIError.exitCode(code) }
     }
 }
