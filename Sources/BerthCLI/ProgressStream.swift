@@ -7,8 +7,7 @@ import Glibc
 
 /// Docker's JSON messages (pull, push, load) shown as docker shows them: per-layer bars
 /// redrawn in place on a terminal, one line per state change otherwise. An `error` message ends
-/// the stream and becomes the command's failure. Ctrl-C ends the process and so the connection,
-/// and the daemon cancels the operation it was streaming.
+/// the stream and becomes the command's failure. Ctrl-C ends the process and so the connection.
 enum ProgressStream {
     static func run(quiet: Bool, to fd: Int32, request: (_ onData: ([UInt8]) throws -> Void) throws -> Void) throws {
         var renderer = ProgressRenderer(mode: isatty(fd) == 1 ? .terminal : .plain)
