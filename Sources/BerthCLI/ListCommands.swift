@@ -135,6 +135,13 @@ struct Inspect: ParsableCommand {
         if failed { throw CLIError.exitCode(1) }
     }
 
+    /// `image inspect`, `container inspect`: the same with the type fixed.
+    func run(only kind: String) throws {
+        var typed = self
+        typed.type = kind
+        try typed.run()
+    }
+
     private func lookup(_ name: String) throws -> JSONValue? {
         let kinds = type.map { [$0] } ?? ["container", "image"]
         for kind in kinds {

@@ -161,11 +161,7 @@ struct ImageRemove: ParsableCommand {
 struct ImageInspect: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Display detailed information on one or more images")
     @OptionGroup var inspect: Inspect
-    func run() throws {
-        var typed = inspect
-        typed.type = "image"
-        try typed.run()
-    }
+    func run() throws { try inspect.run(only: "image") }
 }
 
 struct ContainerList: ParsableCommand {
@@ -177,9 +173,5 @@ struct ContainerList: ParsableCommand {
 struct ContainerInspect: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Display detailed information on one or more containers")
     @OptionGroup var inspect: Inspect
-    func run() throws {
-        var typed = inspect
-        typed.type = "container"
-        try typed.run()
-    }
+    func run() throws { try inspect.run(only: "container") }
 }
