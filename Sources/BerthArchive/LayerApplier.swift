@@ -28,12 +28,7 @@ public struct LayerApplier: Sendable {
         let fd = open(layerPath, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ArchiveError.corrupt("cannot open \(layerPath): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        return try apply(fd: fd, to: directory)
-    }
-
-    /// Applies the layer read from `fd` (any readable descriptor: a file, a pipe).
-    public func apply(fd: Int32, to directory: String) throws -> Result {
-        try apply(source: FileSource(fd: fd), to: directory)
+        return try apply(source: FileSource(fd: fd), to: directory)
     }
 
     /// Applies the layer read from `source` (gzip is inflated on the way by ISA-L; zstd and

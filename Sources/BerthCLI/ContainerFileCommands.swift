@@ -256,10 +256,7 @@ struct Commit: ParsableCommand {
 
     func run() throws {
         var query = [("container", container), ("pause", pause ? "1" : "0")]
-        if let repository {
-            let reference = try Pull.parse(repository)
-            query += [("repo", reference.familiarRepository), ("tag", reference.tag ?? "latest")]
-        }
+        if let repository { query += try Pull.repositoryQuery(repository) }
         if let author { query.append(("author", author)) }
         if let message { query.append(("comment", message)) }
         for instruction in change { query.append(("changes", instruction)) }

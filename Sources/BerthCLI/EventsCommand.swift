@@ -18,16 +18,9 @@ struct Events: ParsableCommand {
         let template = try format.map { format in
             do { return try GoTemplate(format == "json" ? "{{json .}}" : format) } catch { throw CLIError.message("\(error)", code: 125) }
         }
-        var pending: [UInt8] = []
-        try session.client.stream("GET", "/events", query: query) { bytes in
-            pending += bytes
-            while let newline = pending.firstIndex(of: 10) {
-                let line = Array(pending[..<newline])
-                pending.removeSubrange(...newline)
-                guard let event = try? JSONDecoder().decode(JSONValue.self, from: Data(line)) else { continue }
-                print(try template.map { try $0.render(event) } ?? Self.line(event))
-                fflush(nil)
-            }
+        try session.client.streamJSONLines("GET", "/events", query: query) { event, _ in
+            print(try template.map { try $0.render(event) } ?? Self.line(event))
+            fflush(nil)
         }
     }
 

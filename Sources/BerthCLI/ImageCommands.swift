@@ -27,9 +27,8 @@ struct Tag: ParsableCommand {
     @Argument var target: String
 
     func run() throws {
-        let reference = try Pull.parse(target)
-        guard reference.digest == nil else { throw CLIError.usage("refusing to create a tag with a digest reference") }
-        _ = try session.client.request("POST", "/images/\(source)/tag", query: [("repo", reference.familiarRepository), ("tag", reference.tag ?? "latest")])
+        guard try Pull.parse(target).digest == nil else { throw CLIError.usage("refusing to create a tag with a digest reference") }
+        _ = try session.client.request("POST", "/images/\(source)/tag", query: try Pull.repositoryQuery(target))
     }
 }
 
@@ -47,13 +46,19 @@ struct Pull: ParsableCommand {
         }
     }
 
+    /// `repo` and `tag` query parameters for a `REPOSITORY[:TAG]` argument (tag, commit, import).
+    static func repositoryQuery(_ text: String) throws -> [(String, String)] {
+        let reference = try parse(text)
+        return [("repo", reference.familiarRepository), ("tag", reference.tag ?? "latest")]
+    }
+
     /// Pulls with docker's progress: per-layer bars on a terminal, a line per state change otherwise.
     static func pull(_ text: String, quiet: Bool, to fd: Int32) throws {
         let reference = try parse(text)
         let query = [("fromImage", reference.familiarRepository), ("tag", reference.digest?.description ?? reference.tag ?? "latest")]
         let auth = try DockerConfigFile.load(directory: session.configDirectory).registryAuthHeader(for: reference.domain)
-        try ProgressStream.run(quiet: quiet, to: fd) { onData in
-            try session.client.stream("POST", "/images/create", query: query, headers: [auth], onData: onData)
+        try ProgressStream.run(quiet: quiet, to: fd) { onLine in
+            try session.client.streamJSONLines("POST", "/images/create", query: query, headers: [auth], onLine: onLine)
         }
         print(reference.description)
     }

@@ -16,9 +16,9 @@ struct Push: ParsableCommand {
         let config = try DockerConfigFile.load(directory: session.configDirectory)
         var query: [(String, String)] = []
         if !allTags { query.append(("tag", reference.tag ?? "latest")) }
-        try ProgressStream.run(quiet: quiet, to: 1) { onData in
-            try session.client.stream("POST", "/images/\(reference.familiarRepository)/push", query: query,
-                                      headers: [config.registryAuthHeader(for: reference.domain)], onData: onData)
+        try ProgressStream.run(quiet: quiet, to: 1) { onLine in
+            try session.client.streamJSONLines("POST", "/images/\(reference.familiarRepository)/push", query: query,
+                                               headers: [config.registryAuthHeader(for: reference.domain)], onLine: onLine)
         }
         if quiet { print(reference.familiar) }
     }
@@ -60,9 +60,9 @@ struct Load: ParsableCommand {
         let archive = try readArchive(input, command: "load")
         // As docker: progress only when someone watches it.
         let quiet = self.quiet || isatty(1) == 0
-        try ProgressStream.run(quiet: quiet, to: 1) { onData in
-            try session.client.stream("POST", "/images/load", query: [("quiet", quiet ? "1" : "0")], rawBody: archive,
-                                      headers: [("Content-Type", "application/x-tar")], onData: onData)
+        try ProgressStream.run(quiet: quiet, to: 1) { onLine in
+            try session.client.streamJSONLines("POST", "/images/load", query: [("quiet", quiet ? "1" : "0")], rawBody: archive,
+                                               headers: [("Content-Type", "application/x-tar")], onLine: onLine)
         }
     }
 }
@@ -81,19 +81,18 @@ struct Import: ParsableCommand {
         }
         let archive = try readArchive(file == "-" ? nil : file, command: "import")
         var query = [("fromSrc", "-")]
-        if let repository {
-            let reference = try Pull.parse(repository)
-            query += [("repo", reference.familiarRepository), ("tag", reference.tag ?? "latest")]
-        }
+        if let repository { query += try Pull.repositoryQuery(repository) }
         if let message { query.append(("message", message)) }
         if let platform { query.append(("platform", platform)) }
         for instruction in change { query.append(("changes", instruction)) }
-        let answer = try session.client.request("POST", "/images/create", query: query, rawBody: archive)
-        let lines = answer.body.split(separator: 10).compactMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0)) }
-        if let error = lines.compactMap({ $0["errorDetail"]?["message"]?.string ?? $0["error"]?.string }).first {
-            throw CLIError.message("Error response from daemon: \(error)", code: 1)
+        var status: String?
+        try ProgressStream.run(quiet: true, to: 1) { onLine in
+            try session.client.streamJSONLines("POST", "/images/create", query: query, rawBody: archive) { value, line in
+                if let text = value["status"]?.string { status = text }
+                try onLine(value, line)
+            }
         }
-        if let status = lines.compactMap({ $0["status"]?.string }).last { print(status) }
+        if let status { print(status) }
     }
 }
 

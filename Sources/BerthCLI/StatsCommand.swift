@@ -38,14 +38,8 @@ struct Stats: ParsableCommand {
         let client = session.client
         for name in names {
             Thread.detachNewThread {
-                var pending: [UInt8] = []
-                _ = try? client.stream("GET", "/containers/\(name)/stats", query: [("stream", "1")]) { bytes in
-                    pending += bytes
-                    while let newline = pending.firstIndex(of: 10) {
-                        let line = Array(pending[..<newline])
-                        pending.removeSubrange(...newline)
-                        if let stats = try? JSONDecoder().decode(JSONValue.self, from: Data(line)) { board.update(name, row(name, stats)) }
-                    }
+                _ = try? client.streamJSONLines("GET", "/containers/\(name)/stats", query: [("stream", "1")]) { stats, _ in
+                    board.update(name, row(name, stats))
                 }
                 board.finish(name)
             }

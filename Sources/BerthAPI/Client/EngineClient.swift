@@ -73,6 +73,28 @@ public struct EngineClient: Sendable {
         return (status, responseHeaders)
     }
 
+    /// Sends a request whose answer is JSON lines (progress, events, stats) and hands each line
+    /// to `onLine` as it arrives, decoded and raw; lines that are not JSON are skipped.
+    @discardableResult
+    public func streamJSONLines(_ method: String, _ path: String, query: [(String, String)] = [], rawBody: [UInt8]? = nil,
+                                headers: [(String, String)] = [],
+                                onLine: (JSONValue, Data) throws -> Void) throws -> (status: Int, headers: [String: String]) {
+        var pending: [UInt8] = []
+        func deliver(_ line: ArraySlice<UInt8>) throws {
+            let data = Data(line)
+            if let value = try? JSONDecoder().decode(JSONValue.self, from: data) { try onLine(value, data) }
+        }
+        let head = try stream(method, path, query: query, rawBody: rawBody, headers: headers) { bytes in
+            pending += bytes
+            while let newline = pending.firstIndex(of: 10) {
+                try deliver(pending[..<newline])
+                pending.removeSubrange(...newline)
+            }
+        }
+        if !pending.isEmpty { try deliver(pending[...]) }
+        return head
+    }
+
     /// Upgrades the connection to a raw stream (attach, exec start): the socket and any bytes already read past the head.
     public func hijack(_ method: String, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil) throws -> (fd: Int32, pending: [UInt8]) {
         let connection = try Connection(host: host, tls: tls)
