@@ -101,11 +101,17 @@ let package = Package(
             // release binary halves that copy.
             linkerSettings: [.unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release))]
         ),
-        // One per container: owns stdio, writes the log, reaps, outlives berthd. Static and tiny.
+        // The C library's headers for Embedded Swift, which has no Glibc overlay.
+        .systemLibrary(name: "CShimLibc"),
+        // One per container: owns stdio, writes the log, reaps, outlives berthd. Embedded Swift
+        // (no runtime metadata, no Foundation) linked statically: well under 1 MiB resident.
+        // Build it without --static-swift-stdlib: an Embedded module has its own standard library.
         .executableTarget(
             name: "berth-shim",
-            dependencies: ["BerthSystem", "CBerthSystem"],
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release))]
+            dependencies: ["CBerthSystem", "CShimLibc"],
+            swiftSettings: [.enableExperimentalFeature("Embedded"), .unsafeFlags(["-wmo"])],
+            linkerSettings: [.unsafeFlags(["-static-executable"]),
+                             .unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release))]
         ),
         // PID 1 for `run --init`: forwards signals, reaps orphans. Fully static (no libc needed
         // in the image it is mounted into).

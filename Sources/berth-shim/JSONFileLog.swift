@@ -1,4 +1,4 @@
-import Glibc
+import CShimLibc
 
 /// Docker's `json-file` log driver: one JSON object per line,
 /// `{"log":"text\n","stream":"stdout","time":"2026-11-22T10:00:00.123456789Z"}`,
@@ -16,7 +16,7 @@ struct JSONFileLog {
         self.path = path
         self.maxSize = maxSize
         self.maxFiles = maxFiles
-        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        fd = shim_open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         var info = stat()
         size = fstat(fd, &info) == 0 ? Int64(info.st_size) : 0
     }
@@ -51,7 +51,7 @@ struct JSONFileLog {
         record += Array(Timestamp.now().rfc3339.utf8)
         record += Array("\"}\n".utf8)
         if maxSize > 0, size + Int64(record.count) > maxSize, size > 0 { rotate() }
-        record.withUnsafeBytes { _ = Glibc.write(fd, $0.baseAddress, $0.count) }
+        record.withUnsafeBytes { _ = CShimLibc.write(fd, $0.baseAddress, $0.count) }
         size += Int64(record.count)
     }
 
@@ -61,7 +61,7 @@ struct JSONFileLog {
             rename(path, "\(path).1")
         }
         close(fd)
-        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        fd = shim_open(path, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         size = 0
     }
 

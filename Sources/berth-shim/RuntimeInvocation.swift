@@ -1,6 +1,5 @@
-import BerthSystem
 import CBerthSystem
-import Glibc
+import CShimLibc
 
 /// One run of the OCI runtime binary (berth-runtime, runc or crun: same command line),
 /// with its errors in a JSON log as containerd's runc shim reads them.
@@ -22,25 +21,24 @@ struct RuntimeInvocation {
             dup2(stdio.0, 0)
             dup2(stdio.1, 1)
             dup2(stdio.2, 2)
-            let error = Processes.exec(path: options.runtime, args: argv, env: environment())
-            let message = Array("exec \(options.runtime): \(error)\n".utf8)
-            message.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
+            let error = SystemCalls.exec(options.runtime, arguments: argv, environment: environment())
+            SystemCalls.writeAll(2, Array("\(error.message)\n".utf8))
             _exit(127)
         }
-        guard pid > 0 else { throw ShimError("fork: \(String(cString: strerror(errno)))") }
+        guard pid > 0 else { throw SystemCalls.failure("fork") }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let result = ExitStatus(waitStatus: status)
-        guard result != .exited(0) else { return }
-        throw ShimError(lastError(since: logStart) ?? "\(arguments[0]) failed: runtime \(options.runtime) exited with \(result.shellCode)")
+        while waitpid(pid, &status, 0) < 0 && SystemCalls.errno == EINTR {}
+        let code = SystemCalls.shellCode(waitStatus: status)
+        guard code != 0 else { return }
+        throw ShimError(lastError(since: logStart) ?? "\(arguments[0]) failed: runtime \(options.runtime) exited with \(code)")
     }
 
     private func environment() -> [String] {
         var env: [String] = []
         for name in ["PATH", "XDG_RUNTIME_DIR", "HOME"] {
-            if let value = getenv(name) { env.append("\(name)=\(String(cString: value))") }
+            if let value = SystemCalls.environment(name) { env.append(name + "=" + value) }
         }
-        if !env.contains(where: { $0.hasPrefix("PATH=") }) { env.append("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") }
+        if SystemCalls.environment("PATH") == nil { env.append("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") }
         return env
     }
 
@@ -51,13 +49,22 @@ struct RuntimeInvocation {
 
     /// The last `error` record the runtime appended, passed on raw: berthd decodes the JSON.
     private func lastError(since offset: Int) -> String? {
-        guard let text = try? SmallFile.read(logPath) else { return nil }
-        let appended = text.utf8.count > offset ? String(decoding: Array(text.utf8)[offset...], as: UTF8.self) : ""
-        return appended.split(separator: "\n").last(where: { $0.contains(#""level":"error""#) }).map(String.init)
+        guard let log = SystemCalls.readFile(logPath), log.count > offset else { return nil }
+        let marker = Array(#""level":"error""#.utf8)
+        let line = log[offset...].split(separator: UInt8(ascii: "\n")).last { $0.contains(marker) }
+        return line.map { String(decoding: $0, as: UTF8.self) }
     }
 }
 
-struct ShimError: Error {
-    let message: String
-    init(_ message: String) { self.message = message }
+extension ArraySlice<UInt8> {
+    /// Whether `needle` occurs in these bytes.
+    func contains(_ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, count >= needle.count else { return needle.isEmpty }
+        var start = startIndex
+        while start + needle.count <= endIndex {
+            if self[start..<(start + needle.count)].elementsEqual(needle) { return true }
+            start += 1
+        }
+        return false
+    }
 }

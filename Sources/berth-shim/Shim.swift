@@ -1,6 +1,5 @@
-import BerthSystem
 import CBerthSystem
-import Glibc
+import CShimLibc
 
 /// One container (or one exec) supervised by a single-threaded poll loop: it owns the
 /// process's stdio or pty, writes the json-file log, reaps the process and records its exit,
@@ -32,11 +31,12 @@ final class Shim {
     private var stdinWriter: Int32 = -1
     private var console: Int32 = -1
     private var childStdio: (Int32, Int32, Int32) = (-1, -1, -1)
-    private let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+    private let devNull = shim_open("/dev/null", O_RDWR | O_CLOEXEC, 0)
     private var clients: [Int32: Client] = [:]
     private var pid: pid_t = 0
     private var started = false
-    private var exitStatus: ExitStatus?
+    /// The process's exit in the shell's terms (code, or 128 + signal), once reaped.
+    private var exitCode: Int32?
 
     init(options: ShimOptions) {
         self.options = options
@@ -50,30 +50,27 @@ final class Shim {
     /// Prepares stdio and the control socket and, for a container, runs `runtime create`.
     /// Returns the container's PID (0 for an exec that has not started).
     func prepare() throws(ShimError) -> pid_t {
-        do {
-            try syscallChecked("block signals") { berth_block_signals() }
-            signals = try syscallChecked("signalfd") { berth_signalfd_all() }
-            try syscallChecked("subreaper") { berth_set_child_subreaper(1) }
-            listener = try UnixSocket.listen(socketPath)
-            try setUpStdio()
-        } catch {
-            throw ShimError("\(error)")
-        }
+        guard berth_block_signals() == 0 else { throw SystemCalls.failure("block signals") }
+        signals = berth_signalfd_all()
+        guard signals >= 0 else { throw SystemCalls.failure("signalfd") }
+        guard berth_set_child_subreaper(1) == 0 else { throw SystemCalls.failure("subreaper") }
+        listener = try SystemCalls.listen(socketPath)
+        try setUpStdio()
         if options.execProcess == nil { try create() }
         return pid
     }
 
-    private func setUpStdio() throws {
+    private func setUpStdio() throws(ShimError) {
         if options.tty {
             childStdio = (devNull, devNull, devNull)
             return
         }
-        let out = try FileDescriptors.pipe()
-        let err = try FileDescriptors.pipe()
+        let out = try SystemCalls.pipe()
+        let err = try SystemCalls.pipe()
         outputs = [out.read: 1, err.read: 2]
         var input = devNull
         if options.openStdin {
-            let pipe = try FileDescriptors.pipe()
+            let pipe = try SystemCalls.pipe()
             input = pipe.read
             stdinWriter = pipe.write
         }
@@ -83,7 +80,7 @@ final class Shim {
     private var consoleArguments: [String] { options.tty ? ["--console-socket", consolePath] : [] }
 
     private func create() throws(ShimError) {
-        let console = options.tty ? try? UnixSocket.listen(consolePath) : nil
+        let console = options.tty ? try? SystemCalls.listen(consolePath) : nil
         defer { if let console { close(console); unlink(consolePath) } }
         try runtime.run(["create", "--bundle", options.bundle, "--pid-file", options.directory + "/pid"] + consoleArguments + [options.id], stdio: childStdio)
         try adopt(console: console)
@@ -92,17 +89,17 @@ final class Shim {
     /// After create or exec: take the pty master, drop the container's ends of the pipes, read the PID.
     private func adopt(console listeningSocket: Int32?) throws(ShimError) {
         if let listeningSocket {
-            guard let connection = UnixSocket.accept(listeningSocket), let master = try? FileDescriptors.receive(over: connection) else {
-                throw ShimError("the runtime did not send the terminal")
-            }
-            close(connection)
+            let connection = SystemCalls.accept(listeningSocket)
+            let master = connection.flatMap(SystemCalls.receiveDescriptor)
+            if let connection { close(connection) }
+            guard let master else { throw ShimError("the runtime did not send the terminal") }
             console = master
             outputs[master] = 1
             stdinWriter = master
         }
         for fd in [childStdio.0, childStdio.1, childStdio.2] where fd != devNull { close(fd) }
         childStdio = (devNull, devNull, devNull)
-        guard let text = try? SmallFile.read(options.directory + "/pid"), let value = pid_t(text.trimmingWhitespace()) else {
+        guard let text = SystemCalls.readFile(options.directory + "/pid"), let value = pid_t(String(decoding: text.trimmed(), as: UTF8.self)) else {
             throw ShimError("the runtime wrote no pid file")
         }
         pid = value
@@ -111,7 +108,7 @@ final class Shim {
     private func start() throws(ShimError) {
         guard !started else { return }
         if let process = options.execProcess {
-            let console = options.tty ? try? UnixSocket.listen(consolePath) : nil
+            let console = options.tty ? try? SystemCalls.listen(consolePath) : nil
             defer { if let console { close(console); unlink(consolePath) } }
             try runtime.run(["exec", "--detach", "--pid-file", options.directory + "/pid", "--process", process] + consoleArguments + [options.id], stdio: childStdio)
             try adopt(console: console)
@@ -131,21 +128,21 @@ final class Shim {
                 fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
             }
             if poll(&fds, nfds_t(fds.count), -1) < 0 {
-                if errno == EINTR { continue }
+                if SystemCalls.errno == EINTR { continue }
                 _exit(1)
             }
             for entry in fds where entry.revents != 0 {
                 if entry.fd == signals {
                     if berth_signalfd_read(signals) == SIGCHLD { reap() }
                 } else if entry.fd == listener {
-                    if let client = UnixSocket.accept(listener) { clients[client] = .command([]) }
+                    if let client = SystemCalls.accept(listener) { clients[client] = .command([]) }
                 } else if let stream = outputs[entry.fd] {
                     if !pump(entry.fd, stream: stream) { closeOutput(entry.fd) }
                 } else if clients[entry.fd] != nil {
                     serveClient(entry.fd)
                 }
             }
-            if exitStatus != nil { finish() }
+            if exitCode != nil { finish() }
         }
     }
 
@@ -156,15 +153,16 @@ final class Shim {
         while true {
             let child = waitpid(-1, &status, WNOHANG)
             if child <= 0 { return }
-            if child == pid { exitStatus = ExitStatus(waitStatus: status) }
+            if child == pid { exitCode = SystemCalls.shellCode(waitStatus: status) }
         }
     }
 
     /// Whether the kernel's OOM killer struck inside the container's cgroup.
     private func oomKilled() -> Bool {
-        guard let file = options.oomFile, let content = try? SmallFile.read(file) else { return false }
-        for line in content.split(separator: "\n") where line.hasPrefix("oom_kill ") {
-            return (Int(line.split(separator: " ").last ?? "") ?? 0) > 0
+        guard let file = options.oomFile, let content = SystemCalls.readFile(file) else { return false }
+        let key = Array("oom_kill ".utf8)
+        for line in content.split(separator: UInt8(ascii: "\n")) where line.starts(with: key) {
+            return (Int(String(decoding: line.dropFirst(key.count), as: UTF8.self)) ?? 0) > 0
         }
         return false
     }
@@ -176,10 +174,10 @@ final class Shim {
             closeOutput(fd)
         }
         log?.flush()
-        let code = exitStatus?.shellCode ?? 255
+        let code = exitCode ?? 255
         let now = Timestamp.now()
         let oom = oomKilled() ? 1 : 0
-        try? SmallFile.writeAtomically(options.directory + "/exit", Array("\(code) \(now.seconds) \(now.nanoseconds) \(oom)\n".utf8))
+        try? SystemCalls.writeFileAtomically(options.directory + "/exit", Array("\(code) \(now.seconds) \(now.nanoseconds) \(oom)\n".utf8))
         // Waiters and attached clients first: `docker run` returns as soon as they hear of the exit.
         for (fd, client) in clients {
             if case .waiting = client { reply(fd, "EXIT \(code)") }
@@ -199,7 +197,7 @@ final class Shim {
     private func pump(_ fd: Int32, stream: UInt8) -> Bool {
         var buffer = [UInt8](repeating: 0, count: 32 * 1024)
         let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if count < 0 && errno == EINTR { return true }
+        if count < 0 && SystemCalls.errno == EINTR { return true }
         // A pty master reads EIO once the last slave is closed.
         guard count > 0 else { return false }
         let bytes = buffer[0..<count]
@@ -213,7 +211,7 @@ final class Shim {
                 frame = [stream, 0, 0, 0, UInt8(size >> 24), UInt8(size >> 16 & 0xff), UInt8(size >> 8 & 0xff), UInt8(size & 0xff)]
             }
             frame += bytes
-            if (try? FileDescriptors.writeAll(client, frame)) == nil { drop(client) }
+            if !SystemCalls.writeAll(client, frame) { drop(client) }
         }
         return true
     }
@@ -232,14 +230,17 @@ final class Shim {
     }
 
     private func reply(_ fd: Int32, _ line: String) {
-        if (try? FileDescriptors.writeAll(fd, Array((line + "\n").utf8))) == nil { drop(fd) }
+        if !SystemCalls.writeAll(fd, Array((line + "\n").utf8)) { drop(fd) }
     }
 
     private func serveClient(_ fd: Int32) {
-        guard let bytes = try? FileDescriptors.read(fd), !bytes.isEmpty else {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let count = SystemCalls.read(fd, into: &chunk)
+        guard count > 0 else {
             clientClosed(fd)
             return
         }
+        let bytes = Array(chunk[0..<count])
         switch clients[fd]! {
         case .waiting: break
         case let .attach(attachment):
@@ -247,7 +248,7 @@ final class Shim {
         case var .command(buffer):
             buffer += bytes
             while case .command = clients[fd], let newline = buffer.firstIndex(of: 10) {
-                let line = String(decoding: buffer[..<newline], as: UTF8.self)
+                let line = Array(buffer[..<newline])
                 buffer = Array(buffer[(newline + 1)...])
                 clients[fd] = .command([])
                 command(line, from: fd)
@@ -277,14 +278,14 @@ final class Shim {
 
     private func writeStdin(_ bytes: [UInt8]) {
         guard stdinWriter >= 0 else { return }
-        if (try? FileDescriptors.writeAll(stdinWriter, bytes)) == nil, stdinWriter != console {
+        if !SystemCalls.writeAll(stdinWriter, bytes), stdinWriter != console {
             close(stdinWriter)
             stdinWriter = -1
         }
     }
 
-    private func command(_ line: String, from fd: Int32) {
-        let words = line.split(separator: " ").map(String.init)
+    private func command(_ line: [UInt8], from fd: Int32) {
+        let words = line.split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
         switch words.first ?? "" {
         case "START":
             do throws(ShimError) {
@@ -311,7 +312,7 @@ final class Shim {
             }
         case "RESIZE" where words.count == 3:
             if console >= 0, let rows = UInt16(words[1]), let columns = UInt16(words[2]) {
-                try? Terminal.setSize(console, rows: rows, columns: columns)
+                _ = berth_set_winsize(console, rows, columns)
             }
             reply(fd, "OK")
         case "WAIT":
@@ -319,16 +320,18 @@ final class Shim {
         case "ATTACH" where words.count == 5:
             clients[fd] = .attach(Attachment(stdin: words[1] == "1", stdout: words[2] == "1", stderr: words[3] == "1", multiplexed: words[4] == "1"))
         default:
-            reply(fd, "ERR unknown command \(line)")
+            reply(fd, "ERR unknown command \(String(decoding: line, as: UTF8.self))")
         }
     }
 }
 
-private extension String {
-    func trimmingWhitespace() -> Substring {
+private extension Array<UInt8> {
+    /// Without leading and trailing ASCII white space.
+    func trimmed() -> ArraySlice<UInt8> {
+        let isSpace = { (byte: UInt8) in byte == 0x20 || (0x09...0x0d).contains(byte) }
         var text = self[...]
-        while let last = text.last, last.isWhitespace { text = text.dropLast() }
-        while let first = text.first, first.isWhitespace { text = text.dropFirst() }
+        while let last = text.last, isSpace(last) { text = text.dropLast() }
+        while let first = text.first, isSpace(first) { text = text.dropFirst() }
         return text
     }
 }

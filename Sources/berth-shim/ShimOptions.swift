@@ -1,5 +1,5 @@
-/// The shim's command line, written by berthd. Parsed by hand: the shim stays a small static
-/// binary without argument-parsing or Foundation code.
+/// The shim's command line, written by berthd. Parsed by hand: the shim is Embedded Swift, a
+/// small static binary without argument-parsing or Foundation code.
 struct ShimOptions {
     var id = ""
     var bundle = ""
@@ -26,10 +26,10 @@ struct ShimOptions {
                           [--tty] [--stdin] [--stdin-once] [--exec-process FILE] [--oom-file FILE]
         """
 
-    init(arguments: [String]) throws(UsageError) {
+    init(arguments: [String]) throws(ShimError) {
         var iterator = arguments.makeIterator()
-        func value(_ flag: String) throws(UsageError) -> String {
-            guard let next = iterator.next() else { throw UsageError("\(flag) needs a value") }
+        func value(_ flag: String) throws(ShimError) -> String {
+            guard let next = iterator.next() else { throw ShimError("\(flag) needs a value") }
             return next
         }
         while let argument = iterator.next() {
@@ -41,24 +41,19 @@ struct ShimOptions {
             case "--runtime-root": runtimeRoot = try value(argument)
             case "--log": logPath = try value(argument)
             case "--log-max-size":
-                guard let size = Int64(try value(argument)) else { throw UsageError("--log-max-size takes a byte count") }
+                guard let size = Int64(try value(argument)) else { throw ShimError("--log-max-size takes a byte count") }
                 logMaxSize = size
             case "--log-max-file":
-                guard let count = Int(try value(argument)), count >= 1 else { throw UsageError("--log-max-file takes a number ≥ 1") }
+                guard let count = Int(try value(argument)), count >= 1 else { throw ShimError("--log-max-file takes a number ≥ 1") }
                 logMaxFiles = count
             case "--tty": tty = true
             case "--stdin": openStdin = true
             case "--stdin-once": stdinOnce = true
             case "--exec-process": execProcess = try value(argument)
             case "--oom-file": oomFile = try value(argument)
-            default: throw UsageError("unknown argument \(argument)")
+            default: throw ShimError("unknown argument \(argument)")
             }
         }
-        if id.isEmpty || bundle.isEmpty || directory.isEmpty { throw UsageError("--id, --bundle and --dir are required") }
+        if id.isEmpty || bundle.isEmpty || directory.isEmpty { throw ShimError("--id, --bundle and --dir are required") }
     }
-}
-
-struct UsageError: Error {
-    let message: String
-    init(_ message: String) { self.message = message }
 }
