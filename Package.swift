@@ -86,8 +86,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "berthd",
-            dependencies: ["BerthAPI", "BerthEngine", "BerthImages", "BerthRegistry", .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["BerthAPI", "BerthEngine", "BerthImages", "BerthRegistry", "BerthSystem",
+                           .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            // The static Swift stdlib's link arguments export every symbol of ours (-export-dynamic):
+            // nothing looks them up, and the dynamic linker's lookups then page in 2 MiB of symbol tables.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(configuration: .release))]
         ),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .target(

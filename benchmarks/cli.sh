@@ -10,9 +10,7 @@ command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 command -v docker >/dev/null || { echo "cli.sh needs the docker CLI on PATH" >&2; exit 1; }
 bin=${BERTH_BIN_DIR:-}
 if [ -z "$bin" ]; then
-  for product in berthd berth-shim berth-runtime berth-init berth; do
-    swift build -c release --static-swift-stdlib --product "$product" >/dev/null
-  done
+  scripts/build-release.sh berthd berth-shim berth-runtime berth-init berth >/dev/null
   bin=$PWD/.build/release
 fi
 scripts/build-test-images.sh >/dev/null

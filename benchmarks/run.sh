@@ -16,9 +16,7 @@ for pkg in docker.io containerd podman crun libarchive-dev libseccomp-dev busybo
 done
 bin=${BERTH_BIN_DIR:-}
 if [ -z "$bin" ]; then
-  for product in berthd berth-shim berth-runtime berth-init; do
-    swift build -c release --static-swift-stdlib --product "$product" >/dev/null
-  done
+  scripts/build-release.sh berthd berth-shim berth-runtime berth-init >/dev/null
   bin=$PWD/.build/release
 fi
 scripts/build-test-images.sh >/dev/null

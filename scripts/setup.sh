@@ -14,9 +14,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
 fi
 
-for product in berth-runtime berth-shim berth-init berthd; do
-  swift build -c release --static-swift-stdlib --product "$product"
-done
+scripts/build-release.sh berth-runtime berth-shim berth-init berthd
 scripts/build-test-images.sh >/dev/null
 
 if ! command -v docker >/dev/null; then

@@ -9,6 +9,8 @@ import NIOSSL
 public final class APIServer: Sendable {
     private let router: Router
     private let group: MultiThreadedEventLoopGroup
+    /// Requests received so far: the daemon gives memory back after a quiet spell.
+    public let activity = RequestActivity()
 
     public init(router: Router, threads: Int = 2) {
         self.router = router
@@ -19,6 +21,7 @@ public final class APIServer: Sendable {
     public func listen(_ address: String, socketMode: mode_t = 0o660, socketGroup: gid_t? = nil,
                        tls: NIOSSLContext? = nil) async throws -> Channel {
         let router = self.router
+        let activity = self.activity
         let isTCP = !address.hasPrefix("unix://")
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -31,7 +34,7 @@ public final class APIServer: Sendable {
                     let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
                     try channel.pipeline.syncOperations.addHandler(encoder)
                     try channel.pipeline.syncOperations.addHandler(decoder)
-                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, encoder: encoder, decoder: decoder))
+                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, activity: activity, encoder: encoder, decoder: decoder))
                 }
             }
         if address.hasPrefix("unix://") {
@@ -54,20 +57,32 @@ public final class APIServer: Sendable {
     public func shutdown() async throws { try await group.shutdownGracefully() }
 }
 
+/// A count of the requests the server has received.
+public final class RequestActivity: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    public var requestCount: Int { lock.withLock { count } }
+
+    func record() { lock.withLock { count += 1 } }
+}
+
 /// Reads one request at a time, runs its route on the cooperative pool, writes the answer.
 final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let router: Router
+    private let activity: RequestActivity
     private let encoder: HTTPResponseEncoder
     private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private static let maxBody = 4 << 30
 
-    init(router: Router, encoder: HTTPResponseEncoder, decoder: ByteToMessageHandler<HTTPRequestDecoder>) {
+    init(router: Router, activity: RequestActivity, encoder: HTTPResponseEncoder, decoder: ByteToMessageHandler<HTTPRequestDecoder>) {
         self.router = router
+        self.activity = activity
         self.encoder = encoder
         self.decoder = decoder
     }
@@ -93,6 +108,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func dispatch(context: ChannelHandlerContext, head: HTTPRequestHead, body: [UInt8]) {
+        activity.record()
         let request = Router.makeRequest(head: head, body: body)
         let router = self.router
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)

@@ -5,6 +5,7 @@
 #include <linux/capability.h>
 #include <linux/bpf.h>
 #include <linux/openat2.h>
+#include <malloc.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -353,4 +354,12 @@ int berth_lsetxattr(const char *path, const char *name, const void *value, size_
 
 long berth_lgetxattr(const char *path, const char *name, void *value, size_t size) {
     return (long)lgetxattr(path, name, value, size);
+}
+
+/* ---- Memory ---- */
+
+int berth_malloc_trim(void) { return malloc_trim(0); }
+
+int berth_madvise_dontneed(uintptr_t start, size_t length) {
+    return madvise((void *)start, length, MADV_DONTNEED);
 }

@@ -120,7 +120,9 @@ struct BerthDaemon: AsyncParsableCommand {
             _ = try await server.listen(address, socketGroup: groupID, tls: tlsContext)
             if config.debug { FileHandle.standardError.write(Data("berthd: API listening on \(address)\n".utf8)) }
         }
+        let reclaimer = Task { await IdleMemoryReclaimer(activity: server.activity).run() }
         await waitForTermination()
+        reclaimer.cancel()
         // With live restore (the default) containers keep running: their shims do not depend on berthd.
         if !config.liveRestore { await engine.stopAll() }
         for address in config.hosts where address.hasPrefix("unix://") { unlink(String(address.dropFirst(7))) }

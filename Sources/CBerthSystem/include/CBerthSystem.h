@@ -103,4 +103,9 @@ int berth_exec_protected_self(char *const argv[], char *const envp[]);
 /* Whether our executable is a sealed memfd or lies on a read-only mount. */
 int berth_exe_is_protected(void);
 
+/* Memory: give freed heap back to the kernel; drop a range's page mappings (clean file pages
+   are mapped back from the page cache on the next touch). */
+int berth_malloc_trim(void);
+int berth_madvise_dontneed(uintptr_t start, size_t length);
+
 #endif
