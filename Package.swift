@@ -1,6 +1,13 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// Release links of the dynamically linked tools. The static Swift stdlib's link arguments export
+// every symbol of ours (-export-dynamic): nothing looks them up, yet the dynamic linker then
+// resolves our own calls through the symbol table at every start (about 1 ms per berth-runtime
+// run) and pages in megabytes of symbol tables.
+let noExportDynamic: LinkerSetting = .unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(configuration: .release))
+let stripped: LinkerSetting = .unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release))
+
 let package = Package(
     name: "Berth",
     platforms: [.macOS(.v14)],
@@ -82,16 +89,14 @@ let package = Package(
         .executableTarget(
             name: "berth",
             dependencies: ["BerthCLI"],
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release))]
+            linkerSettings: [stripped, noExportDynamic]
         ),
         .executableTarget(
             name: "berthd",
             dependencies: ["BerthAPI", "BerthEngine", "BerthImages", "BerthRegistry", "BerthSystem",
                            .product(name: "NIOSSL", package: "swift-nio-ssl"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            // The static Swift stdlib's link arguments export every symbol of ours (-export-dynamic):
-            // nothing looks them up, and the dynamic linker's lookups then page in 2 MiB of symbol tables.
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(configuration: .release))]
+            linkerSettings: [noExportDynamic]
         ),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .target(
@@ -103,7 +108,7 @@ let package = Package(
             dependencies: ["BerthRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             // create/run/exec copy the binary into a sealed memfd (CVE-2019-5736): a stripped
             // release binary halves that copy.
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release))]
+            linkerSettings: [stripped, noExportDynamic]
         ),
         // The C library's headers for Embedded Swift, which has no Glibc overlay.
         .systemLibrary(name: "CShimLibc"),
@@ -115,7 +120,7 @@ let package = Package(
             dependencies: ["CBerthSystem", "CShimLibc"],
             swiftSettings: [.enableExperimentalFeature("Embedded"), .unsafeFlags(["-wmo"])],
             linkerSettings: [.unsafeFlags(["-static-executable"]),
-                             .unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release))]
+                             stripped]
         ),
         // PID 1 for `run --init`: forwards signals, reaps orphans. Fully static (no libc needed
         // in the image it is mounted into).
@@ -123,7 +128,7 @@ let package = Package(
             name: "berth-init",
             dependencies: ["CBerthSystem"],
             linkerSettings: [.unsafeFlags(["-static-executable"]),
-                             .unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release))]
+                             stripped]
         ),
         .executableTarget(
             name: "berth-image-bench",
@@ -138,6 +143,7 @@ let package = Package(
         .testTarget(name: "BerthImagesTests", dependencies: ["BerthTestSupport", "BerthImages", "BerthDigest", "BerthArchive", "BerthSystem"]),
         .testTarget(name: "IntegrationTests", dependencies: ["BerthTestSupport"]),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthEngine"]),
+        .testTarget(name: "BerthSystemTests", dependencies: ["BerthSystem"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthTestSupport", "BerthRuntime", "BerthSystem"]),
     ]
 )

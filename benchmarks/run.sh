@@ -5,6 +5,9 @@
 #   1. `run --rm --network none busybox true`, RUNS times each: medians and ratios.
 #   2. COUNT × `run -d --network none busybox sleep 600`: total time.
 #   3. idle daemon RSS, and per-container supervisor RSS (berth-shim / containerd-shim / conmon).
+# Every engine keeps its state on a fresh journaled ext4 (a loop image), as on a normal install:
+# this VM's root ext4 has no journal, and there every file created or removed costs far more
+# (see benchmarks/pull.sh), which slowed each engine's container set-up and removal.
 #   benchmarks/run.sh [RUNS] [COUNT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +24,12 @@ if [ -z "$bin" ]; then
 fi
 scripts/build-test-images.sh >/dev/null
 
-work=$(mktemp -d /tmp/berth-runbench.XXXXXX)
+top=$(mktemp -d /tmp/berth-runbench.XXXXXX)
+truncate -s 4G "$top/fs.img"
+mkfs.ext4 -q -F "$top/fs.img"
+mkdir "$top/fs"
+mount -o loop "$top/fs.img" "$top/fs"
+work=$top/fs
 source benchmarks/dockerd-peer.sh
 podman_flags=(--root "$work/podman/root" --runroot "$work/podman/run" --cgroup-manager cgroupfs --runtime crun
               --events-backend none --storage-driver overlay)
@@ -32,8 +40,8 @@ cleanup() {
   CONTAINERS_CONF="$work/podman/containers.conf" podman "${podman_flags[@]}" rm -af -t 0 >/dev/null 2>&1
   [ -f "$work/berthd.pid" ] && kill "$(cat "$work/berthd.pid")" 2>/dev/null
   stop_dockerd_peer "$work/docker"
-  awk -v w="$work/" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
-  rm -rf "$work"
+  awk -v w="$top/" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
+  rm -rf "$top"
 }
 trap cleanup EXIT
 
