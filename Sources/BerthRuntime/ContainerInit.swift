@@ -23,6 +23,7 @@ struct ContainerInit {
         let process: RuntimeSpec.Process
         let executable: String
         let setup: ProcessSetup
+        let filter: SeccompFilter?
         /// The state the runtime sent; hooks inside the container get it on stdin.
         var stateJSON: [UInt8] = []
         do {
@@ -53,6 +54,7 @@ struct ContainerInit {
                                  canSetGroups: (try? SmallFile.read("/proc/self/setgroups"))?.trimmed != "deny")
             try setup.applyLimits()
             executable = try setup.resolveExecutable()
+            filter = try setup.compileSeccomp()
             channel.send("ready")
             channel.close()
         } catch {
@@ -67,7 +69,7 @@ struct ContainerInit {
             try FileDescriptors.writeAll(fifo, [0x30])
             close(fifo)
             close(fifoFD)
-            try setup.execute(executable, cwd: process.cwd)
+            try setup.execute(executable, cwd: process.cwd, seccomp: filter)
         } catch {
             let message = Array("berth-runtime: \(error)\n".utf8)
             _ = message.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }

@@ -77,7 +77,7 @@ extension Runtime {
             }
             try setup.applyLimits()
             let path = try setup.resolveExecutable()
-            try setup.execute(path, cwd: process.cwd)
+            try setup.execute(path, cwd: process.cwd, seccomp: try setup.compileSeccomp())
         } catch {
             channel.send("error", "\(error)")
             Processes.exitChild(127)

@@ -59,9 +59,13 @@ struct ProcessSetup {
         }
     }
 
+    /// The spec's seccomp program, compiled: done before `start` (an invalid profile fails create).
+    func compileSeccomp() throws -> SeccompFilter? {
+        try seccomp.map(SeccompFilter.init)
+    }
+
     /// Drops to the configured user and capabilities, applies seccomp and execs. Never returns on success.
-    func execute(_ path: String, cwd: String) throws -> Never {
-        let filter = try seccomp.map(SeccompFilter.init)
+    func execute(_ path: String, cwd: String, seccomp filter: SeccompFilter?) throws -> Never {
         let noNewPrivileges = process.noNewPrivileges ?? false
         if noNewPrivileges { try syscallChecked("set no_new_privs") { berth_set_no_new_privs() } }
         // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN, which the user switch may drop.

@@ -1,18 +1,26 @@
 import BerthOCI
 import CSeccomp
+import BerthSystem
+import CBerthSystem
 import Glibc
 
-/// Compiles a runtime-spec seccomp section with libseccomp and loads it into the calling process.
+/// Compiles a runtime-spec seccomp section with libseccomp into a BPF program, and loads it into
+/// the calling process.
 ///
-/// Compilation happens before the container process drops privileges; `load()` is the last
-/// step before exec so the filter does not constrain the runtime's own setup.
-final class SeccompFilter {
-    private let context: scmp_filter_ctx
+/// Compilation happens at create, before the container waits for `start`: the program for
+/// Docker's profile takes milliseconds to generate, which `start` would otherwise wait for.
+/// `load()` is the last step before exec so the filter does not constrain the runtime's own
+/// setup. No-new-privileges is the spec's choice alone (`process.noNewPrivileges`), as in runc:
+/// libseccomp's own loader would always set it.
+struct SeccompFilter {
+    /// The classic-BPF program: 8 bytes per instruction.
+    private let program: [UInt8]
+    private let flags: UInt32
 
     init(_ spec: RuntimeSpec.Seccomp) throws {
         let defaultAction = try Self.action(spec.defaultAction, errno: spec.defaultErrnoRet)
         guard let ctx = seccomp_init(defaultAction) else { throw RuntimeError.seccomp("seccomp_init failed") }
-        context = ctx
+        defer { seccomp_release(ctx) }
         // Our own return codes: libseccomp maps errors to -errno only when asked.
         _ = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1)
         for arch in spec.architectures ?? [] {
@@ -21,14 +29,16 @@ final class SeccompFilter {
             let rc = seccomp_arch_add(ctx, token)
             if rc != 0 && rc != -EEXIST { throw RuntimeError.seccomp("add architecture \(arch): \(String(cString: strerror(-rc)))") }
         }
+        var flags: UInt32 = 0
         for flag in spec.flags ?? [] {
             switch flag {
-            case "SECCOMP_FILTER_FLAG_TSYNC": _ = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)
-            case "SECCOMP_FILTER_FLAG_LOG": _ = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1)
-            case "SECCOMP_FILTER_FLAG_SPEC_ALLOW": _ = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1)
+            case "SECCOMP_FILTER_FLAG_TSYNC": flags |= BERTH_SECCOMP_FILTER_FLAG_TSYNC
+            case "SECCOMP_FILTER_FLAG_LOG": flags |= BERTH_SECCOMP_FILTER_FLAG_LOG
+            case "SECCOMP_FILTER_FLAG_SPEC_ALLOW": flags |= BERTH_SECCOMP_FILTER_FLAG_SPEC_ALLOW
             default: throw RuntimeError.seccomp("unsupported flag \(flag)")
             }
         }
+        self.flags = flags
         for rule in spec.syscalls ?? [] {
             let action = try Self.action(rule.action, errno: rule.errnoRet)
             // libseccomp refuses rules whose action equals the default; they are no-ops anyway.
@@ -48,13 +58,25 @@ final class SeccompFilter {
                 }
             }
         }
+        program = try Self.export(ctx)
     }
 
-    deinit { seccomp_release(context) }
+    /// The generated program, through a memfd (libseccomp 2.5 exports to a descriptor only).
+    private static func export(_ ctx: scmp_filter_ctx) throws -> [UInt8] {
+        let fd = berth_memfd("seccomp-bpf")
+        guard fd >= 0 else { throw RuntimeError.seccomp("memfd: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let rc = seccomp_export_bpf(ctx, fd)
+        if rc != 0 { throw RuntimeError.seccomp("generate filter: \(String(cString: strerror(-rc)))") }
+        lseek(fd, 0, SEEK_SET)
+        let bytes = try FileDescriptors.readAll(fd)
+        guard !bytes.isEmpty, bytes.count % 8 == 0 else { throw RuntimeError.seccomp("generated filter has \(bytes.count) bytes") }
+        return bytes
+    }
 
     func load() throws {
-        let rc = seccomp_load(context)
-        if rc != 0 { throw RuntimeError.seccomp("load filter: \(String(cString: strerror(-rc)))") }
+        let rc = program.withUnsafeBytes { berth_seccomp_set_filter($0.baseAddress, UInt32($0.count / 8), flags) }
+        if rc != 0 { throw RuntimeError.seccomp("load filter: \(String(cString: strerror(errno)))") }
     }
 
     static func action(_ name: String, errno: UInt32?) throws -> UInt32 {

@@ -5,6 +5,8 @@
 #include <linux/capability.h>
 #include <linux/bpf.h>
 #include <linux/openat2.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <malloc.h>
 #include <sched.h>
 #include <signal.h>
@@ -362,4 +364,15 @@ int berth_malloc_trim(void) { return malloc_trim(0); }
 
 int berth_madvise_dontneed(uintptr_t start, size_t length) {
     return madvise((void *)start, length, MADV_DONTNEED);
+}
+
+/* ---- seccomp ---- */
+
+const unsigned int BERTH_SECCOMP_FILTER_FLAG_TSYNC = SECCOMP_FILTER_FLAG_TSYNC;
+const unsigned int BERTH_SECCOMP_FILTER_FLAG_LOG = SECCOMP_FILTER_FLAG_LOG;
+const unsigned int BERTH_SECCOMP_FILTER_FLAG_SPEC_ALLOW = SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+
+int berth_seccomp_set_filter(const void *instructions, unsigned int count, unsigned int flags) {
+    struct sock_fprog program = { .len = (unsigned short)count, .filter = (struct sock_filter *)instructions };
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &program);
 }

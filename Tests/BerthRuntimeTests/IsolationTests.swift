@@ -39,16 +39,19 @@ struct IsolationTests {
         #expect(result.stdout.contains("Seccomp:\t2"))
     }
 
-    @Test("seccomp: Docker's default profile loads and blocks unshare without CAP_SYS_ADMIN")
+    @Test("seccomp: Docker's default profile loads, blocks unshare without CAP_SYS_ADMIN, leaves no_new_privs off")
     func seccompDockerDefault() throws {
         let h = try RuntimeHarness("seccompdef")
         defer { h.cleanup() }
         let profile = try DockerProfileFixture.load()
         let caps = Set(h.spec([]).process?.capabilities?.effective ?? [])
-        var spec = h.spec(["sh", "-c", "unshare -U true; echo rc=$?; echo ok > /tmp/f && cat /tmp/f"])
+        var spec = h.spec(["sh", "-c", "unshare -U true; echo rc=$?; grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status; echo ok > /tmp/f && cat /tmp/f"])
         spec.linux?.seccomp = profile.runtimeSpec(capabilities: caps)
+        // As Docker's containers: a filter, yet setuid binaries still work (no no_new_privs).
+        spec.process?.noNewPrivileges = false
         let blocked = try h.run("seccompdef", spec)
         #expect(blocked.stdout.contains("rc=1"), "\(blocked.stderr)")
+        #expect(blocked.stdout.contains("NoNewPrivs:\t0\nSeccomp:\t2\n"), "\(blocked.stdout)")
         #expect(blocked.stdout.contains("ok"))
         // Without the profile the same unshare works: the filter is what refused it.
         spec.linux?.seccomp = nil

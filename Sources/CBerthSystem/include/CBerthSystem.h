@@ -103,6 +103,12 @@ int berth_exec_protected_self(char *const argv[], char *const envp[]);
 /* Whether our executable is a sealed memfd or lies on a read-only mount. */
 int berth_exe_is_protected(void);
 
+/* seccomp: install a compiled classic-BPF program (8 bytes per instruction). */
+extern const unsigned int BERTH_SECCOMP_FILTER_FLAG_TSYNC;
+extern const unsigned int BERTH_SECCOMP_FILTER_FLAG_LOG;
+extern const unsigned int BERTH_SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+int berth_seccomp_set_filter(const void *instructions, unsigned int count, unsigned int flags);
+
 /* Memory: give freed heap back to the kernel; drop a range's page mappings (clean file pages
    are mapped back from the page cache on the next touch). */
 int berth_malloc_trim(void);
