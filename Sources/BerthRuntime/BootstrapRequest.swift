@@ -21,6 +21,8 @@ struct BootstrapRequest: Codable {
     var noPivot = false
     var newKeyring = true
     var preserveFDs: Int32 = 0
+    /// The spec's seccomp filter, compiled on the host (`SeccompProgramCache`).
+    var seccomp: SeccompProgram?
     var namespaces: NamespaceEntry
     /// Inherited descriptors, by number.
     var channelFD: Int32

@@ -23,7 +23,6 @@ struct ContainerInit {
         let process: RuntimeSpec.Process
         let executable: String
         let setup: ProcessSetup
-        let filter: SeccompFilter?
         /// The state the runtime sent; hooks inside the container get it on stdin.
         var stateJSON: [UInt8] = []
         do {
@@ -49,12 +48,11 @@ struct ContainerInit {
             try rootSetup.enter(noPivot: request.noPivot)
             try rootSetup.finish()
             if process.terminal == true { try ContainerTerminal.attach(size: process.consoleSize, channel: channel) }
-            setup = ProcessSetup(process: process, seccomp: spec.linux?.seccomp, containerID: id,
+            setup = ProcessSetup(process: process, seccomp: request.seccomp, containerID: id,
                                  newKeyring: request.newKeyring, preserveFDs: preserveFDs,
                                  canSetGroups: (try? SmallFile.read("/proc/self/setgroups"))?.trimmed != "deny")
             try setup.applyLimits()
             executable = try setup.resolveExecutable()
-            filter = try setup.compileSeccomp()
             channel.send("ready")
             channel.close()
         } catch {
@@ -69,7 +67,7 @@ struct ContainerInit {
             try FileDescriptors.writeAll(fifo, [0x30])
             close(fifo)
             close(fifoFD)
-            try setup.execute(executable, cwd: process.cwd, seccomp: filter)
+            try setup.execute(executable, cwd: process.cwd)
         } catch {
             let message = Array("berth-runtime: \(error)\n".utf8)
             _ = message.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }

@@ -35,6 +35,7 @@ extension Runtime {
                                        logFD: RuntimeLog.shared.fd, logFormat: RuntimeLog.shared.formatName,
                                        debug: RuntimeLog.shared.debugging)
         request.newKeyring = false
+        request.seccomp = try record.spec.linux?.seccomp.map { try SeccompProgramCache(root: store.root).program(for: $0) }
         request.preserveFDs = options.preserveFDs
         let pid: pid_t
         do {
@@ -67,7 +68,7 @@ extension Runtime {
     /// In the exec'd process (a child of the helper, inside the container's namespaces and cgroup).
     static func execBody(_ request: BootstrapRequest, channel: SyncChannel) -> Never {
         let process = request.process ?? RuntimeSpec.Process()
-        let setup = ProcessSetup(process: process, seccomp: request.spec.linux?.seccomp, containerID: request.id,
+        let setup = ProcessSetup(process: process, seccomp: request.seccomp, containerID: request.id,
                                  newKeyring: false, preserveFDs: request.preserveFDs, canSetGroups: true)
         do {
             FileDescriptors.closeAll(except: Set([channel.fd, RuntimeLog.shared.fd] + Array(3..<(3 + setup.preserveFDs))))
@@ -77,7 +78,7 @@ extension Runtime {
             }
             try setup.applyLimits()
             let path = try setup.resolveExecutable()
-            try setup.execute(path, cwd: process.cwd, seccomp: try setup.compileSeccomp())
+            try setup.execute(path, cwd: process.cwd)
         } catch {
             channel.send("error", "\(error)")
             Processes.exitChild(127)

@@ -7,7 +7,7 @@ import Glibc
 /// seccomp, descriptors, exec. Shared by the container init and by `exec`.
 struct ProcessSetup {
     let process: RuntimeSpec.Process
-    let seccomp: RuntimeSpec.Seccomp?
+    let seccomp: SeccompProgram?
     let containerID: String
     let newKeyring: Bool
     let preserveFDs: Int32
@@ -59,13 +59,9 @@ struct ProcessSetup {
         }
     }
 
-    /// The spec's seccomp program, compiled: done before `start` (an invalid profile fails create).
-    func compileSeccomp() throws -> SeccompFilter? {
-        try seccomp.map(SeccompFilter.init)
-    }
-
     /// Drops to the configured user and capabilities, applies seccomp and execs. Never returns on success.
-    func execute(_ path: String, cwd: String, seccomp filter: SeccompFilter?) throws -> Never {
+    func execute(_ path: String, cwd: String) throws -> Never {
+        let filter = seccomp
         let noNewPrivileges = process.noNewPrivileges ?? false
         if noNewPrivileges { try syscallChecked("set no_new_privs") { berth_set_no_new_privs() } }
         // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN, which the user switch may drop.

@@ -4,20 +4,14 @@ import BerthSystem
 import CBerthSystem
 import Glibc
 
-/// Compiles a runtime-spec seccomp section with libseccomp into a BPF program, and loads it into
-/// the calling process.
+/// Compiles a runtime-spec seccomp section with libseccomp into a BPF program.
 ///
-/// Compilation happens at create, before the container waits for `start`: the program for
-/// Docker's profile takes milliseconds to generate, which `start` would otherwise wait for.
-/// `load()` is the last step before exec so the filter does not constrain the runtime's own
-/// setup. No-new-privileges is the spec's choice alone (`process.noNewPrivileges`), as in runc:
-/// libseccomp's own loader would always set it.
-struct SeccompFilter {
-    /// The classic-BPF program: 8 bytes per instruction.
-    private let program: [UInt8]
-    private let flags: UInt32
-
-    init(_ spec: RuntimeSpec.Seccomp) throws {
+/// Compilation happens on the host at create (and exec), before the container waits for
+/// `start`, and its result is cached (`SeccompProgramCache`): generating the program for Docker's
+/// profile takes libseccomp milliseconds. The container process loads the program as its last
+/// step before exec (`SeccompProgram.load`).
+enum SeccompFilter {
+    static func compile(_ spec: RuntimeSpec.Seccomp) throws -> SeccompProgram {
         let defaultAction = try Self.action(spec.defaultAction, errno: spec.defaultErrnoRet)
         guard let ctx = seccomp_init(defaultAction) else { throw RuntimeError.seccomp("seccomp_init failed") }
         defer { seccomp_release(ctx) }
@@ -38,7 +32,6 @@ struct SeccompFilter {
             default: throw RuntimeError.seccomp("unsupported flag \(flag)")
             }
         }
-        self.flags = flags
         for rule in spec.syscalls ?? [] {
             let action = try Self.action(rule.action, errno: rule.errnoRet)
             // libseccomp refuses rules whose action equals the default; they are no-ops anyway.
@@ -58,7 +51,13 @@ struct SeccompFilter {
                 }
             }
         }
-        program = try Self.export(ctx)
+        return SeccompProgram(instructions: try export(ctx), flags: flags)
+    }
+
+    /// libseccomp's version: part of a cached program's key, as it generated the program.
+    static var libraryVersion: String {
+        guard let version = seccomp_version() else { return "unknown" }
+        return "\(version.pointee.major).\(version.pointee.minor).\(version.pointee.micro)"
     }
 
     /// The generated program, through a memfd (libseccomp 2.5 exports to a descriptor only).
@@ -72,11 +71,6 @@ struct SeccompFilter {
         let bytes = try FileDescriptors.readAll(fd)
         guard !bytes.isEmpty, bytes.count % 8 == 0 else { throw RuntimeError.seccomp("generated filter has \(bytes.count) bytes") }
         return bytes
-    }
-
-    func load() throws {
-        let rc = program.withUnsafeBytes { berth_seccomp_set_filter($0.baseAddress, UInt32($0.count / 8), flags) }
-        if rc != 0 { throw RuntimeError.seccomp("load filter: \(String(cString: strerror(errno)))") }
     }
 
     static func action(_ name: String, errno: UInt32?) throws -> UInt32 {

@@ -3,6 +3,10 @@ import Glibc
 /// Reading and writing small files in /proc, /sys and state directories without Foundation.
 public enum SmallFile {
     public static func read(_ path: String) throws -> String {
+        String(decoding: try readBytes(path), as: UTF8.self)
+    }
+
+    public static func readBytes(_ path: String) throws -> [UInt8] {
         let fd = try syscallChecked("open \(path)") { open(path, O_RDONLY | O_CLOEXEC) }
         defer { close(fd) }
         var out: [UInt8] = []
@@ -12,7 +16,7 @@ public enum SmallFile {
             if n == 0 { break }
             out.append(contentsOf: buffer[0..<n])
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// Writes `contents` in one write(2) call, as cgroup and proc files require.

@@ -53,6 +53,21 @@ struct IsolationTests {
         #expect(blocked.stdout.contains("rc=1"), "\(blocked.stderr)")
         #expect(blocked.stdout.contains("NoNewPrivs:\t0\nSeccomp:\t2\n"), "\(blocked.stdout)")
         #expect(blocked.stdout.contains("ok"))
+        // The compiled program was cached under the root; a second container takes it from there.
+        let cache = h.root + "/@seccomp"
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: cache))?.count == 1)
+        let again = try h.run("seccompdef2", spec)
+        #expect(again.stdout.contains("rc=1") && again.stdout.contains("Seccomp:\t2\n"), "\(again.stderr)")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: cache))?.count == 1)
+        // An entry whose stored key differs (as after a hash collision) is recompiled, not trusted.
+        let entry = try #require(try? FileManager.default.contentsOfDirectory(atPath: cache).first)
+        let bogus = Data([4, 0, 0, 0, 0, 0, 0, 0]) + Data("nope".utf8) + Data(count: 4) + Data(repeating: 0x06, count: 8)
+        try bogus.write(to: URL(fileURLWithPath: cache + "/" + entry))
+        let recompiled = try h.run("seccompdef3", spec)
+        #expect(recompiled.stdout.contains("rc=1") && recompiled.stdout.contains("Seccomp:\t2\n"), "\(recompiled.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: cache + "/" + entry)) != bogus)
+        // The listing shows containers only.
+        #expect(!(try h.runtime(["list", "-q"]).stdout.contains("@seccomp")))
         // Without the profile the same unshare works: the filter is what refused it.
         spec.linux?.seccomp = nil
         let allowed = try h.run("seccompnone", spec)
