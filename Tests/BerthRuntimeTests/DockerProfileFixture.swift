@@ -21,7 +21,8 @@ enum DockerProfileFixture {
                        "ioctl", "lseek", "mmap", "mprotect", "munmap", "nanosleep", "newfstatat", "open", "openat",
                        "pipe", "pipe2", "prctl", "read", "readlink", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
                        "set_tid_address", "stat", "statx", "uname", "wait4", "write", "writev", "fork", "vfork", "lstat",
-                       "getpgrp", "setpgid", "getrlimit", "prlimit64", "set_robust_list", "rseq", "sigaltstack", "umask"],
+                       "getpgrp", "setpgid", "getrlimit", "prlimit64", "set_robust_list", "rseq", "sigaltstack", "umask",
+                       "setgroups", "getgroups", "setresuid", "setresgid", "setuid", "setgid"],
              "action": "SCMP_ACT_ALLOW"},
             {"names": ["unshare", "mount"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
             {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38, "excludes": {"caps": ["CAP_SYS_ADMIN"]}}
