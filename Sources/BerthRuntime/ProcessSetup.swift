@@ -61,11 +61,10 @@ struct ProcessSetup {
 
     /// Drops to the configured user and capabilities, applies seccomp and execs. Never returns on success.
     func execute(_ path: String, cwd: String) throws -> Never {
-        let filter = seccomp
         let noNewPrivileges = process.noNewPrivileges ?? false
         if noNewPrivileges { try syscallChecked("set no_new_privs") { berth_set_no_new_privs() } }
         // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN, which the user switch may drop.
-        if !noNewPrivileges, let filter { try filter.load() }
+        if !noNewPrivileges, let seccomp { try seccomp.load() }
 
         let caps = process.capabilities
         let bounding = try mask(caps?.bounding, "bounding")
@@ -103,7 +102,7 @@ struct ProcessSetup {
         try FileDescriptors.cloexecFrom(3 + preserveFDs)
         for fd in 3..<(3 + preserveFDs) { try? FileDescriptors.setCloexec(fd, false) }
         berth_reset_signals()
-        if noNewPrivileges, let filter { try filter.load() }
+        if noNewPrivileges, let seccomp { try seccomp.load() }
         let error = Processes.exec(path: path, args: process.args ?? [], env: process.env ?? [])
         throw RuntimeError.setup("exec \(path): \(String(cString: strerror(error.errno.rawValue)))")
     }
