@@ -14,7 +14,7 @@ for pkg in runc crun python3 busybox-static libseccomp-dev; do dpkg -s "$pkg" >/
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
 fi
-swift build -c release --static-swift-stdlib --product berth-runtime >/dev/null
+scripts/build-release.sh berth-runtime >/dev/null
 berth=$PWD/.build/release/berth-runtime
 scripts/build-test-images.sh >/dev/null
 

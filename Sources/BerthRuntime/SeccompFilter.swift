@@ -1,7 +1,12 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import BerthOCI
-import CSeccomp
 import BerthSystem
 import CBerthSystem
+import CSeccomp
 import Glibc
 
 /// Compiles a runtime-spec seccomp section with libseccomp into a BPF program.
@@ -51,7 +56,7 @@ enum SeccompFilter {
                 }
             }
         }
-        return SeccompProgram(instructions: try export(ctx), flags: flags)
+        return SeccompProgram(instructions: Data(try export(ctx)), flags: flags)
     }
 
     /// libseccomp's version: part of a cached program's key, as it generated the program.

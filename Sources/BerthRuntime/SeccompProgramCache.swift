@@ -34,14 +34,14 @@ struct SeccompProgramCache {
 
     /// `KEYLEN(8, little endian) KEY FLAGS(4) INSTRUCTIONS`.
     static func encode(_ program: SeccompProgram, key: [UInt8]) -> [UInt8] {
-        littleEndian(UInt64(key.count)) + key + littleEndian(program.flags) + program.instructions
+        littleEndian(UInt64(key.count)) + key + littleEndian(program.flags) + Array(program.instructions)
     }
 
     static func decode(_ bytes: [UInt8]?, key: [UInt8]) -> SeccompProgram? {
         guard let bytes, bytes.count >= 12 + key.count, readLittleEndian(bytes[0..<8]) == UInt64(key.count),
               bytes[8..<(8 + key.count)].elementsEqual(key) else { return nil }
         let flagsStart = 8 + key.count
-        let instructions = Array(bytes[(flagsStart + 4)...])
+        let instructions = Data(bytes[(flagsStart + 4)...])
         guard !instructions.isEmpty, instructions.count % 8 == 0 else { return nil }
         return SeccompProgram(instructions: instructions, flags: UInt32(readLittleEndian(bytes[flagsStart..<(flagsStart + 4)])))
     }

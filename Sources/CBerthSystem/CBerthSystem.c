@@ -373,6 +373,8 @@ const unsigned int BERTH_SECCOMP_FILTER_FLAG_LOG = SECCOMP_FILTER_FLAG_LOG;
 const unsigned int BERTH_SECCOMP_FILTER_FLAG_SPEC_ALLOW = SECCOMP_FILTER_FLAG_SPEC_ALLOW;
 
 int berth_seccomp_set_filter(const void *instructions, unsigned int count, unsigned int flags) {
+    /* The length field is 16 bits: a longer program must fail, not load truncated. */
+    if (count == 0 || count > 0xffff) { errno = E2BIG; return -1; }
     struct sock_fprog program = { .len = (unsigned short)count, .filter = (struct sock_filter *)instructions };
     return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &program);
 }
