@@ -238,11 +238,11 @@ struct AttachedRun {
             RawTerminal.onResize(resize)
         }
         let keys = tty && RawTerminal.isTerminal ? DetachKeys.parse(detachKeys ?? "ctrl-p,ctrl-q") ?? [] : []
-        AttachedStreams.pump(fd: fd, pending: pending, tty: tty, stdin: stdin, detachKeys: keys)
+        let detached = AttachedStreams.pump(fd: fd, pending: pending, tty: tty, stdin: stdin, detachKeys: keys)
         terminal.restore()
         // Detached with the detach keys: the container runs on and there is no exit code to wait for.
-        let running = (try? client.request("GET", "/containers/\(id)/json").json["State"]?["Running"]?.bool) ?? false
-        if stdin, running, waiting.wait(timeout: .now() + 0.2) == .timedOut { return 0 }
+        // Otherwise the output ended because the container did, even if its record still says running.
+        if detached { return 0 }
         waiting.wait()
         return exit.code
     }

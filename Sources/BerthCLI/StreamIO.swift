@@ -31,8 +31,10 @@ final class StreamDemuxer {
 /// half-close, so the container sees EOF), the daemon's output to stdout/stderr until it ends.
 enum AttachedStreams {
     /// `detachKeys` (on a terminal): typing them ends the attachment and leaves the container
-    /// running, as the docker CLI does it on its side of the connection.
-    static func pump(fd: Int32, pending: [UInt8], tty: Bool, stdin: Bool, detachKeys: [UInt8] = []) {
+    /// running, as the docker CLI does it on its side of the connection. Returns whether they did.
+    @discardableResult
+    static func pump(fd: Int32, pending: [UInt8], tty: Bool, stdin: Bool, detachKeys: [UInt8] = []) -> Bool {
+        let detached = DetachFlag()
         if stdin {
             Thread.detachNewThread {
                 var buffer = [UInt8](repeating: 0, count: 32 * 1024)
@@ -48,6 +50,7 @@ enum AttachedStreams {
                             matched += 1
                             if matched == detachKeys.count {
                                 _ = try? FileDescriptors.writeAll(fd, forward)
+                                detached.set()
                                 shutdown(fd, Int32(SHUT_RDWR))
                                 return
                             }
@@ -65,7 +68,17 @@ enum AttachedStreams {
         let demuxer = StreamDemuxer(tty: tty)
         if !pending.isEmpty { demuxer.feed(pending) }
         while let chunk = try? FileDescriptors.read(fd), !chunk.isEmpty { demuxer.feed(chunk) }
+        return detached.isSet
     }
+}
+
+/// Set by the stdin thread when the detach keys matched, read once the output has ended.
+private final class DetachFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }
 
 /// The terminal in raw mode for `-it`, restored on exit; window size for resizes.
