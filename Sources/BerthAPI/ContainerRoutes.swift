@@ -177,7 +177,14 @@ extension Router {
         let engine = self.engine
         let contentType = record.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
         return .hijack(contentType: contentType) { stream in
-            if let history { for await frame in history { await stream.write(frame) } }
+            if let history {
+                // The Python SDK reads the `101` head through a buffered reader and the frames from
+                // the raw socket underneath: bytes that arrive with the head are lost to it. Only
+                // `logs=1` has bytes ready that early (the docker CLI never asks for it), so only
+                // it waits a moment for the client to take the head first.
+                try? await Task.sleep(for: .milliseconds(50))
+                for await frame in history { await stream.write(frame) }
+            }
             guard streaming else {
                 await stream.close()
                 return
