@@ -11,10 +11,20 @@ struct RuntimeInvocation {
     /// Runs `runtime [--root R] --log L --log-format json ARGS…` with the given stdio and waits.
     /// Throws the runtime's last logged error when it fails.
     func run(_ arguments: [String], stdio: (Int32, Int32, Int32)) throws(ShimError) {
+        let logStart = fileSize(logPath)
+        let pid = try spawn(arguments, stdio: stdio)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && SystemCalls.errno == EINTR {}
+        let code = SystemCalls.shellCode(waitStatus: status)
+        guard code != 0 else { return }
+        throw ShimError(lastError(since: logStart) ?? "\(arguments[0]) failed: runtime \(options.runtime) exited with \(code)")
+    }
+
+    /// Starts the runtime without waiting; the caller reaps the returned PID.
+    func spawn(_ arguments: [String], stdio: (Int32, Int32, Int32)) throws(ShimError) -> pid_t {
         var argv = [options.runtime]
         if let root = options.runtimeRoot { argv += ["--root", root] }
         argv += ["--log", logPath, "--log-format", "json"] + arguments
-        let logStart = fileSize(logPath)
         let pid = berth_fork()
         if pid == 0 {
             berth_reset_signals()
@@ -26,11 +36,7 @@ struct RuntimeInvocation {
             _exit(127)
         }
         guard pid > 0 else { throw SystemCalls.failure("fork") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && SystemCalls.errno == EINTR {}
-        let code = SystemCalls.shellCode(waitStatus: status)
-        guard code != 0 else { return }
-        throw ShimError(lastError(since: logStart) ?? "\(arguments[0]) failed: runtime \(options.runtime) exited with \(code)")
+        return pid
     }
 
     private func environment() -> [String] {

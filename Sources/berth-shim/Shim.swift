@@ -37,6 +37,10 @@ final class Shim {
     private var started = false
     /// The process's exit in the shell's terms (code, or 128 + signal), once reaped.
     private var exitCode: Int32?
+    /// Set once the exit is recorded and announced.
+    private var exitHandled = false
+    /// `runtime delete` after the exit; the shim serves late waiters until it is done.
+    private var deletePid: pid_t = 0
 
     init(options: ShimOptions) {
         self.options = options
@@ -142,7 +146,7 @@ final class Shim {
                     serveClient(entry.fd)
                 }
             }
-            if exitCode != nil { finish() }
+            if exitCode != nil && !exitHandled { processExited() }
         }
     }
 
@@ -154,9 +158,9 @@ final class Shim {
             let child = waitpid(-1, &status, WNOHANG)
             if child <= 0 { return }
             if child == pid { exitCode = SystemCalls.shellCode(waitStatus: status) }
+            if child == deletePid { shutDown() }
         }
     }
-
     /// Whether the kernel's OOM killer struck inside the container's cgroup.
     private func oomKilled() -> Bool {
         guard let file = options.oomFile, let content = SystemCalls.readFile(file) else { return false }
@@ -167,7 +171,11 @@ final class Shim {
         return false
     }
 
-    private func finish() -> Never {
+    /// Drains the output, records the exit, answers waiters, then deletes the runtime's
+    /// container in the background: a `WAIT` that arrives meanwhile is answered at once, so
+    /// berthd never waits for the delete to learn of the exit.
+    private func processExited() {
+        exitHandled = true
         for fd in Array(outputs.keys) {
             _ = berth_set_nonblock(fd, 1)
             while pump(fd, stream: outputs[fd]!) {}
@@ -181,12 +189,17 @@ final class Shim {
         // Waiters and attached clients first: `docker run` returns as soon as they hear of the exit.
         for (fd, client) in clients {
             if case .waiting = client { reply(fd, "EXIT \(code)") }
-            close(fd)
+            if case .attach = client { drop(fd) }
         }
-        clients = [:]
-        if options.execProcess == nil {
-            try? runtime.run(["delete", "--force", options.id], stdio: (devNull, devNull, devNull))
+        if options.execProcess == nil, let child = try? runtime.spawn(["delete", "--force", options.id], stdio: (devNull, devNull, devNull)) {
+            deletePid = child
+        } else {
+            shutDown()
         }
+    }
+
+    /// The socket goes last: while it answers, berthd treats the container ID as still in use.
+    private func shutDown() -> Never {
         unlink(socketPath)
         _exit(0)
     }
@@ -287,6 +300,9 @@ final class Shim {
     private func command(_ line: [UInt8], from fd: Int32) {
         let words = line.split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
         switch words.first ?? "" {
+        case "START" where exitHandled, "KILL" where exitHandled:
+            // Its PID is reaped and may already name another process.
+            reply(fd, "ERR the process has exited")
         case "START":
             do throws(ShimError) {
                 try start()
@@ -295,7 +311,7 @@ final class Shim {
                 reply(fd, "ERR \(error.message)")
             }
         case "STATUS":
-            reply(fd, "OK \(pid) \(started ? "running" : "created")")
+            reply(fd, "OK \(pid) \(exitHandled ? "exited" : started ? "running" : "created")")
         case "KILL" where words.count >= 2:
             guard let signal = Int32(words[1]) else { return reply(fd, "ERR bad signal \(words[1])") }
             if options.execProcess != nil || !started {
@@ -316,7 +332,9 @@ final class Shim {
             }
             reply(fd, "OK")
         case "WAIT":
-            clients[fd] = .waiting
+            if exitHandled, let code = exitCode { reply(fd, "EXIT \(code)") } else { clients[fd] = .waiting }
+        case "ATTACH" where exitHandled:
+            drop(fd)
         case "ATTACH" where words.count == 5:
             clients[fd] = .attach(Attachment(stdin: words[1] == "1", stdout: words[2] == "1", stderr: words[3] == "1", multiplexed: words[4] == "1"))
         default:

@@ -55,11 +55,13 @@ enum SystemCalls {
     }
 
     /// Temp file, fsync, rename: berthd reads the old file or the whole new one, even after a crash.
+    /// Temp file + rename: readers see the old content or the new, never a part. Not synced:
+    /// what the shim writes (the exit status) is rewritten by the next run and means nothing after a reboot.
     static func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws(ShimError) {
         let temp = path + ".tmp"
         let fd = shim_open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw failure("create \(temp)") }
-        let written = writeAll(fd, bytes) && fsync(fd) == 0
+        let written = writeAll(fd, bytes)
         close(fd)
         guard written, rename(temp, path) == 0 else {
             let error = failure("write \(path)")
