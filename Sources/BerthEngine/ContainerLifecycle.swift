@@ -32,16 +32,23 @@ extension ContainerEngine {
             try FileManager.default.createDirectory(atPath: bundle(id), withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            try SmallFile.writeAtomically(bundle(id) + "/config.json", Array(try encoder.encode(spec)), durable: false)
+            try SmallFile.writeAtomically(bundle(id) + "/config.json", Array(try encoder.encode(spec)), durability: .volatile)
             let shim = shim(id)
             // The previous run's shim answers waiters before it deletes the runtime's container of the
             // same ID (and unlinks its socket last): a quick restart must not race that delete.
-            for _ in 0..<500 where shim.isAlive { try? await Task.sleep(nanoseconds: 10_000_000) }
+            var polls = 0
+            while polls < 500, shim.isAlive {
+                try? await Task.sleep(nanoseconds: 10_000_000)
+                polls += 1
+            }
             try? FileManager.default.removeItem(atPath: shim.directory)
             record.state.pid = try await ShimClient.spawn(shimBinary, arguments: shimArguments(record, directory: shim.directory))
             await handOffAttaches(id, socket: shim.socketPath)
             try await shim.request("START")
         } catch {
+            // A shim whose START failed still holds the created container: its end deletes it.
+            if record.state.pid > 0 { try? await shim(id).request("KILL 9") }
+            record.state.pid = 0
             images.snapshots.unmountContainer(id)
             record.state.error = "\(error)"
             record.state.exitCode = 128
