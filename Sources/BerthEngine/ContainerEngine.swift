@@ -109,7 +109,12 @@ public actor ContainerEngine {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let path = directory(record.id) + "/config.v2.json"
-        try SmallFile.writeAtomically(path, Array(try encoder.encode(record)), mode: 0o600)
+        try BackgroundSync.shared.writeAtomically(path, Array(try encoder.encode(record)), mode: 0o600)
+    }
+
+    /// Returns once every record written so far is on disk (records are synced in the background).
+    public nonisolated func syncRecords() {
+        BackgroundSync.shared.drain()
     }
 
     func publish(_ action: String, _ record: ContainerRecord, extra: [String: String] = [:]) async {
@@ -246,9 +251,9 @@ public actor ContainerEngine {
         let hosts = hostNetwork ? ((try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)) ?? "")
             : "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
         let resolv = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
-        try SmallFile.writeAtomically(record.hostnamePath, Array((hostNetwork ? ProcessInfo.processInfo.hostName : hostname).utf8 + [10]))
-        try SmallFile.writeAtomically(record.hostsPath, Array(hosts.utf8))
-        try SmallFile.writeAtomically(record.resolvConfPath, Array(resolv.utf8))
+        try BackgroundSync.shared.writeAtomically(record.hostnamePath, Array((hostNetwork ? ProcessInfo.processInfo.hostName : hostname).utf8 + [10]))
+        try BackgroundSync.shared.writeAtomically(record.hostsPath, Array(hosts.utf8))
+        try BackgroundSync.shared.writeAtomically(record.resolvConfPath, Array(resolv.utf8))
     }
 
     // MARK: Remove, rename

@@ -44,7 +44,7 @@ extension ContainerEngine {
         let shim = shim("x" + id)
         try FileManager.default.createDirectory(atPath: shim.directory, withIntermediateDirectories: true)
         let processPath = shim.directory + "/process.json"
-        try SmallFile.writeAtomically(processPath, Array(try JSONEncoder().encode(process)), durable: false)
+        try SmallFile.writeAtomically(processPath, Array(try JSONEncoder().encode(process)), durability: .volatile)
         let runtime = try self.config.runtimePath(record.runtime)
         var arguments = ["--id", record.id, "--bundle", bundle(record.id), "--dir", shim.directory, "--runtime", runtime,
                          "--runtime-root", runtimeRoot(runtime), "--exec-process", processPath]

@@ -41,7 +41,7 @@ extension ContainerEngine {
         let directory = probeDirectory(id)
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let path = directory + "/process.json"
-        return (try? SmallFile.writeAtomically(path, Array(encoded), durable: false)) != nil ? path : nil
+        return (try? SmallFile.writeAtomically(path, Array(encoded), durability: .volatile)) != nil ? path : nil
     }
 
     /// One run of the probe; `nil` when the container no longer runs.

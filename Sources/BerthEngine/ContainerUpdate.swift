@@ -44,7 +44,7 @@ extension ContainerEngine {
             let file = scratchPath("update")
             defer { unlink(file) }
             let encoder = JSONEncoder()
-            try SmallFile.writeAtomically(file, Array(try encoder.encode(resources)), durable: false)
+            try SmallFile.writeAtomically(file, Array(try encoder.encode(resources)), durability: .volatile)
             let runtime = try config.runtimePath(record.runtime)
             let result = await Subprocess.run([runtime, "--root", runtimeRoot(runtime), "update", "--resources", file, id])
             guard result.status == 0 else {

@@ -27,7 +27,7 @@ struct SeccompProgramCache {
         let program = try SeccompFilter.compile(spec)
         // A cache that cannot be written (read-only root, full disk) only costs the next compile.
         if (try? SmallFile.makeDirectories(directory, mode: 0o700)) != nil {
-            try? SmallFile.writeAtomically(path, Self.encode(program, key: key), mode: 0o600, durable: false)
+            try? SmallFile.writeAtomically(path, Self.encode(program, key: key), mode: 0o600, durability: .volatile)
         }
         return program
     }

@@ -30,10 +30,11 @@ public enum SmallFile {
         if written != count { throw SystemError("short write to \(path)", errno: .ioError) }
     }
 
-    /// Writes atomically: temp file, rename; readers see the old or the new file, never a part.
-    /// `durable` adds an fsync so the new contents also survive a power loss; state that dies with
-    /// a reboot anyway (the runtime's) skips it.
-    public static func writeAtomically(_ path: String, _ contents: [UInt8], mode: mode_t = 0o644, durable: Bool = true) throws {
+    /// Writes atomically: temp file, rename; readers see the old or the new file, never a part,
+    /// and a crash at any point leaves one of the two. `durability` says when the new contents
+    /// must also survive a power loss.
+    public static func writeAtomically(_ path: String, _ contents: [UInt8], mode: mode_t = 0o644,
+                                       durability: Durability = .immediate) throws {
         let temp = path + ".tmp-\(getpid())"
         let fd = try syscallChecked("create \(temp)") { open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
         var ok = false
@@ -48,9 +49,17 @@ public enum SmallFile {
             }
             offset += n
         }
-        if durable { try syscallChecked("fsync \(temp)") { fsync(fd) } }
+        if durability == .immediate { try syscallChecked("fsync \(temp)") { fsync(fd) } }
         try syscallChecked("rename \(temp)") { rename(temp, path) }
         ok = true
+    }
+
+    /// How soon written contents must survive a power loss.
+    public enum Durability: Sendable {
+        /// fsync before the write returns.
+        case immediate
+        /// Never synced here: state a reboot discards anyway, or that the caller syncs later.
+        case volatile
     }
 
     public static func exists(_ path: String) -> Bool {
