@@ -44,7 +44,7 @@ struct ContainerInit {
             try rootSetup.prepare()
             channel.send("prestart")
             stateJSON = Array(try channel.expect("continue").utf8)
-            try HookRunner.run(spec, .createContainer, stateJSON: stateJSON)
+            try HookRunner.run(spec.hooks, .createContainer, stateJSON: stateJSON)
             try rootSetup.enter(noPivot: request.noPivot)
             try rootSetup.finish()
             if process.terminal == true { try ContainerTerminal.attach(size: process.consoleSize, channel: channel) }
@@ -63,7 +63,7 @@ struct ContainerInit {
         do {
             let fifo = try syscallChecked("open exec fifo") { open("/proc/self/fd/\(fifoFD)", O_WRONLY | O_CLOEXEC) }
             // `start` is waiting for our byte: startContainer hooks finish before it runs poststart.
-            try HookRunner.run(spec, .startContainer, stateJSON: stateJSON)
+            try HookRunner.run(spec.hooks, .startContainer, stateJSON: stateJSON)
             try FileDescriptors.writeAll(fifo, [0x30])
             close(fifo)
             close(fifoFD)

@@ -7,10 +7,10 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// What the runtime remembers about a container between commands (`<root>/<id>/state.json`).
-///
-/// The spec is kept so `exec` and `delete` see the configuration the container was created
-/// with even if the bundle changes afterwards.
+/// What the runtime remembers about a container between commands (`<root>/<id>/state.json`):
+/// what `start`, `state`, `kill` and `delete` need. The whole spec the container was created
+/// with is kept beside it (`spec.json`), for `exec` and `update`, even if the bundle changes
+/// afterwards: decoding a spec is most of what a small command costs, so they skip it.
 public struct ContainerRecord: Codable, Sendable {
     public var id: String
     public var bundle: String
@@ -20,7 +20,8 @@ public struct ContainerRecord: Codable, Sendable {
     public var pidStartTime: UInt64
     public var created: String
     public var owner: String
-    public var spec: RuntimeSpec
+    public var annotations: [String: String]?
+    public var hooks: RuntimeSpec.Hooks?
     public var cgroupPaths: [String: String]
 
     public var cgroup: any Cgroup { CgroupFactory.reopen(paths: cgroupPaths) }
@@ -33,7 +34,7 @@ public struct ContainerRecord: Codable, Sendable {
 
     public func ociState(status: RuntimeState.Status) -> RuntimeState {
         RuntimeState(id: id, status: status, pid: status == .stopped ? 0 : pid, bundle: bundle,
-                     annotations: spec.annotations)
+                     annotations: annotations)
     }
 }
 
@@ -73,9 +74,21 @@ public struct StateStore: Sendable {
         }
     }
 
-    func save(_ record: ContainerRecord) throws {
+    /// The spec the container was created with (or last updated to).
+    public func spec(_ id: String) throws -> RuntimeSpec {
+        try StateStore.validate(id: id)
+        let path = directory(id) + "/spec.json"
+        guard let text = try? SmallFile.read(path) else { throw RuntimeError.containerNotFound(id) }
+        do { return try JSONCoding.decoder.decode(RuntimeSpec.self, from: Data(text.utf8)) } catch {
+            throw RuntimeError.setup("container \(id) has a corrupt spec file \(path): \(error)")
+        }
+    }
+
+    /// The spec first: a record (what `list` looks for) always has its spec beside it.
+    func save(_ record: ContainerRecord, specJSON: [UInt8]) throws {
         // Runtime state lives as long as the container's processes: no fsync, like runc.
-        try SmallFile.writeAtomically(directory(record.id) + "/state.json", Array(try JSONCoding.encoder.encode(record)), durable: false)
+        try SmallFile.writeAtomically(directory(record.id) + "/spec.json", specJSON, durability: .volatile)
+        try SmallFile.writeAtomically(directory(record.id) + "/state.json", Array(try JSONCoding.encoder.encode(record)), durability: .volatile)
     }
 
     func remove(_ id: String) {

@@ -30,12 +30,13 @@ extension Runtime {
         if !options.detach { _ = berth_set_child_subreaper(1) }
         let (parent, child) = try SyncChannel.pair()
         defer { parent.close() }
-        var request = BootstrapRequest(mode: .exec, id: id, spec: record.spec, process: process, bundle: record.bundle,
+        let spec = try store.spec(id)
+        var request = BootstrapRequest(mode: .exec, id: id, spec: spec, process: process, bundle: record.bundle,
                                        rootfs: record.rootfs, namespaces: entry, channelFD: child.fd,
                                        logFD: RuntimeLog.shared.fd, logFormat: RuntimeLog.shared.formatName,
                                        debug: RuntimeLog.shared.debugging)
         request.newKeyring = false
-        request.seccomp = try record.spec.linux?.seccomp.map { try SeccompProgramCache(root: store.root).program(for: $0) }
+        request.seccomp = try spec.linux?.seccomp.map { try SeccompProgramCache(root: store.root).program(for: $0) }
         request.preserveFDs = options.preserveFDs
         let pid: pid_t
         do {

@@ -9,8 +9,8 @@ enum HookRunner {
         case prestart, createRuntime, createContainer, startContainer, poststart, poststop
     }
 
-    static func hooks(_ spec: RuntimeSpec, _ phase: Phase) -> [RuntimeSpec.Hook] {
-        guard let h = spec.hooks else { return [] }
+    static func hooks(_ hooks: RuntimeSpec.Hooks?, _ phase: Phase) -> [RuntimeSpec.Hook] {
+        guard let h = hooks else { return [] }
         switch phase {
         case .prestart: return h.prestart ?? []
         case .createRuntime: return h.createRuntime ?? []
@@ -22,14 +22,14 @@ enum HookRunner {
     }
 
     /// Runs every hook of `phase` in order; the first failure stops the rest.
-    static func run(_ spec: RuntimeSpec, _ phase: Phase, state: RuntimeState) throws {
-        guard !hooks(spec, phase).isEmpty else { return }
-        try run(spec, phase, stateJSON: Array(try JSONCoding.encoder.encode(state)))
+    static func run(_ hooks: RuntimeSpec.Hooks?, _ phase: Phase, state: RuntimeState) throws {
+        guard !Self.hooks(hooks, phase).isEmpty else { return }
+        try run(hooks, phase, stateJSON: Array(try JSONCoding.encoder.encode(state)))
     }
 
     /// As above, with the state already encoded (the container side receives it as JSON).
-    static func run(_ spec: RuntimeSpec, _ phase: Phase, stateJSON input: [UInt8]) throws {
-        for (index, hook) in hooks(spec, phase).enumerated() {
+    static func run(_ hooks: RuntimeSpec.Hooks?, _ phase: Phase, stateJSON input: [UInt8]) throws {
+        for (index, hook) in Self.hooks(hooks, phase).enumerated() {
             do { try run(hook, input: input) } catch {
                 throw RuntimeError.hook("\(phase.rawValue) hook #\(index) (\(hook.path)) failed: \(error)")
             }

@@ -54,7 +54,7 @@ public struct Runtime: Sendable {
         }
         unlink(fifo)
         RuntimeLog.shared.debug("container \(id): started pid \(record.pid)")
-        do { try HookRunner.run(record.spec, .poststart, state: record.ociState(status: .running)) } catch {
+        do { try HookRunner.run(record.hooks, .poststart, state: record.ociState(status: .running)) } catch {
             RuntimeLog.shared.warning("\(error)")
         }
     }
@@ -76,7 +76,7 @@ public struct Runtime: Sendable {
 
     private func launch(id: String, options: CreateOptions, relayConsole: Bool) throws -> (ContainerRecord, Int32?) {
         let bundle = try Self.absolute(options.bundle)
-        let spec = try Self.loadSpec(bundle: bundle)
+        let (spec, specJSON) = try Self.loadSpec(bundle: bundle)
         guard let rootPath = spec.root?.path else { throw RuntimeError.invalidConfig("root.path is missing") }
         let rootfs = try Self.absolute(rootPath.hasPrefix("/") ? rootPath : bundle + "/" + rootPath)
         guard SmallFile.isDirectory(rootfs) else { throw RuntimeError.invalidConfig("root.path \(rootfs) is not a directory") }
@@ -120,14 +120,14 @@ public struct Runtime: Sendable {
             RuntimeLog.shared.debug("container \(id): init pid \(initPid), cgroup \(group.paths.values.sorted().first ?? "-")")
             let record = ContainerRecord(id: id, bundle: bundle, rootfs: rootfs, pid: initPid,
                                          pidStartTime: Processes.startTime(initPid) ?? 0,
-                                         created: Self.timestamp(), owner: Self.ownerName(), spec: spec,
-                                         cgroupPaths: group.paths)
+                                         created: Self.timestamp(), owner: Self.ownerName(),
+                                         annotations: spec.annotations, hooks: spec.hooks, cgroupPaths: group.paths)
             var console: Int32?
             loop: while true {
                 switch try parent.receive() {
                 case .text("prestart", _):
-                    try HookRunner.run(spec, .prestart, state: record.ociState(status: .created))
-                    try HookRunner.run(spec, .createRuntime, state: record.ociState(status: .created))
+                    try HookRunner.run(spec.hooks, .prestart, state: record.ociState(status: .created))
+                    try HookRunner.run(spec.hooks, .createRuntime, state: record.ociState(status: .created))
                     let state = try JSONCoding.encoder.encode(record.ociState(status: .created))
                     parent.send("continue", String(decoding: state, as: UTF8.self))
                 case let .descriptor("console", fd):
@@ -142,7 +142,7 @@ public struct Runtime: Sendable {
                     throw RuntimeError.setup("unexpected message from container init: \(other)")
                 }
             }
-            try store.save(record)
+            try store.save(record, specJSON: specJSON)
             if let pidFile = options.pidFile { try Self.writePidFile(pidFile, initPid) }
             return (record, console)
         } catch {
@@ -207,7 +207,7 @@ public struct Runtime: Sendable {
         try cgroup.destroy()
         store.remove(record.id)
         RuntimeLog.shared.debug("container \(record.id): deleted")
-        do { try HookRunner.run(record.spec, .poststop, state: record.ociState(status: .stopped)) } catch {
+        do { try HookRunner.run(record.hooks, .poststop, state: record.ociState(status: .stopped)) } catch {
             RuntimeLog.shared.warning("\(error)")
         }
     }
@@ -229,14 +229,15 @@ public struct Runtime: Sendable {
     }
 
     public func update(id: String, resources: RuntimeSpec.Resources) throws {
-        var record = try store.load(id)
+        let record = try store.load(id)
         let status = store.status(of: record)
         guard status != .stopped else { throw RuntimeError.invalidState(id: id, status: "stopped", operation: "update") }
-        try record.cgroup.apply(resources, defaultDevices: resources.devices == nil ? [] : Self.allowedDevices(record.spec))
-        var linux = record.spec.linux ?? .init()
+        var spec = try store.spec(id)
+        try record.cgroup.apply(resources, defaultDevices: resources.devices == nil ? [] : Self.allowedDevices(spec))
+        var linux = spec.linux ?? .init()
         linux.resources = Self.merge(linux.resources ?? .init(), resources)
-        record.spec.linux = linux
-        try store.save(record)
+        spec.linux = linux
+        try store.save(record, specJSON: Array(try JSONCoding.encoder.encode(spec)))
     }
 
     public func processes(id: String) throws -> [pid_t] {
@@ -245,10 +246,11 @@ public struct Runtime: Sendable {
 
     // MARK: helpers
 
-    static func loadSpec(bundle: String) throws -> RuntimeSpec {
+    /// The bundle's spec, and its bytes as read (kept with the container's state).
+    static func loadSpec(bundle: String) throws -> (RuntimeSpec, [UInt8]) {
         let path = bundle + "/config.json"
-        guard let text = try? SmallFile.read(path) else { throw RuntimeError.invalidConfig("cannot read \(path)") }
-        do { return try JSONCoding.decoder.decode(RuntimeSpec.self, from: Data(text.utf8)) } catch let error as DecodingError {
+        guard let bytes = try? SmallFile.readBytes(path) else { throw RuntimeError.invalidConfig("cannot read \(path)") }
+        do { return (try JSONCoding.decoder.decode(RuntimeSpec.self, from: Data(bytes)), bytes) } catch let error as DecodingError {
             throw RuntimeError.invalidConfig(Self.describe(error))
         }
     }
@@ -298,7 +300,7 @@ public struct Runtime: Sendable {
     }
 
     static func writePidFile(_ path: String, _ pid: pid_t) throws {
-        try SmallFile.writeAtomically(path, Array("\(pid)".utf8), durable: false)
+        try SmallFile.writeAtomically(path, Array("\(pid)".utf8), durability: .volatile)
     }
 
     /// Waits up to 10 s for `pid` to disappear (it is not our child: poll its pidfd).

@@ -23,6 +23,7 @@ struct BerthRuntimeCommand: ParsableCommand {
             Bootstrap.run(requestFD: fd)
         }
         do {
+            if try QuickCommandLine.run(Array(args.dropFirst())) { Glibc.exit(0) }
             let arguments = GlobalOptions.hoisted(Array(CommandLine.arguments.dropFirst()))
             // On any parse error the full parser runs again, for its messages and usage text.
             var command = try (try? parseFast(arguments)) ?? parseAsRoot(arguments)
@@ -119,15 +120,10 @@ struct GlobalOptions: ParsableArguments {
         return [args[i]] + globals + args[(i + 1)...]
     }
 
-    /// Sets up logging and returns the runtime rooted at `--root`.
-    func runtime() throws -> Runtime {
-        guard let format = RuntimeLog.Format(rawValue: logFormat) else {
-            throw ValidationError("--log-format must be text or json, not \(logFormat)")
-        }
-        RuntimeLog.shared = RuntimeLog(path: log, format: format, debug: debug)
-        if systemdCgroup {
-            throw RuntimeError.cgroup("--systemd-cgroup is not supported: this runtime manages cgroupfs directly")
-        }
-        return Runtime(root: root)
+    var settings: RuntimeSettings {
+        RuntimeSettings(root: root, log: log, logFormat: logFormat, debug: debug, systemdCgroup: systemdCgroup)
     }
+
+    /// Sets up logging and returns the runtime rooted at `--root`.
+    func runtime() throws -> Runtime { try settings.runtime() }
 }

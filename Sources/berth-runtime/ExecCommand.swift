@@ -58,8 +58,7 @@ struct Exec: ParsableCommand {
 
     /// runc's behaviour without --process: the container's process settings with these overrides.
     private func fromContainer(_ runtime: Runtime) throws -> RuntimeSpec.Process {
-        let (_, record) = try runtime.state(id: id)
-        var p = record.spec.process ?? RuntimeSpec.Process()
+        var p = try runtime.store.spec(id).process ?? RuntimeSpec.Process()
         p.args = command
         p.terminal = tty
         p.consoleSize = nil

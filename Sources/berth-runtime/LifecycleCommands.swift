@@ -88,8 +88,10 @@ struct State: ParsableCommand {
         let annotations: [String: String]?
     }
 
-    func run() throws {
-        let (state, record) = try global.runtime().state(id: id)
+    func run() throws { try Self.perform(global.settings, id: id) }
+
+    static func perform(_ settings: RuntimeSettings, id: String) throws {
+        let (state, record) = try settings.runtime().state(id: id)
         let output = Output(ociVersion: state.ociVersion, id: state.id, pid: state.pid ?? 0, status: state.status.rawValue,
                             bundle: state.bundle, rootfs: record.rootfs, created: record.created, owner: record.owner,
                             annotations: state.annotations)
@@ -116,8 +118,10 @@ struct Delete: ParsableCommand {
     @Flag(name: [.short, .long], help: "Kill the container first if it is running.") var force = false
     @Argument(help: "Container id.") var id: String
 
-    func run() throws {
-        let runtime = try global.runtime()
+    func run() throws { try Self.perform(global.settings, id: id, force: force) }
+
+    static func perform(_ settings: RuntimeSettings, id: String, force: Bool) throws {
+        let runtime = try settings.runtime()
         do { try runtime.delete(id: id, force: force) } catch RuntimeError.containerNotFound(_) where force {
             // runc: deleting a missing container with --force succeeds.
         }
