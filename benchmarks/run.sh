@@ -31,6 +31,15 @@ mkdir "$top/fs"
 mount -o loop "$top/fs.img" "$top/fs"
 work=$top/fs
 source benchmarks/dockerd-peer.sh
+# crun refuses a hybrid cgroup layout whose v2 mount still holds a controller; on this VM only
+# hugetlb is bound to no v1 hierarchy (../shared/HOST-AND-PEERS.md): give it one for the run.
+hugetlb_mounted=
+if [ -f /sys/fs/cgroup/unified/cgroup.controllers ] && grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers \
+   && ! awk '$3 == "cgroup" && $4 ~ /hugetlb/' /proc/mounts | grep -q .; then
+  # A controller enabled for v2 children cannot move to v1 (dockerd's runc enables it).
+  grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.subtree_control && echo -hugetlb > /sys/fs/cgroup/unified/cgroup.subtree_control
+  mkdir -p /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb && hugetlb_mounted=1
+fi
 podman_flags=(--root "$work/podman/root" --runroot "$work/podman/run" --cgroup-manager cgroupfs --runtime crun
               --events-backend none --storage-driver overlay)
 cleanup() {
@@ -42,6 +51,7 @@ cleanup() {
   stop_dockerd_peer "$work/docker"
   awk -v w="$top/" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
   rm -rf "$top"
+  [ -n "$hugetlb_mounted" ] && umount /sys/fs/cgroup/hugetlb && rmdir /sys/fs/cgroup/hugetlb
 }
 trap cleanup EXIT
 

@@ -17,7 +17,7 @@ final class TerminalSession {
         // ignored (which a shell cannot undo), so `env` restores it; the shell itself survives
         // it to record the status.
         let command = "trap true INT; env --default-signal=INT DOCKER_HOST=\(daemon.host) DOCKER_CONFIG=\(daemon.dir)/client "
-            + "\(program) \(arguments); echo $? > \(statusFile)"
+            + "\(program) \(arguments); echo $? > \(statusFile).tmp; mv \(statusFile).tmp \(statusFile)"
             + (keepScreen ? "; exec sleep 120" : "")
         let started = Command.capture(["tmux", "new-session", "-d", "-s", name, "-x", "\(columns)", "-y", "\(rows)", command])
         guard started.status == 0 else { throw HarnessFailure("tmux: \(started.stderr)") }
@@ -30,7 +30,7 @@ final class TerminalSession {
 
     func resize(columns: Int, rows: Int) { _ = Command.capture(["tmux", "resize-window", "-t", name, "-x", "\(columns)", "-y", "\(rows)"]) }
 
-    /// The docker command's exit status, once it has ended.
+    /// The docker command's exit status, once it has ended (renamed into place, so never half written).
     var exitStatus: String? { try? String(contentsOfFile: statusFile, encoding: .utf8) }
 
     func close() { _ = Command.capture(["tmux", "kill-session", "-t", name]) }
