@@ -29,7 +29,7 @@ public struct APIRequest: Sendable {
     /// The body as JSON; an empty body is an empty object.
     public func json() throws -> JSONValue {
         if body.isEmpty { return .object([:]) }
-        do { return try JSONDecoder().decode(JSONValue.self, from: Data(body)) } catch {
+        do { return try JSONValue(parsing: body) } catch {
             throw EngineError(.badRequest, "invalid JSON in the request body: \(error)")
         }
     }
@@ -37,7 +37,7 @@ public struct APIRequest: Sendable {
     /// `filters={"status":{"running":true}}` or the older `{"status":["running"]}`.
     public func filters() throws -> [String: [String]] {
         guard let text = query["filters"], !text.isEmpty else { return [:] }
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), let object = value.object else {
+        guard let value = try? JSONValue(parsing: text.utf8), let object = value.object else {
             throw EngineError(.badRequest, "invalid filters: \(text)")
         }
         return object.mapValues { entry in

@@ -153,7 +153,7 @@ extension Router {
         guard let header = request.header("X-Registry-Auth"), !header.isEmpty else { return (registry, false) }
         var padded = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while padded.count % 4 != 0 { padded += "=" }
-        guard let data = Data(base64Encoded: padded), let auth = try? JSONDecoder().decode(JSONValue.self, from: data),
+        guard let data = Data(base64Encoded: padded), let auth = try? JSONValue(parsing: data),
               let user = auth["username"]?.string, let password = auth["password"]?.string, !user.isEmpty else { return (registry, false) }
         var configuration = registry.configuration
         configuration.credentials[host] = RegistryCredentials(username: user, password: password)

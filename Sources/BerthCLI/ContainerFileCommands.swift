@@ -40,7 +40,7 @@ struct Copy: ParsableCommand {
         do {
             let head = try session.client.request("HEAD", "/containers/\(container)/archive", query: [("path", path)])
             guard let encoded = head.headers["x-docker-container-path-stat"], let data = Data(base64Encoded: encoded) else { return .null }
-            return try JSONDecoder().decode(JSONValue.self, from: data)
+            return try JSONValue(parsing: data)
         } catch let EngineClient.Failure.api(status, _) where status == 404 {
             return nil
         }

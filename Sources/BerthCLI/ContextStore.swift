@@ -52,7 +52,7 @@ struct ContextStore {
     }
 
     private func load(_ path: String) -> Context? {
-        guard let data = FileManager.default.contents(atPath: path), let meta = try? JSONDecoder().decode(JSONValue.self, from: data),
+        guard let data = FileManager.default.contents(atPath: path), let meta = try? JSONValue(parsing: data),
               let name = meta["Name"]?.string else { return nil }
         let docker = meta["Endpoints"]?["docker"]
         return Context(name: name, description: meta["Metadata"]?["Description"]?.string ?? "",

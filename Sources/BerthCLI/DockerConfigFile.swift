@@ -25,7 +25,7 @@ struct DockerConfigFile {
     static func load(directory: String) throws -> DockerConfigFile {
         let path = directory + "/config.json"
         guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return DockerConfigFile(directory: directory, json: [:]) }
-        guard let object = (try? JSONDecoder().decode(JSONValue.self, from: data))?.object else {
+        guard let object = (try? JSONValue(parsing: data))?.object else {
             throw CLIError.message("loading config file \(path): invalid JSON", code: 1)
         }
         return DockerConfigFile(directory: directory, json: object)

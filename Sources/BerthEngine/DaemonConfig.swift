@@ -51,7 +51,7 @@ public struct DaemonConfig: Sendable {
     /// with the key and the reason, as dockerd does.
     public mutating func apply(fileContents data: Data, path: String) throws {
         let json: JSONValue
-        do { json = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
+        do { json = try JSONValue(parsing: data) } catch {
             throw EngineError(.badRequest, "unable to configure the Berth daemon with file \(path): invalid JSON: \(error)")
         }
         guard let object = json.object else { throw EngineError(.badRequest, "\(path): the configuration must be a JSON object") }

@@ -37,7 +37,7 @@ public enum JSONValue: Codable, Equatable, Sendable {
 
     /// Any Encodable value as JSON.
     public init<T: Encodable>(encoding value: T) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+        self = try JSONValue(parsing: JSONEncoder().encode(value))
     }
 
     /// Decodes a typed view of this value.

@@ -54,7 +54,7 @@ struct ShimClient: Sendable {
 
     /// The runtime logs errors as JSON (`{"level":"error","msg":…}`); users want the message.
     static func runtimeMessage(_ text: String) -> String {
-        guard text.hasPrefix("{"), let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)),
+        guard text.hasPrefix("{"), let value = try? JSONValue(parsing: text.utf8),
               let message = value["msg"]?.string else { return text }
         return message
     }

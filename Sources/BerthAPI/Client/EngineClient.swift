@@ -28,7 +28,7 @@ public struct EngineClient: Sendable {
         public var headers: [String: String]
         public var body: [UInt8]
 
-        public var json: JSONValue { (try? JSONDecoder().decode(JSONValue.self, from: Data(body))) ?? .null }
+        public var json: JSONValue { (try? JSONValue(parsing: body)) ?? .null }
     }
 
     /// `unix:///path` or `tcp://host:port`.
@@ -82,7 +82,7 @@ public struct EngineClient: Sendable {
         var pending: [UInt8] = []
         func deliver(_ line: ArraySlice<UInt8>) throws {
             let data = Data(line)
-            if let value = try? JSONDecoder().decode(JSONValue.self, from: data) { try onLine(value, data) }
+            if let value = try? JSONValue(parsing: data) { try onLine(value, data) }
         }
         let head = try stream(method, path, query: query, rawBody: rawBody, headers: headers) { bytes in
             pending += bytes
@@ -115,7 +115,7 @@ public struct EngineClient: Sendable {
     }
 
     static func message(_ body: [UInt8]) -> String {
-        if let value = try? JSONDecoder().decode(JSONValue.self, from: Data(body)), let message = value["message"]?.string { return message }
+        if let value = try? JSONValue(parsing: body), let message = value["message"]?.string { return message }
         return String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
