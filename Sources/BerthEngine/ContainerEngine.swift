@@ -20,6 +20,8 @@ public actor ContainerEngine {
     var execs: [String: ExecRecord] = [:]
     /// The health-check loop of each running container that has one.
     var healthMonitors: [String: Task<Void, Never>] = [:]
+    /// Removed containers whose files are being deleted.
+    var discarding: [String: Task<Void, Never>] = [:]
 
     public init(config: DaemonConfig, images: ImageStore, events: EventBus) throws {
         self.config = config
@@ -126,12 +128,14 @@ public actor ContainerEngine {
     }
 
     /// Image IDs that containers use (images in use cannot be removed without force).
-    public func imagesInUse() -> Set<Digest> {
-        Set(imageUsers().keys)
+    public func imagesInUse() async -> Set<Digest> {
+        Set(await imageUsers().keys)
     }
 
     /// Each image containers use, with one such container's ID (for "container X is using it").
-    public func imageUsers() -> [Digest: String] {
+    public func imageUsers() async -> [Digest: String] {
+        // A removed container's overlay may still be mounted on the layers.
+        await settleRemovals()
         var users: [Digest: String] = [:]
         for record in containers.values { if let image = try? Digest(parsing: record.image) { users[image] = record.id } }
         return users
@@ -272,15 +276,33 @@ public actor ContainerEngine {
         }
         record.state.status = .removing
         try? save(record)
-        images.snapshots.unmountContainer(id)
-        images.snapshots.removeContainer(id)
-        try? FileManager.default.removeItem(atPath: bundle(id))
-        try? FileManager.default.removeItem(atPath: shim(id).directory)
-        try? FileManager.default.removeItem(atPath: directory(id))
         containers[id] = nil
         for exec in execs.values where exec.containerID == id { execs[exec.id] = nil }
+        discardFiles(of: id)
         await publish("destroy", record)
         for waiter in removalWaiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: record.state.exitCode) }
+    }
+
+    /// Unmounts and deletes a removed container's files off the actor and off the request's
+    /// path: unmounting its root waits for the kernel to tear down the container's mount
+    /// namespace (several milliseconds), which `docker run --rm` need not wait for. The record
+    /// (marked removing) goes last, so a crash midway leaves a removal that start-up finishes.
+    private func discardFiles(of id: String) {
+        let snapshots = images.snapshots
+        let paths = [bundle(id), shim(id).directory, directory(id)]
+        discarding[id] = Task.detached {
+            snapshots.removeContainer(id)
+            for path in paths { try? FileManager.default.removeItem(atPath: path) }
+        }
+    }
+
+    /// Waits until every removed container's files are gone (before images lose their layers,
+    /// and at shutdown).
+    public func settleRemovals() async {
+        while let (id, task) = discarding.first {
+            await task.value
+            if discarding[id] == task { discarding[id] = nil }
+        }
     }
 
     public func rename(_ reference: String, to newName: String) async throws {

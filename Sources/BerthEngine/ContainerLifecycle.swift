@@ -109,16 +109,20 @@ extension ContainerEngine {
         record.state.finishedAt = exit?.finishedAt ?? Date().rfc3339Nano
         record.state.pid = 0
         if exit == nil { record.state.error = "the container's shim exited without recording an exit status" }
-        images.snapshots.unmountContainer(id)
-        try? FileManager.default.removeItem(atPath: bundle(id))
         try? save(record)
         if record.state.oomKilled { await publish("oom", record) }
         await publish("die", record, extra: ["exitCode": String(record.state.exitCode)])
+        // Waiters hear of the exit before the root is unmounted (no suspension point between
+        // here and the unmount, so no start can slip in).
         for waiter in exitWaiters.removeValue(forKey: id) ?? [] { waiter.resume(record.state.exitCode) }
         let stoppedByUser = stopping.remove(id) != nil
         if record.autoRemove {
             try? await remove(id, force: true)
-        } else if !stoppedByUser, shouldRestart(record) {
+            return
+        }
+        images.snapshots.unmountContainer(id)
+        try? FileManager.default.removeItem(atPath: bundle(id))
+        if !stoppedByUser, shouldRestart(record) {
             record.restartCount += 1
             try? save(record)
             let delay = UInt64(min(100 << min(record.restartCount, 10), 60_000))

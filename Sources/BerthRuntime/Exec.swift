@@ -36,7 +36,7 @@ extension Runtime {
                                        logFD: RuntimeLog.shared.fd, logFormat: RuntimeLog.shared.formatName,
                                        debug: RuntimeLog.shared.debugging)
         request.newKeyring = false
-        request.seccomp = try spec.linux?.seccomp.map { try SeccompProgramCache(root: store.root).program(for: $0) }
+        try request.compileSeccomp(SeccompProgramCache(root: store.root))
         request.preserveFDs = options.preserveFDs
         let pid: pid_t
         do {

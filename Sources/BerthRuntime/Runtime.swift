@@ -115,7 +115,7 @@ public struct Runtime: Sendable {
             request.noPivot = options.noPivot
             request.newKeyring = !options.noNewKeyring
             request.preserveFDs = options.preserveFDs
-            request.seccomp = try spec.linux?.seccomp.map { try SeccompProgramCache(root: store.root).program(for: $0) }
+            try request.compileSeccomp(SeccompProgramCache(root: store.root))
             initPid = try NamespaceEntry.spawn(request, parent: parent)
             RuntimeLog.shared.debug("container \(id): init pid \(initPid), cgroup \(group.paths.values.sorted().first ?? "-")")
             let record = ContainerRecord(id: id, bundle: bundle, rootfs: rootfs, pid: initPid,

@@ -125,6 +125,7 @@ struct BerthDaemon: AsyncParsableCommand {
         reclaimer.cancel()
         // With live restore (the default) containers keep running: their shims do not depend on berthd.
         if !config.liveRestore { await engine.stopAll() }
+        await engine.settleRemovals()
         engine.syncRecords()
         for address in config.hosts where address.hasPrefix("unix://") { unlink(String(address.dropFirst(7))) }
         unlink(pidPath)
