@@ -36,6 +36,8 @@ public struct DaemonConfig: Sendable {
     public var tlsKey: String?
     /// Directory holding berth-shim, berth-runtime and berth-init (default: next to berthd).
     public var binaryDirectory: String
+    /// berth-runtime's read-only bind under the exec root, once berthd has made it (`ProtectedRuntime`).
+    public var protectedRuntime: String?
 
     public init(binaryDirectory: String) {
         self.binaryDirectory = binaryDirectory
@@ -156,7 +158,7 @@ public struct DaemonConfig: Sendable {
     public func runtimePath(_ name: String) throws -> String {
         if let entry = runtimes[name] { return entry.path }
         switch name {
-        case "berth-runtime", "berth": return binaryDirectory + "/berth-runtime"
+        case "berth-runtime", "berth": return protectedRuntime ?? binaryDirectory + "/berth-runtime"
         case "runc", "crun":
             for directory in ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
             where FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)") { return "\(directory)/\(name)" }

@@ -23,6 +23,12 @@ public enum Bootstrap {
             _ = message.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             exit(1)
         }
+        start(request)
+    }
+
+    /// The helper's work, in the re-executed copy or, when the runtime already runs from a
+    /// protected binary, in a plain fork of it.
+    static func start(_ request: BootstrapRequest) -> Never {
         RuntimeLog.shared = RuntimeLog(fd: request.logFD, format: RuntimeLog.Format(rawValue: request.logFormat) ?? .text,
                                        debug: request.debug)
         let channel = SyncChannel(fd: request.channelFD)

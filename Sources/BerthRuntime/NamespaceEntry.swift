@@ -95,6 +95,17 @@ struct NamespaceEntry: Codable {
     /// Starts the helper for `request` and returns the container process's host pid once it
     /// exists (the container process then waits for "go", sent here).
     static func spawn(_ request: BootstrapRequest, parent: SyncChannel) throws -> pid_t {
+        // Already running from a read-only mount or a sealed memfd (berthd runs a read-only bind
+        // of the runtime): the helper needs no protected copy, so it is a plain fork that starts
+        // from the request in memory (no exec, no second start-up and decode of the spec).
+        if berth_exe_is_protected() != 0 {
+            let helper = try Processes.fork()
+            if helper == 0 {
+                parent.close()
+                Bootstrap.start(request)
+            }
+            return try serveHelper(helper: helper, entry: request.namespaces, request: request, parent: parent)
+        }
         let requestFD = try writeRequest(request)
         defer { close(requestFD) }
         let entry = request.namespaces
@@ -111,6 +122,11 @@ struct NamespaceEntry: Codable {
             SyncChannel(fd: request.channelFD).send("error", "cannot run a protected copy of berth-runtime: \(SystemError("re-exec").description)")
             Processes.exitChild(127)
         }
+        return try serveHelper(helper: helper, entry: entry, request: request, parent: parent)
+    }
+
+    /// Serves the helper's requests until it reports the container process's PID.
+    private static func serveHelper(helper: pid_t, entry: NamespaceEntry, request: BootstrapRequest, parent: SyncChannel) throws -> pid_t {
         RuntimeLog.shared.debug("\(request.mode.rawValue) \(request.id): helper pid \(helper), joins \(entry.joins.map(\.path)), new \(entry.creates.map(\.rawValue))")
         var pid: pid_t = 0
         do {

@@ -93,6 +93,7 @@ struct BerthDaemon: AsyncParsableCommand {
         for directory in [config.dataRoot, config.execRoot] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
+        config.protectedRuntime = ProtectedRuntime.install(config.binaryDirectory + "/berth-runtime", in: config.execRoot + "/bin")
         let pidPath = pidfile ?? config.execRoot + "/berthd.pid"
         try "\(getpid())\n".write(toFile: pidPath, atomically: true, encoding: .utf8)
 

@@ -94,10 +94,11 @@ struct IsolationTests {
         #expect(result.stderr.contains("can't fork") || result.stderr.contains("Resource temporarily unavailable"), "\(result.stderr)")
     }
 
-    @Test("a user namespace maps container root to an unprivileged host uid")
-    func userNamespace() throws {
+    @Test("a user namespace maps container root to an unprivileged host uid (re-executed or forked helper)", arguments: [false, true])
+    func userNamespace(fromReadOnlyMount: Bool) throws {
         let h = try RuntimeHarness("userns")
         defer { h.cleanup() }
+        let binary = fromReadOnlyMount ? try h.readOnlyBinary() : RuntimeHarness.binary
         var spec = h.spec(["sh", "-c", "cat /proc/self/uid_map; id -u; sleep 30"])
         spec.linux?.namespaces?.append(.init(type: .user))
         spec.linux?.uidMappings = [.init(containerID: 0, hostID: 100_000, size: 65536)]
@@ -107,7 +108,7 @@ struct IsolationTests {
         spec.linux?.resources = nil
         let id = h.id("userns")
         let log = h.dir + "/userns.out"
-        let started = try h.runtime(["run", "-d", "--bundle", try h.bundle(id, spec), id], shellPrefix: "exec >\(log) 2>&1;")
+        let started = try h.runtime(["run", "-d", "--bundle", try h.bundle(id, spec), id], shellPrefix: "exec >\(log) 2>&1;", binary: binary)
         #expect(started.status == 0, "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
         let pid = try h.state(id)["pid"] as? Int ?? 0
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)

@@ -67,8 +67,9 @@ final class RuntimeHarness: @unchecked Sendable {
 
     /// Runs `berth-runtime --root <root> args…`, optionally through `sh -c` with a prefix such as `exec 5</;`.
     @discardableResult
-    func runtime(_ args: [String], shellPrefix: String? = nil, stdin: String? = nil, timeout: TimeInterval = 60) throws -> CommandResult {
-        let argv = [Self.binary, "--root", root] + args
+    func runtime(_ args: [String], shellPrefix: String? = nil, stdin: String? = nil, timeout: TimeInterval = 60,
+                 binary: String = RuntimeHarness.binary) throws -> CommandResult {
+        let argv = [binary, "--root", root] + args
         if let shellPrefix {
             let quoted = argv.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
             return try Self.command(["/bin/sh", "-c", "\(shellPrefix) exec \(quoted)"], stdin: stdin, timeout: timeout)
@@ -146,8 +147,21 @@ final class RuntimeHarness: @unchecked Sendable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// The runtime binary through a read-only bind mount under this harness's directory, as
+    /// berthd runs it: the runtime then forks its helper instead of re-executing a protected copy.
+    func readOnlyBinary() throws -> String {
+        let path = dir + "/berth-runtime"
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+              mount(Self.binary, path, nil, UInt(MS_BIND), nil) == 0,
+              mount(nil, path, nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY), nil) == 0 else {
+            throw HarnessError.command("read-only bind of \(Self.binary): errno \(errno)")
+        }
+        return path
+    }
+
     func cleanup() {
         for id in ids { _ = try? runtime(["delete", "--force", id]) }
+        umount2(dir + "/berth-runtime", Int32(MNT_DETACH))
         try? FileManager.default.removeItem(atPath: dir)
         // The shared parent cgroups go once empty (rmdir fails while another test still uses them).
         let roots = ["/sys/fs/cgroup"] + ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [])

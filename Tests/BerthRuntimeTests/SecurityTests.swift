@@ -31,10 +31,10 @@ struct SecurityTests {
 
     /// The CVE-2019-5736 attack: keep a handle on the runtime binary a container process runs
     /// from, wait until the runtime is gone from the container, then write through the handle.
-    static func attemptOverwrite(_ h: RuntimeHarness, memfd: Bool) throws -> (exe: String, errno: Int32, readOnlyMount: Bool) {
+    static func attemptOverwrite(_ h: RuntimeHarness, memfd: Bool, binary: String = RuntimeHarness.binary) throws -> (exe: String, errno: Int32, readOnlyMount: Bool) {
         let id = h.id(memfd ? "memfd" : "robind")
         let bundle = try h.bundle(id, h.spec(["true"]))
-        let created = try h.runtime(["create", "--bundle", bundle, id], shellPrefix: memfd ? "BERTH_RUNTIME_MEMFD=1" : "")
+        let created = try h.runtime(["create", "--bundle", bundle, id], shellPrefix: memfd ? "BERTH_RUNTIME_MEMFD=1" : "", binary: binary)
         #expect(created.status == 0, "\(created.stderr)")
         let pid = try h.state(id)["pid"] as? Int ?? 0
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) ?? ""
@@ -66,6 +66,11 @@ struct SecurityTests {
         let sealed = try Self.attemptOverwrite(h, memfd: true)
         #expect(sealed.exe.hasPrefix("/memfd:berth-runtime"))
         #expect(sealed.errno == EPERM, "errno \(sealed.errno)")
+        // Run from a read-only mount already (as berthd runs it): no copy, the mount protects it.
+        let readOnly = try h.readOnlyBinary()
+        let forked = try Self.attemptOverwrite(h, memfd: false, binary: readOnly)
+        #expect(forked.exe == readOnly && forked.readOnlyMount)
+        #expect(forked.errno == EROFS || forked.errno == ETXTBSY, "exe \(forked.exe): errno \(forked.errno)")
     }
 
     @Test("mount targets resolve inside the rootfs: a symlink to a host path cannot redirect a mount")
