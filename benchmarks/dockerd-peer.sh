@@ -1,16 +1,18 @@
 # Sourced by the benchmarks: dockerd (Debian's docker.io) as a peer, as ../shared/HOST-AND-PEERS.md
 # describes: its own containerd, data root, exec root and socket, no iptables rules.
-#   start_dockerd_peer DIR [DOCKERD FLAGS…]   (socket: unix://DIR/docker.sock)
+#   start_dockerd_peer DIR [DOCKERD FLAGS…]   (socket: unix://DIR/docker.sock; DOCKERD_PEER_RUN=RUNDIR puts
+#                                              containerd's state and dockerd's exec root there, as /run)
 #   stop_dockerd_peer DIR                      (also removes a docker0 bridge it made)
 _dockerd_had_docker0=$(ip link show docker0 >/dev/null 2>&1 && echo yes || true)
 
 start_dockerd_peer() {
   local dir=$1; shift
-  mkdir -p "$dir"
+  local run=${DOCKERD_PEER_RUN:-$dir}
+  mkdir -p "$dir" "$run"
   cat > "$dir/containerd.toml" <<TOML
 version = 2
 root = "$dir/containerd-root"
-state = "$dir/containerd-state"
+state = "$run/containerd-state"
 disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [grpc]
   address = "$dir/containerd.sock"
@@ -18,7 +20,7 @@ TOML
   containerd --config "$dir/containerd.toml" > "$dir/containerd.log" 2>&1 &
   echo $! > "$dir/containerd.pid"
   dockerd -H "unix://$dir/docker.sock" --containerd "$dir/containerd.sock" --data-root "$dir/data" \
-    --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" --iptables=false --ip6tables=false "$@" \
+    --exec-root "$run/exec" --pidfile "$dir/dockerd.pid" --iptables=false --ip6tables=false "$@" \
     > "$dir/dockerd.log" 2>&1 &
   for _ in $(seq 200); do DOCKER_HOST="unix://$dir/docker.sock" docker version >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "dockerd did not start: see $dir/dockerd.log" >&2

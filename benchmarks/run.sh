@@ -5,9 +5,10 @@
 #   1. `run --rm --network none busybox true`, RUNS times each: medians and ratios.
 #   2. COUNT × `run -d --network none busybox sleep 600`: total time.
 #   3. idle daemon RSS, and per-container supervisor RSS (berth-shim / containerd-shim / conmon).
-# Every engine keeps its state on a fresh journaled ext4 (a loop image), as on a normal install:
-# this VM's root ext4 has no journal, and there every file created or removed costs far more
-# (see benchmarks/pull.sh), which slowed each engine's container set-up and removal.
+# Every engine keeps its state as on a normal install: data on a fresh journaled ext4 (a loop
+# image; this VM's root ext4 has no journal, and there every file created or removed costs far
+# more, see benchmarks/pull.sh), run-time state (exec roots, containerd's state, podman's runroot)
+# on a tmpfs, as /run is.
 #   benchmarks/run.sh [RUNS] [COUNT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,9 @@ mkfs.ext4 -q -F "$top/fs.img"
 mkdir "$top/fs"
 mount -o loop "$top/fs.img" "$top/fs"
 work=$top/fs
+run=$top/run
+mkdir "$run"
+mount -t tmpfs -o mode=755 tmpfs "$run"
 source benchmarks/dockerd-peer.sh
 # crun refuses a hybrid cgroup layout whose v2 mount still holds a controller; on this VM only
 # hugetlb is bound to no v1 hierarchy (../shared/HOST-AND-PEERS.md): give it one for the run.
@@ -40,7 +44,7 @@ if [ -f /sys/fs/cgroup/unified/cgroup.controllers ] && grep -qw hugetlb /sys/fs/
   grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.subtree_control && echo -hugetlb > /sys/fs/cgroup/unified/cgroup.subtree_control
   mkdir -p /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb && hugetlb_mounted=1
 fi
-podman_flags=(--root "$work/podman/root" --runroot "$work/podman/run" --cgroup-manager cgroupfs --runtime crun
+podman_flags=(--root "$work/podman/root" --runroot "$run/podman" --cgroup-manager cgroupfs --runtime crun
               --events-backend none --storage-driver overlay)
 cleanup() {
   set +e
@@ -56,12 +60,12 @@ cleanup() {
 trap cleanup EXIT
 
 # berthd
-"$bin/berthd" -H "unix://$work/berth.sock" --data-root "$work/berth" --exec-root "$work/berth-run" \
+"$bin/berthd" -H "unix://$work/berth.sock" --data-root "$work/berth" --exec-root "$run/berth" \
   --pidfile "$work/berthd.pid" --config-file /nonexistent > "$work/berthd.log" 2>&1 &
 for _ in $(seq 100); do [ -S "$work/berth.sock" ] && break; sleep 0.05; done
 DOCKER_HOST="unix://$work/berth.sock" docker load -q -i .testdata/busybox.tar >/dev/null
 
-start_dockerd_peer "$work/docker"
+DOCKERD_PEER_RUN="$run/docker" start_dockerd_peer "$work/docker"
 DOCKER_HOST="unix://$work/docker/docker.sock" docker load -q -i .testdata/busybox.tar >/dev/null
 
 # podman: rootful, crun, cgroupfs; limits it may set without CAP_SYS_RESOURCE.
@@ -77,9 +81,9 @@ CONF
 export CONTAINERS_CONF="$work/podman/containers.conf"
 podman "${podman_flags[@]}" load -q -i .testdata/busybox.tar >/dev/null
 
-python3 - "$runs" "$count" "$work" "${podman_flags[@]}" <<'PY'
+python3 - "$runs" "$count" "$work" "$run" "${podman_flags[@]}" <<'PY'
 import os, statistics, subprocess, sys, time
-runs, count, work, podman_flags = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+runs, count, work, run, podman_flags = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:]
 engines = {
     "berthd": (["docker"], dict(os.environ, DOCKER_HOST=f"unix://{work}/berth.sock")),
     "dockerd": (["docker"], dict(os.environ, DOCKER_HOST=f"unix://{work}/docker/docker.sock")),
@@ -139,7 +143,7 @@ for name in engines:
     print(f"{name:<10}{totals[name]:>9.2f} s" + ("" if name == "berthd" else f"   {name}/berthd = {totals[name]/totals['berthd']:.2f}x"))
 
 shim_pids = {
-    "berth-shim": pids(f"berth-shim --id .* --dir {work}/"),
+    "berth-shim": pids(f"berth-shim --id .* --dir {run}/"),
     "containerd-shim": pids(f"containerd-shim-runc-v2 -namespace moby"),
     "conmon": pids(f"conmon .*{work}/podman"),
 }

@@ -43,6 +43,21 @@ public actor ContainerEngine {
             loaded[id] = record
         }
         containers = loaded
+        discardOrphans(known: Set(loaded.keys))
+    }
+
+    /// Files of containers without a record: a removal (or a create) that a crash interrupted.
+    private nonisolated func discardOrphans(known: Set<String>) {
+        for id in SmallFile.list(images.snapshots.root + "/containers") where !known.contains(id) {
+            images.snapshots.removeContainer(id)
+        }
+        for id in SmallFile.list(config.execRoot + "/bundles") where !known.contains(id) {
+            SmallFile.removeTree(config.execRoot + "/bundles/" + id)
+        }
+        let prefixes = Set(known.map { String($0.prefix(20)) })
+        for name in SmallFile.list(config.execRoot + "/shims") where !prefixes.contains(name) {
+            SmallFile.removeTree(config.execRoot + "/shims/" + name)
+        }
     }
 
     nonisolated var containersRoot: String { config.dataRoot + "/containers" }
@@ -108,10 +123,8 @@ public actor ContainerEngine {
 
     func save(_ record: ContainerRecord) throws {
         containers[record.id] = record
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         let path = directory(record.id) + "/config.v2.json"
-        try BackgroundSync.shared.writeAtomically(path, Array(try encoder.encode(record)), mode: 0o600)
+        try BackgroundSync.shared.writeAtomically(path, Array(try JSONEncoder().encode(record)), mode: 0o600)
     }
 
     /// Returns once every record written so far is on disk (records are synced in the background).
@@ -275,7 +288,9 @@ public actor ContainerEngine {
             record = containers[id]!
         }
         record.state.status = .removing
-        try? save(record)
+        // The commit point: without its record the container is gone, even across a crash
+        // (start-up deletes whatever files a removed container left).
+        unlink(directory(id) + "/config.v2.json")
         containers[id] = nil
         for exec in execs.values where exec.containerID == id { execs[exec.id] = nil }
         discardFiles(of: id)
@@ -285,8 +300,7 @@ public actor ContainerEngine {
 
     /// Unmounts and deletes a removed container's files off the actor and off the request's
     /// path: unmounting its root waits for the kernel to tear down the container's mount
-    /// namespace (several milliseconds), which `docker run --rm` need not wait for. The record
-    /// (marked removing) goes last, so a crash midway leaves a removal that start-up finishes.
+    /// namespace (several milliseconds), which `docker run --rm` need not wait for.
     private func discardFiles(of id: String) {
         let snapshots = images.snapshots
         let paths = [bundle(id), shim(id).directory, directory(id)]

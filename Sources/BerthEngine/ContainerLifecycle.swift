@@ -30,9 +30,7 @@ extension ContainerEngine {
             let spec = try SpecBuilder(record: record, rootfs: rootfs, initBinary: runsInit ? config.binaryDirectory + "/berth-init" : nil,
                                    defaultSeccomp: defaultSeccomp).build()
             try FileManager.default.createDirectory(atPath: bundle(id), withIntermediateDirectories: true)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            try SmallFile.writeAtomically(bundle(id) + "/config.json", Array(try encoder.encode(spec)), durability: .volatile)
+            try SmallFile.writeAtomically(bundle(id) + "/config.json", Array(try JSONEncoder().encode(spec)), durability: .volatile)
             let shim = shim(id)
             // The previous run's shim answers waiters before it deletes the runtime's container of the
             // same ID (and unlinks its socket last): a quick restart must not race that delete.
@@ -109,7 +107,9 @@ extension ContainerEngine {
         record.state.finishedAt = exit?.finishedAt ?? Date().rfc3339Nano
         record.state.pid = 0
         if exit == nil { record.state.error = "the container's shim exited without recording an exit status" }
-        try? save(record)
+        // An auto-removed container's record goes next; a crash before that leaves it running,
+        // and start-up finds its exit and removes it all the same.
+        if record.autoRemove { containers[id] = record } else { try? save(record) }
         if record.state.oomKilled { await publish("oom", record) }
         await publish("die", record, extra: ["exitCode": String(record.state.exitCode)])
         // Waiters hear of the exit before the root is unmounted (no suspension point between
