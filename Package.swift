@@ -118,9 +118,11 @@ let package = Package(
         // One per container: owns stdio, writes the log, reaps, outlives berthd. Embedded Swift
         // (no runtime metadata, no Foundation) linked statically: well under 1 MiB resident.
         // Build it without --static-swift-stdlib: an Embedded module has its own standard library.
+        // zlib: the shim gzips rotated json-file logs (`compress`).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .executableTarget(
             name: "berth-shim",
-            dependencies: ["CBerthSystem", "CShimLibc"],
+            dependencies: ["CBerthSystem", "CShimLibc", "CZlib"],
             swiftSettings: [.enableExperimentalFeature("Embedded"), .unsafeFlags(["-wmo"])],
             linkerSettings: [.unsafeFlags(["-static-executable"]),
                              stripped]

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-20}
 count=${2:-100}
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
-for pkg in docker.io containerd podman crun libarchive-dev libseccomp-dev busybox-static; do
+for pkg in docker.io containerd podman crun libarchive-dev libseccomp-dev libisal-dev zlib1g-dev busybox-static; do
   dpkg -s "$pkg" >/dev/null 2>&1 || { apt-get update -q >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >/dev/null; }
 done
 bin=${BERTH_BIN_DIR:-}

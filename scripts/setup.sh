@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 
 need=()
-for pkg in libseccomp-dev libarchive-dev libisal-dev busybox-static python3; do
+for pkg in libseccomp-dev libarchive-dev libisal-dev zlib1g-dev busybox-static python3; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

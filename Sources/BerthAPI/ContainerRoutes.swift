@@ -154,6 +154,7 @@ extension Router {
         }
         options.follow = request.flag("follow")
         options.timestamps = request.flag("timestamps")
+        options.details = request.flag("details")
         if let tail = request.query["tail"], tail != "all", !tail.isEmpty {
             guard let count = Int(tail) else { throw EngineError(.badRequest, "invalid tail value: \(tail)") }
             options.tail = count

@@ -182,6 +182,7 @@ struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Fetch the logs of a container")
     @Flag(name: [.short, .long], help: "Follow log output") var follow = false
     @Flag(name: [.short, .long], help: "Show timestamps") var timestamps = false
+    @Flag(help: "Show extra details provided to logs") var details = false
     @Option(name: [.customShort("n"), .customLong("tail")], help: "Number of lines to show from the end of the logs") var tail: String = "all"
     @Option(help: "Show logs since timestamp or relative (e.g. 42m)") var since: String?
     @Option(help: "Show logs before a timestamp or relative (e.g. 42m)") var until: String?
@@ -190,6 +191,7 @@ struct Logs: ParsableCommand {
     func run() throws {
         let info = try session.client.request("GET", "/containers/\(container)/json").json
         var query = [("stdout", "1"), ("stderr", "1"), ("tail", tail), ("follow", follow ? "1" : "0"), ("timestamps", timestamps ? "1" : "0")]
+        if details { query.append(("details", "1")) }
         if let since { query.append(("since", try Timestamps.parse(since))) }
         if let until { query.append(("until", try Timestamps.parse(until))) }
         let demuxer = StreamDemuxer(tty: info["Config"]?["Tty"]?.bool ?? false)

@@ -176,10 +176,14 @@ public actor ContainerEngine {
         if let driver = host["LogConfig"]?["Type"]?.string, !driver.isEmpty, !["json-file", "none"].contains(driver) {
             throw EngineError(.badRequest, "logging driver \(driver) is not supported: use json-file or none")
         }
-        if host["LogConfig"]?["Type"]?.string ?? "" == "" {
-            host["LogConfig"] = .object(["Type": .string(self.config.logDriver),
-                                         "Config": .object(self.config.logOpts.mapValues(JSONValue.string))])
-        }
+        // As dockerd: no driver means the daemon's; the daemon's options fill in what a container
+        // using the daemon's driver leaves unset.
+        var logType = host["LogConfig"]?["Type"]?.string ?? ""
+        if logType.isEmpty { logType = self.config.logDriver }
+        var logOptions = host["LogConfig"]?["Config"]?.object?.compactMapValues(\.string) ?? [:]
+        if logType == self.config.logDriver { logOptions.merge(self.config.logOpts) { mine, _ in mine } }
+        if logType == "json-file" { _ = try JSONFileLogConfig(logOptions) }
+        host["LogConfig"] = .object(["Type": .string(logType), "Config": .object(logOptions.mapValues(JSONValue.string))])
 
         // The image's defaults under the request's values, as Docker merges them.
         var env = imageConfig?.env ?? []

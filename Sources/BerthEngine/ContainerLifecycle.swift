@@ -74,12 +74,8 @@ extension ContainerEngine {
         let runtime = try config.runtimePath(record.runtime)
         var arguments = ["--id", record.id, "--bundle", bundle(record.id), "--dir", directory,
                          "--runtime", runtime, "--runtime-root", runtimeRoot(runtime)]
-        let log = record.hostConfig["LogConfig"]
-        if (log?["Type"]?.string ?? "json-file") == "json-file" {
-            arguments += ["--log", record.logPath]
-            let options = log?["Config"]?.object?.compactMapValues(\.string) ?? [:]
-            if let size = options["max-size"].flatMap(DaemonConfig.parseSize) { arguments += ["--log-max-size", String(size)] }
-            if let count = options["max-file"] { arguments += ["--log-max-file", count] }
+        if let log = record.jsonFileLog {
+            arguments += ["--log", record.logPath] + log.shimArguments(attributes: log.attributes(of: record))
         }
         if record.tty { arguments.append("--tty") }
         if record.config["OpenStdin"]?.bool ?? false { arguments.append("--stdin") }

@@ -128,10 +128,11 @@ public struct DaemonConfig: Sendable {
         guard ["json-file", "none"].contains(logDriver) else {
             throw EngineError(.badRequest, "log-driver \(logDriver) is not supported: use json-file or none")
         }
-        for key in logOpts.keys where !["max-size", "max-file", "compress", "labels", "env", "tag", "mode"].contains(key) {
-            throw EngineError(.badRequest, "unknown log opt '\(key)' for json-file log driver")
+        if logDriver == "json-file" {
+            do { _ = try JSONFileLogConfig(logOpts) } catch let error as EngineError {
+                throw EngineError(.badRequest, "log-opts: \(error.message)")
+            }
         }
-        if let size = logOpts["max-size"], Self.parseSize(size) == nil { throw EngineError(.badRequest, "log-opts max-size: invalid size \(size)") }
         _ = try runtimePath(defaultRuntime)
         _ = try defaultSeccompProfile()
         if let mode = defaultNetwork, !["none", "host"].contains(mode) {

@@ -1,3 +1,4 @@
+import BerthArchive
 import Foundation
 
 /// What `docker logs` asks for.
@@ -10,6 +11,8 @@ public struct LogOptions: Sendable {
     /// Last N lines; `nil` for all.
     public var tail: Int?
     public var follow = false
+    /// `--details`: each line starts with its `attrs` (labels, env, tag).
+    public var details = false
 
     public init() {}
 }
@@ -21,6 +24,7 @@ struct LogReader: Sendable {
         let log: String
         let stream: String
         let time: String
+        let attrs: [String: String]?
     }
 
     let path: String
@@ -41,6 +45,8 @@ struct LogReader: Sendable {
                     if file == path {
                         try? handle?.seek(toOffset: 0)
                         data = try? handle?.readToEnd()
+                    } else if file.hasSuffix(".gz") {
+                        data = Self.gunzip(file)
                     } else {
                         data = FileManager.default.contents(atPath: file)
                     }
@@ -92,12 +98,32 @@ struct LogReader: Sendable {
         return current.st_ino != open.st_ino || current.st_dev != open.st_dev
     }
 
+    /// Oldest first. A rotated file is `FILE.N`, or `FILE.N.gz` with `compress` (`FILE.1` while
+    /// the shim is still compressing it).
     private func rotatedFiles() -> [String] {
         var files: [String] = []
-        for index in stride(from: max(maxFiles, 10), through: 1, by: -1) where FileManager.default.fileExists(atPath: "\(path).\(index)") {
-            files.append("\(path).\(index)")
+        for index in stride(from: max(maxFiles, 10), through: 1, by: -1) {
+            for name in ["\(path).\(index).gz", "\(path).\(index)"] where FileManager.default.fileExists(atPath: name) {
+                files.append(name)
+                break
+            }
         }
         return files + [path]
+    }
+
+    /// A gzipped rotated file's lines; nil if it cannot be read (it may be half written).
+    static func gunzip(_ path: String) -> Data? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let source = GunzipSource(FileSource(fd: fd))
+        var out = Data()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            guard let count = try? buffer.withUnsafeMutableBytes({ try source.read(into: $0) }) else { return nil }
+            if count == 0 { return out }
+            out.append(contentsOf: buffer[0..<count])
+        }
     }
 
     private func frame(_ line: Substring) -> [UInt8]? {
@@ -109,11 +135,38 @@ struct LogReader: Sendable {
             if let until = options.until, time > until { return nil }
         }
         var payload = Array(entry.log.utf8)
+        if options.details { payload = Array((Self.detailsPrefix(entry.attrs ?? [:]) + " ").utf8) + payload }
         if options.timestamps { payload = Array((entry.time + " ").utf8) + payload }
         if tty { return payload }
         let size = UInt32(payload.count)
         return [isStderr ? 2 : 1, 0, 0, 0, UInt8(size >> 24), UInt8(size >> 16 & 0xff), UInt8(size >> 8 & 0xff), UInt8(size & 0xff)] + payload
     }
+}
+
+extension LogReader {
+    /// dockerd's `--details` prefix: `key=value` pairs sorted by key, query-escaped, comma-separated.
+    static func detailsPrefix(_ attributes: [String: String]) -> String {
+        attributes.sorted { $0.key < $1.key }.map { queryEscape($0.key) + "=" + queryEscape($0.value) }.joined(separator: ",")
+    }
+
+    /// Go's url.QueryEscape.
+    static func queryEscape(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                out.append(Character(Unicode.Scalar(byte)))
+            case UInt8(ascii: " "): out.append("+")
+            default: out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return out
+    }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
 
 extension ContainerEngine {
@@ -124,8 +177,7 @@ extension ContainerEngine {
         guard (record.hostConfig["LogConfig"]?["Type"]?.string ?? "json-file") == "json-file" else {
             throw EngineError(.notImplemented, "configured logging driver does not support reading")
         }
-        let maxFiles = Int(record.hostConfig["LogConfig"]?["Config"]?["max-file"]?.string ?? "1") ?? 1
-        let reader = LogReader(path: record.logPath, maxFiles: maxFiles, tty: record.tty, options: options)
+        let reader = LogReader(path: record.logPath, maxFiles: record.jsonFileLog?.maxFiles ?? 1, tty: record.tty, options: options)
         return (record.tty, reader.frames { [weak self] in await self?.isRunning(id) ?? false })
     }
 

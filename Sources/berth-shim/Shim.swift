@@ -45,7 +45,10 @@ final class Shim {
     init(options: ShimOptions) {
         self.options = options
         runtime = RuntimeInvocation(options: options)
-        if let path = options.logPath { log = JSONFileLog(path: path, maxSize: options.logMaxSize, maxFiles: options.logMaxFiles) }
+        if let path = options.logPath {
+            log = JSONFileLog(path: path, maxSize: options.logMaxSize, maxFiles: options.logMaxFiles,
+                              compress: options.logCompress, attributes: options.logAttributes)
+        }
     }
 
     private var socketPath: String { options.directory + "/shim.sock" }

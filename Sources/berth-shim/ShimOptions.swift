@@ -11,6 +11,10 @@ struct ShimOptions {
     var logPath: String?
     var logMaxSize: Int64 = 0
     var logMaxFiles = 1
+    /// Rotated files are gzipped (`FILE.1.gz` …), as dockerd's `compress`.
+    var logCompress = false
+    /// A JSON object written into every line as `attrs` (labels, env, tag).
+    var logAttributes: String?
     var tty = false
     var openStdin = false
     var stdinOnce = false
@@ -22,7 +26,7 @@ struct ShimOptions {
 
     static let usage = """
         usage: berth-shim --id ID --bundle DIR --dir DIR [--runtime PATH] [--runtime-root DIR]
-                          [--log FILE [--log-max-size BYTES] [--log-max-file N]]
+                          [--log FILE [--log-max-size BYTES] [--log-max-file N] [--log-compress] [--log-attrs JSON]]
                           [--tty] [--stdin] [--stdin-once] [--exec-process FILE] [--oom-file FILE]
         """
 
@@ -46,6 +50,8 @@ struct ShimOptions {
             case "--log-max-file":
                 guard let count = Int(try value(argument)), count >= 1 else { throw ShimError("--log-max-file takes a number ≥ 1") }
                 logMaxFiles = count
+            case "--log-compress": logCompress = true
+            case "--log-attrs": logAttributes = try value(argument)
             case "--tty": tty = true
             case "--stdin": openStdin = true
             case "--stdin-once": stdinOnce = true

@@ -1,0 +1,2 @@
+/* zlib, for the shim's compression of rotated json-file logs (linked statically into it). */
+#include <zlib.h>
