@@ -51,10 +51,14 @@ struct DaemonRestartTests {
             .write(toFile: recordPath, atomically: true, encoding: .utf8)
         // And a create that died before writing its record.
         try FileManager.default.createDirectory(atPath: daemon.dir + "/data/containers/halfmade", withIntermediateDirectories: true)
+        // And a removal that died after its record went: the files it had not deleted yet.
+        let leftovers = [daemon.dir + "/data/snapshots/containers/gone/upper", daemon.dir + "/run/bundles/gone", daemon.dir + "/run/shims/gone"]
+        for path in leftovers { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
         try daemon.start()
         #expect(daemon.docker("ps", "-aq").stdout.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: daemon.dir + "/data/containers/\(id)"))
         #expect(!FileManager.default.fileExists(atPath: daemon.dir + "/data/containers/halfmade"))
+        for path in leftovers { #expect(!FileManager.default.fileExists(atPath: path), "\(path)") }
         #expect(daemon.docker("run", "--rm", "--name", "doomed", "--network", "none", "busybox", "true").status == 0)
     }
 
