@@ -85,7 +85,7 @@ public actor ContainerEngine {
                 if !liveRestore {
                     stopping.insert(id)
                     try? await shim.request("KILL 9 all")
-                    _ = await waitForExit(id, timeout: 10)
+                    _ = await exitOfRunning(id, timeout: 10)
                 }
             } else {
                 await containerExited(id)
@@ -288,8 +288,9 @@ public actor ContainerEngine {
             }
             stopping.insert(id)
             try? await shim(id).request("KILL 9 all")
-            _ = await waitForExit(id)
-            record = containers[id]!
+            _ = await exitOfRunning(id)
+            guard let exited = containers[id] else { return }
+            record = exited
         }
         record.state.status = .removing
         // The commit point: without its record the container is gone, even across a crash

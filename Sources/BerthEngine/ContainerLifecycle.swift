@@ -153,10 +153,10 @@ extension ContainerEngine {
         if record.state.status == .paused { try? await setPaused(id, false) }
         try? await shim(id).request("KILL \(number)")
         if seconds < 0 {
-            _ = await waitForExit(id)
-        } else if await waitForExit(id, timeout: Double(seconds)) == nil {
+            _ = await exitOfRunning(id)
+        } else if await exitOfRunning(id, timeout: Double(seconds)) == nil {
             try? await shim(id).request("KILL 9 all")
-            _ = await waitForExit(id)
+            _ = await exitOfRunning(id)
         }
         await publish("stop", containers[id] ?? record)
     }
@@ -176,7 +176,8 @@ extension ContainerEngine {
         let id = try resolve(reference)
         if containers[id]!.state.running { try await stop(id, timeout: timeout, signal: signal) }
         try await start(id)
-        await publish("restart", containers[id]!)
+        // Records are re-read after every suspension point: a concurrent removal may have run.
+        if let record = containers[id] { await publish("restart", record) }
     }
 
     public func pause(_ reference: String, _ paused: Bool) async throws {
@@ -186,16 +187,18 @@ extension ContainerEngine {
         if paused && record.state.status == .paused { throw EngineError(.conflict, "Container \(id) is already paused") }
         if !paused && record.state.status != .paused { throw EngineError(.conflict, "Container \(id) is not paused") }
         try await setPaused(id, paused)
-        await publish(paused ? "pause" : "unpause", containers[id]!)
+        if let record = containers[id] { await publish(paused ? "pause" : "unpause", record) }
     }
 
     func setPaused(_ id: String, _ paused: Bool) async throws {
-        var record = containers[id]!
+        let record = containers[id]!
         let runtime = try config.runtimePath(record.runtime)
         let result = await Subprocess.run([runtime, "--root", runtimeRoot(runtime), paused ? "pause" : "resume", id])
         guard result.status == 0 else { throw EngineError(.internalError, "\(paused ? "pause" : "unpause") \(record.name): \(result.output)") }
-        record.state.status = paused ? .paused : .running
-        try save(record)
+        // Not the copy from before the call: the container may have exited meanwhile.
+        guard var current = containers[id], current.state.running else { return }
+        current.state.status = paused ? .paused : .running
+        try save(current)
     }
 
     // MARK: Wait
@@ -220,6 +223,14 @@ extension ContainerEngine {
 
     func waitForExit(_ id: String) async -> Int32 {
         await waitForExit(id, timeout: nil) ?? 255
+    }
+
+    /// For a container seen running before a suspension point (a request to its shim): its exit
+    /// code at once if the exit was recorded meanwhile, since a waiter registered after the exit
+    /// is never woken; otherwise as `waitForExit`.
+    func exitOfRunning(_ id: String, timeout: Double? = nil) async -> Int32? {
+        guard let record = containers[id], record.state.running else { return containers[id]?.state.exitCode ?? 255 }
+        return await waitForExit(id, timeout: timeout)
     }
 
     /// The exit code, or `nil` if the container still runs after `timeout` seconds.

@@ -11,7 +11,7 @@ extension ContainerEngine {
     public func update(_ reference: String, body: JSONValue) async throws -> [String] {
         guard case .object = body else { throw EngineError(.badRequest, "invalid JSON: the body must be an object") }
         let id = try resolve(reference)
-        var record = containers[id]!
+        let record = containers[id]!
         var host = record.hostConfig
         // As dockerd: a zero or empty field means "leave as it is".
         for key in Self.updatableKeys {
@@ -51,9 +51,11 @@ extension ContainerEngine {
                 throw EngineError(.internalError, "Cannot update container \(id): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
             }
         }
-        record.hostConfig = host
-        try save(record)
-        await publish("update", record)
+        // Re-read after the runtime call: the state may have changed meanwhile (an exit).
+        guard var current = containers[id] else { throw EngineError.noSuchContainer(reference) }
+        current.hostConfig = host
+        try save(current)
+        await publish("update", current)
         return []
     }
 }

@@ -98,6 +98,9 @@ struct BerthDaemon: AsyncParsableCommand {
         try "\(getpid())\n".write(toFile: pidPath, atomically: true, encoding: .utf8)
 
         let images = try ImageStore(root: config.dataRoot)
+        do { try images.snapshots.isolateContainerMounts() } catch {
+            FileHandle.standardError.write(Data("berthd: WARNING: container roots share the host's mount propagation: \(error)\n".utf8))
+        }
         let engine = try ContainerEngine(config: config, images: images, events: EventBus())
         await engine.reconcile(liveRestore: config.liveRestore)
         var registryConfiguration = RegistryConfiguration()

@@ -118,8 +118,8 @@ final class DaemonHarness: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: dir)
     }
 
-    func docker(_ arguments: [String]) -> CapturedRun {
-        Command.capture(["docker"] + arguments, environment: ["DOCKER_HOST": host, "DOCKER_CONFIG": dir + "/client"])
+    func docker(_ arguments: [String], timeout: Double = 60) -> CapturedRun {
+        Command.capture(["docker"] + arguments, environment: ["DOCKER_HOST": host, "DOCKER_CONFIG": dir + "/client"], timeout: timeout)
     }
 }
 

@@ -188,4 +188,25 @@ struct DockerCLITests {
         #expect(daemon.docker("save", "-o", saved, "busybox").status == 0)
         #expect(daemon.docker("load", "-i", saved).stdout == "Loaded image: busybox:latest\n")
     }
+
+    /// Many containers stopped, then force-removed, by one command each (the docker CLI sends the
+    /// requests in parallel). An exit that landed while `stop` or `rm -f` waited for its kill
+    /// request used to leave the request waiting forever; this makes that interleaving possible,
+    /// not certain (it was seen once in 120 removals).
+    @Test func stoppingAndForceRemovingManyContainersAtOnceReturns() throws {
+        let daemon = try DaemonHarness("many")
+        defer { daemon.shutdown() }
+        func start(_ count: Int) -> [String] {
+            (0..<count).map { _ in
+                daemon.docker("run", "-d", "--network", "none", "busybox", "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done")
+                    .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+        }
+        let stopped = daemon.docker(["stop", "-t", "5"] + start(20), timeout: 60)
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        #expect(daemon.docker("ps", "-q").stdout.isEmpty)
+        let removed = daemon.docker(["rm", "-f"] + start(20), timeout: 60)
+        #expect(removed.status == 0, "\(removed.stderr)")
+        #expect(daemon.docker("ps", "-aq").stdout.split(separator: "\n").count == 20, "the stopped ones remain")
+    }
 }
