@@ -103,25 +103,27 @@ extension ContainerEngine {
         record.state.finishedAt = exit?.finishedAt ?? Date().rfc3339Nano
         record.state.pid = 0
         if exit == nil { record.state.error = "the container's shim exited without recording an exit status" }
-        // An auto-removed container's record goes next; a crash before that leaves it running,
-        // and start-up finds its exit and removes it all the same.
-        if record.autoRemove { containers[id] = record } else { try? save(record) }
+        if record.autoRemove {
+            // Its removal comes next and discards the root in the background; a crash before
+            // that leaves the record running, and start-up finds the exit and removes it all the same.
+            containers[id] = record
+        } else {
+            // Before the first suspension point: a start that slipped in later would have its
+            // new root unmounted.
+            images.snapshots.unmountContainer(id)
+            try? FileManager.default.removeItem(atPath: bundle(id))
+            try? save(record)
+        }
         if record.state.oomKilled { await publish("oom", record) }
         await publish("die", record, extra: ["exitCode": String(record.state.exitCode)])
-        // Waiters hear of the exit before the root is unmounted (no suspension point between
-        // here and the unmount, so no start can slip in).
         for waiter in exitWaiters.removeValue(forKey: id) ?? [] { waiter.resume(record.state.exitCode) }
         let stoppedByUser = stopping.remove(id) != nil
         if record.autoRemove {
             try? await remove(id, force: true)
-            return
-        }
-        images.snapshots.unmountContainer(id)
-        try? FileManager.default.removeItem(atPath: bundle(id))
-        if !stoppedByUser, shouldRestart(record) {
-            record.restartCount += 1
-            try? save(record)
-            let delay = UInt64(min(100 << min(record.restartCount, 10), 60_000))
+        } else if !stoppedByUser, shouldRestart(record), var current = containers[id] {
+            current.restartCount += 1
+            try? save(current)
+            let delay = UInt64(min(100 << min(current.restartCount, 10), 60_000))
             Task {
                 try? await Task.sleep(nanoseconds: delay * 1_000_000)
                 try? await self.start(id)

@@ -66,21 +66,20 @@ public struct StateStore: Sendable {
     }
 
     public func load(_ id: String) throws -> ContainerRecord {
-        try StateStore.validate(id: id)
-        let path = directory(id) + "/state.json"
-        guard let text = try? SmallFile.read(path) else { throw RuntimeError.containerNotFound(id) }
-        do { return try JSONCoding.decoder.decode(ContainerRecord.self, from: Data(text.utf8)) } catch {
-            throw RuntimeError.setup("container \(id) has a corrupt state file \(path): \(error)")
-        }
+        try read(ContainerRecord.self, id, file: "state.json", what: "state")
     }
 
     /// The spec the container was created with (or last updated to).
     public func spec(_ id: String) throws -> RuntimeSpec {
+        try read(RuntimeSpec.self, id, file: "spec.json", what: "spec")
+    }
+
+    private func read<T: Decodable>(_ type: T.Type, _ id: String, file: String, what: String) throws -> T {
         try StateStore.validate(id: id)
-        let path = directory(id) + "/spec.json"
-        guard let text = try? SmallFile.read(path) else { throw RuntimeError.containerNotFound(id) }
-        do { return try JSONCoding.decoder.decode(RuntimeSpec.self, from: Data(text.utf8)) } catch {
-            throw RuntimeError.setup("container \(id) has a corrupt spec file \(path): \(error)")
+        let path = directory(id) + "/" + file
+        guard let bytes = try? SmallFile.readBytes(path) else { throw RuntimeError.containerNotFound(id) }
+        do { return try JSONCoding.decoder.decode(type, from: Data(bytes)) } catch {
+            throw RuntimeError.setup("container \(id) has a corrupt \(what) file \(path): \(error)")
         }
     }
 

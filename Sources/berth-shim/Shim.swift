@@ -164,6 +164,7 @@ final class Shim {
             if child == deletePid { shutDown() }
         }
     }
+
     /// Whether the kernel's OOM killer struck inside the container's cgroup.
     private func oomKilled() -> Bool {
         guard let file = options.oomFile, let content = SystemCalls.readFile(file) else { return false }
