@@ -1,3 +1,4 @@
+import BerthTestSupport
 import BerthOCI
 import Foundation
 import Glibc
@@ -88,7 +89,7 @@ struct ProcessSettingsTests {
         #expect(result.status == 0)
         // Nothing the container mounted reached the host's mount table (other tests mount too,
         // so look for our paths rather than count).
-        let hostMounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        let hostMounts = TestEnvironment.mountTable()
         #expect(!hostMounts.contains(h.dir))
         #expect(!hostMounts.contains(RuntimeHarness.rootfs))
         #expect(!FileManager.default.fileExists(atPath: RuntimeHarness.cgroupFile(id, v1: "pids", "cgroup.procs", v2: "cgroup.procs")))

@@ -18,6 +18,14 @@ public enum TestEnvironment {
         }
         return dir
     }()
+
+    /// This process's mount table, whole: `String(contentsOfFile:)` reads a proc file with one
+    /// 4 KiB read, and mounts past that were never seen.
+    public static func mountTable() -> String {
+        guard let handle = FileHandle(forReadingAtPath: "/proc/self/mountinfo") else { return "" }
+        defer { try? handle.close() }
+        return String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
+    }
 }
 
 /// Runs programs with posix_spawn and waitpid: Foundation's Process can miss a child's exit

@@ -111,7 +111,7 @@ final class DaemonHarness: @unchecked Sendable {
         for id in (try? FileManager.default.contentsOfDirectory(atPath: runtimeRoot)) ?? [] {
             _ = Command.capture([Self.binaries + "/berth-runtime", "--root", runtimeRoot, "delete", "--force", id], timeout: 20)
         }
-        let mounts = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "")
+        let mounts = TestEnvironment.mountTable()
             .split(separator: "\n").compactMap { $0.split(separator: " ").dropFirst(4).first.map(String.init) }
             .filter { $0.hasPrefix(dir) }.sorted { $0.count > $1.count }
         for mount in mounts { umount2(mount, Int32(MNT_DETACH)) }
