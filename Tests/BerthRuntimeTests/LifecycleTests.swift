@@ -168,6 +168,17 @@ struct LifecycleTests {
         #expect(again.stderr.contains("already exists"))
         #expect(try h.runtime(["kill", "ghost"]).stderr.contains("does not exist"))
         #expect(try h.runtime(["create", "--bundle", dupBundle, "../escape"]).stderr.contains("invalid container id"))
+        // The shim's commands skip ArgumentParser, except for mistakes, which get its messages.
+        let missing = try h.runtime(["delete"])
+        #expect(missing.status == 1 && missing.stderr.contains("Missing expected argument '<id>'"), "\(missing.stderr)")
+        let badSignal = try h.runtime(["kill", dup, "SIGBOGUS"])
+        #expect(badSignal.status == 1 && badSignal.stderr.contains("unknown signal \"SIGBOGUS\""), "\(badSignal.stderr)")
+        #expect(try h.runtime(["start", "--what", dup]).stderr.contains("Unknown option '--what'"))
+        // runc's spellings: globals after the command, `--flag=value`, short flags.
+        let state = try RuntimeHarness.command([RuntimeHarness.binary, "state", "--root=" + h.root, dup])
+        #expect(state.status == 0 && state.stdout.contains("\"created\""), "\(state.stderr)")
+        #expect(try RuntimeHarness.command([RuntimeHarness.binary, "delete", "-f", "--root", h.root, dup]).status == 0)
+        #expect(try h.runtime(["list", "-q"]).stdout.isEmpty)
     }
 
     @Test("errors go to --log as JSON lines with level and msg, as containerd's shim reads them")
