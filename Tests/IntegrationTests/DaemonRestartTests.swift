@@ -71,6 +71,9 @@ struct DaemonRestartTests {
         #expect(daemon.docker("run", "-d", "--name", "stopped-with-daemon", "--init", "--network", "none", "busybox", "sleep", "600").status == 0)
         let pid = Int32(daemon.docker("inspect", "-f", "{{.State.Pid}}", "stopped-with-daemon").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         #expect(pid > 0)
+        // Until berth-init has blocked signals (before it forks the command), a SIGTERM to a
+        // namespace's PID 1 without a handler is dropped by the kernel, as with Docker's tini.
+        #expect(Command.eventually { daemon.docker("top", "stopped-with-daemon").stdout.contains("sleep 600") })
         daemon.terminate()
         #expect(kill(pid, 0) != 0, "SIGTERM of berthd stopped the container")
         try daemon.start()
