@@ -111,10 +111,15 @@ final class DaemonHarness: @unchecked Sendable {
         for id in (try? FileManager.default.contentsOfDirectory(atPath: runtimeRoot)) ?? [] {
             _ = Command.capture([Self.binaries + "/berth-runtime", "--root", runtimeRoot, "delete", "--force", id], timeout: 20)
         }
-        let mounts = TestEnvironment.mountTable()
-            .split(separator: "\n").compactMap { $0.split(separator: " ").dropFirst(4).first.map(String.init) }
-            .filter { $0.hasPrefix(dir) }.sorted { $0.count > $1.count }
-        for mount in mounts { umount2(mount, Int32(MNT_DETACH)) }
+        // Read again until none is left: while other tests mount and unmount, one read of the
+        // table can miss entries.
+        for _ in 0..<5 {
+            let mounts = TestEnvironment.mountTable()
+                .split(separator: "\n").compactMap { $0.split(separator: " ").dropFirst(4).first.map(String.init) }
+                .filter { $0.hasPrefix(dir) }.sorted { $0.count > $1.count }
+            if mounts.isEmpty { break }
+            for mount in mounts { umount2(mount, Int32(MNT_DETACH)) }
+        }
         try? FileManager.default.removeItem(atPath: dir)
     }
 
