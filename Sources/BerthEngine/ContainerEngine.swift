@@ -54,9 +54,11 @@ public actor ContainerEngine {
         for id in SmallFile.list(config.execRoot + "/bundles") where !known.contains(id) {
             SmallFile.removeTree(config.execRoot + "/bundles/" + id)
         }
+        // A shim that still answers (an exec's, whose name is not a container's) keeps its directory.
         let prefixes = Set(known.map { String($0.prefix(20)) })
         for name in SmallFile.list(config.execRoot + "/shims") where !prefixes.contains(name) {
-            SmallFile.removeTree(config.execRoot + "/shims/" + name)
+            let directory = config.execRoot + "/shims/" + name
+            if !ShimClient(directory: directory).isAlive { SmallFile.removeTree(directory) }
         }
     }
 
@@ -312,16 +314,19 @@ public actor ContainerEngine {
         discarding[id] = Task.detached {
             snapshots.removeContainer(id)
             for path in paths { try? FileManager.default.removeItem(atPath: path) }
+            await self.discarded(id)
         }
+    }
+
+    private func discarded(_ id: String) {
+        discarding[id] = nil
     }
 
     /// Waits until every removed container's files are gone (before images lose their layers,
     /// and at shutdown).
     public func settleRemovals() async {
-        while let (id, task) = discarding.first {
-            await task.value
-            if discarding[id] == task { discarding[id] = nil }
-        }
+        // Each task removes its own entry when done.
+        while let task = discarding.values.first { await task.value }
     }
 
     public func rename(_ reference: String, to newName: String) async throws {
