@@ -71,7 +71,16 @@ public struct StateStore: Sendable {
 
     /// The spec the container was created with (or last updated to).
     public func spec(_ id: String) throws -> RuntimeSpec {
-        try read(RuntimeSpec.self, id, file: "spec.json", what: "spec")
+        try StateStore.validate(id: id)
+        // Containers created by an older runtime kept the spec inside state.json.
+        if !SmallFile.exists(directory(id) + "/spec.json"), let legacy = try? read(LegacyRecord.self, id, file: "state.json", what: "state") {
+            return legacy.spec
+        }
+        return try read(RuntimeSpec.self, id, file: "spec.json", what: "spec")
+    }
+
+    private struct LegacyRecord: Decodable {
+        let spec: RuntimeSpec
     }
 
     private func read<T: Decodable>(_ type: T.Type, _ id: String, file: String, what: String) throws -> T {

@@ -106,6 +106,16 @@ struct LifecycleTests {
         let execPid = Int32((try String(contentsOfFile: pidFile, encoding: .utf8))) ?? 0
         #expect(execPid > 0)
         #expect(RuntimeHarness.waitFor { ((try? h.runtime(["ps", "--format", "json", id]).stdout) ?? "").contains("\(execPid)") })
+
+        // A container an older runtime created kept its spec inside state.json: exec still works.
+        let directory = h.root + "/" + id
+        let spec = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/spec.json")))
+        var state = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/state.json"))) as? [String: Any])
+        state["spec"] = spec
+        try JSONSerialization.data(withJSONObject: state).write(to: URL(fileURLWithPath: directory + "/state.json"))
+        try FileManager.default.removeItem(atPath: directory + "/spec.json")
+        let legacy = try h.runtime(["exec", id, "cat", "/proc/1/cmdline"])
+        #expect(legacy.status == 0 && legacy.stdout.hasPrefix("sleep"), "\(legacy.stderr)")
     }
 
     @Test("pause freezes every process and resume thaws them")
