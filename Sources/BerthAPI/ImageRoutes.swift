@@ -58,11 +58,7 @@ extension Router {
         if let labels = filters["label"] {
             records = records.filter { record in
                 let imageLabels = (try? images.config(record))?.config?.labels ?? [:]
-                return labels.allSatisfy { filter in
-                    let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
-                    guard let value = imageLabels[parts[0]] else { return false }
-                    return parts.count == 1 || value == parts[1]
-                }
+                return LabelFilter.matchAll(labels, imageLabels)
             }
         }
         return .array(records.map { record in
@@ -202,7 +198,7 @@ extension Router {
 
     private func importImage(_ request: APIRequest, source: String) async throws -> APIResponse {
         guard source == "-" else { throw EngineError(.notImplemented, "import from a URL is not supported: send the archive as the request body") }
-        let file = NSTemporaryDirectory() + "berth-import-\(UUID().uuidString)"
+        let file = engine.scratchPath("import")
         defer { unlink(file) }
         _ = FileManager.default.createFile(atPath: file, contents: Data(request.body))
         var reference: String?
@@ -235,7 +231,7 @@ extension Router {
 
     private func save(names: [String]) throws -> APIResponse {
         guard !names.isEmpty else { throw EngineError(.badRequest, "no image names given") }
-        let file = NSTemporaryDirectory() + "berth-save-\(UUID().uuidString).tar"
+        let file = engine.scratchPath("save") + ".tar"
         defer { unlink(file) }
         for name in names { _ = try images.resolve(name) }
         try images.save(names, to: file)
@@ -247,7 +243,7 @@ extension Router {
     /// "Loaded image" lines once done, or errors as HTTP statuses; otherwise a stream with a
     /// "Loading layer" progress message per layer first, errors as `errorDetail` lines.
     private func load(_ request: APIRequest) async throws -> APIResponse {
-        let file = NSTemporaryDirectory() + "berth-load-\(UUID().uuidString).tar"
+        let file = engine.scratchPath("load") + ".tar"
         _ = FileManager.default.createFile(atPath: file, contents: Data(request.body))
         let images = self.images, events = self.events
         @Sendable func loadAll(_ progress: @escaping (Digest, Int64) -> Void) async throws -> [UInt8] {

@@ -33,9 +33,11 @@ public final class Router: Sendable {
         var pairs: [(String, String)] = []
         if let questionMark = uri.firstIndex(of: "?") {
             for pair in uri[uri.index(after: questionMark)...].split(separator: "&") {
-                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-                let key = parts[0].replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? parts[0]
-                let value = parts.count > 1 ? (parts[1].replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? parts[1]) : ""
+                // `=` and `=v` have an empty key (Go's url.ParseQuery keeps them too): never index
+                // a split that drops empty pieces.
+                let equals = pair.firstIndex(of: "=")
+                let key = decodeQueryComponent(pair[..<(equals ?? pair.endIndex)])
+                let value = equals.map { decodeQueryComponent(pair[pair.index(after: $0)...]) } ?? ""
                 query[key] = value
                 pairs.append((key, value))
             }
@@ -51,6 +53,11 @@ public final class Router: Sendable {
         }
         return APIRequest(method: head.method.rawValue, path: path, query: query, queryPairs: pairs,
                           headers: head.headers.map { ($0.name, $0.value) }, body: body, version: version)
+    }
+
+    private static func decodeQueryComponent(_ text: Substring) -> String {
+        let spaced = text.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
     }
 
     public func handle(_ request: APIRequest) async -> APIResponse {

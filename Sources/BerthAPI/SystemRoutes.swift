@@ -149,11 +149,7 @@ extension Router {
             case "container": ok = event.type == "container" && values.contains { event.actorID.hasPrefix($0) || event.attributes["name"] == $0 }
             case "image": ok = values.contains { event.attributes["image"] == $0 || event.attributes["name"] == $0 || event.actorID == $0 }
             case "label":
-                ok = values.allSatisfy { filter in
-                    let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
-                    guard let value = event.attributes[parts[0]] else { return false }
-                    return parts.count == 1 || value == parts[1]
-                }
+                ok = LabelFilter.matchAll(values, event.attributes)
             default: ok = true
             }
             if !ok { return false }

@@ -72,7 +72,7 @@ public actor ContainerEngine {
     }
     var shimBinary: String { config.binaryDirectory + "/berth-shim" }
     /// A scratch path under the data root (same filesystem as the store, so renames are atomic).
-    nonisolated func scratchPath(_ purpose: String) -> String {
+    public nonisolated func scratchPath(_ purpose: String) -> String {
         "\(config.dataRoot)/tmp/\(purpose)-\(UInt64.random(in: 0...UInt64.max))"
     }
 
@@ -159,7 +159,7 @@ public actor ContainerEngine {
     // MARK: Create
 
     public func create(name requestedName: String?, body: JSONValue) async throws -> (id: String, warnings: [String]) {
-        guard case .object = body else { throw EngineError(.badRequest, "invalid JSON: the body must be an object") }
+        try ConfigValidator.validateCreate(body)
         guard let imageName = body["Image"]?.string, !imageName.isEmpty else { throw EngineError(.badRequest, "config cannot be empty in order to create a container") }
         let image: ImageRecord
         do { image = try images.resolve(imageName) } catch let error as ImageStoreError {

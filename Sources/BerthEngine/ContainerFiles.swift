@@ -36,10 +36,25 @@ extension ContainerEngine {
             throw EngineError(.internalError, "\(error)")
         }
         defer { close(fd) }
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
-        guard count > 0 else { throw EngineError(.internalError, "resolve \(path): \(String(cString: strerror(errno)))") }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        do { return try FileDescriptors.path(of: fd) } catch {
+            throw EngineError(.internalError, "resolve \(path): \(error)")
+        }
+    }
+
+    /// The file berthd bind-mounts over `hostPath` (a path inside `rootfs`) when the container
+    /// runs: its `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` live beside its record,
+    /// and the image's own (usually empty) files underneath are not what the container sees.
+    static func mountedFile(over hostPath: String, rootfs: String, record: ContainerRecord) -> String? {
+        guard let canonical = realpath(rootfs, nil) else { return nil }
+        defer { free(canonical) }
+        let root = String(cString: canonical)
+        guard hostPath.hasPrefix(root + "/") else { return nil }
+        switch String(hostPath.dropFirst(root.count)) {
+        case "/etc/hostname": return record.hostnamePath
+        case "/etc/hosts": return record.hostsPath
+        case "/etc/resolv.conf": return record.resolvConfPath
+        default: return nil
+        }
     }
 
     /// `X-Docker-Container-Path-Stat` for `path`: name, size, Go file mode, mtime, link target.
@@ -63,11 +78,13 @@ extension ContainerEngine {
     /// HEAD/GET `/containers/{id}/archive`: the stat of `path`, and with `content` a tar of it.
     public func archive(_ reference: String, path: String, content: Bool) async throws -> (stat: JSONValue, tar: [UInt8]?) {
         let id = try resolve(reference)
+        let record = containers[id]!
         let (stat, file): (JSONValue, String?) = try withRootfs(id) { rootfs in
-            let hostPath = try Self.resolve(path, in: rootfs)
+            let resolved = try Self.resolve(path, in: rootfs)
+            let hostPath = Self.mountedFile(over: resolved, rootfs: rootfs, record: record) ?? resolved
             let stat = try Self.pathStat(hostPath, name: path)
             guard content else { return (stat, nil) }
-            let output = NSTemporaryDirectory() + "berth-cp-\(UUID().uuidString).tar"
+            let output = scratchPath("cp") + ".tar"
             let parent = (hostPath as NSString).deletingLastPathComponent
             let result = Subprocess.runBlocking(["/bin/tar", "--numeric-owner", "-C", parent, "-cf", output,
                                                  "--", (hostPath as NSString).lastPathComponent])
@@ -86,7 +103,7 @@ extension ContainerEngine {
         if containers[id]!.hostConfig["ReadonlyRootfs"]?.bool ?? false {
             throw EngineError(.badRequest, "container rootfs is marked read-only")
         }
-        let input = NSTemporaryDirectory() + "berth-cp-\(UUID().uuidString).tar"
+        let input = scratchPath("cp") + ".tar"
         FileManager.default.createFile(atPath: input, contents: Data(tar))
         defer { unlink(input) }
         try withRootfs(id) { rootfs in
@@ -100,7 +117,7 @@ extension ContainerEngine {
     /// GET `/containers/{id}/export`: the whole root filesystem as a tar.
     public func export(_ reference: String) async throws -> [UInt8] {
         let id = try resolve(reference)
-        let output = NSTemporaryDirectory() + "berth-export-\(UUID().uuidString).tar"
+        let output = scratchPath("export") + ".tar"
         defer { unlink(output) }
         try withRootfs(id) { rootfs in
             let result = Subprocess.runBlocking(["/bin/tar", "--numeric-owner", "--xattrs", "-C", rootfs, "-cf", output, "."])

@@ -120,11 +120,7 @@ extension ContainerEngine {
                 }
             case "id": ok = values.contains { record.id.hasPrefix($0) }
             case "label":
-                ok = values.allSatisfy { filter in
-                    let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
-                    guard let value = record.labels[parts[0]] else { return false }
-                    return parts.count == 1 || value == parts[1]
-                }
+                ok = LabelFilter.matchAll(values, record.labels)
             case "ancestor":
                 ok = values.contains { ancestor in
                     guard let image = try? images.resolve(ancestor) else { return false }

@@ -9,7 +9,7 @@ extension ContainerEngine {
                                 "CpusetCpus", "CpusetMems", "PidsLimit", "BlkioWeight"]
 
     public func update(_ reference: String, body: JSONValue) async throws -> [String] {
-        guard case .object = body else { throw EngineError(.badRequest, "invalid JSON: the body must be an object") }
+        try ConfigValidator.validateUpdate(body)
         let id = try resolve(reference)
         let record = containers[id]!
         var host = record.hostConfig
@@ -30,9 +30,6 @@ extension ContainerEngine {
             throw EngineError(.badRequest, "Minimum memoryswap limit should be larger than memory limit, see usage")
         }
         if let policy = body["RestartPolicy"], let name = policy["Name"]?.string, !name.isEmpty {
-            guard ["no", "always", "unless-stopped", "on-failure"].contains(name) else {
-                throw EngineError(.badRequest, "invalid restart policy '\(name)'")
-            }
             if name != "no", record.autoRemove {
                 throw EngineError(.badRequest, "Restart policy cannot be updated because AutoRemove is enabled for the container")
             }

@@ -59,7 +59,9 @@ public enum JSONValue: Codable, Equatable, Sendable {
     public var int: Int64? {
         switch self {
         case let .int(value): return value
-        case let .double(value): return Int64(value)
+        // A client's number may be anything JSON allows (1e30, 1.5): only integral values that
+        // fit are integers; converting the rest would trap.
+        case let .double(value): return Int64(exactly: value)
         default: return nil
         }
     }

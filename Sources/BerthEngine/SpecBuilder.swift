@@ -32,8 +32,8 @@ struct SpecBuilder {
         if let adjust = host["OomScoreAdj"]?.int, adjust != 0 { process.oomScoreAdj = Int(adjust) }
         let limits = try rlimits(host["Ulimits"]?.array ?? [])
         process.rlimits = limits.isEmpty ? nil : limits
-        if let size = host["ConsoleSize"]?.array?.compactMap(\.int), size.count == 2, size[0] > 0 {
-            process.consoleSize = .init(height: UInt(size[0]), width: UInt(size[1]))
+        if let size = host["ConsoleSize"]?.array?.compactMap({ $0.int.flatMap(UInt.init(exactly:)) }), size.count == 2, size[0] > 0 {
+            process.consoleSize = .init(height: size[0], width: size[1])
         }
         spec.process = process
 
@@ -170,7 +170,12 @@ struct SpecBuilder {
         let memory = host["Memory"]?.int ?? 0, swap = host["MemorySwap"]?.int ?? 0, reservation = host["MemoryReservation"]?.int ?? 0
         if memory > 0 || reservation > 0 {
             resources.memory = .init()
-            if memory > 0 { resources.memory?.limit = memory; resources.memory?.swap = swap == 0 ? memory * 2 : swap }
+            if memory > 0 {
+                // Docker's default swap is as much again as the memory (-1, unlimited, where that overflows).
+                let doubled = memory.multipliedReportingOverflow(by: 2)
+                resources.memory?.limit = memory
+                resources.memory?.swap = swap != 0 ? swap : doubled.overflow ? -1 : doubled.partialValue
+            }
             if reservation > 0 { resources.memory?.reservation = reservation }
         }
         let shares = host["CpuShares"]?.int ?? 0, nanoCPUs = host["NanoCpus"]?.int ?? 0
@@ -186,7 +191,7 @@ struct SpecBuilder {
             resources.cpu = cpu
         }
         if let pids = host["PidsLimit"]?.int, pids > 0 { resources.pids = .init(limit: pids) }
-        if let weight = host["BlkioWeight"]?.int, weight > 0 { resources.blockIO = .init(weight: UInt16(weight)) }
+        if let weight = host["BlkioWeight"]?.int.flatMap(UInt16.init(exactly:)), weight > 0 { resources.blockIO = .init(weight: weight) }
         return resources
     }
 

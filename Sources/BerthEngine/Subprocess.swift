@@ -28,6 +28,10 @@ enum Subprocess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, pipe.write, 1)
         posix_spawn_file_actions_adddup2(&actions, pipe.write, 2)
+        // Nothing else of berthd's crosses: its listening sockets, client connections and store
+        // files would otherwise live on in every shim (a dead berthd's socket still accepting,
+        // an attach never ending while a later shim holds the connection).
+        FileDescriptors.closeOthersOnSpawn(&actions)
         // The daemon may block signals in its threads; children start with a clean mask.
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

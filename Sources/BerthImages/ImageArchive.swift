@@ -34,31 +34,37 @@ extension ImageStore {
         } catch {
             throw ImageStoreError.io("cannot read image archive \(shown): \(error)")
         }
-        var loaded: [(Digest, [String])] = []
-        if let data = FileManager.default.contents(atPath: work + "/manifest.json") {
+        // Every path the archive names is checked before anything is stored.
+        var planned: [(config: String, layers: [String], tags: [String])] = []
+        if let data = try Self.contentsInside(work, "manifest.json", archive: shown) {
             let entries: [ArchiveManifest]
             do { entries = try JSONDecoder().decode([ArchiveManifest].self, from: data) } catch {
                 throw ImageStoreError.io("invalid manifest.json in \(shown): \(error)")
             }
             for entry in entries {
-                let tags = try (entry.RepoTags ?? []).map { try ImageReference(parsing: $0).description }
-                let id = try importImage(configPath: work + "/" + entry.Config, layerPaths: entry.Layers.map { work + "/" + $0 }, tags: tags,
-                                         layerLoaded: layerLoaded)
-                loaded.append((id, tags))
+                planned.append((try Self.fileInside(work, entry.Config, archive: shown),
+                                try entry.Layers.map { try Self.fileInside(work, $0, archive: shown) },
+                                try (entry.RepoTags ?? []).map { try ImageReference(parsing: $0).description }))
             }
-        } else if let data = FileManager.default.contents(atPath: work + "/index.json") {
-            let index = try JSONDecoder().decode(ImageIndex.self, from: data)
+        } else if let data = try Self.contentsInside(work, "index.json", archive: shown) {
+            let index: ImageIndex
+            do { index = try JSONDecoder().decode(ImageIndex.self, from: data) } catch {
+                throw ImageStoreError.io("invalid index.json in \(shown): \(error)")
+            }
             for descriptor in index.manifests {
-                let manifest = try JSONDecoder().decode(ImageManifest.self, from: try Self.blob(work, descriptor.digest))
-                let annotations = descriptor.annotations ?? [:]
-                let tags = try (annotations["io.containerd.image.name"]).map { [try ImageReference(parsing: $0).description] } ?? []
-                let id = try importImage(configPath: Self.blobPath(work, manifest.config.digest),
-                                         layerPaths: manifest.layers.map { Self.blobPath(work, $0.digest) }, tags: tags,
-                                         layerLoaded: layerLoaded)
-                loaded.append((id, tags))
+                let manifest = try JSONDecoder().decode(ImageManifest.self, from: try Self.blob(work, descriptor.digest, archive: shown))
+                let name = descriptor.annotations?["io.containerd.image.name"]
+                planned.append((try Self.blobPath(work, manifest.config.digest, archive: shown),
+                                try manifest.layers.map { try Self.blobPath(work, $0.digest, archive: shown) },
+                                try name.map { [try ImageReference(parsing: $0).description] } ?? []))
             }
         } else {
             throw ImageStoreError.io("\(shown) is not an image archive: it has neither manifest.json nor index.json")
+        }
+        var loaded: [(Digest, [String])] = []
+        for image in planned {
+            let id = try importImage(configPath: image.config, layerPaths: image.layers, tags: image.tags, layerLoaded: layerLoaded)
+            loaded.append((id, image.tags))
         }
         return loaded
     }
@@ -188,16 +194,52 @@ extension ImageStore {
         return (hasher.finalize(), length, compressed)
     }
 
-    static func blobPath(_ layout: String, _ digest: Digest) -> String {
-        "\(layout)/blobs/\(digest.algorithm.rawValue)/\(digest.encoded)"
+    static func blobPath(_ layout: String, _ digest: Digest, archive: String) throws -> String {
+        try fileInside(layout, "blobs/\(digest.algorithm.rawValue)/\(digest.encoded)", archive: archive)
     }
 
-    static func blob(_ layout: String, _ digest: Digest) throws -> Data {
-        guard let data = FileManager.default.contents(atPath: blobPath(layout, digest)) else {
+    static func blob(_ layout: String, _ digest: Digest, archive: String) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: try blobPath(layout, digest, archive: archive)) else {
             throw ImageStoreError.blobNotFound(digest)
         }
         try digest.verify(data)
         return data
+    }
+
+    /// The real path of `relative`, a path an archive names (a manifest's `Config` or `Layers`,
+    /// a blob), once it is known to be a regular file inside the extracted archive `root`:
+    /// `..`, absolute paths and symlinks that lead out are refused, so no file of the host can
+    /// become part of an image. (`root` is private to this load: nothing changes it meanwhile.)
+    static func fileInside(_ root: String, _ relative: String, archive: String) throws -> String {
+        let refuse = { (reason: String) in ImageStoreError.io("\(archive) is not a valid image archive: \(relative) \(reason)") }
+        guard !relative.isEmpty, !relative.hasPrefix("/") else { throw refuse("is not a relative path inside the archive") }
+        let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else { throw ImageStoreError.io("open \(root): \(String(cString: strerror(errno)))") }
+        defer { close(rootFD) }
+        let fd: Int32
+        do {
+            fd = try FileDescriptors.openBeneath(rootFD, relative, flags: O_RDONLY | O_CLOEXEC)
+        } catch let error as SystemError {
+            switch error.errno {
+            case .noSuchFileOrDirectory: throw refuse("is missing from the archive")
+            case .improperLink: throw refuse("leads outside the archive")
+            default: throw refuse("cannot be opened: \(error)")
+            }
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { throw refuse("is not a regular file") }
+        let resolved = try FileDescriptors.path(of: fd)
+        guard let canonical = realpath(root, nil) else { throw ImageStoreError.io("resolve \(root): \(String(cString: strerror(errno)))") }
+        defer { free(canonical) }
+        guard resolved.hasPrefix(String(cString: canonical) + "/") else { throw refuse("leads outside the archive") }
+        return resolved
+    }
+
+    /// The content of `relative` inside the extracted archive, or `nil` if the archive has no such entry.
+    static func contentsInside(_ root: String, _ relative: String, archive: String) throws -> Data? {
+        guard SmallFile.lexists(root + "/" + relative) else { return nil }
+        return FileManager.default.contents(atPath: try fileInside(root, relative, archive: archive))
     }
 }
 

@@ -176,8 +176,12 @@ public final class Snapshotter: Sendable {
         let argv = ["/bin/cp", "-a", "--no-target-directory", "--reflink=auto", source, target]
         let args = argv.map { strdup($0) } + [nil]
         defer { args.forEach { free($0) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        FileDescriptors.closeOthersOnSpawn(&actions)
         var pid: pid_t = 0
-        guard posix_spawn(&pid, argv[0], nil, nil, args, nil) == 0 else { throw ImageStoreError.io("cannot run cp") }
+        guard posix_spawn(&pid, argv[0], &actions, nil, args, nil) == 0 else { throw ImageStoreError.io("cannot run cp") }
         let status = try Processes.wait(pid)
         guard status == .exited(0) else { throw ImageStoreError.io("copy \(source) to \(target) failed: \(status)") }
     }

@@ -36,6 +36,12 @@ public enum FileDescriptors {
         _ = berth_close_range(next, ~0)
     }
 
+    /// Makes a posix_spawn child start with nothing but its standard descriptors (what the
+    /// actions dup2 into 0, 1 and 2): every other descriptor of the parent is closed.
+    public static func closeOthersOnSpawn(_ actions: inout posix_spawn_file_actions_t) {
+        _ = berth_spawn_closefrom(&actions, 3)
+    }
+
     /// Sends `fd` and a message over a Unix socket.
     public static func send(fd: Int32, over socket: Int32, message: [UInt8] = [0]) throws {
         let result = message.withUnsafeBytes { berth_send_fd(socket, fd, $0.baseAddress, $0.count) }
@@ -82,6 +88,19 @@ public enum FileDescriptors {
             if chunk.isEmpty { return out }
             out += chunk
         }
+    }
+
+    /// The path the kernel has for an open descriptor (`/proc/self/fd/N`).
+    public static func path(of fd: Int32) throws -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = try syscallChecked("readlink /proc/self/fd/\(fd)") { readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1) }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Opens `path` under the directory `dirfd` only if it resolves beneath it, symlinks
+    /// included: `..`, absolute paths and symlinks that lead out fail with EXDEV.
+    public static func openBeneath(_ dirfd: Int32, _ path: String, flags: Int32) throws -> Int32 {
+        try openat2(dirfd, path, flags: flags, resolve: BERTH_RESOLVE_BENEATH | BERTH_RESOLVE_NO_MAGICLINKS)
     }
 
     /// openat2(2) with `RESOLVE_*` flags; the result is always O_CLOEXEC.

@@ -66,6 +66,12 @@ public enum SmallFile {
         access(path, F_OK) == 0
     }
 
+    /// Whether `path` exists, without following a final symlink.
+    public static func lexists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
     public static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR

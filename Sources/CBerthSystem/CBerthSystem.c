@@ -378,3 +378,7 @@ int berth_seccomp_set_filter(const void *instructions, unsigned int count, unsig
     struct sock_fprog program = { .len = (unsigned short)count, .filter = (struct sock_filter *)instructions };
     return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &program);
 }
+
+int berth_spawn_closefrom(posix_spawn_file_actions_t *actions, int first) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, first);
+}

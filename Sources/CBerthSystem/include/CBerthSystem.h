@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <spawn.h>
 
 /* Namespace flags (visible to Swift only through these constants). */
 extern const int BERTH_CLONE_NEWNS;
@@ -65,6 +66,8 @@ int berth_pidfd_open(pid_t pid);
 int berth_pidfd_send_signal(int pidfd, int sig);
 
 int berth_pipe_cloexec(int fds[2]);
+/* posix_spawn: close every descriptor from `first` up in the child (glibc 2.34+). */
+int berth_spawn_closefrom(posix_spawn_file_actions_t *actions, int first);
 int berth_memfd(const char *name);
 long berth_fs_type(const char *path);
 

@@ -1,0 +1,260 @@
+import Foundation
+
+/// Checks a client's `Config` and `HostConfig` before anything is stored: each known field has
+/// the JSON type of its Go field in dockerd (so a string where an object belongs, or `1e30` for an
+/// int64, is refused with Go's wording), numbers are in range, and resource limits pass dockerd's
+/// checks. `create` and `update` both call it, so neither stores what `start` would refuse, and no
+/// later conversion of a client's number can trap.
+enum ConfigValidator {
+    /// The JSON shape of a Go field. `null` is always accepted (Go leaves the zero value).
+    enum Kind {
+        case string, bool, int64, int32, uint16, uint64
+        /// `[]string`.
+        case strings
+        /// `strslice.StrSlice`: a list of strings, or one string.
+        case stringOrStrings
+        /// `map[string]string`.
+        case stringMap
+        /// `[2]uint` (ConsoleSize).
+        case uintPair
+        /// Any object / any array: checked field by field elsewhere, or passed through.
+        case object, array
+
+        var goType: String {
+            switch self {
+            case .string: "string"
+            case .bool: "bool"
+            case .int64: "int64"
+            case .int32: "int"
+            case .uint16: "uint16"
+            case .uint64: "uint64"
+            case .strings: "[]string"
+            case .stringOrStrings: "strslice.StrSlice"
+            case .stringMap: "map[string]string"
+            case .uintPair: "[2]uint"
+            case .object: "struct"
+            case .array: "[]struct"
+            }
+        }
+    }
+
+    static let configFields: [String: Kind] = [
+        "Hostname": .string, "Domainname": .string, "User": .string, "AttachStdin": .bool, "AttachStdout": .bool,
+        "AttachStderr": .bool, "ExposedPorts": .object, "Tty": .bool, "OpenStdin": .bool, "StdinOnce": .bool,
+        "Env": .strings, "Cmd": .stringOrStrings, "Healthcheck": .object, "ArgsEscaped": .bool, "Image": .string,
+        "Volumes": .object, "WorkingDir": .string, "Entrypoint": .stringOrStrings, "NetworkDisabled": .bool,
+        "MacAddress": .string, "OnBuild": .strings, "Labels": .stringMap, "StopSignal": .string, "StopTimeout": .int32,
+        "Shell": .strings, "HostConfig": .object, "NetworkingConfig": .object,
+    ]
+
+    /// `HostConfig`, `Resources` included (dockerd embeds it).
+    static let hostConfigFields: [String: Kind] = [
+        "Binds": .strings, "ContainerIDFile": .string, "LogConfig": .object, "NetworkMode": .string, "PortBindings": .object,
+        "RestartPolicy": .object, "AutoRemove": .bool, "VolumeDriver": .string, "VolumesFrom": .strings,
+        "ConsoleSize": .uintPair, "Annotations": .stringMap, "CapAdd": .stringOrStrings, "CapDrop": .stringOrStrings,
+        "CgroupnsMode": .string, "Dns": .strings, "DnsOptions": .strings, "DnsSearch": .strings, "ExtraHosts": .strings,
+        "GroupAdd": .strings, "IpcMode": .string, "Cgroup": .string, "Links": .strings, "OomScoreAdj": .int32,
+        "PidMode": .string, "Privileged": .bool, "PublishAllPorts": .bool, "ReadonlyRootfs": .bool,
+        "SecurityOpt": .strings, "StorageOpt": .stringMap, "Tmpfs": .stringMap, "UTSMode": .string, "UsernsMode": .string,
+        "ShmSize": .int64, "Sysctls": .stringMap, "Runtime": .string, "Isolation": .string, "MaskedPaths": .strings,
+        "ReadonlyPaths": .strings, "Init": .bool, "Mounts": .array,
+        "CpuShares": .int64, "Memory": .int64, "NanoCpus": .int64, "CgroupParent": .string, "BlkioWeight": .uint16,
+        "BlkioWeightDevice": .array, "BlkioDeviceReadBps": .array, "BlkioDeviceWriteBps": .array,
+        "BlkioDeviceReadIOps": .array, "BlkioDeviceWriteIOps": .array, "CpuPeriod": .int64, "CpuQuota": .int64,
+        "CpuRealtimePeriod": .int64, "CpuRealtimeRuntime": .int64, "CpusetCpus": .string, "CpusetMems": .string,
+        "Devices": .array, "DeviceCgroupRules": .strings, "DeviceRequests": .array, "KernelMemory": .int64,
+        "KernelMemoryTCP": .int64, "MemoryReservation": .int64, "MemorySwap": .int64, "MemorySwappiness": .int64,
+        "OomKillDisable": .bool, "PidsLimit": .int64, "Ulimits": .array, "CpuCount": .int64, "CpuPercent": .int64,
+        "IOMaximumIOps": .uint64, "IOMaximumBandwidth": .uint64,
+    ]
+
+    static let restartPolicyFields: [String: Kind] = ["Name": .string, "MaximumRetryCount": .int32]
+    static let logConfigFields: [String: Kind] = ["Type": .string, "Config": .stringMap]
+    static let ulimitFields: [String: Kind] = ["Name": .string, "Soft": .int64, "Hard": .int64]
+    static let healthcheckFields: [String: Kind] = ["Test": .strings, "Interval": .int64, "Timeout": .int64,
+                                                    "StartPeriod": .int64, "StartInterval": .int64, "Retries": .int32]
+
+    /// HostConfig fields Berth does not implement yet: refused when set, never dropped (a dropped
+    /// mount or device silently loses what the user asked for).
+    static let unsupportedHostFields: [String: String] = [
+        "Mounts": "--mount is not supported by Berth yet: use -v /host/path:/container/path or --tmpfs",
+        "Devices": "--device is not supported by Berth yet",
+        "DeviceRequests": "device requests (--gpus) are not supported by Berth",
+        "DeviceCgroupRules": "--device-cgroup-rule is not supported by Berth yet",
+        "VolumesFrom": "--volumes-from is not supported by Berth yet",
+        "Links": "--link is not supported by Berth yet",
+        "PortBindings": "publishing ports (-p) is not supported by Berth yet",
+        "BlkioWeightDevice": "--blkio-weight-device is not supported by Berth yet",
+        "BlkioDeviceReadBps": "--device-read-bps is not supported by Berth yet",
+        "BlkioDeviceWriteBps": "--device-write-bps is not supported by Berth yet",
+        "BlkioDeviceReadIOps": "--device-read-iops is not supported by Berth yet",
+        "BlkioDeviceWriteIOps": "--device-write-iops is not supported by Berth yet",
+        "StorageOpt": "--storage-opt is not supported by Berth",
+    ]
+
+    // MARK: Entry points
+
+    /// A `POST /containers/create` body: the container's `Config` with `HostConfig` inside.
+    static func validateCreate(_ body: JSONValue) throws {
+        guard let fields = body.object else { throw typeError(body, "CreateRequest", "container.CreateRequest") }
+        try checkFields(fields, configFields, owner: "CreateRequest")
+        if let health = fields["Healthcheck"]?.object { try validateHealthcheck(health) }
+        if let host = fields["HostConfig"], !host.isNull {
+            guard let object = host.object else { throw typeError(host, "CreateRequest.HostConfig", "container.HostConfig") }
+            try validateHostConfig(object)
+            for (key, message) in unsupportedHostFields.sorted(by: { $0.key < $1.key }) where isSet(object[key]) {
+                throw EngineError(.badRequest, "\(message) (HostConfig.\(key))")
+            }
+        }
+        if let networking = fields["NetworkingConfig"], !networking.isNull, networking.object == nil {
+            throw typeError(networking, "CreateRequest.NetworkingConfig", "network.NetworkingConfig")
+        }
+    }
+
+    /// A `POST /containers/{id}/update` body: `Resources` and `RestartPolicy`.
+    static func validateUpdate(_ body: JSONValue) throws {
+        guard let fields = body.object else { throw typeError(body, "UpdateConfig", "container.UpdateConfig") }
+        try validateHostConfig(fields)
+    }
+
+    // MARK: Checks
+
+    private static func validateHostConfig(_ host: [String: JSONValue]) throws {
+        try checkFields(host, hostConfigFields, owner: "HostConfig")
+        if let policy = host["RestartPolicy"]?.object {
+            try checkFields(policy, restartPolicyFields, owner: "RestartPolicy")
+            try validateRestartPolicy(name: policy["Name"]?.string ?? "", retries: policy["MaximumRetryCount"]?.int ?? 0)
+        }
+        if let log = host["LogConfig"]?.object { try checkFields(log, logConfigFields, owner: "LogConfig") }
+        for entry in host["Ulimits"]?.array ?? [] {
+            guard let ulimit = entry.object else { throw typeError(entry, "HostConfig.Ulimits", "units.Ulimit") }
+            try checkFields(ulimit, ulimitFields, owner: "Ulimit")
+            try validateUlimit(name: ulimit["Name"]?.string ?? "", soft: ulimit["Soft"]?.int ?? 0, hard: ulimit["Hard"]?.int ?? 0)
+        }
+        try validateResources(host)
+    }
+
+    /// dockerd's resource checks (daemon/daemon_unix.go, verifyPlatformContainerResources), same wording.
+    private static func validateResources(_ host: [String: JSONValue]) throws {
+        func value(_ key: String) -> Int64 { host[key]?.int ?? 0 }
+        let minimum: Int64 = 6 * 1024 * 1024
+        let memory = value("Memory"), swap = value("MemorySwap"), reservation = value("MemoryReservation")
+        if memory != 0 && memory < minimum { throw EngineError(.badRequest, "Minimum memory limit allowed is 6MB") }
+        if memory > 0 && swap > 0 && swap < memory {
+            throw EngineError(.badRequest, "Minimum memoryswap limit should be larger than memory limit, see usage")
+        }
+        if let swappiness = host["MemorySwappiness"]?.int, swappiness != -1, !(0...100).contains(swappiness) {
+            throw EngineError(.badRequest, "Invalid value: \(swappiness), valid memory swappiness range is 0-100")
+        }
+        if reservation != 0 && reservation < minimum { throw EngineError(.badRequest, "Minimum memory reservation allowed is 6MB") }
+        if memory > 0 && reservation > 0 && memory < reservation {
+            throw EngineError(.badRequest, "Minimum memory limit can not be less than memory reservation limit, see usage")
+        }
+        let nanoCPUs = value("NanoCpus"), period = value("CpuPeriod"), quota = value("CpuQuota")
+        if nanoCPUs > 0 && period > 0 { throw EngineError(.badRequest, "Conflicting options: Nano CPUs and CPU Period cannot both be set") }
+        if nanoCPUs > 0 && quota > 0 { throw EngineError(.badRequest, "Conflicting options: Nano CPUs and CPU Quota cannot both be set") }
+        let cpus = Int64(ProcessInfo.processInfo.activeProcessorCount)
+        if nanoCPUs < 0 || nanoCPUs > cpus * 1_000_000_000 {
+            throw EngineError(.badRequest, "Range of CPUs is from 0.01 to \(cpus).00, as there are only \(cpus) CPUs available")
+        }
+        if period != 0 && !(1000...1_000_000).contains(period) {
+            throw EngineError(.badRequest, "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)")
+        }
+        if quota > 0 && quota < 1000 { throw EngineError(.badRequest, "CPU cfs quota can not be less than 1ms (i.e. 1000)") }
+        if value("CpuShares") < 0 { throw EngineError(.badRequest, "invalid CPU shares: \(value("CpuShares")): must not be negative") }
+        let weight = value("BlkioWeight")
+        if weight > 0 && !(10...1000).contains(weight) { throw EngineError(.badRequest, "Range of blkio weight is from 10 to 1000") }
+        let adjust = value("OomScoreAdj")
+        if !(-1000...1000).contains(adjust) {
+            throw EngineError(.badRequest, "Invalid value \(adjust), range for oom score adj is [-1000, 1000]")
+        }
+        if value("ShmSize") < 0 { throw EngineError(.badRequest, "SHM size can not be less than 0") }
+    }
+
+    static func validateRestartPolicy(name: String, retries: Int64) throws {
+        guard ["", "no", "always", "unless-stopped", "on-failure"].contains(name) else {
+            throw EngineError(.badRequest, "invalid restart policy: unknown policy '\(name)'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'")
+        }
+        if retries < 0 { throw EngineError(.badRequest, "invalid restart policy: maximum retry count can not be negative") }
+        if retries > 0 && name != "on-failure" {
+            throw EngineError(.badRequest, "invalid restart policy: maximum retry count can only be used with 'on-failure'")
+        }
+    }
+
+    /// The names `ulimit` knows (RLIMIT_*, lower case, without the prefix).
+    static let ulimitNames: Set<String> = ["core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice",
+                                           "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack", "as"]
+
+    private static func validateUlimit(name: String, soft: Int64, hard: Int64) throws {
+        guard ulimitNames.contains(name.lowercased()) else { throw EngineError(.badRequest, "invalid ulimit type: \(name)") }
+        // -1 is "unlimited" to the kernel.
+        if hard != -1 && (soft == -1 || soft > hard) {
+            throw EngineError(.badRequest, "ulimit soft limit must be less than or equal to hard limit: \(soft) > \(hard)")
+        }
+    }
+
+    private static func validateHealthcheck(_ health: [String: JSONValue]) throws {
+        try checkFields(health, healthcheckFields, owner: "HealthConfig")
+        for key in ["Interval", "Timeout", "StartPeriod", "StartInterval"] {
+            if let value = health[key]?.int, value != 0, value < 1_000_000 {
+                throw EngineError(.badRequest, "\(key) in Healthcheck cannot be less than 1ms")
+            }
+        }
+        if let retries = health["Retries"]?.int, retries < 0 { throw EngineError(.badRequest, "Retries in Healthcheck cannot be negative") }
+    }
+
+    // MARK: Types
+
+    private static func checkFields(_ fields: [String: JSONValue], _ kinds: [String: Kind], owner: String) throws {
+        for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+            guard let kind = kinds[key] else { continue }
+            try check(value, kind, field: "\(owner).\(key)")
+        }
+    }
+
+    private static func check(_ value: JSONValue, _ kind: Kind, field: String) throws {
+        if value.isNull { return }
+        let fits: Bool
+        switch kind {
+        case .string: fits = value.string != nil
+        case .bool: fits = value.bool != nil
+        case .int64: fits = value.int != nil
+        case .int32: fits = value.int.map { Int32(exactly: $0) != nil } ?? false
+        case .uint16: fits = value.int.map { UInt16(exactly: $0) != nil } ?? false
+        case .uint64: fits = value.int.map { $0 >= 0 } ?? false
+        case .strings: fits = value.array?.allSatisfy { $0.string != nil || $0.isNull } ?? false
+        case .stringOrStrings: fits = value.string != nil || (value.array?.allSatisfy { $0.string != nil } ?? false)
+        case .stringMap: fits = value.object?.values.allSatisfy { $0.string != nil || $0.isNull } ?? false
+        case .uintPair: fits = value.array.map { $0.count == 2 && $0.allSatisfy { ($0.int ?? -1) >= 0 } } ?? false
+        case .object: fits = value.object != nil
+        case .array: fits = value.array != nil
+        }
+        if !fits { throw typeError(value, field, kind.goType) }
+    }
+
+    /// Go's encoding/json message, which clients and scripts already know.
+    private static func typeError(_ value: JSONValue, _ field: String, _ goType: String) -> EngineError {
+        let shown: String
+        switch value {
+        case .null: shown = "null"
+        case .bool: shown = "bool"
+        case let .int(number): shown = "number \(number)"
+        case let .double(number): shown = "number \(number)"
+        case .string: shown = "string"
+        case .array: shown = "array"
+        case .object: shown = "object"
+        }
+        return EngineError(.badRequest, "json: cannot unmarshal \(shown) into Go struct field \(field) of type \(goType)")
+    }
+
+    /// Whether a client set a field: present, not null, not an empty list or object.
+    private static func isSet(_ value: JSONValue?) -> Bool {
+        switch value {
+        case nil, .null?: return false
+        case let .array(items)?: return !items.isEmpty
+        case let .object(fields)?: return !fields.isEmpty
+        case let .string(text)?: return !text.isEmpty
+        default: return true
+        }
+    }
+}

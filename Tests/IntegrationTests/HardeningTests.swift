@@ -1,0 +1,159 @@
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// What an attack run found: single requests that crashed berthd, archives that read host
+/// files, descriptors that leaked into shims. Each test failed before its fix.
+@Suite("berthd hardening")
+struct HardeningTests {
+    /// The daemon still answers, and is the same process.
+    private func expectAlive(_ daemon: DaemonHarness, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(kill(daemon.pid, 0) == 0, "berthd died: \(daemon.log.suffix(2000))", sourceLocation: sourceLocation)
+        #expect(daemon.api("GET", "/_ping").body == "OK", sourceLocation: sourceLocation)
+    }
+
+    @Test func malformedRequestsEndInAnErrorNotACrash() throws {
+        let daemon = try DaemonHarness("crash")
+        defer { daemon.shutdown() }
+        // Query strings with empty keys.
+        #expect(daemon.api("GET", "/_ping?=").status == 200)
+        #expect(daemon.api("GET", "/containers/json?a=1&=&b=2").status == 200)
+        #expect(daemon.api("GET", "/v1.50/images/json?=x&&").status == 200)
+        // Label filters without a key.
+        for path in ["/containers/json?all=1&filters=%7B%22label%22%3A%5B%22%3D%22%5D%7D",
+                     "/images/json?filters=%7B%22label%22%3A%5B%22%22%5D%7D"] {
+            #expect(daemon.api("GET", path).status == 200, "\(path)")
+        }
+        expectAlive(daemon)
+
+        // Wrong JSON types and numbers out of range: 400 with the field's name, nothing stored.
+        let refused: [(String, String)] = [
+            (#"{"Image":"busybox","HostConfig":"x"}"#, "HostConfig"),
+            (#"{"Image":"busybox","HostConfig":{"NanoCpus":1e30}}"#, "NanoCpus"),
+            (#"{"Image":"busybox","HostConfig":{"NanoCpus":1000000000000}}"#, "Range of CPUs"),
+            (#"{"Image":"busybox","HostConfig":{"Memory":1}}"#, "Minimum memory limit allowed is 6MB"),
+            (#"{"Image":"busybox","HostConfig":{"ConsoleSize":[-1,5]}}"#, "ConsoleSize"),
+            (#"{"Image":"busybox","HostConfig":{"BlkioWeight":70000}}"#, "BlkioWeight"),
+            (#"{"Image":"busybox","HostConfig":{"OomScoreAdj":5000}}"#, "oom score adj"),
+            (#"{"Image":"busybox","HostConfig":{"CpuPeriod":-5}}"#, "CPU cfs period"),
+            (#"{"Image":"busybox","HostConfig":{"Ulimits":[{"Name":"nofile","Soft":10,"Hard":5}]}}"#, "soft limit"),
+            (#"{"Image":"busybox","HostConfig":{"Ulimits":[{"Name":"bogus","Soft":1,"Hard":1}]}}"#, "invalid ulimit type"),
+            (#"{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"volume","Target":"/data"}]}}"#, "HostConfig.Mounts"),
+            (#"{"Image":"busybox","Env":"A=1"}"#, "Env"),
+            (#"{"Image":"busybox","StopTimeout":1e300}"#, "StopTimeout"),
+            (#"{"Image":"busybox","Healthcheck":{"Test":["CMD","true"],"Interval":5}}"#, "Interval"),
+            (#"["busybox"]"#, "CreateRequest"),
+        ]
+        for (body, message) in refused {
+            let answer = daemon.api("POST", "/containers/create", body: body)
+            #expect(answer.status == 400, "\(body): \(answer)")
+            #expect(answer.body.contains(message), "\(body): \(answer.body)")
+        }
+        // A created container updated with a bad value is refused the same way.
+        let created = daemon.api("POST", "/containers/create?name=upd", body: #"{"Image":"busybox","Cmd":["true"],"HostConfig":{"NetworkMode":"none"}}"#)
+        #expect(created.status == 201, "\(created)")
+        let update = daemon.api("POST", "/containers/upd/update", body: #"{"NanoCpus":-1e40}"#)
+        #expect(update.status == 400, "\(update)")
+        #expect(daemon.api("POST", "/containers/upd/update", body: #""x""#).status == 400)
+        #expect(daemon.docker("start", "upd").status == 0)
+        expectAlive(daemon)
+        #expect(daemon.docker("ps", "-aq").stdout.split(separator: "\n").count == 1)
+    }
+
+    /// `docker load` of archives whose manifest names paths outside the archive: by `..` and by
+    /// a symlink inside it. Before the fix both built an image from host files.
+    @Test(arguments: ["dotdot", "symlink", "absolute"])
+    func loadRefusesPathsOutsideTheArchive(_ kind: String) throws {
+        let daemon = try DaemonHarness("load-\(kind)")
+        defer { daemon.shutdown() }
+        let archive = daemon.dir + "/evil.tar"
+        let made = Command.capture(["python3", "-c", Self.evilArchive, archive, daemon.dir + "/host", kind])
+        #expect(made.status == 0, "\(made.stderr)")
+        let loaded = daemon.docker("load", "-i", archive)
+        #expect(loaded.status != 0)
+        #expect(loaded.stderr.contains("outside the archive") || loaded.stderr.contains("not a relative path"), "\(loaded.stderr)")
+        #expect(daemon.docker("images", "-q", "evil").stdout.isEmpty)
+        expectAlive(daemon)
+    }
+
+    /// Writes a host "secret" layer and config under argv[2], and an archive at argv[1] whose
+    /// manifest reaches them.
+    static let evilArchive = #"""
+        import hashlib, io, json, os, sys, tarfile
+        out, host, kind = sys.argv[1:4]
+        os.makedirs(host, exist_ok=True)
+        layer = io.BytesIO()
+        with tarfile.open(fileobj=layer, mode='w') as t:
+            data = b'host secret\n'
+            info = tarfile.TarInfo('secret'); info.size = len(data); t.addfile(info, io.BytesIO(data))
+        open(host + '/layer.tar', 'wb').write(layer.getvalue())
+        config = {'architecture': 'amd64', 'os': 'linux', 'config': {'Cmd': ['sh']},
+                  'rootfs': {'type': 'layers', 'diff_ids': ['sha256:' + hashlib.sha256(layer.getvalue()).hexdigest()]}}
+        open(host + '/config.json', 'w').write(json.dumps(config))
+        with tarfile.open(out, 'w') as t:
+            def add(name, data):
+                info = tarfile.TarInfo(name); info.size = len(data); t.addfile(info, io.BytesIO(data))
+            if kind == 'dotdot':
+                up = '../' * 40
+                entry = {'Config': up + host + '/config.json', 'Layers': [up + host + '/layer.tar']}
+            elif kind == 'absolute':
+                entry = {'Config': host + '/config.json', 'Layers': [host + '/layer.tar']}
+            else:
+                for name, target in [('blobs/c.json', host + '/config.json'), ('blobs/l.tar', host + '/layer.tar')]:
+                    info = tarfile.TarInfo(name); info.type = tarfile.SYMTYPE; info.linkname = target; t.addfile(info)
+                entry = {'Config': 'blobs/c.json', 'Layers': ['blobs/l.tar']}
+            entry['RepoTags'] = ['evil:' + kind]
+            add('manifest.json', json.dumps([entry]).encode())
+        """#
+
+    /// berthd's descriptors (its listening socket above all) stay out of shims: after berthd is
+    /// killed its socket refuses connections instead of hanging them.
+    @Test func shimsInheritNoDescriptorOfTheDaemon() throws {
+        let daemon = try DaemonHarness("fds")
+        defer { daemon.shutdown() }
+        #expect(daemon.docker("run", "-d", "--name", "fdbox", "--network", "none", "busybox", "sleep", "600").status == 0)
+        let pid = daemon.docker("inspect", "-f", "{{.State.Pid}}", "fdbox").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let shim = try #require(Self.parent(of: pid))
+        let command = String(decoding: FileManager.default.contents(atPath: "/proc/\(shim)/cmdline") ?? Data(), as: UTF8.self)
+        #expect(command.contains("berth-shim"))
+        let daemonTargets = Self.descriptorTargets(daemon.pid)
+        let shimTargets = Self.descriptorTargets(shim)
+        #expect(daemonTargets.contains { $0.hasPrefix("socket:") })
+        let shared = shimTargets.intersection(daemonTargets).filter { !$0.hasPrefix("/dev/") && !$0.hasPrefix("anon_inode:") }
+        #expect(shared.isEmpty, "descriptors of berthd in the shim: \(shared)")
+
+        daemon.kill9()
+        let probe = Command.capture(["curl", "-s", "--unix-socket", daemon.socket, "http://x/_ping"], timeout: 10)
+        #expect(!probe.timedOut, "a connection to a dead berthd's socket hung")
+        #expect(probe.status != 0)
+        try daemon.start()
+        #expect(daemon.docker("rm", "-f", "fdbox").status == 0)
+    }
+
+    @Test func copyOutOfDaemonManagedFiles() throws {
+        let daemon = try DaemonHarness("cpetc")
+        defer { daemon.shutdown() }
+        #expect(daemon.docker("run", "-d", "--name", "cpbox", "--hostname", "cp-host-name", "--network", "none", "busybox", "sleep", "600").status == 0)
+        let target = daemon.dir + "/out"
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        #expect(daemon.docker("cp", "cpbox:/etc/hostname", target + "/hostname").status == 0)
+        #expect((try? String(contentsOfFile: target + "/hostname", encoding: .utf8)) == "cp-host-name\n")
+        #expect(daemon.docker("cp", "cpbox:/etc/hosts", target + "/hosts").status == 0)
+        let hosts = (try? String(contentsOfFile: target + "/hosts", encoding: .utf8)) ?? ""
+        #expect(hosts == daemon.docker("exec", "cpbox", "cat", "/etc/hosts").stdout)
+        #expect(hosts.contains("localhost"))
+    }
+
+    static func parent(of pid: String) -> Int32? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("PPid:") }) else { return nil }
+        return Int32(line.dropFirst(5).trimmingCharacters(in: .whitespaces))
+    }
+
+    static func descriptorTargets(_ pid: Int32) -> Set<String> {
+        let directory = "/proc/\(pid)/fd"
+        return Set(((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).compactMap {
+            try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + $0)
+        })
+    }
+}
