@@ -1,6 +1,7 @@
 import BerthArchive
 import BerthImages
 import BerthOCI
+import BerthSystem
 import Foundation
 
 /// `docker commit`: a container's changes as a new layer over its image.
@@ -47,8 +48,12 @@ extension ContainerEngine {
         let base = try images.resolve(record.image)
 
         // A running container is frozen while its upper dir is read, so the layer is one instant.
-        let freeze = request.pause && record.state.status == .running
-        if freeze { try await setPaused(id, true) }
+        let frozen = request.pause && record.state.status == .running
+        if frozen {
+            try SmallFile.writeAtomically(commitFreezeMarker(id), [], durability: .immediate)
+            try await freeze(id, true)
+        }
+        defer { if frozen { unlink(commitFreezeMarker(id)) } }
         let layer = scratchPath("commit")
         defer { unlink(layer) }
         do {
@@ -58,10 +63,10 @@ extension ContainerEngine {
             defer { if source != upper { try? FileManager.default.removeItem(atPath: source) } }
             _ = try await Task.detached { try LayerDiffer().write(directory: source, to: layer) }.value
         } catch {
-            if freeze { try? await setPaused(id, false) }
+            if frozen { try? await freeze(id, false) }
             throw EngineError(.internalError, "commit \(record.name): \(error)")
         }
-        if freeze { try? await setPaused(id, false) }
+        if frozen { try? await freeze(id, false) }
 
         let options = ImageStore.CommitOptions(config: imageConfig, comment: request.comment, author: request.author,
                                                createdBy: ([record.path] + record.args).joined(separator: " "),

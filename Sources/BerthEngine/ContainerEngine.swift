@@ -93,6 +93,8 @@ public actor ContainerEngine {
                 await containerExited(id)
             }
         }
+        await reapOrphans()
+        await thawInterruptedCommits()
         for (id, record) in containers where record.state.status == .removing {
             try? await remove(id, force: true)
         }

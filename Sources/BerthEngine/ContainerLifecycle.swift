@@ -40,12 +40,15 @@ extension ContainerEngine {
                 polls += 1
             }
             try? FileManager.default.removeItem(atPath: shim.directory)
-            record.state.pid = try await ShimClient.spawn(shimBinary, arguments: shimArguments(record, directory: shim.directory))
+            record.state.pid = try await ShimClient.spawn(shimBinary, arguments: shimArguments(record, directory: shim.directory),
+                                                          timeout: config.startTimeout)
             await handOffAttaches(id, socket: shim.socketPath)
             try await shim.request("START")
         } catch {
             // A shim whose START failed still holds the created container: its end deletes it.
+            // A shim that never answered (a hung runtime) is ended with whatever it started.
             if record.state.pid > 0 { try? await shim(id).request("KILL 9") }
+            else if let runtime = try? config.runtimePath(record.runtime) { await destroyInRuntime(id, runtimePath: runtime) }
             record.state.pid = 0
             images.snapshots.unmountContainer(id)
             record.state.error = "\(error)"
@@ -94,9 +97,15 @@ extension ContainerEngine {
     }
 
     func containerExited(_ id: String) async {
+        guard let seen = containers[id], seen.state.running else { return }
+        let exit = shim(id).recordedExit()
+        if exit == nil, let runtime = try? config.runtimePath(seen.runtime) {
+            // The shim died (kill -9, OOM) without seeing an exit: the container may still run,
+            // and nothing else would ever stop it.
+            await destroyInRuntime(id, runtimePath: runtime)
+        }
         guard var record = containers[id], record.state.running else { return }
         stopHealthMonitor(id)
-        let exit = shim(id).recordedExit()
         record.state.status = .exited
         record.state.exitCode = exit?.code ?? 255
         record.state.oomKilled = exit?.oomKilled ?? false
@@ -193,14 +202,32 @@ extension ContainerEngine {
     }
 
     func setPaused(_ id: String, _ paused: Bool) async throws {
-        let record = containers[id]!
-        let runtime = try config.runtimePath(record.runtime)
-        let result = await Subprocess.run([runtime, "--root", runtimeRoot(runtime), paused ? "pause" : "resume", id])
-        guard result.status == 0 else { throw EngineError(.internalError, "\(paused ? "pause" : "unpause") \(record.name): \(result.output)") }
+        try await freeze(id, paused)
         // Not the copy from before the call: the container may have exited meanwhile.
         guard var current = containers[id], current.state.running else { return }
         current.state.status = paused ? .paused : .running
         try save(current)
+    }
+
+    /// Freezes or thaws the container's processes through the runtime, without touching its record
+    /// (a commit's freeze is not a user's pause).
+    func freeze(_ id: String, _ paused: Bool) async throws {
+        guard let record = containers[id] else { throw EngineError.noSuchContainer(id) }
+        let runtime = try config.runtimePath(record.runtime)
+        let result = await Subprocess.run([runtime, "--root", runtimeRoot(runtime), paused ? "pause" : "resume", id], timeout: 30)
+        guard result.status == 0 else { throw EngineError(.internalError, "\(paused ? "pause" : "unpause") \(record.name): \(result.output)") }
+    }
+
+    /// Marks a container frozen by a commit while the commit runs (a file beside its record).
+    func commitFreezeMarker(_ id: String) -> String { directory(id) + "/commit-frozen" }
+
+    /// At start-up: a container whose commit berthd's death interrupted is still frozen, while
+    /// its record says running; it is thawed.
+    func thawInterruptedCommits() async {
+        for record in containers.values where SmallFile.lexists(commitFreezeMarker(record.id)) {
+            if record.state.status == .running { try? await freeze(record.id, false) }
+            unlink(commitFreezeMarker(record.id))
+        }
     }
 
     // MARK: Wait

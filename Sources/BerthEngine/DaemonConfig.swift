@@ -27,6 +27,9 @@ public struct DaemonConfig: Sendable {
     public var initByDefault = false
     public var defaultUlimits: [String: JSONValue] = [:]
     public var maxConcurrentDownloads = 3
+    /// Berth's own key `start-timeout`: seconds a start may wait for the runtime to create the
+    /// container before berthd gives up and removes what was started.
+    public var startTimeout = 120.0
     public var debug = false
     /// `--tls`: TCP listeners use TLS; `--tlsverify` also requires client certificates.
     public var tls = false
@@ -47,6 +50,7 @@ public struct DaemonConfig: Sendable {
         "data-root", "exec-root", "hosts", "group", "registry-mirrors", "insecure-registries", "default-runtime", "runtimes",
         "log-driver", "log-opts", "live-restore", "default-ulimits", "max-concurrent-downloads", "debug", "tlsverify",
         "tlscacert", "tlscert", "tlskey", "tls", "storage-driver", "default-network", "init", "seccomp-profile",
+        "start-timeout",
     ]
 
     /// Lays the keys of a daemon.json over this configuration; unknown keys and wrong types are refused
@@ -111,6 +115,12 @@ public struct DaemonConfig: Sendable {
         if let value = object["max-concurrent-downloads"] {
             guard let count = value.int, count > 0 else { throw EngineError(.badRequest, "\(path): \"max-concurrent-downloads\" must be a positive number") }
             maxConcurrentDownloads = Int(count)
+        }
+        if let value = object["start-timeout"] {
+            guard let seconds = value.int, (1...86_400).contains(seconds) else {
+                throw EngineError(.badRequest, "\(path): \"start-timeout\" must be a number of seconds from 1 to 86400")
+            }
+            startTimeout = Double(seconds)
         }
         if let value = try string("storage-driver"), !["overlay2", "overlay", "vfs", "copy"].contains(value) {
             throw EngineError(.badRequest, "\(path): storage-driver \(value) is not supported (overlay2 or vfs)")

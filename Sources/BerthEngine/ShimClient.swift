@@ -60,8 +60,12 @@ struct ShimClient: Sendable {
     }
 
     /// Starts `berth-shim` with `arguments`; returns once it reports ready (the container PID).
-    static func spawn(_ shim: String, arguments: [String]) async throws -> Int32 {
-        let result = await Subprocess.run([shim] + arguments)
+    /// Gives up after `timeout` seconds (the caller then ends what the shim started).
+    static func spawn(_ shim: String, arguments: [String], timeout: Double? = nil) async throws -> Int32 {
+        let result = await Subprocess.run([shim] + arguments, timeout: timeout)
+        if result.timedOut {
+            throw EngineError(.internalError, "failed to create task for container: the runtime did not create it within \(Int(timeout ?? 0)) seconds")
+        }
         let line = result.output.split(separator: "\n").last.map(String.init) ?? ""
         if result.status == 0, line.hasPrefix("OK ") { return Int32(line.dropFirst(3)) ?? 0 }
         let reason = line.hasPrefix("ERR ") ? runtimeMessage(String(line.dropFirst(4))) : result.output

@@ -93,6 +93,11 @@ struct BerthDaemon: AsyncParsableCommand {
         for directory in [config.dataRoot, config.execRoot] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
+        let lock: DaemonLock
+        do { lock = try DaemonLock(directories: [config.dataRoot, config.execRoot]) } catch let error as DaemonLockError {
+            FileHandle.standardError.write(Data("berthd: \(error.message)\n".utf8))
+            throw ExitCode(1)
+        }
         config.protectedRuntime = ProtectedRuntime.install(config.binaryDirectory + "/berth-runtime", in: config.execRoot + "/bin")
         let pidPath = pidfile ?? config.execRoot + "/berthd.pid"
         try "\(getpid())\n".write(toFile: pidPath, atomically: true, encoding: .utf8)
@@ -134,6 +139,7 @@ struct BerthDaemon: AsyncParsableCommand {
         for address in config.hosts where address.hasPrefix("unix://") { unlink(String(address.dropFirst(7))) }
         unlink(pidPath)
         try? await registry.shutdown()
+        withExtendedLifetime(lock) {}
     }
 
     private func waitForTermination() async {

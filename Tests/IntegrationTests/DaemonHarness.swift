@@ -12,10 +12,12 @@ final class DaemonHarness: @unchecked Sendable {
 
     static var binaries: String { TestEnvironment.packageRoot + "/.build/debug" }
 
-    init(_ name: String, extraArguments: [String] = []) throws {
+    /// `daemonJSON(dir)` is written as the daemon's configuration file before it starts.
+    init(_ name: String, extraArguments: [String] = [], daemonJSON: ((String) -> String)? = nil) throws {
         // Short: shim and console socket paths must fit in sockaddr_un.
         dir = "/tmp/bi-\(name.prefix(8))-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        if let daemonJSON { try daemonJSON(dir).write(toFile: dir + "/daemon.json", atomically: true, encoding: .utf8) }
         try start(extraArguments)
         let loaded = docker("load", "-i", TestEnvironment.testData + "/busybox.tar")
         guard loaded.status == 0 else { throw HarnessFailure("docker load: \(loaded.stderr)") }
