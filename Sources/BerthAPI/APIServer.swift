@@ -78,7 +78,14 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
+    /// Whether a route is answering (a long poll or stream may take as long as it needs).
+    private var answering = false
+    /// Closes the connection when a request's head (or its body) stops arriving: slow or idle
+    /// clients cannot hold connections forever. Not armed while a route answers or after a hijack.
+    private var deadline: Scheduled<Void>?
     private static let maxBody = 4 << 30
+    /// As Go's servers: a head must arrive within this, and a body must keep moving.
+    static let readTimeout: TimeAmount = .seconds(60)
 
     init(router: Router, activity: RequestActivity, encoder: HTTPResponseEncoder, decoder: ByteToMessageHandler<HTTPRequestDecoder>) {
         self.router = router
@@ -87,24 +94,91 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.decoder = decoder
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        armDeadline(context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
+    }
+
+    private func armDeadline(_ context: ChannelHandlerContext) {
+        deadline?.cancel()
+        let channel = context.channel
+        deadline = context.eventLoop.scheduleTask(in: Self.readTimeout) { channel.close(promise: nil) }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case let .head(requestHead):
+            guard requestHead.version.major == 1 else {
+                refuse(context, 505, "HTTP version \(requestHead.version) is not supported: use HTTP/1.1")
+                return
+            }
             head = requestHead
             body = context.channel.allocator.buffer(capacity: 0)
+            armDeadline(context)
         case var .body(chunk):
+            guard head != nil else { return }
             if (body?.readableBytes ?? 0) + chunk.readableBytes > Self.maxBody {
-                context.close(promise: nil)
+                refuse(context, 413, "request body too large: the limit is \(Self.maxBody) bytes")
                 return
             }
             body?.writeBuffer(&chunk)
+            armDeadline(context)
         case .end:
             guard let requestHead = head else { return }
             head = nil
             let bytes = body.map { Array($0.readableBytesView) } ?? []
             body = nil
+            deadline?.cancel()
+            answering = true
             dispatch(context: context, head: requestHead, body: bytes)
         }
+    }
+
+    /// A request HTTP/1.1 cannot carry (bad framing, oversized head, unknown method): answered
+    /// with the status that names the fault, then the connection closes, as Go's server does.
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard let parserError = error as? HTTPParserError else {
+            context.close(promise: nil)
+            return
+        }
+        switch parserError {
+        case .headerOverflow: refuse(context, 431, "request header fields too large")
+        case .invalidMethod: refuse(context, 501, "unsupported method")
+        case .invalidVersion: refuse(context, 505, "HTTP version not supported: use HTTP/1.1")
+        default: refuse(context, 400, "malformed HTTP request: \(parserError)")
+        }
+    }
+
+    private func refuse(_ context: ChannelHandlerContext, _ status: Int, _ message: String) {
+        head = nil
+        body = nil
+        deadline?.cancel()
+        // A route still answering owns the response: the connection can only be dropped.
+        guard !answering else {
+            context.close(promise: nil)
+            return
+        }
+        answering = true
+        let bytes = JSONValue.object(["message": .string(message)]).bytes + [10]
+        writeWhole(context, status, contentType: "application/json", bytes, keepAlive: false, method: .GET) { future in
+            let channel = context.channel
+            future.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    /// The answer is written: the connection waits for its next request, within the read timeout.
+    private func answered(_ context: ChannelHandlerContext) {
+        answering = false
+        if context.channel.isActive { armDeadline(context) }
     }
 
     private func dispatch(context: ChannelHandlerContext, head: HTTPRequestHead, body: [UInt8]) {
@@ -138,7 +212,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func respond(_ response: APIResponse, context: ChannelHandlerContext, keepAlive: Bool, method: HTTPMethod) {
         let channel = context.channel
         func finish(_ future: EventLoopFuture<Void>) {
-            if !keepAlive { future.whenComplete { _ in channel.close(promise: nil) } }
+            if keepAlive { answered(context) } else { future.whenComplete { _ in channel.close(promise: nil) } }
         }
         switch response {
         case let .json(status, value):
@@ -157,6 +231,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             var head = responseHead(200, [("Content-Type", contentType)], keepAlive: keepAlive)
             head.headers.add(name: "Transfer-Encoding", value: "chunked")
             context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let streaming = Task {
                 for await chunk in chunks {
                     guard channel.isActive else { break }
@@ -165,7 +240,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                     try? await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)))
                 }
                 try? await channel.writeAndFlush(HTTPServerResponsePart.end(nil))
-                if !keepAlive { try? await channel.close() }
+                if !keepAlive { try? await channel.close() } else {
+                    channel.eventLoop.execute { loopBound.value.0.answered(loopBound.value.1) }
+                }
             }
             // A client that hangs up ends the stream (and `logs -f` / events with it).
             channel.closeFuture.whenComplete { _ in streaming.cancel() }
