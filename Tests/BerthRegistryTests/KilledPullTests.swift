@@ -30,13 +30,15 @@ struct KilledPullTests {
             let words: [String] = [Self.benchBinary, reference, "--root", root, "--jobs", "1", "--verbose"]
             let args: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
             defer { args.forEach { free($0) } }
-            #expect(posix_spawn(&pid, Self.benchBinary, &actions, nil, args, environ) == 0)
+            try #require(posix_spawn(&pid, Self.benchBinary, &actions, nil, args, environ) == 0)
         }
         var sawDownload = false
         for _ in 0..<1000 where !sawDownload {
             sawDownload = ((try? String(contentsOfFile: events, encoding: .utf8)) ?? "").contains("downloading(")
             if !sawDownload { usleep(5_000) }
         }
+        // pid 0 would signal this whole process group.
+        try #require(pid > 0)
         kill(pid, SIGKILL)
         var status: Int32 = 0
         waitpid(pid, &status, 0)

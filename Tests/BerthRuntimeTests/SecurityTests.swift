@@ -15,13 +15,20 @@ struct SecurityTests {
         let listed = try h.runtime(["run", "--bundle", bundle, id], shellPrefix: "exec 5</;")
         #expect(listed.status == 0, "\(listed.stderr)")
         #expect(listed.stdout.split(separator: "\n").sorted() == ["0", "1", "2", "3"])
-        // A cwd that goes through that fd must not land the process in the host's root.
-        var escape = h.spec(["ls", "/"])
+        // A cwd that goes through an inherited fd (here: a host directory holding a marker) must not
+        // land the process in it: an escape would list the marker.
+        let hostDirectory = h.dir + "/host-dir"
+        try FileManager.default.createDirectory(atPath: hostDirectory, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: hostDirectory + "/host-marker", contents: Data()))
+        var escape = h.spec(["sh", "-c", "pwd; ls -a ."])
         escape.process?.cwd = "/proc/self/fd/5"
         let id2 = h.id("cwd")
-        let refused = try h.runtime(["run", "--bundle", try h.bundle(id2, escape), id2], shellPrefix: "exec 5</;")
+        let refused = try h.runtime(["run", "--bundle", try h.bundle(id2, escape), id2], shellPrefix: "exec 5<\(hostDirectory);")
         #expect(refused.status != 0)
-        #expect(!refused.stdout.contains("work"))
+        #expect(!refused.stdout.contains("host-marker"), "the process ran in the host directory: \(refused.stdout)")
+        // Refused by the runtime's check, not by a crash or an unrelated failure.
+        #expect(refused.stderr.contains("chdir to cwd (\"/proc/self/fd/5\")") || refused.stderr.contains("is outside the container's root filesystem"),
+                "\(refused.stderr)")
         // --preserve-fds passes exactly what was asked for.
         let id3 = h.id("keep")
         let kept = try h.runtime(["run", "--preserve-fds", "1", "--bundle", try h.bundle(id3, h.spec(["ls", "/proc/self/fd"])), id3],

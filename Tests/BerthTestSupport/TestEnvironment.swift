@@ -45,7 +45,13 @@ public enum Command {
         guard posix_spawn(&pid, argv[0], &actions, nil, args, environ) == 0 else { return -1 }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return (status >> 8) & 0xff
+        return shellCode(status)
+    }
+
+    /// The shell's code for a wait status: the exit code, or 128 + the signal that killed it
+    /// (a crashed helper must not read as success).
+    public static func shellCode(_ status: Int32) -> Int32 {
+        (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     /// Runs `argv` and returns what it printed, trimmed.
@@ -128,8 +134,7 @@ extension Command {
         }
         let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
         let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-        let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return CapturedRun(status: code, stdout: out, stderr: err, timedOut: timedOut)
+        return CapturedRun(status: shellCode(status), stdout: out, stderr: err, timedOut: timedOut)
     }
 
     /// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.

@@ -30,7 +30,7 @@ struct DaemonMemoryTests {
         #expect(daemon.docker("run", "-d", "--name", "idle", "--network", "none", "busybox", "sleep", "600").status == 0)
         defer { _ = daemon.docker("rm", "-f", "idle") }
         let pid = Int32(daemon.docker("inspect", "-f", "{{.State.Pid}}", "idle").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-        #expect(pid > 0)
+        try #require(pid > 0)
         // The shim is the container process's parent (it is the subreaper that runs the runtime).
         let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
         let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []

@@ -29,7 +29,7 @@ struct DaemonPullTests {
         let argv = ["/usr/bin/env", "DOCKER_HOST=\(daemon.host)", "docker", "pull", "-q", reference]
         let args = argv.map { strdup($0) } + [nil]
         defer { args.forEach { free($0) } }
-        #expect(posix_spawn(&pid, argv[0], nil, nil, args, environ) == 0)
+        try #require(posix_spawn(&pid, argv[0], nil, nil, args, environ) == 0 && pid > 0)
         let ingest = daemon.dir + "/data/content/ingest"
         let downloading = Command.eventually(timeout: 30) {
             !((try? FileManager.default.contentsOfDirectory(atPath: ingest)) ?? []).isEmpty

@@ -18,7 +18,7 @@ struct DaemonRestartTests {
 
         daemon.kill9()
         // While berthd is down: one container keeps running, the other exits.
-        #expect(leaverPid > 0)
+        try #require(leaverPid > 0)
         kill(leaverPid, SIGKILL)
         #expect(Command.eventually { kill(leaverPid, 0) != 0 })
         try daemon.start()
@@ -70,7 +70,7 @@ struct DaemonRestartTests {
         try daemon.start()
         #expect(daemon.docker("run", "-d", "--name", "stopped-with-daemon", "--init", "--network", "none", "busybox", "sleep", "600").status == 0)
         let pid = Int32(daemon.docker("inspect", "-f", "{{.State.Pid}}", "stopped-with-daemon").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-        #expect(pid > 0)
+        try #require(pid > 0)
         // Until berth-init has blocked signals (before it forks the command), a SIGTERM to a
         // namespace's PID 1 without a handler is dropped by the kernel, as with Docker's tini.
         #expect(Command.eventually { daemon.docker("top", "stopped-with-daemon").stdout.contains("sleep 600") })
@@ -82,6 +82,7 @@ struct DaemonRestartTests {
         // After a crash, the next berthd kills what the previous one left running.
         #expect(daemon.docker("start", "stopped-with-daemon").status == 0)
         let second = Int32(daemon.docker("inspect", "-f", "{{.State.Pid}}", "stopped-with-daemon").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        try #require(second > 0)
         daemon.kill9()
         #expect(kill(second, 0) == 0)
         try daemon.start()
