@@ -50,8 +50,9 @@ extension ContainerEngine {
         _ = await Subprocess.run([runtimePath, "--root", runtimeRoot(runtimePath), "delete", "--force", id], timeout: 20)
     }
 
-    /// At start-up: every shim and runtime container under the exec root that no running record
-    /// accounts for is killed and deleted (a start, create or exec that berthd's death interrupted).
+    /// At start-up: every shim, runtime container, root mount and bundle that no running record
+    /// accounts for is killed, deleted or unmounted (a start, create or exec that berthd's death
+    /// interrupted).
     func reapOrphans() async {
         let running = Set(containers.values.filter(\.state.running).map(\.id))
         let shimsRoot = config.execRoot + "/shims"
@@ -60,6 +61,11 @@ extension ContainerEngine {
         for shim in ShimProcess.all(under: shimsRoot) where !running.contains(shim.containerID) {
             shim.killSession()
             SmallFile.removeTree(shim.directory)
+        }
+        // A start interrupted after mounting the root (or an exit berthd never heard of).
+        for record in containers.values where !record.state.running {
+            images.snapshots.unmountContainer(record.id)
+            SmallFile.removeTree(bundle(record.id))
         }
         for name in SmallFile.list(config.execRoot + "/runtime") {
             guard let runtimePath = runtimePath(named: name) else { continue }
