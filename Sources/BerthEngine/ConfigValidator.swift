@@ -1,3 +1,4 @@
+import BerthSystem
 import Foundation
 
 /// Checks a client's `Config` and `HostConfig` before anything is stored: each known field has
@@ -44,7 +45,7 @@ enum ConfigValidator {
         "Env": .strings, "Cmd": .stringOrStrings, "Healthcheck": .object, "ArgsEscaped": .bool, "Image": .string,
         "Volumes": .object, "WorkingDir": .string, "Entrypoint": .stringOrStrings, "NetworkDisabled": .bool,
         "MacAddress": .string, "OnBuild": .strings, "Labels": .stringMap, "StopSignal": .string, "StopTimeout": .int32,
-        "Shell": .strings, "HostConfig": .object, "NetworkingConfig": .object,
+        "Shell": .strings,
     ]
 
     /// `HostConfig`, `Resources` included (dockerd embeds it).
@@ -117,6 +118,25 @@ enum ConfigValidator {
         try validateHostConfig(fields)
     }
 
+    /// Limits this host cannot apply, dropped with a warning the client shows, as dockerd does
+    /// (`WARNING: Your kernel does not support …`); never dropped silently.
+    static func discardUnsupported(_ host: inout JSONValue) -> [String] {
+        var warnings: [String] = []
+        if (host["BlkioWeight"]?.int ?? 0) > 0, !blkioWeightSupported {
+            host["BlkioWeight"] = .int(0)
+            warnings.append("Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.")
+        }
+        return warnings
+    }
+
+    /// Whether the block I/O controller takes weights here (v1 `blkio.weight` or BFQ's; v2 `io`).
+    static let blkioWeightSupported: Bool = {
+        if SmallFile.exists("/sys/fs/cgroup/blkio/blkio.weight") || SmallFile.exists("/sys/fs/cgroup/blkio/blkio.bfq.weight") { return true }
+        guard !SmallFile.exists("/sys/fs/cgroup/blkio"),
+              let controllers = try? String(contentsOfFile: "/sys/fs/cgroup/cgroup.controllers", encoding: .utf8) else { return false }
+        return controllers.split(whereSeparator: \.isWhitespace).contains("io")
+    }()
+
     // MARK: Checks
 
     private static func validateHostConfig(_ host: [String: JSONValue]) throws {
@@ -169,6 +189,33 @@ enum ConfigValidator {
             throw EngineError(.badRequest, "Invalid value \(adjust), range for oom score adj is [-1000, 1000]")
         }
         if value("ShmSize") < 0 { throw EngineError(.badRequest, "SHM size can not be less than 0") }
+        try validateCpuset(host["CpusetCpus"]?.string, what: "cpuset cpus", online: "/sys/devices/system/cpu/online",
+                           unavailable: "Requested CPUs are not available")
+        try validateCpuset(host["CpusetMems"]?.string, what: "cpuset mems", online: "/sys/devices/system/node/online",
+                           unavailable: "Requested memory nodes are not available")
+    }
+
+    /// `0-3,5`: the syntax, and that the host has each CPU (or memory node), as dockerd checks.
+    private static func validateCpuset(_ text: String?, what: String, online: String, unavailable: String) throws {
+        guard let text, !text.isEmpty else { return }
+        guard let requested = parseCpuset(text) else { throw EngineError(.badRequest, "Invalid value \(text) for \(what)") }
+        let available = (try? String(contentsOfFile: online, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "0"
+        if let present = parseCpuset(available), !requested.isSubset(of: present) {
+            throw EngineError(.badRequest, "\(unavailable) - requested \(text), available: \(available)")
+        }
+    }
+
+    /// The numbers of a Linux list (`0-3,5`); nil when malformed. Bounded: no host has more than
+    /// a few thousand CPUs, and a client's `0-99999999` must not build a huge set.
+    static func parseCpuset(_ text: String) -> Set<Int>? {
+        var numbers: Set<Int> = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
+            guard (1...2).contains(bounds.count), let low = Int(bounds[0]), let high = Int(bounds[bounds.count - 1]),
+                  low >= 0, low <= high, high < 65536 else { return nil }
+            numbers.formUnion(low...high)
+        }
+        return numbers
     }
 
     static func validateRestartPolicy(name: String, retries: Int64) throws {

@@ -22,6 +22,9 @@ public actor ContainerEngine {
     var healthMonitors: [String: Task<Void, Never>] = [:]
     /// Removed containers whose files are being deleted.
     var discarding: [String: Task<Void, Never>] = [:]
+    /// Containers being started, with the requests waiting for that start to end: a second start
+    /// or a removal must not run while a start has the root mounted and the bundle half written.
+    var starting: [String: [CheckedContinuation<Void, Never>]] = [:]
 
     public init(config: DaemonConfig, images: ImageStore, events: EventBus) throws {
         self.config = config
@@ -177,6 +180,7 @@ public actor ContainerEngine {
         host["Runtime"] = .string((body["HostConfig"]?["Runtime"]?.string).flatMap { $0.isEmpty ? nil : $0 } ?? self.config.defaultRuntime)
         _ = try self.config.runtimePath(host["Runtime"]!.string!)
         host["NetworkMode"] = .string(try networkMode(host["NetworkMode"]?.string ?? "default"))
+        let warnings = ConfigValidator.discardUnsupported(&host)
         if let driver = host["LogConfig"]?["Type"]?.string, !driver.isEmpty, !["json-file", "none"].contains(driver) {
             throw EngineError(.badRequest, "logging driver \(driver) is not supported: use json-file or none")
         }
@@ -237,7 +241,7 @@ public actor ContainerEngine {
             throw EngineError(.internalError, "create container \(name): \(error)")
         }
         await publish("create", record)
-        return (id, [])
+        return (id, warnings)
     }
 
     private func networkMode(_ requested: String) throws -> String {
@@ -285,7 +289,13 @@ public actor ContainerEngine {
 
     public func remove(_ reference: String, force: Bool) async throws {
         let id = try resolve(reference)
-        var record = containers[id]!
+        await waitForStart(id)
+        try await removeNow(id, reference: reference, force: force)
+    }
+
+    /// `remove` for a caller that is itself the start under way (a failed auto-remove start).
+    func removeNow(_ id: String, reference: String, force: Bool) async throws {
+        guard var record = containers[id] else { throw EngineError.noSuchContainer(reference) }
         if record.state.running {
             guard force else {
                 throw EngineError(.conflict, "cannot remove container \"/\(record.name)\": container is running: stop the container before removing or force remove")

@@ -18,8 +18,11 @@ extension ContainerEngine {
 
     public func start(_ reference: String) async throws {
         let id = try resolve(reference)
-        var record = containers[id]!
+        await waitForStart(id)
+        guard var record = containers[id] else { throw EngineError.noSuchContainer(reference) }
         if record.state.running { throw EngineError(.notModified, "container already started") }
+        starting[id] = []
+        defer { for waiter in starting.removeValue(forKey: id) ?? [] { waiter.resume() } }
         let image = try images.resolve(record.image)
         let rootfs: String
         do { rootfs = try images.snapshots.mountContainer(id, chain: image.chain) } catch {
@@ -56,7 +59,7 @@ extension ContainerEngine {
             try? save(record)
             failAttaches(id, error)
             // `run --rm` waits for the removal; Docker removes an auto-remove container whose start failed.
-            if record.autoRemove { try? await remove(id, force: true) }
+            if record.autoRemove { try? await removeNow(id, reference: id, force: true) }
             throw error as? EngineError ?? EngineError(.internalError, "\(error)")
         }
         record.state.status = .running
@@ -71,6 +74,13 @@ extension ContainerEngine {
         await publish("start", record)
         monitor(id)
         startHealthMonitor(id)
+    }
+
+    /// Returns once no start of `id` is under way.
+    func waitForStart(_ id: String) async {
+        while starting[id] != nil {
+            await withCheckedContinuation { starting[id, default: []].append($0) }
+        }
     }
 
     func shimArguments(_ record: ContainerRecord, directory: String) throws -> [String] {
@@ -179,14 +189,19 @@ extension ContainerEngine {
         let name = signal.flatMap { $0.isEmpty ? nil : $0 } ?? "SIGKILL"
         guard let number = Signals.number(name) else { throw EngineError(.badRequest, "invalid signal: \(name)") }
         if number == SIGKILL || number == SIGTERM { stopping.insert(id) }
-        try await shim(id).request("KILL \(number)\(number == SIGKILL ? " all" : "")")
+        do { try await shim(id).request("KILL \(number)\(number == SIGKILL ? " all" : "")") } catch let error as EngineError where error.kind == .conflict {
+            // It exited between the check above and the signal.
+            throw EngineError(.conflict, "cannot kill container: \(reference): container \(id) is not running")
+        }
         await publish("kill", record, extra: ["signal": String(number)])
     }
 
     public func restart(_ reference: String, timeout: Int?, signal: String?) async throws {
         let id = try resolve(reference)
-        if containers[id]!.state.running { try await stop(id, timeout: timeout, signal: signal) }
-        try await start(id)
+        if containers[id]?.state.running == true { try await stop(id, timeout: timeout, signal: signal) }
+        do { try await start(id) } catch let error as EngineError where error.kind == .notModified {
+            // A concurrent restart started it after this one's stop: restarted all the same.
+        }
         // Records are re-read after every suspension point: a concurrent removal may have run.
         if let record = containers[id] { await publish("restart", record) }
     }

@@ -19,6 +19,7 @@ extension ContainerEngine {
             let isZero = value.isNull || value.int == 0 || value.string == ""
             if !isZero { host[key] = value }
         }
+        let warnings = ConfigValidator.discardUnsupported(&host)
         let memory = host["Memory"]?.int ?? 0, swap = host["MemorySwap"]?.int ?? 0
         if let requested = body["Memory"]?.int, requested != 0 {
             if requested < 6 * 1024 * 1024 { throw EngineError(.badRequest, "Minimum memory limit allowed is 6MB") }
@@ -53,6 +54,6 @@ extension ContainerEngine {
         current.hostConfig = host
         try save(current)
         await publish("update", current)
-        return []
+        return warnings
     }
 }

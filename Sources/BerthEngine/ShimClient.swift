@@ -32,6 +32,8 @@ struct ShimClient: Sendable {
             reply += chunk
         }
         let text = String(decoding: reply.prefix { $0 != 10 }, as: UTF8.self)
+        // The shim refuses to signal a reaped PID: for the caller that is "not running", not a fault.
+        if text == "ERR the process has exited" { throw EngineError(.conflict, "the container's process has exited") }
         if text.hasPrefix("ERR ") { throw EngineError(.internalError, ShimClient.runtimeMessage(String(text.dropFirst(4)))) }
         if text == "OK" { return "" }
         return text.hasPrefix("OK ") ? String(text.dropFirst(3)) : text

@@ -60,6 +60,33 @@ struct HardeningTests {
         #expect(daemon.docker("ps", "-aq").stdout.split(separator: "\n").count == 1)
     }
 
+    /// What a fuzz run found answering 500: concurrent restarts of one container (a second start
+    /// ran while the first had the bundle half written), limits the host cannot apply.
+    @Test func concurrentStartsAndUnsupportedLimits() throws {
+        let daemon = try DaemonHarness("races")
+        defer { daemon.shutdown() }
+        #expect(daemon.docker("run", "-d", "--name", "busy", "--network", "none", "busybox", "sleep", "600").status == 0)
+        let answers = Recorder<Int>()
+        let group = DispatchGroup()
+        for _ in 0..<8 {
+            group.enter()
+            Thread { answers.add(daemon.api("POST", "/containers/busy/restart?t=0").status); group.leave() }.start()
+        }
+        #expect(group.wait(timeout: .now() + 120) == .success)
+        #expect(answers.all.allSatisfy { $0 == 204 }, "\(answers.all)")
+        #expect(daemon.docker("inspect", "-f", "{{.State.Running}}", "busy").stdout == "true\n")
+        #expect(daemon.docker("exec", "busy", "true").status == 0)
+
+        let cpus = daemon.api("POST", "/containers/busy/update", body: #"{"CpusetCpus":"0-4095"}"#)
+        #expect(cpus.status == 400 && cpus.body.contains("Requested CPUs are not available"), "\(cpus)")
+        // This VM's block I/O controller takes no weights: dockerd's warning, and the container runs.
+        if !FileManager.default.fileExists(atPath: "/sys/fs/cgroup/blkio/blkio.weight") && FileManager.default.fileExists(atPath: "/sys/fs/cgroup/blkio") {
+            let weighted = daemon.docker("run", "-d", "--name", "weighted", "--blkio-weight", "300", "--network", "none", "busybox", "sleep", "600")
+            #expect(weighted.status == 0, "\(weighted.stderr)")
+            #expect(weighted.stderr.contains("Your kernel does not support Block I/O weight"), "\(weighted.stderr)")
+        }
+    }
+
     /// `docker load` of archives whose manifest names paths outside the archive: by `..` and by
     /// a symlink inside it. Before the fix both built an image from host files.
     @Test(arguments: ["dotdot", "symlink", "absolute"])

@@ -1,0 +1,56 @@
+@testable import BerthEngine
+import Testing
+
+@Suite("create and update validation")
+struct ConfigValidatorTests {
+    private func refusal(_ body: String) -> String? {
+        do {
+            try ConfigValidator.validateCreate(try JSONValue(parsing: Array(body.utf8)))
+            return nil
+        } catch let error as EngineError {
+            return error.kind == .badRequest ? error.message : "not a 400: \(error.message)"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func typesFollowGosJSONDecoding() {
+        #expect(refusal(#"{"Image":"b","HostConfig":"x"}"#) == "json: cannot unmarshal string into Go struct field CreateRequest.HostConfig of type container.HostConfig")
+        #expect(refusal(#"{"Image":"b","HostConfig":{"NanoCpus":1e30}}"#) == "json: cannot unmarshal number 1e+30 into Go struct field HostConfig.NanoCpus of type int64")
+        #expect(refusal(#"{"Image":"b","HostConfig":{"Memory":1.5}}"#)?.contains("HostConfig.Memory of type int64") == true)
+        #expect(refusal(#"{"Image":"b","HostConfig":{"BlkioWeight":65536}}"#)?.contains("uint16") == true)
+        #expect(refusal(#"{"Image":"b","Cmd":"sh -c true","Entrypoint":["a"],"Labels":{"k":"v"},"HostConfig":null}"#) == nil)
+        #expect(refusal(#"{"Image":"b","Labels":{"k":1}}"#)?.contains("Labels") == true)
+        #expect(refusal(#"{"Image":"b","HostConfig":{"RestartPolicy":{"Name":"always","MaximumRetryCount":"3"}}}"#)?.contains("MaximumRetryCount") == true)
+        // Empty lists and objects of unimplemented fields are what clients send by default.
+        #expect(refusal(#"{"Image":"b","HostConfig":{"PortBindings":{},"Devices":[],"Mounts":null,"Links":null}}"#) == nil)
+        #expect(refusal(#"{"Image":"b","HostConfig":{"Devices":[{"PathOnHost":"/dev/fuse"}]}}"#)?.contains("HostConfig.Devices") == true)
+    }
+
+    @Test func limitsFollowDockerd() {
+        #expect(refusal(#"{"HostConfig":{"Memory":1}}"#) == "Minimum memory limit allowed is 6MB")
+        #expect(refusal(#"{"HostConfig":{"Memory":8388608,"MemorySwap":7000000}}"#)?.hasPrefix("Minimum memoryswap limit") == true)
+        #expect(refusal(#"{"HostConfig":{"NanoCpus":1,"CpuQuota":5000}}"#)?.hasPrefix("Conflicting options") == true)
+        #expect(refusal(#"{"HostConfig":{"CpuQuota":10}}"#)?.hasPrefix("CPU cfs quota") == true)
+        #expect(refusal(#"{"HostConfig":{"MemorySwappiness":101}}"#)?.contains("swappiness") == true)
+        #expect(refusal(#"{"HostConfig":{"RestartPolicy":{"Name":"always","MaximumRetryCount":2}}}"#)?.contains("on-failure") == true)
+        #expect(refusal(#"{"HostConfig":{"CpusetCpus":"0-"}}"#) == "Invalid value 0- for cpuset cpus")
+        #expect(refusal(#"{"HostConfig":{"CpusetCpus":"60000"}}"#)?.hasPrefix("Requested CPUs are not available") == true)
+        #expect(refusal(#"{"HostConfig":{"CpusetCpus":"0"}}"#) == nil)
+        #expect(refusal(#"{"HostConfig":{"Ulimits":[{"Name":"nofile","Soft":-1,"Hard":-1}]}}"#) == nil)
+    }
+
+    @Test func cpusetLists() {
+        #expect(ConfigValidator.parseCpuset("0-3,5") == [0, 1, 2, 3, 5])
+        #expect(ConfigValidator.parseCpuset("3-1") == nil)
+        #expect(ConfigValidator.parseCpuset("0,,1") == nil)
+        #expect(ConfigValidator.parseCpuset("0-99999999") == nil)
+    }
+
+    @Test func numbersFromClientsNeverTrap() throws {
+        for text in ["1e30", "-1e30", "1.5", "9223372036854775808", "1e19"] {
+            let value = try JSONValue(parsing: Array(text.utf8))
+            #expect(value.int == nil, "\(text)")
+        }
+    }
+}
