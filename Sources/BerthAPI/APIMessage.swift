@@ -26,6 +26,16 @@ public struct APIRequest: Sendable {
 
     public func int(_ name: String) -> Int? { query[name].flatMap { Int($0) } }
 
+    /// `h` or `w` of a resize: a number of rows or columns a terminal can have (dockerd parses it
+    /// with strconv.Atoi and answers 400 when that fails).
+    func terminalDimension(_ name: String) throws -> Int {
+        let text = query[name] ?? ""
+        guard let value = Int(text), (0...Int(UInt16.max)).contains(value) else {
+            throw EngineError(.badRequest, "invalid \(name == "h" ? "height" : "width") \"\(text)\": a number from 0 to 65535")
+        }
+        return value
+    }
+
     /// The body as JSON; an empty body is an empty object.
     public func json() throws -> JSONValue {
         if body.isEmpty { return .object([:]) }

@@ -64,7 +64,7 @@ extension Router {
             continuation.onTermination = { _ in task.cancel() }
             return .stream(contentType: "application/json", stream)
         case ("POST", "resize"):
-            try await engine.resize(id, height: request.int("h") ?? 0, width: request.int("w") ?? 0)
+            try await engine.resize(id, height: try request.terminalDimension("h"), width: try request.terminalDimension("w"))
             return .empty(200)
         case ("GET", "top"):
             return .json(200, try await engine.top(id, psArguments: request.query["ps_args"] ?? ""))
@@ -227,7 +227,7 @@ extension Router {
         case ("GET", "json"):
             return .json(200, try await engine.inspectExec(id))
         case ("POST", "resize"):
-            try await engine.resizeExec(id, height: request.int("h") ?? 0, width: request.int("w") ?? 0)
+            try await engine.resizeExec(id, height: try request.terminalDimension("h"), width: try request.terminalDimension("w"))
             return .empty(200)
         case ("POST", "start"):
             let body = try request.json()

@@ -125,7 +125,7 @@ extension Router {
             // `until` ends the stream at that time even when no event comes.
             let timer = until.map { until in
                 Task {
-                    try? await Task.sleep(nanoseconds: UInt64(max(0, until - Date().timeIntervalSince1970) * 1e9))
+                    try? await Task.sleep(seconds: until - Date().timeIntervalSince1970)
                     continuation.finish()
                 }
             }

@@ -15,7 +15,7 @@ extension ContainerEngine {
             while !Task.isCancelled {
                 let inStartPeriod = ContinuousClock.now - started < .seconds(check.startPeriod)
                 let pause = inStartPeriod && check.startPeriod > 0 ? check.startInterval : check.interval
-                try? await Task.sleep(nanoseconds: UInt64(pause * 1e9))
+                try? await Task.sleep(seconds: pause)
                 guard !Task.isCancelled, let self else { return }
                 // The probe's process spec does not change while the container runs: written once.
                 if processPath == nil { processPath = await self.writeProbeProcess(id, check) }

@@ -284,7 +284,7 @@ extension ContainerEngine {
             exitWaiters[id, default: []].append(waiter)
             if let timeout {
                 Task {
-                    try? await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                    try? await Task.sleep(seconds: timeout)
                     waiter.resume(nil)
                 }
             }

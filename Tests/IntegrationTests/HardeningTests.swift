@@ -57,7 +57,18 @@ struct HardeningTests {
         #expect(daemon.api("POST", "/containers/upd/update", body: #""x""#).status == 400)
         #expect(daemon.docker("start", "upd").status == 0)
         expectAlive(daemon)
-        #expect(daemon.docker("ps", "-aq").stdout.split(separator: "\n").count == 1)
+
+        // Durations and sizes from query strings: huge values wait (or are refused), never trap.
+        #expect(daemon.docker("run", "-d", "--name", "waiter", "--network", "none", "busybox", "sleep", "600").status == 0)
+        for path in ["/events?until=1e300", "/containers/waiter/stop?t=9223372036854775807"] {
+            let call = Command.capture(["curl", "-s", "--max-time", "2", "-X", path.contains("stop") ? "POST" : "GET",
+                                        "--unix-socket", daemon.socket, "http://x" + path], timeout: 10)
+            #expect(call.status == 28, "\(path) answered at once: \(call.stdout)")
+        }
+        #expect(daemon.api("POST", "/containers/waiter/resize?h=-1&w=80").status == 400)
+        #expect(daemon.api("POST", "/containers/waiter/resize?h=70000&w=80").status == 400)
+        expectAlive(daemon)
+        #expect(daemon.docker("ps", "-aq").stdout.split(separator: "\n").count == 2)
     }
 
     /// What a fuzz run found answering 500: concurrent restarts of one container (a second start
