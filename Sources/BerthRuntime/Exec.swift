@@ -30,6 +30,8 @@ extension Runtime {
         if !options.detach { _ = berth_set_child_subreaper(1) }
         let (parent, child) = try SyncChannel.pair()
         defer { parent.close() }
+        var childOwned = true
+        defer { if childOwned { child.close() } }
         let spec = try store.spec(id)
         var request = BootstrapRequest(mode: .exec, id: id, spec: spec, process: process, bundle: record.bundle,
                                        rootfs: record.rootfs, namespaces: entry, channelFD: child.fd,
@@ -38,14 +40,8 @@ extension Runtime {
         request.newKeyring = false
         try request.compileSeccomp(SeccompProgramCache(root: store.root))
         request.preserveFDs = options.preserveFDs
-        let pid: pid_t
-        do {
-            pid = try NamespaceEntry.spawn(request, parent: parent)
-            child.close()
-        } catch {
-            child.close()
-            throw error
-        }
+        childOwned = false
+        let pid = try NamespaceEntry.spawn(request, parent: parent)
         var console: Int32?
         // The channel is close-on-exec: EOF means the exec succeeded.
         loop: while true {

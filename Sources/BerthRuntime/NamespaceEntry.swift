@@ -94,7 +94,13 @@ struct NamespaceEntry: Codable {
 
     /// Starts the helper for `request` and returns the container process's host pid once it
     /// exists (the container process then waits for "go", sent here).
+    /// Takes ownership of the helper's end of the channel (`request.channelFD`): it is closed here
+    /// as soon as the helper is forked (or on failure before that). Holding it would keep the
+    /// channel open after the helper or the container process died (a tiny memory limit gets
+    /// them OOM-killed), and the runtime would wait for a message forever.
     static func spawn(_ request: BootstrapRequest, parent: SyncChannel) throws -> pid_t {
+        var helperEnd: Int32? = request.channelFD
+        defer { if let helperEnd { close(helperEnd) } }
         // Already running from a read-only mount or a sealed memfd (berthd runs a read-only bind
         // of the runtime): the helper needs no protected copy, so it is a plain fork that starts
         // from the request in memory (no exec, no second start-up and decode of the spec).
@@ -104,6 +110,8 @@ struct NamespaceEntry: Codable {
                 parent.close()
                 Bootstrap.start(request)
             }
+            close(request.channelFD)
+            helperEnd = nil
             return try serveHelper(helper: helper, entry: request.namespaces, request: request, parent: parent)
         }
         let requestFD = try writeRequest(request)
@@ -122,6 +130,8 @@ struct NamespaceEntry: Codable {
             SyncChannel(fd: request.channelFD).send("error", "cannot run a protected copy of berth-runtime: \(SystemError("re-exec").description)")
             Processes.exitChild(127)
         }
+        close(request.channelFD)
+        helperEnd = nil
         return try serveHelper(helper: helper, entry: entry, request: request, parent: parent)
     }
 
@@ -141,7 +151,10 @@ struct NamespaceEntry: Codable {
                 case let .text("error", argument):
                     throw RuntimeError.setup(argument)
                 case .closed:
-                    throw RuntimeError.setup("container setup process exited unexpectedly")
+                    let status = try? Processes.wait(helper)
+                    throw RuntimeError.setup(status == .signaled(SIGKILL)
+                        ? "container setup process was killed (by the OOM killer, if the memory limit is too low to start the container)"
+                        : "container setup process exited unexpectedly")
                 case let other:
                     throw RuntimeError.setup("unexpected message during namespace setup: \(other)")
                 }

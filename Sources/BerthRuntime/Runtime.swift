@@ -107,7 +107,9 @@ public struct Runtime: Sendable {
             defer { entry.closeJoinDescriptors() }
             let (parent, child) = try SyncChannel.pair()
             fds.append(parent.fd)
-            defer { child.close() }
+            // `spawn` closes the child's end; until then (compileSeccomp may throw) it is ours.
+            var childOwned = true
+            defer { if childOwned { child.close() } }
             var request = BootstrapRequest(mode: .create, id: id, spec: spec, bundle: bundle, rootfs: rootfs,
                                            namespaces: entry, channelFD: child.fd, fifoFD: fifoFD,
                                            logFD: RuntimeLog.shared.fd, logFormat: RuntimeLog.shared.formatName,
@@ -116,6 +118,7 @@ public struct Runtime: Sendable {
             request.newKeyring = !options.noNewKeyring
             request.preserveFDs = options.preserveFDs
             try request.compileSeccomp(SeccompProgramCache(root: store.root))
+            childOwned = false
             initPid = try NamespaceEntry.spawn(request, parent: parent)
             RuntimeLog.shared.debug("container \(id): init pid \(initPid), cgroup \(group.paths.values.sorted().first ?? "-")")
             let record = ContainerRecord(id: id, bundle: bundle, rootfs: rootfs, pid: initPid,
@@ -137,7 +140,9 @@ public struct Runtime: Sendable {
                 case let .text("error", message):
                     throw RuntimeError.setup(message)
                 case .closed:
-                    throw RuntimeError.setup("container init exited during setup")
+                    throw RuntimeError.setup(Self.oomKilled(group)
+                        ? "container init was killed by the OOM killer during setup: the memory limit is too low to start the container"
+                        : "container init exited during setup")
                 case let other:
                     throw RuntimeError.setup("unexpected message from container init: \(other)")
                 }
@@ -297,6 +302,16 @@ public struct Runtime: Sendable {
         guard let resolved = realpath(path, nil) else { throw RuntimeError.system(SystemError("resolve \(path)")) }
         defer { free(resolved) }
         return String(cString: resolved)
+    }
+
+    /// Whether the OOM killer has killed a process of this cgroup (v1 `memory.oom_control`,
+    /// v2 `memory.events`: `oom_kill N`).
+    static func oomKilled(_ group: any Cgroup) -> Bool {
+        let file = group.paths[""].map { $0 + "/memory.events" } ?? group.paths["memory"].map { $0 + "/memory.oom_control" }
+        guard let file, let text = try? SmallFile.read(file) else { return false }
+        return text.split(separator: "\n").contains { line in
+            line.hasPrefix("oom_kill ") && (Int(line.dropFirst(9)) ?? 0) > 0
+        }
     }
 
     static func writePidFile(_ path: String, _ pid: pid_t) throws {

@@ -51,6 +51,22 @@ struct LifecycleTests {
         #expect(try h.runtime(["state", id]).status != 0)
     }
 
+    /// The helper and the container's init are OOM-killed under a 1-byte limit; the runtime held
+    /// their end of the setup channel and waited for a message forever (berthd's start hung).
+    @Test("a memory limit too low to start the container fails at once, naming the OOM killer, and leaves nothing")
+    func memoryTooLowToStart() throws {
+        let h = try RuntimeHarness("oomstart")
+        defer { h.cleanup() }
+        let id = h.id("oomstart")
+        var spec = h.spec(["true"])
+        spec.linux?.resources = .init(memory: .init(limit: 1))
+        let result = try h.runtime(["run", "--bundle", try h.bundle(id, spec), id], timeout: 30)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("OOM killer"), "\(result.stderr)")
+        #expect(try h.runtime(["state", id]).status != 0)
+        #expect(!FileManager.default.fileExists(atPath: RuntimeHarness.cgroupFile(id, v1: "memory", "cgroup.procs", v2: "cgroup.procs")))
+    }
+
     @Test("list shows containers in table and JSON form")
     func list() throws {
         let h = try RuntimeHarness("list")
