@@ -109,10 +109,16 @@ extension ContainerEngine {
     func containerExited(_ id: String) async {
         guard let seen = containers[id], seen.state.running else { return }
         let exit = shim(id).recordedExit()
-        if exit == nil, let runtime = try? config.runtimePath(seen.runtime) {
+        if exit == nil {
+            if shim(id).isAlive {
+                // The WAIT broke but the shim still serves (a transient failure): wait again.
+                try? await Task.sleep(seconds: 0.1)
+                if containers[id]?.state.running == true { monitor(id) }
+                return
+            }
             // The shim died (kill -9, OOM) without seeing an exit: the container may still run,
             // and nothing else would ever stop it.
-            await destroyInRuntime(id, runtimePath: runtime)
+            if let runtime = try? config.runtimePath(seen.runtime) { await destroyInRuntime(id, runtimePath: runtime) }
         }
         guard var record = containers[id], record.state.running else { return }
         stopHealthMonitor(id)
@@ -231,18 +237,6 @@ extension ContainerEngine {
         let runtime = try config.runtimePath(record.runtime)
         let result = await Subprocess.run([runtime, "--root", runtimeRoot(runtime), paused ? "pause" : "resume", id], timeout: 30)
         guard result.status == 0 else { throw EngineError(.internalError, "\(paused ? "pause" : "unpause") \(record.name): \(result.output)") }
-    }
-
-    /// Marks a container frozen by a commit while the commit runs (a file beside its record).
-    func commitFreezeMarker(_ id: String) -> String { directory(id) + "/commit-frozen" }
-
-    /// At start-up: a container whose commit berthd's death interrupted is still frozen, while
-    /// its record says running; it is thawed.
-    func thawInterruptedCommits() async {
-        for record in containers.values where SmallFile.lexists(commitFreezeMarker(record.id)) {
-            if record.state.status == .running { try? await freeze(record.id, false) }
-            unlink(commitFreezeMarker(record.id))
-        }
     }
 
     // MARK: Wait
