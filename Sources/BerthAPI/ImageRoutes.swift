@@ -67,7 +67,7 @@ extension Router {
                 "Id": .string(record.id.description), "ParentId": .string(""),
                 "RepoTags": .array(familiarTags(record).map(JSONValue.string)),
                 "RepoDigests": .array(repoDigests(record).map(JSONValue.string)),
-                "Created": .int(Int64(record.created.flatMap(Date.parseTimestamp)?.timeIntervalSince1970 ?? 0)),
+                "Created": .int(record.created.flatMap(Date.parseTimestamp)?.unixSeconds ?? 0),
                 "Size": .int(record.size), "SharedSize": .int(-1), "VirtualSize": .int(record.size),
                 "Labels": .object((config?.config?.labels ?? [:]).mapValues(JSONValue.string)), "Containers": .int(-1),
             ])
@@ -109,7 +109,7 @@ extension Router {
         let record = try images.resolve(name)
         return .array(try images.history(record).map { entry in
             .object([
-                "Id": .string(entry.id), "Created": .int(Int64(entry.created.flatMap(Date.parseTimestamp)?.timeIntervalSince1970 ?? 0)),
+                "Id": .string(entry.id), "Created": .int(entry.created.flatMap(Date.parseTimestamp)?.unixSeconds ?? 0),
                 "CreatedBy": .string(entry.createdBy),
                 "Tags": entry.tags.isEmpty ? .null : .array(entry.tags.compactMap { (try? ImageReference(parsing: $0))?.familiar }.map(JSONValue.string)),
                 "Size": .int(entry.size), "Comment": .string(entry.comment),

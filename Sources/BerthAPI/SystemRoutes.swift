@@ -166,7 +166,7 @@ extension Router {
             "Images": .array(imageList.map { record in
                 .object(["Id": .string(record.id.description), "ParentId": .string(""),
                          "RepoTags": .array(record.tags.compactMap { (try? ImageReference(parsing: $0))?.familiar }.map(JSONValue.string)),
-                         "RepoDigests": .array([]), "Created": .int(Int64(record.created.flatMap(Date.parseTimestamp)?.timeIntervalSince1970 ?? 0)),
+                         "RepoDigests": .array([]), "Created": .int(record.created.flatMap(Date.parseTimestamp)?.unixSeconds ?? 0),
                          "Size": .int(record.size), "SharedSize": .int(0), "VirtualSize": .int(record.size), "Labels": .object([:]),
                          "Containers": .int(inUse.contains(record.id) ? 1 : 0)])
             }),

@@ -64,7 +64,7 @@ extension ContainerEngine {
             var summary: [String: JSONValue] = [
                 "Id": .string(record.id), "Names": .array([.string("/" + record.name)]), "Image": .string(record.imageName),
                 "ImageID": .string(record.image), "Command": .string(([record.path] + record.args).joined(separator: " ")),
-                "Created": .int(Int64(Date.parseTimestamp(record.created)?.timeIntervalSince1970 ?? 0)),
+                "Created": .int(Date.parseTimestamp(record.created)?.unixSeconds ?? 0),
                 "Ports": .array([]), "Labels": .object(record.labels.mapValues(JSONValue.string)),
                 "State": .string(record.state.status.rawValue), "Status": .string(statusText(record)),
                 "HostConfig": .object(["NetworkMode": .string(record.networkMode)]),

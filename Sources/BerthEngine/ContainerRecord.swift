@@ -101,9 +101,18 @@ public struct ContainerState: Codable, Sendable {
 extension Date {
     /// RFC 3339 with nanoseconds, as Go's `time.RFC3339Nano` prints UTC times.
     public var rfc3339Nano: String {
-        let seconds = timeIntervalSince1970
+        // Clamped to years 0001–9999: a client's time (an image's `created`) may be anything.
+        let seconds = timeIntervalSince1970.isFinite ? max(-62_135_596_800, min(timeIntervalSince1970, 253_402_300_799)) : 0
         let whole = floor(seconds)
         return Date.rfc3339(seconds: Int(whole), nanoseconds: Int((seconds - whole) * 1e9))
+    }
+
+    /// Whole seconds since 1970, for `Created` fields: never traps, whatever time a client's
+    /// image config gave (`1e300` would overflow an Int64).
+    public var unixSeconds: Int64 {
+        let seconds = timeIntervalSince1970
+        guard seconds.isFinite else { return 0 }
+        return Int64(max(-9.2e18, min(seconds, 9.2e18)))
     }
 
     static func rfc3339(seconds: Int, nanoseconds: Int) -> String {

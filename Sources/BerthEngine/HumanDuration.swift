@@ -3,7 +3,8 @@ import Foundation
 /// Durations as Docker prints them in `Status` ("Up 2 minutes", "Exited (0) 3 seconds ago").
 public enum HumanDuration {
     public static func describe(_ seconds: Double) -> String {
-        let s = Int(seconds)
+        // Times come from image configs too: any Double, which Int() would trap on.
+        let s = seconds.isFinite ? Int(max(-1e15, min(seconds, 1e15))) : 0
         if s < 1 { return "Less than a second" }
         if s == 1 { return "1 second" }
         if s < 60 { return "\(s) seconds" }

@@ -114,6 +114,22 @@ struct HardeningTests {
         expectAlive(daemon)
     }
 
+    /// Times in image configs are client data: listing an image created "1e300" seconds after
+    /// 1970 must not trap on the conversion to whole seconds.
+    @Test func absurdImageTimesAreListed() throws {
+        let daemon = try DaemonHarness("created")
+        defer { daemon.shutdown() }
+        let archive = daemon.dir + "/future.tar"
+        #expect(Command.capture(["python3", "-c", Self.evilArchive, archive, daemon.dir + "/host", "created"]).status == 0)
+        let loaded = daemon.docker("load", "-i", archive)
+        #expect(loaded.status == 0, "\(loaded.stderr)")
+        #expect(daemon.docker("images", "evil").stdout.contains("evil"))
+        #expect(daemon.docker("history", "evil:created").status == 0)
+        #expect(daemon.berth("images").status == 0)
+        #expect(daemon.docker("system", "df").status == 0)
+        expectAlive(daemon)
+    }
+
     /// Writes a host "secret" layer and config under argv[2], and an archive at argv[1] whose
     /// manifest reaches them.
     static let evilArchive = #"""
@@ -131,7 +147,13 @@ struct HardeningTests {
         with tarfile.open(out, 'w') as t:
             def add(name, data):
                 info = tarfile.TarInfo(name); info.size = len(data); t.addfile(info, io.BytesIO(data))
-            if kind == 'dotdot':
+            if kind == 'created':
+                # A valid archive whose config gives an absurd creation time.
+                config['created'] = '1e300'
+                add('config.json', json.dumps(config).encode())
+                add('layer.tar', layer.getvalue())
+                entry = {'Config': 'config.json', 'Layers': ['layer.tar']}
+            elif kind == 'dotdot':
                 up = '../' * 40
                 entry = {'Config': up + host + '/config.json', 'Layers': [up + host + '/layer.tar']}
             elif kind == 'absolute':
