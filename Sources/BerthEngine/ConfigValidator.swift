@@ -189,6 +189,10 @@ enum ConfigValidator {
             throw EngineError(.badRequest, "Invalid value \(adjust), range for oom score adj is [-1000, 1000]")
         }
         if value("ShmSize") < 0 { throw EngineError(.badRequest, "SHM size can not be less than 0") }
+        // The kernel's PID_MAX_LIMIT: pids.max refuses more.
+        if value("PidsLimit") > 4_194_304 {
+            throw EngineError(.badRequest, "invalid PIDs limit \(value("PidsLimit")): the kernel allows at most 4194304 (-1 or 0 for no limit)")
+        }
         try validateCpuset(host["CpusetCpus"]?.string, what: "cpuset cpus", online: "/sys/devices/system/cpu/online",
                            unavailable: "Requested CPUs are not available")
         try validateCpuset(host["CpusetMems"]?.string, what: "cpuset mems", online: "/sys/devices/system/node/online",

@@ -33,6 +33,9 @@ extension ContainerEngine {
         } catch let error as SystemError {
             if error.errno == .noSuchFileOrDirectory { throw EngineError(.notFound, "Could not find the file \(path) in container") }
             if error.errno == .notDirectory { throw EngineError(.badRequest, "\(path) is not a directory") }
+            if [.fileNameTooLong, .tooManySymbolicLinkLevels, .invalidArgument].contains(error.errno) {
+                throw EngineError(.badRequest, "invalid path \(path): \(String(cString: strerror(error.errno.rawValue)))")
+            }
             throw EngineError(.internalError, "\(error)")
         }
         defer { close(fd) }
@@ -88,7 +91,7 @@ extension ContainerEngine {
             let parent = (hostPath as NSString).deletingLastPathComponent
             let result = Subprocess.runBlocking(["/bin/tar", "--numeric-owner", "-C", parent, "-cf", output,
                                                  "--", (hostPath as NSString).lastPathComponent])
-            guard result.status == 0 else { throw EngineError(.internalError, "archive \(path): \(result.output)") }
+            guard Self.tarSucceeded(result.status) else { throw EngineError(.internalError, "archive \(path): \(result.output)") }
             return (stat, output)
         }
         guard let file else { return (stat, nil) }
@@ -121,10 +124,15 @@ extension ContainerEngine {
         defer { unlink(output) }
         try withRootfs(id) { rootfs in
             let result = Subprocess.runBlocking(["/bin/tar", "--numeric-owner", "--xattrs", "-C", rootfs, "-cf", output, "."])
-            guard result.status == 0 else { throw EngineError(.internalError, "export: \(result.output)") }
+            guard Self.tarSucceeded(result.status) else { throw EngineError(.internalError, "export: \(result.output)") }
         }
         return Array(FileManager.default.contents(atPath: output) ?? Data())
     }
+
+    /// GNU tar's status 1 says a file changed while it was read: a running container writes
+    /// while it is copied (neither `cp` nor `export` pauses it, as with dockerd); the archive is
+    /// complete all the same.
+    static func tarSucceeded(_ status: Int32) -> Bool { status == 0 || status == 1 }
 
     /// GET `/containers/{id}/changes`: Kind 0 modified, 1 added, 2 deleted, from the upper layer.
     public func changes(_ reference: String) throws -> JSONValue {
