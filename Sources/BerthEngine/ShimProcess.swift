@@ -11,8 +11,6 @@ struct ShimProcess: Sendable, Equatable {
     let containerID: String
     /// `--dir`: its directory under `EXEC/shims`.
     let directory: String
-    /// An exec's shim (`--exec-process`), not a container's.
-    let isExec: Bool
 
     /// Every shim whose directory lies under `shimsRoot`.
     static func all(under shimsRoot: String) -> [ShimProcess] {
@@ -25,7 +23,7 @@ struct ShimProcess: Sendable, Equatable {
                 return argv[index + 1]
             }
             guard let directory = value("--dir"), directory.hasPrefix(shimsRoot + "/"), let id = value("--id") else { return nil }
-            return ShimProcess(pid: pid, containerID: id, directory: directory, isExec: argv.contains("--exec-process"))
+            return ShimProcess(pid: pid, containerID: id, directory: directory)
         }
     }
 
