@@ -9,6 +9,8 @@ extension Runtime {
         public var pidFile: String?
         public var detach = false
         public var preserveFDs: Int32 = 0
+        /// runc's `--ignore-paused`: run the process in a frozen container (it runs once thawed).
+        public var ignorePaused = false
 
         public init() {}
     }
@@ -18,8 +20,8 @@ extension Runtime {
     public func exec(id: String, process: RuntimeSpec.Process, options: ExecOptions) throws -> Int32 {
         let record = try store.load(id)
         let status = store.status(of: record)
-        guard status == .running || status == .created else {
-            throw RuntimeError.invalidState(id: id, status: status.rawValue, operation: "exec in")
+        guard status == .running || status == .created || (status == .paused && options.ignorePaused) else {
+            throw RuntimeError.cannotExec(status: status.rawValue)
         }
         let relay = !options.detach && options.consoleSocket == nil
         if process.terminal == true && options.consoleSocket == nil && !relay {

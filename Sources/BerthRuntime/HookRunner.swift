@@ -31,9 +31,26 @@ enum HookRunner {
     static func run(_ hooks: RuntimeSpec.Hooks?, _ phase: Phase, stateJSON input: [UInt8]) throws {
         for (index, hook) in Self.hooks(hooks, phase).enumerated() {
             do { try run(hook, input: input) } catch {
-                throw RuntimeError.hook("\(phase.rawValue) hook #\(index) (\(hook.path)) failed: \(error)")
+                throw failure(phase, index, hook, error)
             }
         }
+    }
+
+    /// Runs every hook of a phase whose failures the spec makes warnings (`poststart`,
+    /// `poststop`): a failing hook is logged and the ones after it still run.
+    static func runWarningOnFailure(_ hooks: RuntimeSpec.Hooks?, _ phase: Phase, state: RuntimeState) {
+        let list = Self.hooks(hooks, phase)
+        guard !list.isEmpty else { return }
+        guard let input = try? JSONCoding.encoder.encode(state) else { return }
+        for (index, hook) in list.enumerated() {
+            do { try run(hook, input: Array(input)) } catch {
+                RuntimeLog.shared.warning("\(failure(phase, index, hook, error))")
+            }
+        }
+    }
+
+    private static func failure(_ phase: Phase, _ index: Int, _ hook: RuntimeSpec.Hook, _ error: any Error) -> RuntimeError {
+        RuntimeError.hook("\(phase.rawValue) hook #\(index) (\(hook.path)) failed: \(error)")
     }
 
     static func run(_ hook: RuntimeSpec.Hook, input: [UInt8]) throws {
@@ -68,13 +85,13 @@ enum HookRunner {
                 if ready == 0 {
                     kill(pid, SIGKILL)
                     _ = try? Processes.wait(pid)
-                    throw RuntimeError.hook("timed out after \(timeout)s")
+                    throw RuntimeError.setup("timed out after \(timeout)s")
                 }
             }
         }
         let status = try Processes.wait(pid)
         if status != .exited(0) {
-            throw RuntimeError.hook(status == .exited(status.shellCode) ? "exit status \(status.shellCode)" : "killed by signal \(status.shellCode - 128)")
+            throw RuntimeError.setup(status == .exited(status.shellCode) ? "exit status \(status.shellCode)" : "killed by signal \(status.shellCode - 128)")
         }
     }
 }

@@ -60,10 +60,26 @@ struct ProcessSetup {
     }
 
     /// Drops to the configured user and capabilities, applies seccomp and execs. Never returns on success.
+    ///
+    /// The container's seccomp filter may refuse anything the runtime itself would call, so all
+    /// the runtime's own work (the descriptor sweep, signals, cwd, umask) is done before it is
+    /// loaded. With no_new_privs the filter comes last, just before execve. Without it, loading
+    /// needs CAP_SYS_ADMIN, which the user switch may drop: it is loaded before the switch, and
+    /// only the identity calls (setgroups, setres[ug]id, capset, prctl) and execve follow, as in
+    /// runc — a profile that refuses those cannot start a process as another user anyway.
     func execute(_ path: String, cwd: String) throws -> Never {
+        // CVE-2024-21626: nothing of the runtime's may survive exec except stdio and preserved fds.
+        try FileDescriptors.cloexecFrom(3 + preserveFDs)
+        for fd in 3..<(3 + preserveFDs) { try? FileDescriptors.setCloexec(fd, false) }
+        berth_reset_signals()
+        // As root first; a directory only the container's user may enter is retried after the switch.
+        let enteredCwd = chdir(cwd) == 0
+        if !enteredCwd && errno != EACCES && errno != EPERM { try Self.failChdir(cwd) }
+        if enteredCwd { try Self.checkCwdInside(cwd) }
+        umask(mode_t(process.user.umask ?? 0o022))
+
         let noNewPrivileges = process.noNewPrivileges ?? false
         if noNewPrivileges { try syscallChecked("set no_new_privs") { berth_set_no_new_privs() } }
-        // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN, which the user switch may drop.
         if !noNewPrivileges, let seccomp { try seccomp.load() }
 
         let caps = process.capabilities
@@ -88,23 +104,25 @@ struct ProcessSetup {
         }
         try Capability.raiseAmbient(ambient & permitted & inheritable)
         try syscallChecked("clear keep capabilities") { berth_set_keepcaps(0) }
-
-        guard chdir(cwd) == 0 else {
-            throw RuntimeError.setup("chdir to cwd (\"\(cwd)\") set in config.json failed: \(String(cString: strerror(errno)))")
+        if !enteredCwd {
+            guard chdir(cwd) == 0 else { try Self.failChdir(cwd) }
+            try Self.checkCwdInside(cwd)
         }
-        // A cwd outside our root (reached through a leaked fd) reads back as unreachable.
+        if noNewPrivileges, let seccomp { try seccomp.load() }
+        let error = Processes.exec(path: path, args: process.args ?? [], env: process.env ?? [])
+        throw RuntimeError.setup("exec \(path): \(String(cString: strerror(error.errno.rawValue)))")
+    }
+
+    private static func failChdir(_ cwd: String) throws -> Never {
+        throw RuntimeError.setup("chdir to cwd (\"\(cwd)\") set in config.json failed: \(String(cString: strerror(errno)))")
+    }
+
+    /// A cwd outside our root (reached through a leaked fd) reads back as unreachable.
+    private static func checkCwdInside(_ cwd: String) throws {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         guard getcwd(&buffer, buffer.count) != nil, buffer[0] == CChar(UInt8(ascii: "/")) else {
             throw RuntimeError.setup("cwd \"\(cwd)\" is outside the container's root filesystem")
         }
-        umask(mode_t(user.umask ?? 0o022))
-        // CVE-2024-21626: nothing of the runtime's may survive exec except stdio and preserved fds.
-        try FileDescriptors.cloexecFrom(3 + preserveFDs)
-        for fd in 3..<(3 + preserveFDs) { try? FileDescriptors.setCloexec(fd, false) }
-        berth_reset_signals()
-        if noNewPrivileges, let seccomp { try seccomp.load() }
-        let error = Processes.exec(path: path, args: process.args ?? [], env: process.env ?? [])
-        throw RuntimeError.setup("exec \(path): \(String(cString: strerror(error.errno.rawValue)))")
     }
 
     private func mask(_ names: [String]?, _ set: String) throws -> UInt64 {

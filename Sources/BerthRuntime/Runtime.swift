@@ -37,7 +37,7 @@ public struct Runtime: Sendable {
         let record = try store.load(id)
         let status = store.status(of: record)
         guard status == .created else {
-            throw RuntimeError.invalidState(id: id, status: status.rawValue, operation: "start")
+            throw RuntimeError.cannotStart(status: status.rawValue)
         }
         let fifo = store.fifoPath(id)
         let fd = try syscallChecked("open \(fifo)") { open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC) }
@@ -54,9 +54,7 @@ public struct Runtime: Sendable {
         }
         unlink(fifo)
         RuntimeLog.shared.debug("container \(id): started pid \(record.pid)")
-        do { try HookRunner.run(record.hooks, .poststart, state: record.ociState(status: .running)) } catch {
-            RuntimeLog.shared.warning("\(error)")
-        }
+        HookRunner.runWarningOnFailure(record.hooks, .poststart, state: record.ociState(status: .running))
     }
 
     /// create + start; in the foreground, waits and deletes the container, returning its exit code.
@@ -172,18 +170,22 @@ public struct Runtime: Sendable {
     public func kill(id: String, signal: Int32, all: Bool) throws {
         let record = try store.load(id)
         let status = store.status(of: record)
-        guard status != .stopped else { throw RuntimeError.invalidState(id: id, status: "stopped", operation: "signal") }
+        // runc: `--all` signals whatever is left in the cgroup and succeeds even once the init
+        // has exited (containerd's shim sends `kill --all KILL` to every exited task).
         if all {
             for pid in record.cgroup.processes() { Glibc.kill(pid, signal) }
             if status == .paused && signal == SIGKILL { try? record.cgroup.setFrozen(false) }
             return
         }
+        guard status != .stopped else { throw RuntimeError.notRunning }
         // Through a pidfd, checked against the recorded start time, so a recycled pid is never signalled.
         let pidfd = berth_pidfd_open(record.pid)
         guard pidfd >= 0 else { throw RuntimeError.system(SystemError("signal container \(id)")) }
         defer { close(pidfd) }
-        guard record.isAlive else { throw RuntimeError.invalidState(id: id, status: "stopped", operation: "signal") }
+        guard record.isAlive else { throw RuntimeError.notRunning }
         try syscallChecked("signal container \(id)") { berth_pidfd_send_signal(pidfd, signal) }
+        // A frozen cgroup (v1) holds a SIGKILL until it thaws.
+        if status == .paused && signal == SIGKILL { try? record.cgroup.setFrozen(false) }
     }
 
     public func delete(id: String, force: Bool) throws {
@@ -195,7 +197,7 @@ public struct Runtime: Sendable {
             Glibc.kill(record.pid, SIGKILL)
         case let status:
             guard force else {
-                throw RuntimeError.setup("cannot delete container \(id) that is not stopped: \(status.rawValue) (use --force)")
+                throw RuntimeError.notStopped(id: id, status: status.rawValue)
             }
             for pid in record.cgroup.processes() { Glibc.kill(pid, SIGKILL) }
             Glibc.kill(record.pid, SIGKILL)
@@ -212,9 +214,7 @@ public struct Runtime: Sendable {
         try cgroup.destroy()
         store.remove(record.id)
         RuntimeLog.shared.debug("container \(record.id): deleted")
-        do { try HookRunner.run(record.hooks, .poststop, state: record.ociState(status: .stopped)) } catch {
-            RuntimeLog.shared.warning("\(error)")
-        }
+        HookRunner.runWarningOnFailure(record.hooks, .poststop, state: record.ociState(status: .stopped))
     }
 
     // MARK: pause, resume, update, ps
@@ -222,21 +222,21 @@ public struct Runtime: Sendable {
     public func pause(id: String) throws {
         let record = try store.load(id)
         let status = store.status(of: record)
-        guard status == .running || status == .created else { throw RuntimeError.invalidState(id: id, status: status.rawValue, operation: "pause") }
+        guard status == .running || status == .created else { throw RuntimeError.notRunning }
         try record.cgroup.setFrozen(true)
     }
 
     public func resume(id: String) throws {
         let record = try store.load(id)
         let status = store.status(of: record)
-        guard status == .paused else { throw RuntimeError.invalidState(id: id, status: status.rawValue, operation: "resume") }
+        guard status == .paused else { throw RuntimeError.notPaused }
         try record.cgroup.setFrozen(false)
     }
 
     public func update(id: String, resources: RuntimeSpec.Resources) throws {
         let record = try store.load(id)
         let status = store.status(of: record)
-        guard status != .stopped else { throw RuntimeError.invalidState(id: id, status: "stopped", operation: "update") }
+        guard status != .stopped else { throw RuntimeError.notRunning }
         var spec = try store.spec(id)
         try record.cgroup.apply(resources, defaultDevices: resources.devices == nil ? [] : Self.allowedDevices(spec))
         var linux = spec.linux ?? .init()
@@ -279,10 +279,12 @@ public struct Runtime: Sendable {
         }
     }
 
-    /// Device rules every container gets, plus one per device node the spec creates.
+    /// Device rules every container gets, plus one per device node the spec creates. FIFOs
+    /// (`p`) get none: the devices controller governs only character and block devices (v1
+    /// rejects a `p` rule, v2's program never sees a FIFO).
     static func allowedDevices(_ spec: RuntimeSpec) -> [RuntimeSpec.DeviceCgroup] {
-        CgroupFactory.defaultAllowedDevices + (spec.linux?.devices ?? []).map {
-            .init(allow: true, type: $0.type == "u" ? "c" : $0.type, major: $0.major, minor: $0.minor, access: "rwm")
+        CgroupFactory.defaultAllowedDevices + (spec.linux?.devices ?? []).compactMap {
+            $0.type == "p" ? nil : .init(allow: true, type: $0.type == "u" ? "c" : $0.type, major: $0.major, minor: $0.minor, access: "rwm")
         }
     }
 

@@ -119,12 +119,59 @@ int berth_set_nonblock(int fd, int on) {
     return fcntl(fd, F_SETFL, flags);
 }
 
+/* One pass over /proc/self/fd applying close (or FD_CLOEXEC) to the descriptors in
+ * [first, last]; returns how many it touched, or -1. getdents64 on a raw buffer: no malloc,
+ * safe in a forked child. */
+static int fd_range_pass(unsigned int first, unsigned int last, int cloexec) {
+    int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return -1;
+    char buffer[4096];
+    int touched = 0;
+    for (;;) {
+        long n = syscall(SYS_getdents64, dir, buffer, sizeof buffer);
+        if (n <= 0) break;
+        for (long offset = 0; offset < n;) {
+            struct linux_dirent64_view { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; };
+            struct linux_dirent64_view *entry = (struct linux_dirent64_view *)(buffer + offset);
+            offset += entry->reclen;
+            char *end;
+            unsigned long fd = strtoul(entry->name, &end, 10);
+            if (end == entry->name || *end != 0 || fd == (unsigned long)dir || fd < first || fd > last) continue;
+            if (cloexec) {
+                int flags = fcntl((int)fd, F_GETFD);
+                if (flags >= 0 && !(flags & FD_CLOEXEC)) fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+            } else {
+                close((int)fd);
+            }
+            touched++;
+        }
+    }
+    close(dir);
+    return touched;
+}
+
+/* close_range(first, last), or (`cloexec`) marking them close-on-exec. Where the kernel lacks
+ * close_range (before 5.9, 5.11 for CLOEXEC) or a seccomp filter refuses it, the same is done
+ * one descriptor at a time: a descriptor left open would leak into the container. */
+int berth_fd_range(unsigned int first, unsigned int last, int cloexec) {
+    if (first > last) return 0;
+    if (syscall(SYS_close_range, first, last, cloexec ? CLOSE_RANGE_CLOEXEC : 0) == 0) return 0;
+    if (cloexec) return fd_range_pass(first, last, 1) < 0 ? -1 : 0;
+    /* Closing changes the directory being read: repeat until a pass finds nothing to close. */
+    for (int pass = 0; pass < 64; pass++) {
+        int touched = fd_range_pass(first, last, 0);
+        if (touched < 0) return -1;
+        if (touched == 0) return 0;
+    }
+    return 0;
+}
+
 int berth_cloexec_from(unsigned int first) {
-    return (int)syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC);
+    return berth_fd_range(first, ~0U, 1);
 }
 
 int berth_close_range(unsigned int first, unsigned int last) {
-    return (int)syscall(SYS_close_range, first, last, 0);
+    return berth_fd_range(first, last, 0);
 }
 
 int berth_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {

@@ -27,12 +27,22 @@ struct Exec: ParsableCommand {
     @Option(name: .customLong("preserve-fds"), help: "Pass this many extra fds (from 3 on).") var preserveFDs: Int32 = 0
     @Option(name: .customLong("process-label"), help: .hidden) var processLabel: String?
     @Option(help: .hidden) var apparmor: String?
-    @Flag(help: .hidden) var ignorePaused = false
+    @Flag(help: "Allow exec in a paused container.") var ignorePaused = false
 
     @Argument(help: "Container id.") var id: String
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
 
     func run() throws {
+        let code: Int32
+        do { code = try execute() } catch let error as RuntimeError {
+            // runc: an exec that could not run its process exits 255, "exec failed: <reason>".
+            BerthRuntimeCommand.report("exec failed: \(error)")
+            throw ContainerExit(code: 255)
+        }
+        if code != 0 { throw ContainerExit(code: code) }
+    }
+
+    private func execute() throws -> Int32 {
         let runtime = try global.runtime()
         let spec: RuntimeSpec.Process
         if let path = process {
@@ -52,8 +62,8 @@ struct Exec: ParsableCommand {
         options.pidFile = pidFile
         options.detach = detach
         options.preserveFDs = preserveFDs
-        let code = try runtime.exec(id: id, process: spec, options: options)
-        if code != 0 { throw ContainerExit(code: code) }
+        options.ignorePaused = ignorePaused
+        return try runtime.exec(id: id, process: spec, options: options)
     }
 
     /// runc's behaviour without --process: the container's process settings with these overrides.
@@ -65,8 +75,8 @@ struct Exec: ParsableCommand {
         if let cwd { p.cwd = cwd }
         if !env.isEmpty { p.env = (p.env ?? []) + env }
         if let user {
-            let parts = user.split(separator: ":")
-            guard let uid = UInt32(parts[0]), parts.count < 3, parts.count < 2 || UInt32(parts[1]) != nil else {
+            let parts = user.split(separator: ":", omittingEmptySubsequences: false)
+            guard (1...2).contains(parts.count), let uid = UInt32(parts[0]), parts.count < 2 || UInt32(parts[1]) != nil else {
                 throw ValidationError("--user must be uid[:gid], got \(user)")
             }
             p.user.uid = uid

@@ -54,4 +54,27 @@ struct HookTests {
         #expect(result.stderr.contains("timed out"))
         #expect(Date().timeIntervalSince(started) < 20)
     }
+
+    @Test("a failing poststart or poststop hook is a warning: the hooks after it run, with the state on stdin")
+    func failingPostHooksWarn() throws {
+        let h = try RuntimeHarness("posthooks")
+        defer { h.cleanup() }
+        let log = h.dir + "/log"
+        func recorder(_ name: String) -> RuntimeSpec.Hook {
+            .init(path: "/bin/sh", args: ["sh", "-c", "read -r state; echo \"\(name) $state\" >> \(log)"], timeout: 10)
+        }
+        var spec = h.spec(["true"])
+        spec.hooks = .init(poststart: [.init(path: "/bin/false"), recorder("poststart")],
+                           poststop: [.init(path: "/bin/sh", args: ["sh", "-c", "exit 3"]), recorder("poststop")])
+        let id = h.id("posthooks")
+        let result = try h.runtime(["run", "--bundle", try h.bundle(id, spec), id])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("poststart hook #0 (/bin/false) failed"))
+        #expect(result.stderr.contains("poststop hook #0 (/bin/sh) failed: exit status 3"))
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.first { $0.hasPrefix("poststart ") }?.contains("\"status\":\"running\"") == true)
+        #expect(lines.first { $0.hasPrefix("poststop ") }?.contains("\"status\":\"stopped\"") == true)
+        #expect(try h.runtime(["state", id]).status != 0)
+    }
 }

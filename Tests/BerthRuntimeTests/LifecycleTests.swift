@@ -217,7 +217,7 @@ struct LifecycleTests {
         let line = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").last.map(String.init) ?? ""
         let entry = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String]
         #expect(entry?["level"] == "error")
-        #expect(entry?["msg"] == "container missing does not exist")
+        #expect(entry?["msg"] == "container does not exist")
         #expect(entry?["time"] != nil)
     }
 

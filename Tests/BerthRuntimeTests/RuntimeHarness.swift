@@ -65,6 +65,19 @@ final class RuntimeHarness: @unchecked Sendable {
         return path
     }
 
+    /// Writes a bundle whose config.json is `spec` as JSON, edited by hand: for fields and values
+    /// the typed model would not produce (what other engines write).
+    func bundle(_ id: String, _ spec: RuntimeSpec, editJSON: (inout [String: Any]) -> Void) throws -> String {
+        let path = try bundle(id, spec)
+        let file = URL(fileURLWithPath: path + "/config.json")
+        guard var object = try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any] else {
+            throw HarnessError.command("config.json of \(id) is not an object")
+        }
+        editJSON(&object)
+        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: file)
+        return path
+    }
+
     /// Runs `berth-runtime --root <root> args…`, optionally through `sh -c` with a prefix such as `exec 5</;`.
     @discardableResult
     func runtime(_ args: [String], shellPrefix: String? = nil, stdin: String? = nil, timeout: TimeInterval = 60,

@@ -51,6 +51,8 @@ int berth_setrlimit(int resource, uint64_t soft, uint64_t hard);
 /* File descriptors. */
 int berth_set_cloexec(int fd, int on);
 int berth_set_nonblock(int fd, int on);
+/* close_range with a per-descriptor fallback (old kernels, seccomp filters that refuse it). */
+int berth_fd_range(unsigned int first, unsigned int last, int cloexec);
 int berth_cloexec_from(unsigned int first);
 int berth_close_range(unsigned int first, unsigned int last);
 int berth_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
