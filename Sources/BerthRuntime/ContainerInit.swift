@@ -40,6 +40,7 @@ struct ContainerInit {
             let rootSetup = RootfsSetup(spec: spec, bundle: bundle, rootfs: request.rootfs,
                                         inUserNamespace: entry.inUserNamespace,
                                         newCgroupNamespace: entry.creates.contains(.cgroup),
+                                        ownMountNamespace: entry.hasOwnMountNamespace,
                                         cgroupPaths: entry.cgroupPaths)
             try rootSetup.prepare()
             channel.send("prestart")

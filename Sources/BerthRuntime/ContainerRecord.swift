@@ -23,6 +23,10 @@ public struct ContainerRecord: Codable, Sendable {
     public var annotations: [String: String]?
     public var hooks: RuntimeSpec.Hooks?
     public var cgroupPaths: [String: String]
+    /// For a container in the runtime's own mount namespace: the mount its rootfs was on before
+    /// the runtime bound the rootfs onto itself, so `delete` can take that bind (and every
+    /// mount the spec stacked on it) away again, and only that.
+    public var hostMountBelowRoot: UInt64?
 
     public var cgroup: any Cgroup { CgroupFactory.reopen(paths: cgroupPaths) }
 

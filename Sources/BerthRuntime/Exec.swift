@@ -71,6 +71,12 @@ extension Runtime {
                                  newKeyring: false, preserveFDs: request.preserveFDs, canSetGroups: true)
         do {
             FileDescriptors.closeAll(except: Set([channel.fd, RuntimeLog.shared.fd] + Array(3..<(3 + setup.preserveFDs))))
+            if !request.namespaces.hasOwnMountNamespace {
+                // A container in the runtime's mount namespace has no namespace to join: its
+                // root is the rootfs its init chrooted into.
+                try syscallChecked("chdir \(request.rootfs)") { chdir(request.rootfs) }
+                try syscallChecked("chroot") { chroot(".") }
+            }
             if process.terminal == true {
                 _ = setsid()
                 try ContainerTerminal.attach(size: process.consoleSize, channel: channel)

@@ -36,6 +36,11 @@ struct NamespaceEntry: Codable {
 
     var createsUser: Bool { creates.contains(.user) }
     var inUserNamespace: Bool { createsUser || joins.contains { $0.kind == .user } }
+    /// The container lives in the runtime's mount namespace (the spec neither creates nor joins
+    /// one). The helper may run in a private mount namespace of its own (see above), so the
+    /// runtime's is then joined explicitly.
+    var sharesRuntimeMounts = false
+    var hasOwnMountNamespace: Bool { !sharesRuntimeMounts }
 
     /// Namespaces from a spec: a `path` means join, none means create.
     init(spec: RuntimeSpec, cgroup: any Cgroup) throws {
@@ -62,6 +67,7 @@ struct NamespaceEntry: Codable {
         if creates.contains(.time), let offsets = spec.linux?.timeOffsets, !offsets.isEmpty {
             throw RuntimeError.invalidConfig("time namespace offsets are not supported yet")
         }
+        if !seen.contains(.mount) { try joinRuntimeMounts() }
         sortJoins()
     }
 
@@ -77,7 +83,16 @@ struct NamespaceEntry: Codable {
             guard fd >= 0 else { throw RuntimeError.system(SystemError("open \(theirs)")) }
             joins.append(Join(kind: kind, fd: fd, path: theirs))
         }
+        if !joins.contains(where: { $0.kind == .mount }) { try joinRuntimeMounts() }
         sortJoins()
+    }
+
+    private mutating func joinRuntimeMounts() throws {
+        let path = "/proc/self/ns/mnt"
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw RuntimeError.system(SystemError("open \(path)")) }
+        joins.append(Join(kind: .mount, fd: fd, path: path))
+        sharesRuntimeMounts = true
     }
 
     /// User namespace first (it grants the rights for the others), mount last (it moves our root).

@@ -12,24 +12,26 @@ struct RootfsSetup {
     let rootfs: String
     let inUserNamespace: Bool
     let newCgroupNamespace: Bool
+    /// False when the spec neither creates nor joins a mount namespace (see `prepare`).
+    let ownMountNamespace: Bool
     let cgroupPaths: [String: String]
 
     private var linux: RuntimeSpec.Linux { spec.linux ?? .init() }
 
     /// Propagation, the rootfs bind mount, the spec's mounts and the device nodes.
+    ///
+    /// Without a mount namespace of its own the container shares the runtime's: the host's
+    /// propagation is left alone, and the rootfs is bound onto itself so that every mount the
+    /// spec asks for stacks on that one bind, which `delete` detaches (runc leaves them behind).
     func prepare() throws {
-        let propagation: MountFlags
-        switch linux.rootfsPropagation ?? "" {
-        case "", "rslave", "slave": propagation = [.slave, .recursive]
-        case "rprivate", "private": propagation = [.private, .recursive]
-        case "rshared", "shared": propagation = [.shared, .recursive]
-        case "runbindable", "unbindable": propagation = [.unbindable, .recursive]
-        case let other: throw RuntimeError.invalidConfig("unknown rootfsPropagation \"\(other)\"")
+        if let propagation = try propagation {
+            try Mounts.mount(source: "", target: "/", type: nil, flags: propagation.beforeSetup)
+            if propagation.keepsPeers {
+                try Mounts.mount(source: "", target: "/", type: nil, flags: .private)
+                try Mounts.mount(source: "", target: RootPropagation.mountPoint(containing: rootfs), type: nil, flags: .private)
+            }
         }
-        // Nothing we mount may propagate back to the host; shared comes back after the bind below.
-        try Mounts.mount(source: "", target: "/", type: nil, flags: propagation.contains(.shared) ? [.private, .recursive] : propagation)
         try Mounts.mount(source: rootfs, target: rootfs, type: nil, flags: [.bind, .recursive])
-        if propagation.contains(.shared) { try Mounts.mount(source: "", target: rootfs, type: nil, flags: [.shared, .recursive]) }
         let root = try ContainerRoot(path: rootfs)
         var devMounted = false
         for mount in spec.mounts ?? [] {
@@ -42,10 +44,18 @@ struct RootfsSetup {
         root.close()
     }
 
-    /// pivot_root into the rootfs (or MS_MOVE + chroot with `noPivot`).
+    /// The root's propagation; nil when the container shares the runtime's mount namespace.
+    private var propagation: RootPropagation? {
+        get throws { ownMountNamespace ? try RootPropagation(linux.rootfsPropagation) : nil }
+    }
+
+    /// pivot_root into the rootfs (or MS_MOVE + chroot with `noPivot`; a plain chroot in the
+    /// runtime's mount namespace).
     func enter(noPivot: Bool) throws {
         try syscallChecked("chdir \(rootfs)") { chdir(rootfs) }
-        if noPivot {
+        if !ownMountNamespace {
+            try syscallChecked("chroot") { chroot(".") }
+        } else if noPivot {
             try Mounts.mount(source: rootfs, target: "/", type: nil, flags: .move)
             try syscallChecked("chroot") { chroot(".") }
         } else {
@@ -57,10 +67,11 @@ struct RootfsSetup {
         try syscallChecked("chdir /") { chdir("/") }
     }
 
-    /// Everything that needs the container's own /proc: sysctls, masked and read-only paths, read-only root.
+    /// Everything that needs the container's own /proc: sysctls, masked and read-only paths,
+    /// read-only root; then the root's propagation.
     func finish() throws {
+        // Checked by SpecValidator at create: each key is namespaced, with its namespace.
         for (key, value) in (linux.sysctl ?? [:]).sorted(by: { $0.key < $1.key }) {
-            try validateSysctl(key)
             let path = "/proc/sys/" + key.replacingDots()
             do { try SmallFile.write(path, value) } catch {
                 throw RuntimeError.setup("set sysctl \(key)=\(value): \(error)")
@@ -68,6 +79,8 @@ struct RootfsSetup {
         }
         let root = try ContainerRoot(path: "/")
         defer { root.close() }
+        // As runc: a cwd missing from the image is created (before the root turns read-only).
+        if let cwd = spec.process?.cwd, access(cwd, F_OK) != 0 { try root.makeDirectories(Self.clean(cwd)) }
         for path in linux.maskedPaths ?? [] { try mask(path, in: root) }
         for path in linux.readonlyPaths ?? [] { try makeReadonly(path, in: root) }
         if spec.root?.readonly == true {
@@ -78,6 +91,10 @@ struct RootfsSetup {
         }
         if let domain = spec.domainname {
             try syscallChecked("set domainname") { berth_setdomainname(domain, domain.utf8.count) }
+        }
+        // Last: masked and read-only paths are bind mounts, which an unbindable tree refuses.
+        if let after = try propagation?.afterEntry {
+            try Mounts.mount(source: "", target: "/", type: nil, flags: after)
         }
     }
 
@@ -261,21 +278,6 @@ struct RootfsSetup {
         let flags: MountFlags = [.bind, .remount, .readOnly, .recursive]
         do { try Mounts.mount(source: "", target: "/proc/self/fd/\(reopened)", type: nil, flags: flags) } catch let e as SystemError where e.errno == .notPermitted {
             try Mounts.mount(source: "", target: "/proc/self/fd/\(reopened)", type: nil, flags: flags.union(Self.lockedFlags(path)))
-        }
-    }
-
-    private func validateSysctl(_ key: String) throws {
-        let namespaces = Set((linux.namespaces ?? []).map(\.type))
-        let ipcKeys = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
-                       "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"]
-        if ipcKeys.contains(key) || key.hasPrefix("fs.mqueue.") {
-            guard namespaces.contains(.ipc) else { throw RuntimeError.invalidConfig("sysctl \(key) needs an IPC namespace") }
-        } else if key.hasPrefix("net.") {
-            guard namespaces.contains(.network) else { throw RuntimeError.invalidConfig("sysctl \(key) needs a network namespace") }
-        } else if key == "kernel.hostname" || key == "kernel.domainname" {
-            guard namespaces.contains(.uts) else { throw RuntimeError.invalidConfig("sysctl \(key) needs a UTS namespace") }
-        } else {
-            throw RuntimeError.invalidConfig("sysctl \(key) is not namespaced and would change the host")
         }
     }
 

@@ -78,8 +78,11 @@ public struct Runtime: Sendable {
         guard let rootPath = spec.root?.path else { throw RuntimeError.invalidConfig("root.path is missing") }
         let rootfs = try Self.absolute(rootPath.hasPrefix("/") ? rootPath : bundle + "/" + rootPath)
         guard SmallFile.isDirectory(rootfs) else { throw RuntimeError.invalidConfig("root.path \(rootfs) is not a directory") }
-        guard (spec.linux?.namespaces ?? []).contains(where: { $0.type == .mount }) else {
-            throw RuntimeError.invalidConfig("a mount namespace is required (add {\"type\": \"mount\"} to linux.namespaces)")
+        try SpecValidator(spec: spec).validate()
+        let sharesMounts = !(spec.linux?.namespaces ?? []).contains { $0.type == .mount }
+        let mountBelowRoot = sharesMounts ? Mounts.mountID(rootfs) : nil
+        if sharesMounts && mountBelowRoot == nil {
+            throw RuntimeError.setup("a container without a mount namespace needs a kernel that reports mount ids (statx, Linux 5.8)")
         }
         if spec.process?.terminal == true && options.consoleSocket == nil && !relayConsole {
             throw RuntimeError.invalidConfig("process.terminal is true: pass --console-socket to receive the terminal")
@@ -122,7 +125,8 @@ public struct Runtime: Sendable {
             let record = ContainerRecord(id: id, bundle: bundle, rootfs: rootfs, pid: initPid,
                                          pidStartTime: Processes.startTime(initPid) ?? 0,
                                          created: Self.timestamp(), owner: Self.ownerName(),
-                                         annotations: spec.annotations, hooks: spec.hooks, cgroupPaths: group.paths)
+                                         annotations: spec.annotations, hooks: spec.hooks, cgroupPaths: group.paths,
+                                         hostMountBelowRoot: mountBelowRoot)
             var console: Int32?
             loop: while true {
                 switch try parent.receive() {
@@ -155,6 +159,7 @@ public struct Runtime: Sendable {
                 Self.waitGone(initPid)
                 try? cgroup.destroy()
             }
+            if let mountBelowRoot { Self.unbindRoot(rootfs, above: mountBelowRoot) }
             store.remove(id)
             throw error
         }
@@ -212,6 +217,7 @@ public struct Runtime: Sendable {
         let cgroup = record.cgroup
         for pid in cgroup.processes() { Glibc.kill(pid, SIGKILL) }
         try cgroup.destroy()
+        if let below = record.hostMountBelowRoot { Self.unbindRoot(record.rootfs, above: below) }
         store.remove(record.id)
         RuntimeLog.shared.debug("container \(record.id): deleted")
         HookRunner.runWarningOnFailure(record.hooks, .poststop, state: record.ociState(status: .stopped))
@@ -314,6 +320,13 @@ public struct Runtime: Sendable {
         return text.split(separator: "\n").contains { line in
             line.hasPrefix("oom_kill ") && (Int(line.dropFirst(9)) ?? 0) > 0
         }
+    }
+
+    /// Detaches the runtime's bind of `rootfs` onto itself (and the mounts on it) from the
+    /// runtime's mount namespace, if it is still there above mount `below`.
+    static func unbindRoot(_ rootfs: String, above below: UInt64) {
+        guard let top = Mounts.mountID(rootfs), top != below else { return }
+        try? Mounts.unmount(rootfs, detach: true)
     }
 
     static func writePidFile(_ path: String, _ pid: pid_t) throws {

@@ -55,4 +55,11 @@ public enum Mounts {
     }
 
     public static let cgroup2Magic = 0x6367_7270
+
+    /// The id of the mount that `path` is on (what mountinfo's first field shows), if the
+    /// kernel tells (5.8+).
+    public static func mountID(_ path: String) -> UInt64? {
+        let id = berth_mount_id(path)
+        return id < 0 ? nil : UInt64(id)
+    }
 }

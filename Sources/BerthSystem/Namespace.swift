@@ -41,6 +41,15 @@ public enum Namespaces {
         try syscallChecked("join \(kind.rawValue) namespace \(path)") { berth_setns(fd, kind.cloneFlag) }
     }
 
+    /// The kind of namespace behind `path` (nil: not a namespace file, or unreadable).
+    public static func kind(at path: String) -> NamespaceKind? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let type = berth_ns_type(fd)
+        return NamespaceKind.allCases.first { $0.cloneFlag == type }
+    }
+
     /// Number of threads of this process; namespace joins need exactly one.
     public static func threadCount() -> Int {
         guard let dir = opendir("/proc/self/task") else { return 1 }

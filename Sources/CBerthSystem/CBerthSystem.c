@@ -56,6 +56,7 @@ const int BERTH_O_PATH = O_PATH;
 pid_t berth_fork(void) { return fork(); }
 int berth_unshare(int flags) { return unshare(flags); }
 int berth_setns(int fd, int nstype) { return setns(fd, nstype); }
+int berth_ns_type(int fd) { return ioctl(fd, 0xb703 /* NS_GET_NSTYPE */); }
 int berth_pivot_root(const char *new_root, const char *put_old) {
     return (int)syscall(SYS_pivot_root, new_root, put_old);
 }
@@ -153,6 +154,13 @@ static int fd_range_pass(unsigned int first, unsigned int last, int cloexec) {
 /* close_range(first, last), or (`cloexec`) marking them close-on-exec. Where the kernel lacks
  * close_range (before 5.9, 5.11 for CLOEXEC) or a seccomp filter refuses it, the same is done
  * one descriptor at a time: a descriptor left open would leak into the container. */
+long long berth_mount_id(const char *path) {
+    struct statx stx;
+    if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) != 0) return -1;
+    if (!(stx.stx_mask & STATX_MNT_ID)) return -1;
+    return (long long)stx.stx_mnt_id;
+}
+
 int berth_fd_range(unsigned int first, unsigned int last, int cloexec) {
     if (first > last) return 0;
     if (syscall(SYS_close_range, first, last, cloexec ? CLOSE_RANGE_CLOEXEC : 0) == 0) return 0;

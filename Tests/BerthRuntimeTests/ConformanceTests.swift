@@ -1,4 +1,5 @@
 import BerthOCI
+import BerthTestSupport
 import Foundation
 import Glibc
 import Testing
@@ -41,6 +42,175 @@ struct ConformanceTests {
         let result = try h.runtime(["run", "--bundle", bundle, id])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "640 0\n")
+    }
+    /// The busybox rootfs bound at a directory of the harness, as a shared mount (a host with
+    /// systemd shares everything): slave and shared propagation are then visible in the
+    /// container's mount table. Returns the path; `unbind` undoes it.
+    static func sharedRootfs(_ h: RuntimeHarness, shared: Bool = true) throws -> String {
+        let path = h.dir + "/rootfs"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try #require(mount(RuntimeHarness.rootfs, path, nil, UInt(MS_BIND | MS_REC), nil) == 0)
+        try #require(mount(nil, path, nil, UInt(shared ? MS_SHARED : MS_PRIVATE), nil) == 0)
+        return path
+    }
+
+    static func unbind(_ path: String) { umount2(path, Int32(MNT_DETACH)) }
+
+    /// The optional fields (`shared:N`, `master:N`, `unbindable`) of the mount at `point` in a
+    /// mountinfo text; nil if nothing is mounted there.
+    static func propagationFields(_ mountinfo: String, at point: String) -> [String]? {
+        for line in mountinfo.split(separator: "\n") {
+            let fields = line.split(separator: " ").map(String.init)
+            guard fields.count > 6, fields[4] == point, let dash = fields.firstIndex(of: "-") else { continue }
+            return Array(fields[6..<dash])
+        }
+        return nil
+    }
+
+    @Test("rootfsPropagation: every value of the spec, applied to the container's root",
+          arguments: ["private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"])
+    func rootfsPropagation(value: String) throws {
+        let h = try RuntimeHarness("propagation")
+        let rootfs = try Self.sharedRootfs(h)
+        defer {
+            Self.unbind(rootfs)
+            h.cleanup()
+        }
+        var spec = h.spec(["cat", "/proc/self/mountinfo"])
+        spec.root = .init(path: rootfs, readonly: true)
+        spec.linux?.rootfsPropagation = value
+        let result = try h.run("propagation", spec)
+        #expect(result.status == 0, "\(result.stderr)")
+        let root = try #require(Self.propagationFields(result.stdout, at: "/"), "\(result.stdout)")
+        let tmp = Self.propagationFields(result.stdout, at: "/tmp") ?? []
+        func kind(_ fields: [String]) -> String {
+            if fields.contains(where: { $0.hasPrefix("shared:") }) { return "shared" }
+            if fields.contains(where: { $0.hasPrefix("master:") }) { return "slave" }
+            return fields.contains("unbindable") ? "unbindable" : "private"
+        }
+        let base = value.hasPrefix("r") ? String(value.dropFirst()) : value
+        #expect(kind(root) == base, "\(root)")
+        // The recursive values reach the mounts under the root too.
+        if value.hasPrefix("r") && base != "slave" { #expect(kind(tmp) == base, "/tmp: \(tmp)") }
+    }
+
+    @Test("without a mount namespace: the container is chrooted into its rootfs, exec joins it there, and delete leaves no mount on the host")
+    func noMountNamespace() throws {
+        let h = try RuntimeHarness("nomntns")
+        let rootfs = try Self.sharedRootfs(h, shared: false)
+        defer {
+            Self.unbind(rootfs)
+            h.cleanup()
+        }
+        func mountsUnderRoot() -> Int {
+            TestEnvironment.mountTable().split(separator: "\n").filter { $0.split(separator: " ").dropFirst(4).first?.hasPrefix(rootfs) == true }.count
+        }
+        let before = mountsUnderRoot()
+        var spec = h.spec(["sleep", "60"])
+        spec.root = .init(path: rootfs, readonly: true)
+        spec.linux?.namespaces?.removeAll { $0.type == .mount }
+        spec.linux?.maskedPaths = nil
+        spec.linux?.readonlyPaths = nil
+        let id = h.id("nomntns")
+        let created = try h.runtime(["create", "--bundle", try h.bundle(id, spec), id])
+        try #require(created.status == 0, "\(created.stderr)")
+        #expect(try h.runtime(["start", id]).status == 0)
+        let pid = try #require((try h.state(id))["pid"] as? Int)
+        let hostMountNS = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/mnt")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/mnt") == hostMountNS)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/root") == rootfs)
+        // The spec's mounts are there, on the host, stacked on the runtime's bind of the rootfs.
+        #expect(mountsUnderRoot() > before)
+        let exec = try h.runtime(["exec", id, "sh", "-c", "test -x /bin/busybox && test -d /proc/1 && ! test -e \(h.dir) && echo inside"])
+        #expect(exec.status == 0, "\(exec.stderr)")
+        #expect(exec.stdout == "inside\n")
+        #expect(try h.runtime(["delete", "--force", id]).status == 0)
+        #expect(mountsUnderRoot() == before)
+    }
+
+    @Test("a spec that needs a mount namespace for what it asks is refused without one")
+    func maskedPathsNeedMountNamespace() throws {
+        let h = try RuntimeHarness("nomntnsmask")
+        defer { h.cleanup() }
+        var spec = h.spec(["true"])
+        spec.linux?.namespaces?.removeAll { $0.type == .mount }
+        let id = h.id("mask")
+        let result = try h.runtime(["create", "--bundle", try h.bundle(id, spec), id])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("linux.maskedPaths and readonlyPaths need a mount namespace"))
+    }
+
+    /// Each mistake, and the words the refusal must contain. Found at `create`, nothing is left.
+    static let invalidConfigs: [(String, @Sendable (inout [String: Any]) -> Void)] = [
+        ("unknown capability CAP_FLY", { c in Self.edit(&c, "process") { $0["capabilities"] = ["bounding": ["CAP_CHOWN", "CAP_FLY"]] } }),
+        ("unknown rlimit type RLIMIT_SPEED", { c in Self.edit(&c, "process") { $0["rlimits"] = [["type": "RLIMIT_SPEED", "hard": 1, "soft": 1]] } }),
+        ("RLIMIT_NOFILE soft limit 10 is above its hard limit 5", { c in Self.edit(&c, "process") { $0["rlimits"] = [["type": "RLIMIT_NOFILE", "hard": 5, "soft": 10]] } }),
+        ("process.cwd \"relative\" must be an absolute path", { c in Self.edit(&c, "process") { $0["cwd"] = "relative" } }),
+        ("process.oomScoreAdj 5000", { c in Self.edit(&c, "process") { $0["oomScoreAdj"] = 5000 } }),
+        ("ipc path /etc/hostname is not a namespace", { c in Self.edit(&c, "linux") { $0["namespaces"] = [["type": "mount"], ["type": "ipc", "path": "/etc/hostname"]] } }),
+        ("ipc path /proc/self/ns/net is a network namespace", { c in Self.edit(&c, "linux") { $0["namespaces"] = [["type": "mount"], ["type": "ipc", "path": "/proc/self/ns/net"]] } }),
+        ("pid is listed twice", { c in Self.edit(&c, "linux") { $0["namespaces"] = [["type": "mount"], ["type": "pid"], ["type": "pid"]] } }),
+        ("hostname needs a UTS namespace", { c in
+            c["hostname"] = "renamed"
+            Self.edit(&c, "linux") { $0["namespaces"] = [["type": "mount"], ["type": "pid"]] }
+        }),
+        ("uidMappings and gidMappings need a user namespace", { c in Self.edit(&c, "linux") { $0["uidMappings"] = [["containerID": 0, "hostID": 1000, "size": 1]] } }),
+        ("vm.swappiness is not namespaced", { c in Self.edit(&c, "linux") { $0["sysctl"] = ["vm.swappiness": "10"] } }),
+        ("net.ipv4.ip_forward needs a network namespace", { c in Self.edit(&c, "linux") {
+            $0["sysctl"] = ["net.ipv4.ip_forward": "1"]
+            $0["namespaces"] = [["type": "mount"], ["type": "pid"], ["type": "uts"]]
+        } }),
+        ("rootfsPropagation \"sideways\"", { c in Self.edit(&c, "linux") { $0["rootfsPropagation"] = "sideways" } }),
+        ("/dev/x has type \"q\"", { c in Self.edit(&c, "linux") { $0["devices"] = [["type": "q", "path": "/dev/x", "major": 1, "minor": 3]] } }),
+        ("memory.limit -5", { c in Self.edit(&c, "linux") { $0["resources"] = ["memory": ["limit": -5]] } }),
+        ("cpu.period 10", { c in Self.edit(&c, "linux") { $0["resources"] = ["cpu": ["period": 10]] } }),
+        ("cpu.cpus \"a-b\"", { c in Self.edit(&c, "linux") { $0["resources"] = ["cpu": ["cpus": "a-b"]] } }),
+        ("access \"rwx\"", { c in Self.edit(&c, "linux") { $0["resources"] = ["devices": [["allow": true, "access": "rwx"]]] } }),
+    ]
+
+    static func edit(_ config: inout [String: Any], _ key: String, _ body: (inout [String: Any]) -> Void) {
+        var object = config[key] as? [String: Any] ?? [:]
+        body(&object)
+        config[key] = object
+    }
+
+    @Test("create refuses what it can check, naming the field, and leaves no state or cgroup", arguments: 0..<invalidConfigs.count)
+    func refusedAtCreate(index: Int) throws {
+        let (message, edit) = Self.invalidConfigs[index]
+        let h = try RuntimeHarness("invalid")
+        defer { h.cleanup() }
+        let id = h.id("invalid")
+        let bundle = try h.bundle(id, h.spec(["true"]), editJSON: edit)
+        let result = try h.runtime(["create", "--bundle", bundle, id])
+        #expect(result.status == 1)
+        let printed = result.stderr.replacingOccurrences(of: "\\\"", with: "\"")
+        #expect(printed.contains("invalid config.json: "), "\(printed)")
+        #expect(printed.contains(message), "\(printed)")
+        #expect(try h.runtime(["state", id]).status == 1)
+        #expect(!FileManager.default.fileExists(atPath: RuntimeHarness.cgroupFile(id, v1: "pids", "cgroup.procs", v2: "cgroup.procs")))
+    }
+
+    @Test("a config.json rewritten between create and start changes nothing; a missing cwd is created")
+    func configFixedAtCreate() throws {
+        let h = try RuntimeHarness("fixed")
+        defer { h.cleanup() }
+        let out = h.dir + "/out"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        var spec = h.spec(["sh", "-c", "echo \"$(hostname) $(pwd)\" > /out/result"])
+        spec.hostname = "original"
+        spec.process?.cwd = "/tmp/made/here"
+        spec.linux?.rootfsPropagation = "rshared"
+        spec.mounts?.append(.init(destination: "/out", type: "bind", source: out, options: ["rbind", "rw"]))
+        let id = h.id("fixed")
+        let bundle = try h.bundle(id, spec)
+        try #require(try h.runtime(["create", "--bundle", bundle, id]).status == 0)
+        var changed = spec
+        changed.hostname = "changed"
+        changed.process?.args = ["sh", "-c", "echo changed > /out/result"]
+        _ = try h.bundle(id, changed)
+        #expect(try h.runtime(["start", id]).status == 0)
+        #expect(try RuntimeHarness.waitFor { (try h.state(id))["status"] as? String == "stopped" })
+        #expect(try String(contentsOfFile: out + "/result", encoding: .utf8) == "original /tmp/made/here\n")
     }
 }
 

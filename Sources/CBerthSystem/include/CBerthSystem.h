@@ -19,6 +19,8 @@ extern const int BERTH_CLONE_NEWTIME;
 pid_t berth_fork(void);
 int berth_unshare(int flags);
 int berth_setns(int fd, int nstype);
+/* The CLONE_NEW* type of the namespace behind fd, or -1 (not a namespace). */
+int berth_ns_type(int fd);
 int berth_pivot_root(const char *new_root, const char *put_old);
 int berth_sethostname(const char *name, size_t len);
 int berth_setdomainname(const char *name, size_t len);
@@ -52,6 +54,8 @@ int berth_setrlimit(int resource, uint64_t soft, uint64_t hard);
 int berth_set_cloexec(int fd, int on);
 int berth_set_nonblock(int fd, int on);
 /* close_range with a per-descriptor fallback (old kernels, seccomp filters that refuse it). */
+/* The id of the mount `path` is on (statx STATX_MNT_ID), or -1. */
+long long berth_mount_id(const char *path);
 int berth_fd_range(unsigned int first, unsigned int last, int cloexec);
 int berth_cloexec_from(unsigned int first);
 int berth_close_range(unsigned int first, unsigned int last);
