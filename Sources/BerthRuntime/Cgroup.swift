@@ -31,12 +31,20 @@ public enum CgroupFactory {
     /// Whether `/sys/fs/cgroup` is a pure cgroup v2 mount.
     public static var isUnified: Bool { Mounts.filesystemType(root) == Mounts.cgroup2Magic }
 
-    /// The cgroup for `cgroupsPath` (absolute, or relative to the runtime's own cgroup) of container `id`.
-    public static func make(cgroupsPath: String?, id: String) throws -> any Cgroup {
-        let requested = cgroupsPath.flatMap { $0.isEmpty ? nil : $0 } ?? "/berth/\(id)"
-        if requested.contains(":") && !requested.hasPrefix("/") {
-            throw RuntimeError.cgroup("systemd cgroup paths (\"\(requested)\") need the systemd cgroup driver, which this host does not run; use a path such as /berth/\(id)")
-        }
+    /// How a runtime places containers' cgroups (runc's `--systemd-cgroup`).
+    public enum Driver: Sendable {
+        /// `cgroupsPath` is a directory: absolute, or relative to the runtime's own cgroup.
+        case cgroupfs
+        /// `cgroupsPath` is `slice:prefix:name`; the unit goes where systemd would put it.
+        case systemd
+    }
+
+    /// Whether systemd manages this host (systemd's own test: `/run/systemd/system` exists).
+    public static var systemdRunning: Bool { SmallFile.isDirectory("/run/systemd/system") }
+
+    /// The cgroup for `cgroupsPath` of container `id`.
+    public static func make(cgroupsPath: String?, id: String, driver: Driver = .cgroupfs) throws -> any Cgroup {
+        let requested = try path(cgroupsPath: cgroupsPath, id: id, driver: driver)
         if isUnified {
             let base = requested.hasPrefix("/") ? "" : ownCgroup(controller: "")
             return CgroupV2(path: normalize(root + base + "/" + requested))
@@ -47,6 +55,24 @@ public enum CgroupFactory {
             paths[controller] = normalize(mountpoint + base + "/" + requested)
         }
         return CgroupV1(paths: paths)
+    }
+
+    /// The cgroup directory a spec asks for: absolute, or relative to the runtime's cgroup.
+    ///
+    /// With the cgroupfs driver a path in systemd's form (`a.slice:prefix:name`) is, as in runc,
+    /// one directory name relative to the runtime's cgroup. With the systemd driver it is the
+    /// unit's place in systemd's tree. This runtime writes that directory itself: it does not ask
+    /// systemd (over D-Bus) to register the scope, so `systemctl` does not list it.
+    public static func path(cgroupsPath: String?, id: String, driver: Driver) throws -> String {
+        switch driver {
+        case .cgroupfs:
+            return cgroupsPath.flatMap { $0.isEmpty ? nil : $0 } ?? "/berth/\(id)"
+        case .systemd:
+            guard systemdRunning else {
+                throw RuntimeError.cgroup("systemd not running on this host, cannot use systemd cgroups manager")
+            }
+            return try SystemdCgroupPath(cgroupsPath, id: id).cgroupPath
+        }
     }
 
     /// The file whose `oom_kill N` line counts OOM kills in the cgroup at absolute `cgroupsPath`.

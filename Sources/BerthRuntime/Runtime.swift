@@ -11,9 +11,11 @@ import Foundation
 /// The OCI runtime as a library: what `berth-runtime` commands do.
 public struct Runtime: Sendable {
     public let store: StateStore
+    public let cgroupDriver: CgroupFactory.Driver
 
-    public init(root: String) {
+    public init(root: String, cgroupDriver: CgroupFactory.Driver = .cgroupfs) {
         store = StateStore(root: root)
+        self.cgroupDriver = cgroupDriver
     }
 
     public struct CreateOptions: Sendable {
@@ -100,7 +102,7 @@ public struct Runtime: Sendable {
             try syscallChecked("chown \(fifo)") { chown(fifo, Self.hostID(0, spec.linux?.uidMappings), Self.hostID(0, spec.linux?.gidMappings)) }
             let fifoFD = try syscallChecked("open \(fifo)") { open(fifo, BERTH_O_PATH | O_CLOEXEC) }
             fds.append(fifoFD)
-            let group = try CgroupFactory.make(cgroupsPath: spec.linux?.cgroupsPath, id: id)
+            let group = try CgroupFactory.make(cgroupsPath: spec.linux?.cgroupsPath, id: id, driver: cgroupDriver)
             cgroup = group
             try group.create()
             try group.apply(spec.linux?.resources ?? .init(), defaultDevices: Self.allowedDevices(spec))

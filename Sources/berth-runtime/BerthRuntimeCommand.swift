@@ -86,7 +86,7 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Log debug messages.")
     var debug = false
 
-    @Flag(name: .customLong("systemd-cgroup"), help: "Accepted for compatibility; systemd cgroups are not supported.")
+    @Flag(name: .customLong("systemd-cgroup"), help: "Take cgroupsPath as slice:prefix:name and place the container where systemd would (needs systemd).")
     var systemdCgroup = false
 
     @Option(help: .hidden)

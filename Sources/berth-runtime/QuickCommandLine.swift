@@ -16,10 +16,7 @@ struct RuntimeSettings {
             throw ValidationError("--log-format must be text or json, not \(logFormat)")
         }
         RuntimeLog.shared = RuntimeLog(path: log, format: format, debug: debug)
-        if systemdCgroup {
-            throw RuntimeError.cgroup("--systemd-cgroup is not supported: this runtime manages cgroupfs directly")
-        }
-        return Runtime(root: root)
+        return Runtime(root: root, cgroupDriver: systemdCgroup ? .systemd : .cgroupfs)
     }
 }
 

@@ -43,6 +43,25 @@ struct ConformanceTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "640 0\n")
     }
+    @Test("a systemd-form cgroupsPath is one directory name under the cgroupfs driver (as in runc); --systemd-cgroup needs systemd")
+    func systemdFormCgroupPath() throws {
+        let h = try RuntimeHarness("sdpath")
+        defer { h.cleanup() }
+        var spec = h.spec(["cat", "/proc/self/cgroup"])
+        spec.linux?.namespaces?.removeAll { $0.type == .cgroup }
+        let id = h.id("sdpath")
+        spec.linux?.cgroupsPath = "berthtest-pod.slice:cri:\(id)"
+        let result = try h.runtime(["run", "--bundle", try h.bundle(id, spec), id])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("/berthtest-pod.slice:cri:\(id)\n"), "\(result.stdout)")
+        if !FileManager.default.fileExists(atPath: "/run/systemd/system") {
+            let id2 = h.id("sdpath")
+            let refused = try h.runtime(["--systemd-cgroup", "create", "--bundle", try h.bundle(id2, spec), id2])
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("systemd not running on this host, cannot use systemd cgroups manager"))
+        }
+    }
+
     /// The busybox rootfs bound at a directory of the harness, as a shared mount (a host with
     /// systemd shares everything): slave and shared propagation are then visible in the
     /// container's mount table. Returns the path; `unbind` undoes it.
