@@ -52,7 +52,7 @@ extension Runtime {
                 console = try ContainerTerminal.route(master: fd, consoleSocket: options.consoleSocket)
             case let .text("error", message):
                 if !options.detach { _ = try? Processes.wait(pid) }
-                throw RuntimeError.setup(message)
+                throw RuntimeError.setup("unable to start container process: " + message)
             case .closed:
                 break loop
             case let other:

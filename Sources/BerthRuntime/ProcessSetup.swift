@@ -21,9 +21,13 @@ struct ProcessSetup {
         guard let name = process.args?.first, !name.isEmpty else {
             throw RuntimeError.invalidConfig("process.args must name a program")
         }
+        // Worded as Go's exec.LookPath (runc's): dockerd and the docker CLI read "no such file or
+        // directory" and "executable file not found" as exit 127, "permission denied" as 126.
         if name.contains("/") {
-            guard access(name, X_OK) == 0 else {
-                throw RuntimeError.setup("exec: \"\(name)\": \(String(cString: strerror(errno)))")
+            var st = stat()
+            guard stat(name, &st) == 0 else { throw RuntimeError.setup("exec: \"\(name)\": stat \(name): \(Self.errorText(errno))") }
+            guard (st.st_mode & S_IFMT) != S_IFDIR, access(name, X_OK) == 0 else {
+                throw RuntimeError.setup("exec: \"\(name)\": permission denied")
             }
             return name
         }
@@ -110,11 +114,17 @@ struct ProcessSetup {
         }
         if noNewPrivileges, let seccomp { try seccomp.load() }
         let error = Processes.exec(path: path, args: process.args ?? [], env: process.env ?? [])
-        throw RuntimeError.setup("exec \(path): \(String(cString: strerror(error.errno.rawValue)))")
+        throw RuntimeError.setup("exec \(path): \(Self.errorText(error.errno.rawValue))")
+    }
+
+    /// strerror as Go spells it (lower case: "no such file or directory"), which callers match.
+    static func errorText(_ code: Int32) -> String {
+        let text = String(cString: strerror(code))
+        return text.prefix(1).lowercased() + text.dropFirst()
     }
 
     private static func failChdir(_ cwd: String) throws -> Never {
-        throw RuntimeError.setup("chdir to cwd (\"\(cwd)\") set in config.json failed: \(String(cString: strerror(errno)))")
+        throw RuntimeError.setup("chdir to cwd (\"\(cwd)\") set in config.json failed: \(errorText(errno))")
     }
 
     /// A cwd outside our root (reached through a leaked fd) reads back as unreachable.

@@ -142,7 +142,7 @@ public struct Runtime: Sendable {
                 case .text("ready", _):
                     break loop
                 case let .text("error", message):
-                    throw RuntimeError.setup(message)
+                    throw RuntimeError.setup("unable to start container process: " + message)
                 case .closed:
                     throw RuntimeError.setup(Self.oomKilled(group)
                         ? "container init was killed by the OOM killer during setup: the memory limit is too low to start the container"

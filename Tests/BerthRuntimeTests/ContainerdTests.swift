@@ -25,4 +25,23 @@ struct ContainerdTests {
         #expect(result.stdout.contains("/dev/pts/0"), "\(result.stdout) \(result.stderr)")
         #expect(result.status == 6)
     }
+
+    /// What containerd's CRI plugin needs above all: an already-exited task answers kill as
+    /// with runc ("process already finished"), or every pod stop and removal times out.
+    @Test("the task lifecycle containerd drives (run, exec, pause, resume, kill of running and exited tasks, delete) reads as with runc",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/containerd")
+                   && FileManager.default.isExecutableFile(atPath: "/usr/sbin/runc")))
+    func lifecycleAsWithRunc() throws {
+        _ = RuntimeHarness.rootfs
+        let script = RuntimeHarness.packageRoot + "/scripts/containerd-lifecycle.sh"
+        let runc = try RuntimeHarness.command(["/bin/bash", script, "/usr/sbin/runc"], timeout: 300)
+        let berth = try RuntimeHarness.command(["/bin/bash", script, RuntimeHarness.binary], timeout: 300)
+        #expect(runc.status == 0, "\(runc.stderr)")
+        #expect(berth.status == 0, "\(berth.stderr)")
+        #expect(runc.stdout.contains("kill of the exited task: status=1 ctr: process already finished: not found"), "\(runc.stdout)")
+        let runcLines = runc.stdout.split(separator: "\n")
+        let berthLines = berth.stdout.split(separator: "\n")
+        #expect(runcLines.count == berthLines.count && runcLines.count > 15, "\(berth.stdout)")
+        for (expected, seen) in zip(runcLines, berthLines) { #expect(seen == expected) }
+    }
 }
