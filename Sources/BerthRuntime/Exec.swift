@@ -23,6 +23,7 @@ extension Runtime {
         guard status == .running || status == .created || (status == .paused && options.ignorePaused) else {
             throw RuntimeError.cannotExec(status: status.rawValue)
         }
+        try SpecValidator.validate(process)
         let relay = !options.detach && options.consoleSocket == nil
         if process.terminal == true && options.consoleSocket == nil && !relay {
             throw RuntimeError.invalidConfig("a detached exec with a terminal needs --console-socket")

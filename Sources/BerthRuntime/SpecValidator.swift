@@ -15,7 +15,9 @@ struct SpecValidator {
     private var namespaces: [RuntimeSpec.Namespace] { linux.namespaces ?? [] }
 
     func validate() throws {
-        try validateProcess()
+        guard let process = spec.process else { throw fail("process is missing") }
+        try Self.validate(process)
+        try validateUnsupported()
         try validateNamespaces()
         try validateMountNamespaceUsers()
         try validateSysctls()
@@ -30,8 +32,9 @@ struct SpecValidator {
 
     // MARK: process
 
-    private func validateProcess() throws {
-        guard let process = spec.process else { throw fail("process is missing") }
+    /// A container's process, or one for `exec`.
+    static func validate(_ process: RuntimeSpec.Process) throws {
+        func fail(_ message: String) -> RuntimeError { .invalidConfig(message) }
         guard let program = process.args?.first, !program.isEmpty else { throw fail("process.args must name a program") }
         guard process.cwd.hasPrefix("/") else { throw fail("process.cwd \"\(process.cwd)\" must be an absolute path") }
         let sets: [(String, [String]?)] = [
@@ -60,6 +63,32 @@ struct SpecValidator {
             throw fail("process.oomScoreAdj \(score) is outside -1000…1000")
         }
         if let umask = process.user.umask, umask > 0o777 { throw fail("process.user.umask \(umask) is not a file mode mask") }
+        // Not implemented: refused by name rather than ignored (an ignored profile or
+        // scheduling class would leave the process less confined or placed than asked).
+        let unsupported: [(String, Bool)] = [
+            ("apparmorProfile (AppArmor is not supported)", process.apparmorProfile?.isEmpty == false),
+            ("selinuxLabel (SELinux is not supported)", process.selinuxLabel?.isEmpty == false),
+            ("ioPriority", process.ioPriority != nil),
+            ("scheduler", process.scheduler != nil),
+            ("execCPUAffinity", process.execCPUAffinity != nil),
+        ]
+        if let (name, _) = unsupported.first(where: \.1) { throw fail("process.\(name) is not supported by berth-runtime") }
+    }
+
+    /// Spec fields berth-runtime does not implement, refused by name.
+    private func validateUnsupported() throws {
+        let r = linux.resources
+        let unsupported: [(String, Bool)] = [
+            ("linux.mountLabel (SELinux is not supported)", linux.mountLabel?.isEmpty == false),
+            ("linux.intelRdt", linux.intelRdt != nil),
+            ("linux.personality", linux.personality != nil),
+            ("linux.memoryPolicy", linux.memoryPolicy != nil),
+            ("linux.netDevices", !(linux.netDevices ?? [:]).isEmpty),
+            ("linux.resources.network (net_cls/net_prio)", r?.network != nil),
+            ("linux.resources.rdma", !(r?.rdma ?? [:]).isEmpty),
+            ("linux.seccomp.listenerPath", linux.seccomp?.listenerPath?.isEmpty == false),
+        ]
+        if let (name, _) = unsupported.first(where: \.1) { throw fail("\(name) is not supported by berth-runtime") }
     }
 
     // MARK: namespaces

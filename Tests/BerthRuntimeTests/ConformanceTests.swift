@@ -185,6 +185,8 @@ struct ConformanceTests {
         ("cpu.period 10", { c in Self.edit(&c, "linux") { $0["resources"] = ["cpu": ["period": 10]] } }),
         ("cpu.cpus \"a-b\"", { c in Self.edit(&c, "linux") { $0["resources"] = ["cpu": ["cpus": "a-b"]] } }),
         ("access \"rwx\"", { c in Self.edit(&c, "linux") { $0["resources"] = ["devices": [["allow": true, "access": "rwx"]]] } }),
+        ("process.apparmorProfile (AppArmor is not supported) is not supported", { c in Self.edit(&c, "process") { $0["apparmorProfile"] = "docker-default" } }),
+        ("linux.personality is not supported", { c in Self.edit(&c, "linux") { $0["personality"] = ["domain": "LINUX32"] } }),
     ]
 
     static func edit(_ config: inout [String: Any], _ key: String, _ body: (inout [String: Any]) -> Void) {
