@@ -41,6 +41,9 @@ struct CgroupV2: Cgroup {
     }
 
     func apply(_ r: RuntimeSpec.Resources, defaultDevices: [RuntimeSpec.DeviceCgroup]) throws {
+        if r.network != nil {
+            throw RuntimeError.cgroup("linux.resources.network needs the v1 net_cls and net_prio controllers, which cgroup v2 does not have")
+        }
         if let m = r.memory {
             if let limit = m.limit { try set("memory.max", limit > 0 ? "\(limit)" : "max", for: "memory limit") }
             if let reservation = m.reservation { try set("memory.low", reservation > 0 ? "\(reservation)" : "0", for: "memory reservation") }

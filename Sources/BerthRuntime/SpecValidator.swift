@@ -84,7 +84,6 @@ struct SpecValidator {
             ("linux.personality", linux.personality != nil),
             ("linux.memoryPolicy", linux.memoryPolicy != nil),
             ("linux.netDevices", !(linux.netDevices ?? [:]).isEmpty),
-            ("linux.resources.network (net_cls/net_prio)", r?.network != nil),
             ("linux.resources.rdma", !(r?.rdma ?? [:]).isEmpty),
             ("linux.seccomp.listenerPath", linux.seccomp?.listenerPath?.isEmpty == false),
         ]
