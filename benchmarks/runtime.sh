@@ -34,7 +34,14 @@ trap cleanup EXIT
 # its own v1 hierarchy for the duration of the run (see ../shared/HOST-AND-PEERS.md).
 if [ ! -f /sys/fs/cgroup/cgroup.controllers ] && [ ! -d /sys/fs/cgroup/hugetlb ] \
    && grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; then
-  mkdir /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb && hugetlb_mounted=1
+  mkdir /sys/fs/cgroup/hugetlb
+  if mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb; then
+    hugetlb_mounted=1
+  else
+    # The kernel keeps hugetlb on v2 while a v2 cgroup exists (a leftover under unified/).
+    rmdir /sys/fs/cgroup/hugetlb
+    echo "runtime.sh: hugetlb cannot get a v1 hierarchy (cgroups left under /sys/fs/cgroup/unified?): crun will refuse this host" >&2
+  fi
 fi
 
 bundle="$work/bundle"
