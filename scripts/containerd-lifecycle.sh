@@ -23,7 +23,7 @@ step() {
   out=$("$@" 2>&1 </dev/null)
   status=$?
   set -e
-  out=$(printf '%s' "$out" | tr '\n\t' '  ' | sed -E 's/time="[^"]*" //g; s/[0-9]{4,}//g; s/ +/ /g; s/ $//')
+  out=$(printf '%s' "$out" | tr '\n\t' '  ' | sed -E "s/-$tag/-TAG/g; "'s/time="[^"]*" //g; s/[0-9]{4,}//g; s/ +/ /g; s/ $//')
   echo "$name: status=$status ${out}"
 }
 

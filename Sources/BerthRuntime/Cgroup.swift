@@ -39,9 +39,6 @@ public enum CgroupFactory {
         case systemd
     }
 
-    /// Whether systemd manages this host (systemd's own test: `/run/systemd/system` exists).
-    public static var systemdRunning: Bool { SmallFile.isDirectory("/run/systemd/system") }
-
     /// The cgroup for `cgroupsPath` of container `id`.
     public static func make(cgroupsPath: String?, id: String, driver: Driver = .cgroupfs) throws -> any Cgroup {
         let requested = try path(cgroupsPath: cgroupsPath, id: id, driver: driver)
@@ -61,14 +58,13 @@ public enum CgroupFactory {
     ///
     /// With the cgroupfs driver a path in systemd's form (`a.slice:prefix:name`) is, as in runc,
     /// one directory name relative to the runtime's cgroup. With the systemd driver it is the
-    /// unit's place in systemd's tree. This runtime writes that directory itself: it does not ask
-    /// systemd (over D-Bus) to register the scope, so `systemctl` does not list it.
+    /// unit's place in systemd's tree (systemd creates it when the runtime starts the unit).
     public static func path(cgroupsPath: String?, id: String, driver: Driver) throws -> String {
         switch driver {
         case .cgroupfs:
             return cgroupsPath.flatMap { $0.isEmpty ? nil : $0 } ?? "/berth/\(id)"
         case .systemd:
-            guard systemdRunning else {
+            guard SystemdManager.available else {
                 throw RuntimeError.cgroup("systemd not running on this host, cannot use systemd cgroups manager")
             }
             return try SystemdCgroupPath(cgroupsPath, id: id).cgroupPath
@@ -99,10 +95,13 @@ public enum CgroupFactory {
         for line in cgroupLines(info) {
             let parts = line.split(separator: " ")
             guard let dash = parts.firstIndex(of: "-"), dash + 3 < parts.count, parts[dash + 1] == "cgroup" else { continue }
+            // The hierarchy's root, first mounted: later lines may be binds of a cgroup of it
+            // (a container without a mount namespace of its own stacks them on the host).
+            guard parts[3] == "/" else { continue }
             let mountpoint = String(parts[4])
             for option in parts[dash + 3].split(separator: ",") {
                 let name = option.hasPrefix("name=") ? String(option.dropFirst(5)) : String(option)
-                if knownV1Controllers.contains(name) { result[name] = mountpoint }
+                if knownV1Controllers.contains(name) && result[name] == nil { result[name] = mountpoint }
             }
         }
         return result
@@ -162,6 +161,17 @@ public enum CgroupFactory {
     static func readPids(_ file: String) -> [pid_t] {
         guard let content = try? SmallFile.read(file) else { return [] }
         return content.split(separator: "\n").compactMap { pid_t($0) }
+    }
+
+    /// Creates a cgroup directory and its parents. Another runtime (or manager) may remove an
+    /// empty parent between our mkdirs (runc leaves parents, tidy tools rmdir them): that
+    /// ENOENT is retried, briefly.
+    static func makeDirectory(_ path: String) throws {
+        for attempt in 0..<20 {
+            do { return try SmallFile.makeDirectories(path) } catch let error as SystemError where error.errno == .noSuchFileOrDirectory && attempt < 19 {
+                continue
+            }
+        }
     }
 
     /// Removes a cgroup directory, retrying briefly while the kernel finishes tearing tasks down.

@@ -8,7 +8,7 @@ struct CgroupV1: Cgroup {
 
     func create() throws {
         for (controller, path) in paths.sorted(by: { $0.key < $1.key }) {
-            try SmallFile.makeDirectories(path)
+            try CgroupFactory.makeDirectory(path)
             if controller == "cpuset" { try inheritCpuset(path) }
         }
     }

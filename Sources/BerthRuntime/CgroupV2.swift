@@ -9,7 +9,7 @@ struct CgroupV2: Cgroup {
     var paths: [String: String] { ["": path] }
 
     func create() throws {
-        try SmallFile.makeDirectories(path)
+        try CgroupFactory.makeDirectory(path)
         // Controllers must be enabled in every ancestor's subtree_control to be usable here.
         let root = CgroupFactory.root
         var ancestors: [String] = []

@@ -27,6 +27,8 @@ public struct ContainerRecord: Codable, Sendable {
     /// the runtime bound the rootfs onto itself, so `delete` can take that bind (and every
     /// mount the spec stacked on it) away again, and only that.
     public var hostMountBelowRoot: UInt64?
+    /// The systemd unit holding the container's cgroup (`--systemd-cgroup`), stopped by `delete`.
+    public var systemdUnit: String?
 
     public var cgroup: any Cgroup { CgroupFactory.reopen(paths: cgroupPaths) }
 

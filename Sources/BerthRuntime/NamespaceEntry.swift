@@ -40,6 +40,9 @@ struct NamespaceEntry: Codable {
     /// one). The helper may run in a private mount namespace of its own (see above), so the
     /// runtime's is then joined explicitly.
     var sharesRuntimeMounts = false
+    /// The runtime places the helper in the container's cgroup (through systemd) before the
+    /// helper joins it: the helper waits for "placed" first.
+    var waitsForPlacement = false
     var hasOwnMountNamespace: Bool { !sharesRuntimeMounts }
 
     /// Namespaces from a spec: a `path` means join, none means create.
@@ -113,7 +116,7 @@ struct NamespaceEntry: Codable {
     /// as soon as the helper is forked (or on failure before that). Holding it would keep the
     /// channel open after the helper or the container process died (a tiny memory limit gets
     /// them OOM-killed), and the runtime would wait for a message forever.
-    static func spawn(_ request: BootstrapRequest, parent: SyncChannel) throws -> pid_t {
+    static func spawn(_ request: BootstrapRequest, parent: SyncChannel, place: ((pid_t) throws -> Void)? = nil) throws -> pid_t {
         var helperEnd: Int32? = request.channelFD
         defer { if let helperEnd { close(helperEnd) } }
         // Already running from a read-only mount or a sealed memfd (berthd runs a read-only bind
@@ -127,7 +130,7 @@ struct NamespaceEntry: Codable {
             }
             close(request.channelFD)
             helperEnd = nil
-            return try serveHelper(helper: helper, entry: request.namespaces, request: request, parent: parent)
+            return try serveHelper(helper: helper, entry: request.namespaces, request: request, parent: parent, place: place)
         }
         let requestFD = try writeRequest(request)
         defer { close(requestFD) }
@@ -147,14 +150,19 @@ struct NamespaceEntry: Codable {
         }
         close(request.channelFD)
         helperEnd = nil
-        return try serveHelper(helper: helper, entry: entry, request: request, parent: parent)
+        return try serveHelper(helper: helper, entry: entry, request: request, parent: parent, place: place)
     }
 
     /// Serves the helper's requests until it reports the container process's PID.
-    private static func serveHelper(helper: pid_t, entry: NamespaceEntry, request: BootstrapRequest, parent: SyncChannel) throws -> pid_t {
+    private static func serveHelper(helper: pid_t, entry: NamespaceEntry, request: BootstrapRequest, parent: SyncChannel,
+                                    place: ((pid_t) throws -> Void)?) throws -> pid_t {
         RuntimeLog.shared.debug("\(request.mode.rawValue) \(request.id): helper pid \(helper), joins \(entry.joins.map(\.path)), new \(entry.creates.map(\.rawValue))")
         var pid: pid_t = 0
         do {
+            if entry.waitsForPlacement {
+                try place?(helper)
+                parent.send("placed")
+            }
             loop: while true {
                 switch try parent.receive() {
                 case .text("userns", _):
@@ -214,6 +222,8 @@ struct NamespaceEntry: Codable {
     /// after the runtime says "go". Never returns.
     func enter(_ channel: SyncChannel, body: () -> Never) -> Never {
         do {
+            if waitsForPlacement { _ = try channel.expect("placed") }
+            // Also after a placement: systemd places us only in the hierarchies it manages.
             try CgroupFactory.reopen(paths: cgroupPaths).joinSelf()
             for join in joins { try Namespaces.join(fd: join.fd, kind: join.kind, path: join.path) }
             if createsUser {

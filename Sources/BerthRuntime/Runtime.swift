@@ -91,6 +91,7 @@ public struct Runtime: Sendable {
         }
         try store.reserve(id)
         var cgroup: (any Cgroup)?
+        var startedUnit: String?
         var initPid: pid_t = 0
         var fds: [Int32] = []
         defer { fds.forEach { close($0) } }
@@ -104,9 +105,17 @@ public struct Runtime: Sendable {
             fds.append(fifoFD)
             let group = try CgroupFactory.make(cgroupsPath: spec.linux?.cgroupsPath, id: id, driver: cgroupDriver)
             cgroup = group
-            try group.create()
-            try group.apply(spec.linux?.resources ?? .init(), defaultDevices: Self.allowedDevices(spec))
-            let entry = try NamespaceEntry(spec: spec, cgroup: group)
+            let resources = spec.linux?.resources ?? .init()
+            let devices = Self.allowedDevices(spec)
+            // With systemd the unit's cgroup exists once systemd has started it with a process
+            // in it: the helper, which waits for that before it goes on.
+            let systemdPath = cgroupDriver == .systemd ? try SystemdCgroupPath(spec.linux?.cgroupsPath, id: id) : nil
+            if systemdPath == nil {
+                try group.create()
+                try group.apply(resources, defaultDevices: devices)
+            }
+            var entry = try NamespaceEntry(spec: spec, cgroup: group)
+            entry.waitsForPlacement = systemdPath != nil
             defer { entry.closeJoinDescriptors() }
             let (parent, child) = try SyncChannel.pair()
             fds.append(parent.fd)
@@ -122,13 +131,23 @@ public struct Runtime: Sendable {
             request.preserveFDs = options.preserveFDs
             try request.compileSeccomp(SeccompProgramCache(root: store.root))
             childOwned = false
-            initPid = try NamespaceEntry.spawn(request, parent: parent)
+            initPid = try NamespaceEntry.spawn(request, parent: parent) { helper in
+                guard let systemdPath else { return }
+                var systemd = try SystemdManager()
+                defer { systemd.close() }
+                try systemd.startTransientUnit(systemdPath.unit, slice: systemdPath.slice, pid: helper,
+                                               description: "berth-runtime container \(id)")
+                startedUnit = systemdPath.unit
+                // Hierarchies systemd does not manage (v1 cpuset, freezer…) are ours to create.
+                try group.create()
+                try group.apply(resources, defaultDevices: devices)
+            }
             RuntimeLog.shared.debug("container \(id): init pid \(initPid), cgroup \(group.paths.values.sorted().first ?? "-")")
             let record = ContainerRecord(id: id, bundle: bundle, rootfs: rootfs, pid: initPid,
                                          pidStartTime: Processes.startTime(initPid) ?? 0,
                                          created: Self.timestamp(), owner: Self.ownerName(),
                                          annotations: spec.annotations, hooks: spec.hooks, cgroupPaths: group.paths,
-                                         hostMountBelowRoot: mountBelowRoot)
+                                         hostMountBelowRoot: mountBelowRoot, systemdUnit: startedUnit)
             var console: Int32?
             loop: while true {
                 switch try parent.receive() {
@@ -159,6 +178,7 @@ public struct Runtime: Sendable {
             if let cgroup {
                 for pid in cgroup.processes() { Glibc.kill(pid, SIGKILL) }
                 Self.waitGone(initPid)
+                if let startedUnit { Self.stopUnit(startedUnit) }
                 try? cgroup.destroy()
             }
             if let mountBelowRoot { Self.unbindRoot(rootfs, above: mountBelowRoot) }
@@ -218,6 +238,7 @@ public struct Runtime: Sendable {
         Self.waitGone(record.pid)
         let cgroup = record.cgroup
         for pid in cgroup.processes() { Glibc.kill(pid, SIGKILL) }
+        if let unit = record.systemdUnit { Self.stopUnit(unit) }
         try cgroup.destroy()
         if let below = record.hostMountBelowRoot { Self.unbindRoot(record.rootfs, above: below) }
         store.remove(record.id)
@@ -321,6 +342,17 @@ public struct Runtime: Sendable {
         guard let file, let text = try? SmallFile.read(file) else { return false }
         return text.split(separator: "\n").contains { line in
             line.hasPrefix("oom_kill ") && (Int(line.dropFirst(9)) ?? 0) > 0
+        }
+    }
+
+    /// Stops a container's systemd unit; a failure is a warning (the cgroup is removed anyway).
+    static func stopUnit(_ unit: String) {
+        do {
+            var systemd = try SystemdManager()
+            defer { systemd.close() }
+            try systemd.stopUnit(unit)
+        } catch {
+            RuntimeLog.shared.warning("stop systemd unit \(unit): \(error)")
         }
     }
 

@@ -41,7 +41,7 @@ struct ConformanceTests {
         }
         let result = try h.runtime(["run", "--bundle", bundle, id])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "640 0\n")
+        #expect(result.stdout == "640 0\n", "\(result.stderr)")
     }
     @Test("a systemd-form cgroupsPath is one directory name under the cgroupfs driver (as in runc); --systemd-cgroup needs systemd")
     func systemdFormCgroupPath() throws {
@@ -54,12 +54,60 @@ struct ConformanceTests {
         let result = try h.runtime(["run", "--bundle", try h.bundle(id, spec), id])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("/berthtest-pod.slice:cri:\(id)\n"), "\(result.stdout)")
-        if !FileManager.default.fileExists(atPath: "/run/systemd/system") {
+        if !FileManager.default.fileExists(atPath: "/run/systemd/system") && ProcessInfo.processInfo.environment["BERTH_SYSTEMD_SOCKET"] == nil {
             let id2 = h.id("sdpath")
             let refused = try h.runtime(["--systemd-cgroup", "create", "--bundle", try h.bundle(id2, spec), id2])
             #expect(refused.status == 1)
             #expect(refused.stderr.contains("systemd not running on this host, cannot use systemd cgroups manager"))
         }
+    }
+
+    /// No systemd runs here: scripts/fake-systemd.py answers on a socket of the test's with real
+    /// D-Bus (libdbus), creating the unit's cgroup where systemd would.
+    @Test("--systemd-cgroup: the scope is started through systemd's D-Bus API with the helper in it, and stopped by delete",
+          .enabled(if: FileManager.default.fileExists(atPath: "/usr/lib/python3/dist-packages/dbus")
+                   && FileManager.default.fileExists(atPath: "/usr/lib/python3/dist-packages/gi")))
+    func systemdDriverOverDBus() throws {
+        let h = try RuntimeHarness("sddbus")
+        let socket = h.dir + "/systemd.sock", log = h.dir + "/systemd.log"
+        let fake = Process()
+        fake.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        fake.arguments = [RuntimeHarness.packageRoot + "/scripts/fake-systemd.py", socket, log]
+        try fake.run()
+        let fakePid = fake.processIdentifier
+        try #require(fakePid > 0)
+        let slice = "berthtest-sd\(UInt32.random(in: 0...UInt32.max))"
+        defer {
+            kill(fakePid, SIGKILL)
+            fake.waitUntilExit()
+            h.cleanup()
+            let hierarchies = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []
+            for root in ["/sys/fs/cgroup"] + hierarchies.map({ "/sys/fs/cgroup/" + $0 }) {
+                rmdir(root + "/berthtest.slice/\(slice).slice")
+                rmdir(root + "/berthtest.slice")
+            }
+        }
+        #expect(try RuntimeHarness.waitFor { FileManager.default.fileExists(atPath: socket) })
+        var spec = h.spec(["cat", "/proc/self/cgroup"])
+        spec.linux?.namespaces?.removeAll { $0.type == .cgroup }
+        let id = h.id("sddbus")
+        spec.linux?.cgroupsPath = "\(slice).slice:cri:\(id)"
+        let bundle = try h.bundle(id, spec)
+        let result = try h.runtime(["--systemd-cgroup", "run", "--bundle", bundle, id], shellPrefix: "BERTH_SYSTEMD_SOCKET=\(socket)")
+        #expect(result.status == 0, "\(result.stderr)")
+        let scope = "/berthtest.slice/\(slice).slice/cri-\(id).scope"
+        // Every hierarchy: those systemd manages (placed by it) and the others (joined by the helper).
+        let lines = result.stdout.split(separator: "\n").filter { $0.contains(":memory:") || $0.contains(":pids:") || $0.contains(":cpuset:") || $0.hasPrefix("0::") && RuntimeHarness.unifiedCgroups }
+        #expect(!lines.isEmpty && lines.allSatisfy { $0.hasSuffix(":" + scope) }, "\(result.stdout)")
+        let calls = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+            .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let start = try #require(calls.first { $0["call"] as? String == "StartTransientUnit" })
+        #expect(start["name"] as? String == "cri-\(id).scope")
+        #expect(start["slice"] as? String == "\(slice).slice")
+        #expect(start["delegate"] as? Bool == true)
+        #expect((start["pids"] as? [Int])?.count == 1)
+        #expect(calls.contains { $0["call"] as? String == "StopUnit" && $0["name"] as? String == "cri-\(id).scope" })
+        #expect(!FileManager.default.fileExists(atPath: RuntimeHarness.unifiedCgroups ? "/sys/fs/cgroup" + scope : "/sys/fs/cgroup/memory" + scope))
     }
 
     /// The busybox rootfs bound at a directory of the harness, as a shared mount (a host with

@@ -50,4 +50,7 @@ containerd_env_cleanup() {
   done
   grep -q " $work/" /proc/mounts && awk -v w="$work/" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
   rm -rf "$work"
+  # runc (not berth-runtime) also makes the namespace's parent on a hybrid host's v2 mount and
+  # leaves it; an empty leftover there keeps hugetlb from getting a v1 hierarchy (crun needs one).
+  rmdir /sys/fs/cgroup/unified/berth 2>/dev/null || true
 }
