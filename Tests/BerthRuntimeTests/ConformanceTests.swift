@@ -195,6 +195,20 @@ struct ConformanceTests {
         #expect(mountsUnderRoot() == before)
     }
 
+    @Test("namespaces absent from the spec are the runtime's: with only a mount namespace, pid, net, uts, ipc and cgroup are the host's")
+    func absentNamespacesAreShared() throws {
+        let h = try RuntimeHarness("sharedns")
+        defer { h.cleanup() }
+        let kinds = ["pid", "net", "uts", "ipc", "cgroup"]
+        var spec = h.spec(["sh", "-c", kinds.map { "readlink /proc/self/ns/\($0)" }.joined(separator: "; ")])
+        spec.linux?.namespaces = [.init(type: .mount)]
+        spec.hostname = nil
+        let result = try h.run("sharedns", spec)
+        #expect(result.status == 0, "\(result.stderr)")
+        let host = try kinds.map { try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/\($0)") }
+        #expect(result.stdout.split(separator: "\n").map(String.init) == host)
+    }
+
     @Test("a spec that needs a mount namespace for what it asks is refused without one")
     func maskedPathsNeedMountNamespace() throws {
         let h = try RuntimeHarness("nomntnsmask")
