@@ -210,14 +210,22 @@ extension Router {
     }
 
     private func prune(_ request: APIRequest) async throws -> JSONValue {
-        let filters = try request.filters()
-        let stopped = try await engine.list(all: true, limit: nil, size: false, filters: filters.filter { $0.key == "label" })
+        let filter = try PruneFilter(try request.filters())
+        // With sizes: what a removal reclaims is the container's writable layer.
+        let all = try await engine.list(all: true, limit: nil, size: true, filters: [:])
         var deleted: [JSONValue] = []
-        for summary in stopped where summary["State"]?.string != "running" && summary["State"]?.string != "paused" {
+        var reclaimed: Int64 = 0
+        for summary in all where summary["State"]?.string != "running" && summary["State"]?.string != "paused" {
             guard let id = summary["Id"]?.string else { continue }
-            if (try? await engine.remove(id, force: false)) != nil { deleted.append(.string(id)) }
+            let labels = (summary["Labels"]?.object ?? [:]).compactMapValues(\.string)
+            let created = summary["Created"]?.int.map { Date(timeIntervalSince1970: Double($0)) }
+            guard filter.selects(labels: labels, created: created) else { continue }
+            if (try? await engine.remove(id, force: false)) != nil {
+                deleted.append(.string(id))
+                reclaimed += summary["SizeRw"]?.int ?? 0
+            }
         }
-        return .object(["ContainersDeleted": deleted.isEmpty ? .null : .array(deleted), "SpaceReclaimed": .int(0)])
+        return .object(["ContainersDeleted": deleted.isEmpty ? .null : .array(deleted), "SpaceReclaimed": .int(reclaimed)])
     }
 
     func exec(_ request: APIRequest, _ path: [String]) async throws -> APIResponse {
@@ -234,22 +242,27 @@ extension Router {
             let exec = try await engine.exec(id)
             let socket = try await engine.prepareExec(id)
             if body["Detach"]?.bool ?? false {
-                try await engine.startExec(id)
+                try await engine.startExec(id, detached: true)
                 return .empty(200)
             }
-            let line = "ATTACH \(exec.config["AttachStdin"]?.bool ?? false ? 1 : 0) 1 1 \(exec.tty ? 0 : 1)"
+            // dockerd frames the stream by the start request's Tty, not the exec's (a client may
+            // create with a tty and ask for a multiplexed stream, or the reverse).
+            let raw = body["Tty"]?.bool ?? false
+            let line = "ATTACH \(exec.config["AttachStdin"]?.bool ?? false ? 1 : 0) 1 1 \(raw ? 0 : 1)"
             let detachKeys = exec.config["AttachStdin"]?.bool ?? false
                 ? DetachKeys.parse(exec.config["DetachKeys"]?.string.flatMap { $0.isEmpty ? nil : $0 } ?? "ctrl-p,ctrl-q") ?? [] : []
             let engine = self.engine
-            let contentType = exec.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
+            let contentType = raw ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
             return .hijack(contentType: contentType) { stream in
                 do {
                     try await stream.splice(toUnixSocket: socket, firstLine: line, detachKeys: detachKeys)
-                    try await engine.startExec(id)
                 } catch {
-                    await stream.write(Array("Error: \(error)\n".utf8))
+                    await stream.write(Array("\(error)\r\n".utf8))
                     await stream.close()
+                    return
                 }
+                // A process that cannot start: the shim tells the attached stream why and ends it.
+                do { try await engine.startExec(id) } catch { await stream.close() }
             }
         default:
             throw Router.unsupported(request)

@@ -134,14 +134,23 @@ extension Router {
     }
 
     private func prune(_ request: APIRequest) async throws -> JSONValue {
-        let filters = try request.filters()
-        let all = filters["dangling"]?.contains("false") ?? false
-        let before = try images.list().reduce(Int64(0)) { $0 + $1.size }
-        let removed = try images.prune(all: all, inUse: await engine.imagesInUse())
-        let after = try images.list().reduce(Int64(0)) { $0 + $1.size }
-        for id in removed { await events.publish("image", "delete", id: id.description) }
-        return .object(["ImagesDeleted": removed.isEmpty ? .null : .array(removed.map { .object(["Deleted": .string($0.description)]) }),
-                        "SpaceReclaimed": .int(max(0, before - after))])
+        let filter = try PruneFilter(try request.filters(), accepting: ["dangling", "until", "label", "label!"])
+        let removed = try images.prune(all: !filter.danglingOnly, inUse: await engine.imagesInUse()) { record in
+            filter.selects(labels: (try images.config(record)).config?.labels ?? [:],
+                           created: record.created.flatMap(Date.parseTimestamp))
+        }
+        var entries: [JSONValue] = []
+        for image in removed {
+            for tag in image.untagged {
+                let name = (try? ImageReference(parsing: tag))?.familiar ?? tag
+                entries.append(.object(["Untagged": .string(name)]))
+                await events.publish("image", "untag", id: image.id.description, attributes: ["name": name])
+            }
+            entries.append(.object(["Deleted": .string(image.id.description)]))
+            await events.publish("image", "delete", id: image.id.description)
+        }
+        return .object(["ImagesDeleted": entries.isEmpty ? .null : .array(entries),
+                        "SpaceReclaimed": .int(removed.reduce(0) { $0 + $1.size })])
     }
 
     /// A registry client for one request: the daemon's settings plus the `X-Registry-Auth` credentials.

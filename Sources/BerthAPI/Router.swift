@@ -86,7 +86,14 @@ public final class Router: Sendable {
             case "exec": return try await exec(request, Array(segments.dropFirst()))
             case "images": return try await images(request, Array(segments.dropFirst()))
             case "commit" where request.method == "POST": return try await commit(request)
-            case "networks", "volumes", "build", "swarm", "nodes", "services", "plugins", "secrets", "configs", "distribution", "session", "grpc":
+            case "swarm", "nodes", "services", "tasks", "secrets", "configs":
+                // As dockerd on a node outside a swarm (Berth never joins one): clients that
+                // clean up swarm state expect these answers.
+                if first == "swarm" && segments.count == 2 && segments[1] == "leave" && request.method == "POST" {
+                    throw EngineError(.serviceUnavailable, "This node is not part of a swarm")
+                }
+                throw EngineError(.serviceUnavailable, "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.")
+            case "networks", "volumes", "build", "plugins", "distribution", "session", "grpc":
                 throw EngineError(.notImplemented, "/\(first) is not supported by Berth yet")
             default:
                 throw EngineError(.notFound, "page not found")

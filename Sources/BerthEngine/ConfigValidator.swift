@@ -78,7 +78,6 @@ enum ConfigValidator {
     /// HostConfig fields Berth does not implement yet: refused when set, never dropped (a dropped
     /// mount or device silently loses what the user asked for).
     static let unsupportedHostFields: [String: String] = [
-        "Mounts": "--mount is not supported by Berth yet: use -v /host/path:/container/path or --tmpfs",
         "Devices": "--device is not supported by Berth yet",
         "DeviceRequests": "device requests (--gpus) are not supported by Berth",
         "DeviceCgroupRules": "--device-cgroup-rule is not supported by Berth yet",
@@ -106,9 +105,31 @@ enum ConfigValidator {
             for (key, message) in unsupportedHostFields.sorted(by: { $0.key < $1.key }) where isSet(object[key]) {
                 throw EngineError(.badRequest, "\(message) (HostConfig.\(key))")
             }
+            try validateMounts(host)
+        }
+        // Anonymous volumes (`-v /path`) need the volume store: refused until it exists, never
+        // dropped (the data would land in the container's layer and go with it).
+        // (The Python SDK lists bind destinations here too: those a bind covers are no volume.)
+        let host = fields["HostConfig"] ?? .null
+        let bound = Set((try SpecBuilder.binds(host)).map(\.destination) + (try SpecBuilder.mountEntries(host)).map(\.target)
+            + (host["Tmpfs"]?.object ?? [:]).keys)
+        let anonymous = (fields["Volumes"]?.object ?? [:]).keys.filter { !bound.contains($0) }.sorted()
+        if !anonymous.isEmpty {
+            throw EngineError(.badRequest, "anonymous volumes are not supported by Berth yet (Config.Volumes: \(anonymous.joined(separator: ", "))): use -v /host/path:/container/path or --tmpfs")
         }
         if let networking = fields["NetworkingConfig"], !networking.isNull, networking.object == nil {
             throw typeError(networking, "CreateRequest.NetworkingConfig", "network.NetworkingConfig")
+        }
+    }
+
+    /// Binds, Mounts and Tmpfs: each readable, each destination once (dockerd: "Duplicate mount point").
+    private static func validateMounts(_ host: JSONValue) throws {
+        let destinations = try SpecBuilder.binds(host).map(\.destination) + SpecBuilder.mountEntries(host).map(\.target)
+            + (host["Tmpfs"]?.object ?? [:]).keys.sorted()
+        var seen = Set<String>()
+        for destination in destinations {
+            let clean = "/" + destination.split(separator: "/").joined(separator: "/")
+            guard seen.insert(clean).inserted else { throw EngineError(.badRequest, "Duplicate mount point: \(clean)") }
         }
     }
 

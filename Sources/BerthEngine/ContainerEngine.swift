@@ -182,7 +182,12 @@ public actor ContainerEngine {
         host["NetworkMode"] = .string(try networkMode(host["NetworkMode"]?.string ?? "default"))
         let warnings = ConfigValidator.discardUnsupported(&host)
         if let driver = host["LogConfig"]?["Type"]?.string, !driver.isEmpty, !["json-file", "none"].contains(driver) {
-            throw EngineError(.badRequest, "logging driver \(driver) is not supported: use json-file or none")
+            // dockerd's words for a name no driver has (clients match on them); Docker's other
+            // drivers exist but Berth does not have them.
+            let dockerDrivers: Set = ["local", "syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "etwlogs", "gcplogs", "logentries"]
+            throw EngineError(.badRequest, dockerDrivers.contains(driver)
+                ? "logging driver \(driver) is not supported by Berth: use json-file or none"
+                : "logger: no log driver named '\(driver)' is registered")
         }
         // As dockerd: no driver means the daemon's; the daemon's options fill in what a container
         // using the daemon's driver leaves unset.

@@ -86,13 +86,19 @@ extension ContainerEngine {
 
 
     /// Runs the prepared exec's process; its exit is recorded when the shim reports it.
-    public func startExec(_ id: String) async throws {
+    /// A process that cannot start is an error for an attached start; a detached one succeeds,
+    /// as dockerd's does, and the exit code (127 or 126) is in the exec's inspect.
+    public func startExec(_ id: String, detached: Bool = false) async throws {
         guard var exec = execs[id] else { throw EngineError.noSuchExec(id) }
         let shim = shim("x" + id)
         let reply: String
         do { reply = try await shim.request("START") } catch {
-            exec.exitCode = 126
+            // The shim records 127 (no such program) or 126 when the process could not start.
+            let recorded = shim.recordedExit()
+            exec.exitCode = recorded?.code ?? 126
             execs[id] = exec
+            try? FileManager.default.removeItem(atPath: shim.directory)
+            if detached && recorded != nil { return }
             throw error
         }
         exec.pid = Int32(reply) ?? 0

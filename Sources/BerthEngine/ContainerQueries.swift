@@ -43,13 +43,11 @@ extension ContainerEngine {
     }
 
     private func mounts(_ record: ContainerRecord) -> [JSONValue] {
-        (record.hostConfig["Binds"]?.strings ?? []).compactMap { bind in
-            let parts = bind.split(separator: ":").map(String.init)
-            guard parts.count >= 2 else { return nil }
-            let readOnly = parts.count > 2 && parts[2].split(separator: ",").contains("ro")
-            return .object(["Type": .string("bind"), "Source": .string(parts[0]), "Destination": .string(parts[1]),
-                            "Mode": .string(parts.count > 2 ? parts[2] : ""), "RW": .bool(!readOnly), "Propagation": .string("rprivate")])
-        }
+        let binds = (try? SpecBuilder.binds(record.hostConfig)) ?? []
+        return binds.map { bind in
+            .object(["Type": .string("bind"), "Source": .string(bind.source), "Destination": .string(bind.destination),
+                     "Mode": .string(bind.mode), "RW": .bool(!bind.readOnly), "Propagation": .string(bind.propagation)])
+        } + ((try? SpecBuilder.mountEntries(record.hostConfig)) ?? []).map(\.inspectEntry)
     }
 
     /// `GET /containers/json`: newest first, Docker's summary objects.

@@ -1,6 +1,6 @@
 /// A failed engine operation, with the message users see and the Engine API status it maps to.
 public struct EngineError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Sendable { case badRequest, unauthorized, notFound, conflict, notModified, notImplemented, internalError }
+    public enum Kind: Sendable { case badRequest, unauthorized, notFound, conflict, notModified, notImplemented, internalError, serviceUnavailable }
 
     public let kind: Kind
     public let message: String
@@ -21,6 +21,7 @@ public struct EngineError: Error, CustomStringConvertible, Sendable {
         case .notModified: return 304
         case .notImplemented: return 501
         case .internalError: return 500
+        case .serviceUnavailable: return 503
         }
     }
 

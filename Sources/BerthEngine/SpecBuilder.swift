@@ -52,7 +52,24 @@ struct SpecBuilder {
         if let initBinary {
             mounts.append(.init(destination: Self.initPath, type: "bind", source: initBinary, options: ["rbind", "ro", "rprivate"]))
         }
-        for bind in host["Binds"]?.strings ?? [] { mounts.append(try Self.bindMount(bind)) }
+        // As dockerd: a missing `-v` source is created; a `--mount` one only with CreateMountpoint
+        // (checked at create). Shared and slave binds need a root and a source that propagate.
+        var rootPropagation: String?
+        func propagate(_ wanted: String?) { if let wanted, rootPropagation != "rshared" { rootPropagation = wanted } }
+        for bind in try Self.binds(host) {
+            try SmallFile.makeDirectories(bind.source)
+            try BindSpecification.checkSourcePropagation(bind.source, propagation: bind.propagation)
+            propagate(bind.rootPropagation)
+            mounts.append(bind.mount())
+        }
+        for entry in try Self.mountEntries(host) {
+            if let source = entry.sourceToCreate { try SmallFile.makeDirectories(source) }
+            if case let .bind(source, propagation, _) = entry.kind {
+                try BindSpecification.checkSourcePropagation(source, propagation: propagation)
+            }
+            propagate(entry.rootPropagation)
+            mounts.append(entry.mount())
+        }
         for (destination, options) in (host["Tmpfs"]?.object ?? [:]).sorted(by: { $0.key < $1.key }) {
             let extra = (options.string ?? "").split(separator: ",").map(String.init)
             mounts.append(.init(destination: destination, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "noexec"] + extra))
@@ -62,6 +79,7 @@ struct SpecBuilder {
         var linux = spec.linux!
         linux.namespaces = try namespaces(host)
         linux.cgroupsPath = Self.cgroupsPath(record)
+        if let rootPropagation { linux.rootfsPropagation = rootPropagation }
         linux.resources = Self.resources(host, privileged: privileged)
         linux.maskedPaths = privileged ? [] : host["MaskedPaths"]?.strings ?? DefaultPaths.masked
         linux.readonlyPaths = privileged ? [] : host["ReadonlyPaths"]?.strings ?? DefaultPaths.readonly
@@ -195,18 +213,13 @@ struct SpecBuilder {
         return resources
     }
 
-    /// `SOURCE:DEST[:ro|rw|…]` from `-v /host:/container:ro`.
-    static func bindMount(_ bind: String) throws -> RuntimeSpec.Mount {
-        let parts = bind.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count >= 2, parts[0].hasPrefix("/"), parts[1].hasPrefix("/") else {
-            throw EngineError(.badRequest, "invalid volume specification: '\(bind)' (named volumes arrive with the volumes issue; use /host/path:/container/path)")
-        }
-        guard FileManager.default.fileExists(atPath: parts[0]) else {
-            throw EngineError(.badRequest, "invalid mount config for type \"bind\": bind source path does not exist: \(parts[0])")
-        }
-        let modes = parts.count > 2 ? parts[2].split(separator: ",").map(String.init) : []
-        var options = ["rbind", modes.contains("ro") ? "ro" : "rw"]
-        options.append(modes.first { ["private", "rprivate", "shared", "rshared", "slave", "rslave"].contains($0) } ?? "rprivate")
-        return .init(destination: parts[1], type: "bind", source: parts[0], options: options)
+    /// `HostConfig.Binds`, parsed.
+    static func binds(_ host: JSONValue) throws -> [BindSpecification] {
+        try (host["Binds"]?.strings ?? []).map(BindSpecification.init)
+    }
+
+    /// `HostConfig.Mounts`, parsed.
+    static func mountEntries(_ host: JSONValue) throws -> [MountSpecification] {
+        try (host["Mounts"]?.array ?? []).map(MountSpecification.init)
     }
 }

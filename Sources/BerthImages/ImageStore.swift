@@ -92,13 +92,23 @@ public final class ImageStore: Sendable {
         return lines
     }
 
-    /// Removes dangling images (or, with `all`, every image not in `inUse`). Returns their IDs.
-    public func prune(all: Bool, inUse: Set<Digest> = []) throws -> [Digest] {
-        var removed: [Digest] = []
+    /// An image a prune removed, and the names it had.
+    public struct Pruned: Sendable, Equatable {
+        public let id: Digest
+        /// Full references, as stored.
+        public let untagged: [String]
+        public let size: Int64
+    }
+
+    /// Removes dangling images (or, with `all`, every image not in `inUse`) that `selected`
+    /// accepts (the caller's filters). Returns what went, in order.
+    public func prune(all: Bool, inUse: Set<Digest> = [], where selected: (ImageRecord) throws -> Bool = { _ in true }) throws -> [Pruned] {
+        var removed: [Pruned] = []
         for image in try metadata.images() where !inUse.contains(image.id) && (all || image.tags.isEmpty) {
+            guard try selected(image) else { continue }
             for tag in image.tags { try metadata.untag(tag) }
             try delete(image)
-            removed.append(image.id)
+            removed.append(Pruned(id: image.id, untagged: image.tags, size: image.size))
         }
         return removed
     }

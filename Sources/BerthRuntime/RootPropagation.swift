@@ -35,36 +35,4 @@ struct RootPropagation: Equatable {
             throw RuntimeError.invalidConfig("linux.rootfsPropagation \"\(other)\" is not one of \(Self.values.joined(separator: ", "))")
         }
     }
-
-    /// The mount point of the mount that holds `path` (an absolute, resolved path), from the
-    /// mount table: the longest mount point that is `path` or one of its parents.
-    static func mountPoint(containing path: String) throws -> String {
-        guard let table = try? SmallFile.read("/proc/self/mountinfo") else {
-            throw RuntimeError.setup("cannot read /proc/self/mountinfo")
-        }
-        var best = "/"
-        for line in table.split(separator: "\n") {
-            let fields = line.split(separator: " ", maxSplits: 5)
-            guard fields.count > 4 else { continue }
-            let point = unescape(fields[4])
-            if point.count > best.count, path == point || path.hasPrefix(point + "/") { best = point }
-        }
-        return best
-    }
-
-    /// mountinfo writes space, tab, newline and backslash as octal escapes (`\040`).
-    static func unescape(_ field: Substring) -> String {
-        guard field.contains("\\") else { return String(field) }
-        var bytes: [UInt8] = []
-        var utf8 = Array(field.utf8)[...]
-        while let byte = utf8.popFirst() {
-            if byte == UInt8(ascii: "\\"), utf8.count >= 3, let code = UInt8(String(decoding: utf8.prefix(3), as: UTF8.self), radix: 8) {
-                bytes.append(code)
-                utf8 = utf8.dropFirst(3)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
 }

@@ -28,7 +28,7 @@ struct RootfsSetup {
             try Mounts.mount(source: "", target: "/", type: nil, flags: propagation.beforeSetup)
             if propagation.keepsPeers {
                 try Mounts.mount(source: "", target: "/", type: nil, flags: .private)
-                try Mounts.mount(source: "", target: RootPropagation.mountPoint(containing: rootfs), type: nil, flags: .private)
+                try Mounts.mount(source: "", target: Mounts.entry(containing: rootfs).mountPoint, type: nil, flags: .private)
             }
         }
         try Mounts.mount(source: rootfs, target: rootfs, type: nil, flags: [.bind, .recursive])

@@ -56,6 +56,49 @@ public enum Mounts {
 
     public static let cgroup2Magic = 0x6367_7270
 
+    /// A line of /proc/self/mountinfo, as far as callers need it.
+    public struct TableEntry: Sendable, Equatable {
+        public let mountPoint: String
+        /// `shared:N`, `master:N`, `propagate_from:N`, `unbindable`.
+        public let optionalFields: [String]
+
+        public var isShared: Bool { optionalFields.contains { $0.hasPrefix("shared:") } }
+        public var isSlave: Bool { optionalFields.contains { $0.hasPrefix("master:") } }
+    }
+
+    /// The mount that holds `path` (absolute and resolved): the last-mounted of the longest mount
+    /// points that are `path` or one of its parents.
+    public static func entry(containing path: String) throws -> TableEntry {
+        let table = try SmallFile.read("/proc/self/mountinfo")
+        var best = TableEntry(mountPoint: "/", optionalFields: [])
+        var bestLength = -1
+        for line in table.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 6, let dash = fields.firstIndex(of: "-") else { continue }
+            let point = unescape(fields[4])
+            guard path == point || point == "/" || path.hasPrefix(point + "/"), point.count >= bestLength else { continue }
+            best = TableEntry(mountPoint: point, optionalFields: fields[6..<dash].map(String.init))
+            bestLength = point.count
+        }
+        return best
+    }
+
+    /// mountinfo writes space, tab, newline and backslash as octal escapes (`\040`).
+    static func unescape(_ field: Substring) -> String {
+        guard field.contains("\\") else { return String(field) }
+        var bytes: [UInt8] = []
+        var utf8 = Array(field.utf8)[...]
+        while let byte = utf8.popFirst() {
+            if byte == UInt8(ascii: "\\"), utf8.count >= 3, let code = UInt8(String(decoding: utf8.prefix(3), as: UTF8.self), radix: 8) {
+                bytes.append(code)
+                utf8 = utf8.dropFirst(3)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// The id of the mount that `path` is on (what mountinfo's first field shows), if the
     /// kernel tells (5.8+).
     public static func mountID(_ path: String) -> UInt64? {

@@ -175,10 +175,28 @@ final class Shim {
         return false
     }
 
+    /// An exec whose process could not start ends as dockerd's does: the reason goes to the
+    /// attached clients (raw, as dockerd writes it into the hijacked stream), the exit is 127
+    /// for a program that is not there and 126 otherwise, and the shim goes (nothing to serve).
+    /// The requester of START hears after the exit is on record, so berthd can read it at once.
+    private func execFailedToStart(_ message: String, requester: Int32) {
+        func mentions(_ phrase: String) -> Bool {
+            let text = Array(message.utf8), needle = Array(phrase.utf8)
+            guard text.count >= needle.count else { return false }
+            return (0...(text.count - needle.count)).contains { Array(text[$0..<($0 + needle.count)]) == needle }
+        }
+        let missing = mentions("executable file not found") || mentions("no such file or directory")
+        exitCode = missing ? 127 : 126
+        for (fd, client) in clients {
+            if case .attach = client, !SystemCalls.writeAll(fd, Array((message + "\r\n").utf8)) { drop(fd) }
+        }
+        processExited { self.reply(requester, "ERR \(message)") }
+    }
+
     /// Drains the output, records the exit, answers waiters, then deletes the runtime's
     /// container in the background: a `WAIT` that arrives meanwhile is answered at once, so
     /// berthd never waits for the delete to learn of the exit.
-    private func processExited() {
+    private func processExited(onRecorded: (() -> Void)? = nil) {
         exitHandled = true
         for fd in Array(outputs.keys) {
             _ = berth_set_nonblock(fd, 1)
@@ -190,6 +208,7 @@ final class Shim {
         let now = Timestamp.now()
         let oom = oomKilled() ? 1 : 0
         try? SystemCalls.writeFileAtomically(options.directory + "/exit", Array("\(code) \(now.seconds) \(now.nanoseconds) \(oom)\n".utf8))
+        onRecorded?()
         // Waiters and attached clients first: `docker run` returns as soon as they hear of the exit.
         for (fd, client) in clients {
             if case .waiting = client { reply(fd, "EXIT \(code)") }
@@ -312,7 +331,11 @@ final class Shim {
                 try start()
                 reply(fd, "OK \(pid)")
             } catch {
-                reply(fd, "ERR \(error.message)")
+                if options.execProcess != nil {
+                    execFailedToStart(error.message, requester: fd)
+                } else {
+                    reply(fd, "ERR \(error.message)")
+                }
             }
         case "STATUS":
             reply(fd, "OK \(pid) \(exitHandled ? "exited" : started ? "running" : "created")")

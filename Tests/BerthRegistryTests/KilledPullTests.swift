@@ -9,7 +9,7 @@ import Testing
 
 @Suite("Registry pull killed mid-way", .serialized)
 struct KilledPullTests {
-    static var benchBinary: String { LoopbackRegistry.packageRoot + "/.build/debug/berth-image-bench" }
+    static var benchBinary: String { TestEnvironment.binaries + "/berth-image-bench" }
 
     @Test("a pull killed with SIGKILL leaves no image and no bad blob; pulling again completes",
           .enabled(if: FileManager.default.isExecutableFile(atPath: KilledPullTests.benchBinary)))

@@ -19,7 +19,7 @@ final class RuntimeHarness: @unchecked Sendable {
     static var packageRoot: String { TestEnvironment.packageRoot }
 
     static var binary: String {
-        ProcessInfo.processInfo.environment["BERTH_RUNTIME_BIN"] ?? packageRoot + "/.build/debug/berth-runtime"
+        ProcessInfo.processInfo.environment["BERTH_RUNTIME_BIN"] ?? TestEnvironment.binaries + "/berth-runtime"
     }
 
     /// The busybox rootfs built by scripts/build-test-images.sh (built on first use).

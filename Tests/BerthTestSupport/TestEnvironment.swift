@@ -10,6 +10,14 @@ public enum TestEnvironment {
         return url.path
     }()
 
+    /// The directory of the products built with this test bundle (`.build/debug`, or the debug
+    /// directory of another `--scratch-path`): where the test executable itself lives.
+    public static let binaries: String = {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        let directory = URL(fileURLWithPath: executable).deletingLastPathComponent().path
+        return FileManager.default.isExecutableFile(atPath: directory + "/berthd") ? directory : packageRoot + "/.build/debug"
+    }()
+
     /// `.testdata/`, with the images of scripts/build-test-images.sh built on first use.
     public static let testData: String = {
         let dir = packageRoot + "/.testdata"

@@ -10,7 +10,7 @@ final class DaemonHarness: @unchecked Sendable {
     var host: String { "unix://" + socket }
     private(set) var pid: pid_t = 0
 
-    static var binaries: String { TestEnvironment.packageRoot + "/.build/debug" }
+    static var binaries: String { TestEnvironment.binaries }
 
     /// `daemonJSON(dir)` is written as the daemon's configuration file before it starts.
     init(_ name: String, extraArguments: [String] = [], daemonJSON: ((String) -> String)? = nil) throws {

@@ -1,0 +1,82 @@
+import BerthOCI
+import BerthSystem
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// One `HostConfig.Binds` entry, `SOURCE:DEST[:OPTIONS]` (`-v /host:/ctr:ro,rshared`), read by
+/// one rule for create, start and inspect.
+struct BindSpecification: Equatable {
+    let source: String
+    let destination: String
+    let readOnly: Bool
+    /// `rprivate` unless the options name another propagation.
+    let propagation: String
+    /// The options as given (inspect's `Mode`).
+    let mode: String
+
+    static let propagations: Set = ["private", "rprivate", "shared", "rshared", "slave", "rslave"]
+    /// dockerd's other options: SELinux relabelling (nothing to do without SELinux, as in dockerd),
+    /// `nocopy` (volumes only), and the macOS consistency hints it accepts and ignores.
+    static let accepted: Set = ["ro", "rw", "z", "Z", "nocopy", "consistent", "cached", "delegated"]
+
+    init(_ text: String) throws {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        // Volumes need the volume store (the volumes issue): refused by name until then.
+        if parts.count == 1, text.hasPrefix("/") {
+            throw EngineError(.badRequest, "anonymous volumes are not supported by Berth yet (HostConfig.Binds: \(text)): use /host/path:/container/path or --tmpfs")
+        }
+        if (2...3).contains(parts.count), !parts[0].isEmpty, !parts[0].hasPrefix("/"), parts[1].hasPrefix("/") {
+            throw EngineError(.badRequest, "named volume \(parts[0]) is not supported by Berth yet (HostConfig.Binds: \(text)): use /host/path:/container/path")
+        }
+        guard (2...3).contains(parts.count), parts[0].hasPrefix("/"), parts[1].hasPrefix("/") else {
+            throw EngineError(.badRequest, "invalid volume specification: '\(text)'")
+        }
+        guard parts[1] != "/" else { throw EngineError(.badRequest, "invalid volume specification: '\(text)': invalid mount config: destination can't be '/'") }
+        source = parts[0]
+        destination = parts[1]
+        mode = parts.count > 2 ? parts[2] : ""
+        let options = mode.split(separator: ",").map(String.init)
+        for option in options where !Self.accepted.contains(option) && !Self.propagations.contains(option) {
+            throw EngineError(.badRequest, "invalid mode: \(option)")
+        }
+        guard options.filter(Self.propagations.contains).count <= 1, !(options.contains("ro") && options.contains("rw")) else {
+            throw EngineError(.badRequest, "invalid mode: \(mode)")
+        }
+        readOnly = options.contains("ro")
+        propagation = options.first(where: Self.propagations.contains) ?? "rprivate"
+    }
+
+    /// The runtime mount.
+    func mount() -> RuntimeSpec.Mount {
+        .init(destination: destination, type: "bind", source: source, options: ["rbind", readOnly ? "ro" : "rw", propagation])
+    }
+
+    /// What the container's root propagation must be for this bind to propagate as asked
+    /// (dockerd: any shared bind makes the root `rshared`, a slave one `rslave`).
+    var rootPropagation: String? { Self.rootPropagation(for: propagation) }
+
+    static func rootPropagation(for propagation: String) -> String? {
+        switch propagation {
+        case "shared", "rshared": return "rshared"
+        case "slave", "rslave": return "rslave"
+        default: return nil
+        }
+    }
+
+    /// dockerd's check that a bind can propagate as asked: a shared bind needs a shared source
+    /// mount, a slave one a shared or slave source (else the container would silently see a
+    /// private mount).
+    static func checkSourcePropagation(_ source: String, propagation: String) throws {
+        guard let root = rootPropagation(for: propagation) else { return }
+        guard let entry = try? Mounts.entry(containing: URL(fileURLWithPath: source).resolvingSymlinksInPath().path) else { return }
+        if root == "rshared" && !entry.isShared {
+            throw EngineError(.badRequest, "path \(source) is mounted on \(entry.mountPoint) but it is not a shared mount")
+        }
+        if root == "rslave" && !entry.isShared && !entry.isSlave {
+            throw EngineError(.badRequest, "path \(source) is mounted on \(entry.mountPoint) but it is not a shared or slave mount")
+        }
+    }
+}

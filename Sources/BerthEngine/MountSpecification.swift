@@ -1,0 +1,114 @@
+import BerthOCI
+import BerthSystem
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// One `HostConfig.Mounts` entry (`--mount type=bind|tmpfs,…`), checked as dockerd checks it.
+/// Volumes arrive with the volumes issue: until then they are refused, never dropped.
+struct MountSpecification: Equatable {
+    enum Kind: Equatable {
+        case bind(source: String, propagation: String, nonRecursive: Bool)
+        case tmpfs(sizeBytes: Int64?, mode: UInt32?)
+    }
+
+    let kind: Kind
+    let target: String
+    let readOnly: Bool
+
+    init(_ value: JSONValue) throws {
+        guard let object = value.object else { throw EngineError(.badRequest, "invalid mount config: a mount must be an object") }
+        let type = object["Type"]?.string ?? ""
+        guard let target = object["Target"]?.string, !target.isEmpty else {
+            throw EngineError(.badRequest, "invalid mount config for type \"\(type)\": field Target must not be empty")
+        }
+        guard target.hasPrefix("/") else {
+            throw EngineError(.badRequest, "invalid mount config for type \"\(type)\": invalid mount path: '\(target)' mount path must be absolute")
+        }
+        self.target = target
+        readOnly = object["ReadOnly"]?.bool ?? false
+        let source = object["Source"]?.string ?? ""
+        switch type {
+        case "bind":
+            guard !source.isEmpty else { throw EngineError(.badRequest, "invalid mount config for type \"bind\": field Source must not be empty") }
+            guard source.hasPrefix("/") else {
+                throw EngineError(.badRequest, "invalid mount config for type \"bind\": invalid mount path: '\(source)' mount path must be absolute")
+            }
+            if object["TmpfsOptions"].map({ !$0.isNull }) ?? false || object["VolumeOptions"].map({ !$0.isNull }) ?? false {
+                throw EngineError(.badRequest, "invalid mount config for type \"bind\": field \(object["TmpfsOptions"] != nil ? "TmpfsOptions" : "VolumeOptions") must not be specified")
+            }
+            let options = object["BindOptions"]?.object ?? [:]
+            let create = options["CreateMountpoint"]?.bool ?? false
+            if !create && !FileManager.default.fileExists(atPath: source) {
+                throw EngineError(.badRequest, "invalid mount config for type \"bind\": bind source path does not exist: \(source)")
+            }
+            let propagation = options["Propagation"]?.string.flatMap { $0.isEmpty ? nil : $0 } ?? "rprivate"
+            guard BindSpecification.propagations.contains(propagation) else {
+                throw EngineError(.badRequest, "invalid mount config for type \"bind\": invalid propagation mode: \(propagation)")
+            }
+            for key in ["ReadOnlyNonRecursive", "ReadOnlyForceRecursive"] where options[key]?.bool == true {
+                throw EngineError(.badRequest, "BindOptions.\(key) is not supported by Berth yet (HostConfig.Mounts)")
+            }
+            kind = .bind(source: source, propagation: propagation, nonRecursive: options["NonRecursive"]?.bool ?? false)
+        case "tmpfs":
+            guard source.isEmpty else { throw EngineError(.badRequest, "invalid mount config for type \"tmpfs\": field Source must not be specified") }
+            let options = object["TmpfsOptions"]?.object ?? [:]
+            if let extra = options["Options"], !extra.isNull, !(extra.array ?? []).isEmpty {
+                throw EngineError(.badRequest, "TmpfsOptions.Options is not supported by Berth yet (HostConfig.Mounts)")
+            }
+            let size = options["SizeBytes"]?.int
+            if let size, size < 0 { throw EngineError(.badRequest, "invalid mount config for type \"tmpfs\": invalid tmpfs size \(size)") }
+            let mode = options["Mode"]?.int
+            if let mode, !(0...0o7777).contains(mode) { throw EngineError(.badRequest, "invalid mount config for type \"tmpfs\": invalid tmpfs mode \(mode)") }
+            kind = .tmpfs(sizeBytes: size.flatMap { $0 > 0 ? $0 : nil }, mode: mode.map { UInt32($0) })
+        case "volume", "image", "npipe", "cluster":
+            throw EngineError(.badRequest, "mount type \"\(type)\" is not supported by Berth yet (HostConfig.Mounts): use type bind or tmpfs")
+        default:
+            throw EngineError(.badRequest, "invalid mount config for type \"\(type)\": mount type unknown")
+        }
+    }
+
+    /// The runtime mount.
+    func mount() -> RuntimeSpec.Mount {
+        switch kind {
+        case let .bind(source, propagation, nonRecursive):
+            return .init(destination: target, type: "bind", source: source,
+                         options: [nonRecursive ? "bind" : "rbind", readOnly ? "ro" : "rw", propagation])
+        case let .tmpfs(size, mode):
+            var options = ["nosuid", "nodev", "noexec"] + (readOnly ? ["ro"] : [])
+            if let size { options.append("size=\(size)") }
+            options.append("mode=" + String(mode ?? 0o1777, radix: 8))
+            return .init(destination: target, type: "tmpfs", source: "tmpfs", options: options)
+        }
+    }
+
+    /// Where a bind's source must be created at start (`CreateMountpoint`).
+    var sourceToCreate: String? {
+        if case let .bind(source, _, _) = kind, !FileManager.default.fileExists(atPath: source) { return source }
+        return nil
+    }
+
+    var rootPropagation: String? {
+        guard case let .bind(_, propagation, _) = kind else { return nil }
+        return BindSpecification.rootPropagation(for: propagation)
+    }
+
+    var bindSource: String? {
+        guard case let .bind(source, _, _) = kind else { return nil }
+        return source
+    }
+
+    /// inspect's `Mounts` entry.
+    var inspectEntry: JSONValue {
+        switch kind {
+        case let .bind(source, propagation, _):
+            return .object(["Type": .string("bind"), "Source": .string(source), "Destination": .string(target), "Mode": .string(""),
+                            "RW": .bool(!readOnly), "Propagation": .string(propagation)])
+        case .tmpfs:
+            return .object(["Type": .string("tmpfs"), "Source": .string(""), "Destination": .string(target), "Mode": .string(""),
+                            "RW": .bool(!readOnly), "Propagation": .string("")])
+        }
+    }
+}
