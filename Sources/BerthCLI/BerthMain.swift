@@ -35,15 +35,15 @@ public enum BerthMain {
             if let suggestion = Self.closest(first) { message += "\n\nDid you mean this?\n\t\(suggestion)" }
             fail(message + "\nSee 'berth --help'", code: 1)
         }
+        if let help = Self.helpRequest(rest) {
+            print(Berth.helpMessage(for: help), terminator: "")
+            exit(0)
+        }
         var command: ParsableCommand
         do {
             command = try Berth.parseAsRoot(rest)
         } catch {
-            let code = Berth.exitCode(for: error)
-            if code == .success {
-                print(Berth.fullMessage(for: error))
-                exit(0)
-            }
+            if Berth.exitCode(for: error) == .success { Self.cleanExit(error, rest) }
             let name = rest.first.map { " " + $0 } ?? ""
             fail("berth: \(Berth.message(for: error))\nSee 'berth\(name) --help'.", code: 125)
         }
@@ -59,8 +59,51 @@ public enum BerthMain {
         } catch let error as EngineClient.Failure {
             fail("\(error)", code: 1)
         } catch {
+            // A subcommand that reads its own arguments may still meet `--help` or `--version`.
+            if Berth.exitCode(for: error) == .success { Self.cleanExit(error, rest) }
             fail("\(error)", code: 1)
         }
+    }
+
+    /// Help or version asked for where ArgumentParser finds it (`berth run --name x --help`): it
+    /// renders help requests as its error's description, so the help is rendered here.
+    static func cleanExit(_ error: Error, _ rest: [String]) -> Never {
+        if rest.contains("--help") || rest.contains("-h") {
+            print(Berth.helpMessage(for: Self.command(at: rest)), terminator: "")
+        } else {
+            print(Berth.fullMessage(for: error))
+        }
+        exit(0)
+    }
+
+    /// The command whose help was asked for, as docker reads it: `berth` alone, `berth help
+    /// [COMMAND…]`, or `--help`/`-h` among a command's own options (`berth image ls --help`; not
+    /// `berth run IMAGE ls --help`, whose `--help` belongs to the container's command).
+    static func helpRequest(_ arguments: [String]) -> ParsableCommand.Type? {
+        if arguments.isEmpty { return Berth.self }
+        if arguments.first == "help" { return command(at: Array(arguments.dropFirst())) }
+        var command: ParsableCommand.Type = Berth.self
+        for word in arguments {
+            if word == "--help" || word == "-h" { return command }
+            if word.hasPrefix("-") { continue }
+            guard let sub = subcommand(of: command, named: word) else { return nil }
+            command = sub
+        }
+        return nil
+    }
+
+    /// The command named by the leading words of `arguments` (options skipped).
+    static func command(at arguments: [String]) -> ParsableCommand.Type {
+        var command: ParsableCommand.Type = Berth.self
+        for word in arguments where !word.hasPrefix("-") {
+            guard let sub = subcommand(of: command, named: word) else { break }
+            command = sub
+        }
+        return command
+    }
+
+    private static func subcommand(of command: ParsableCommand.Type, named word: String) -> ParsableCommand.Type? {
+        command.configuration.subcommands.first { $0._commandName == word || $0.configuration.aliases.contains(word) }
     }
 
     static func fail(_ message: String, code: Int32) -> Never {

@@ -130,3 +130,45 @@ struct BerthCLITests {
         #expect(Command.eventually { again.exitStatus == "6\n" })
     }
 }
+
+/// The entry point's answers without a daemon: help as docker prints it (exit 0), version,
+/// and the error paths (docker's exit codes: 125 for usage, 1 for an unknown command).
+@Suite("berth entry point")
+struct BerthEntryPointTests {
+    static func berth(_ arguments: [String]) -> CapturedRun {
+        Command.capture([TestEnvironment.binaries + "/berth"] + arguments, environment: ["DOCKER_HOST": "unix:///nonexistent.sock"], timeout: 30)
+    }
+
+    @Test("help for the root, groups and commands, however it is asked", arguments: [
+        ([], "OVERVIEW: A container engine"), (["--help"], "OVERVIEW: A container engine"), (["-h"], "OVERVIEW: A container engine"),
+        (["help"], "OVERVIEW: A container engine"), (["help", "run"], "USAGE: berth run"), (["run", "--help"], "USAGE: berth run"),
+        (["run", "--name", "x", "--help"], "USAGE: berth run"), (["image", "ls", "-h"], "USAGE: berth image ls"),
+        (["container", "--help"], "USAGE: berth container <subcommand>"),
+    ])
+    func help(arguments: [String], expected: String) {
+        let result = Self.berth(arguments)
+        #expect(result.status == 0, "\(arguments): \(result.stderr)")
+        #expect(result.stdout.contains(expected), "\(arguments): \(result.stdout)")
+        #expect(!result.stdout.contains("CommandError") && result.stderr.isEmpty, "\(arguments)")
+    }
+
+    @Test("a container command's own --help goes to the container")
+    func helpAfterTheImageIsTheContainers() {
+        // No daemon answers: the run is attempted (exit 1 on the connection), not the help printed.
+        let result = Self.berth(["run", "busybox", "ls", "--help"])
+        #expect(result.status != 0)
+        #expect(!result.stdout.contains("OVERVIEW"))
+    }
+
+    @Test("version, unknown flag, missing argument, unknown command")
+    func errors() {
+        let version = Self.berth(["--version"])
+        #expect(version.status == 0 && version.stdout.hasPrefix("berth version "), "\(version.stdout)")
+        let flag = Self.berth(["ps", "--bogus"])
+        #expect(flag.status == 125 && flag.stderr.contains("Unknown option '--bogus'") && flag.stderr.contains("See 'berth ps --help'."), "\(flag.stderr)")
+        let missing = Self.berth(["run"])
+        #expect(missing.status == 125 && missing.stderr.contains("Missing expected argument"), "\(missing.stderr)")
+        let unknown = Self.berth(["frobnicate"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("'frobnicate' is not a berth command"), "\(unknown.stderr)")
+    }
+}
