@@ -215,7 +215,7 @@ extension Router {
         let all = try await engine.list(all: true, limit: nil, size: true, filters: [:])
         var deleted: [JSONValue] = []
         var reclaimed: Int64 = 0
-        for summary in all where summary["State"]?.string != "running" && summary["State"]?.string != "paused" {
+        for summary in all where !["running", "paused", "restarting"].contains(summary["State"]?.string ?? "") {
             guard let id = summary["Id"]?.string else { continue }
             let labels = (summary["Labels"]?.object ?? [:]).compactMapValues(\.string)
             let created = summary["Created"]?.int.map { Date(timeIntervalSince1970: Double($0)) }

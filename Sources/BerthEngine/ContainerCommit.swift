@@ -48,10 +48,19 @@ extension ContainerEngine {
         let base = try images.resolve(record.image)
 
         // A running container is frozen while its upper dir is read, so the layer is one instant.
-        let frozen = request.pause && record.state.status == .running
+        var frozen = request.pause && record.state.status == .running
         if frozen {
             try SmallFile.writeAtomically(commitFreezeMarker(id), [], durability: .immediate)
-            try await freeze(id, true)
+            do { try await freeze(id, true) } catch {
+                unlink(commitFreezeMarker(id))
+                // As dockerd: a container that is exiting cannot be paused and needs not be (the
+                // runtime no longer has it, or its shim has recorded the exit already).
+                let text = "\(error)"
+                let exiting = containers[id]?.state.running != true || shim(id).recordedExit() != nil
+                    || text.contains("container not running") || text.contains("does not exist")
+                guard exiting else { throw error }
+                frozen = false
+            }
         }
         defer { if frozen { unlink(commitFreezeMarker(id)) } }
         let layer = scratchPath("commit")

@@ -101,6 +101,8 @@ public actor ContainerEngine {
         for (id, record) in containers where record.state.status == .removing {
             try? await remove(id, force: true)
         }
+        // Containers the previous daemon was about to restart.
+        for (id, record) in containers where record.state.status == .restarting { scheduleRestart(id, after: 0) }
     }
 
     /// Daemon shutdown without live restore: every running container is stopped as `docker stop` would.
@@ -301,6 +303,9 @@ public actor ContainerEngine {
     /// `remove` for a caller that is itself the start under way (a failed auto-remove start).
     func removeNow(_ id: String, reference: String, force: Bool) async throws {
         guard var record = containers[id] else { throw EngineError.noSuchContainer(reference) }
+        if record.state.status == .restarting && !force {
+            throw EngineError(.conflict, "cannot remove container \"/\(record.name)\": container is restarting: stop the container before removing or force remove")
+        }
         if record.state.running {
             guard force else {
                 throw EngineError(.conflict, "cannot remove container \"/\(record.name)\": container is running: stop the container before removing or force remove")

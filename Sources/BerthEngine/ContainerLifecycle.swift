@@ -122,7 +122,11 @@ extension ContainerEngine {
         }
         guard var record = containers[id], record.state.running else { return }
         stopHealthMonitor(id)
-        record.state.status = .exited
+        let stoppedByUser = stopping.remove(id) != nil
+        let restarts = !record.autoRemove && !stoppedByUser && shouldRestart(record)
+        // As dockerd: from its exit to its next start, a container to be restarted is
+        // `restarting` (not removable without force), never `exited`.
+        record.state.status = restarts ? .restarting : .exited
         record.state.exitCode = exit?.code ?? 255
         record.state.oomKilled = exit?.oomKilled ?? false
         record.state.finishedAt = exit?.finishedAt ?? Date().rfc3339Nano
@@ -142,17 +146,22 @@ extension ContainerEngine {
         if record.state.oomKilled { await publish("oom", record) }
         await publish("die", record, extra: ["exitCode": String(record.state.exitCode)])
         for waiter in exitWaiters.removeValue(forKey: id) ?? [] { waiter.resume(record.state.exitCode) }
-        let stoppedByUser = stopping.remove(id) != nil
         if record.autoRemove {
             try? await remove(id, force: true)
-        } else if !stoppedByUser, shouldRestart(record), var current = containers[id] {
+        } else if restarts, var current = containers[id] {
             current.restartCount += 1
             try? save(current)
-            let delay = UInt64(min(100 << min(current.restartCount, 10), 60_000))
-            Task {
-                try? await Task.sleep(nanoseconds: delay * 1_000_000)
-                try? await self.start(id)
-            }
+            scheduleRestart(id, after: Double(min(100 << min(current.restartCount, 10), 60_000)) / 1000)
+        }
+    }
+
+    /// Starts a `restarting` container after `delay` seconds, unless it was stopped or removed
+    /// meanwhile.
+    func scheduleRestart(_ id: String, after delay: Double) {
+        Task {
+            try? await Task.sleep(seconds: delay)
+            guard self.containers[id]?.state.status == .restarting else { return }
+            try? await self.start(id)
         }
     }
 
@@ -171,7 +180,14 @@ extension ContainerEngine {
 
     public func stop(_ reference: String, timeout: Int?, signal: String?) async throws {
         let id = try resolve(reference)
-        let record = containers[id]!
+        var record = containers[id]!
+        if record.state.status == .restarting {
+            // Its process has exited already: stopping cancels the restart.
+            record.state.status = .exited
+            try save(record)
+            await publish("stop", record)
+            return
+        }
         guard record.state.running else { throw EngineError(.notModified, "container already stopped") }
         stopping.insert(id)
         let name = signal ?? record.config["StopSignal"]?.string ?? "SIGTERM"
@@ -200,6 +216,9 @@ extension ContainerEngine {
             throw EngineError(.conflict, "cannot kill container: \(reference): container \(id) is not running")
         }
         await publish("kill", record, extra: ["signal": String(number)])
+        // As dockerd: a SIGKILL is answered once it has taken effect (bounded), so an inspect
+        // right after shows the container stopped.
+        if number == SIGKILL { _ = await exitOfRunning(id, timeout: 10) }
     }
 
     public func restart(_ reference: String, timeout: Int?, signal: String?) async throws {

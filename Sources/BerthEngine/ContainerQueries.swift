@@ -54,7 +54,7 @@ extension ContainerEngine {
     public func list(all: Bool, limit: Int?, size: Bool, filters: [String: [String]]) throws -> [JSONValue] {
         var records = containers.values.sorted { $0.created > $1.created }
         if !all && limit == nil && filters["status"] == nil && filters["exited"] == nil {
-            records = records.filter { $0.state.running }
+            records = records.filter { $0.state.running || $0.state.status == .restarting }
         }
         records = try records.filter { try matches($0, filters) }
         if let limit, limit > 0 { records = Array(records.prefix(limit)) }

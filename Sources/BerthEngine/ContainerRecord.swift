@@ -76,13 +76,15 @@ public struct ContainerState: Codable, Sendable {
     /// Go's zero time, which Docker prints for "never".
     public static let zeroTime = "0001-01-01T00:00:00Z"
 
-    public var running: Bool { status == .running || status == .paused || status == .restarting }
+    /// Whether a process of the container runs (a restarting container's does not, yet).
+    public var running: Bool { status == .running || status == .paused }
 
     /// Docker's `State` object.
     public var json: JSONValue {
         var object: [String: JSONValue] = [
             "Status": .string(status.rawValue),
-            "Running": .bool(running),
+            // dockerd counts a container waiting to be restarted as running.
+            "Running": .bool(running || status == .restarting),
             "Paused": .bool(status == .paused),
             "Restarting": .bool(status == .restarting),
             "OOMKilled": .bool(oomKilled),

@@ -171,4 +171,54 @@ struct EngineFidelityTests {
             """)
         #expect(result.stdout == "ok\n", "\(result.stderr)")
     }
+
+    @Test("kill answers once SIGKILL took effect; a restarting container is restarting, not exited, and not removable without force; commit of an exiting container does not fail on its pause")
+    func lifecycleAnswers() throws {
+        let daemon = try DaemonHarness("lifef")
+        defer { daemon.shutdown() }
+        let runtime = TestEnvironment.binaries + "/berth-runtime"
+        let runtimeRoot = daemon.dir + "/run/runtime/berth-runtime"
+        let result = daemon.python("""
+            import subprocess, time
+            for _ in range(8):
+                c = client.containers.run('busybox', ['sleep', '60'], network_mode='none', detach=True)
+                c.kill()
+                c.reload()
+                assert c.status == 'exited' and not c.attrs['State']['Running'], c.attrs['State']
+                c.remove()
+            r = client.containers.run('busybox', ['sh', '-c', 'sleep 0.3; exit 3'], network_mode='none', detach=True,
+                                      restart_policy={'Name': 'always'})
+            seen, refused = set(), False
+            deadline = time.time() + 20
+            while time.time() < deadline and not refused:
+                r.reload()
+                state = r.attrs['State']
+                seen.add(state['Status'])
+                assert state['Status'] != 'exited', state
+                if state['Status'] == 'restarting':
+                    assert state['Restarting'] and state['Running'], state
+                    try:
+                        r.remove()
+                        raise SystemExit('removed while restarting')
+                    except docker.errors.APIError as e:
+                        assert e.status_code == 409 and 'restarting' in e.explanation, e
+                        refused = True
+                time.sleep(0.01)
+            assert refused, seen
+            assert r.id in [x.id for x in client.containers.list()]
+            r.stop(timeout=1)
+            time.sleep(1)
+            r.reload()
+            assert r.status == 'exited', r.status
+            r.remove()
+            for _ in range(5):
+                c = client.containers.run('busybox', ['sleep', '60'], network_mode='none', detach=True)
+                subprocess.run(['\(runtime)', '--root', '\(runtimeRoot)', 'delete', '--force', c.id], check=True)
+                c.commit(repository='exiting', tag='x', pause=True)
+                client.images.remove('exiting:x')
+                c.remove(force=True)
+            print('ok')
+            """)
+        #expect(result.stdout == "ok\n", "\(result.stderr)")
+    }
 }
