@@ -173,10 +173,12 @@ extension Router {
         options.stderr = request.flag("stderr")
         let history = request.flag("logs") && (options.stdout || options.stderr) ? try await engine.logs(id, options: options).frames : nil
         let streaming = request.flag("stream")
-        let line = "ATTACH \(request.flag("stdin") ? 1 : 0) \(request.flag("stdout") ? 1 : 0) \(request.flag("stderr") ? 1 : 0) \(record.tty ? 0 : 1)"
+        let token = Router.attachToken()
+        let line = "ATTACH \(request.flag("stdin") ? 1 : 0) \(request.flag("stdout") ? 1 : 0) \(request.flag("stderr") ? 1 : 0) \(record.tty ? 0 : 1) \(token)"
         let detachKeys = try Router.detachKeys(request, stdin: request.flag("stdin"))
         let engine = self.engine
         let contentType = record.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
+        let tickets = streaming ? try await engine.reserveAttach(id) : nil
         return .hijack(contentType: contentType) { stream in
             if let history {
                 // The Python SDK reads the `101` head through a buffered reader and the frames from
@@ -186,20 +188,27 @@ extension Router {
                 try? await Task.sleep(for: .milliseconds(50))
                 for await frame in history { await stream.write(frame) }
             }
-            guard streaming else {
+            guard let tickets else {
                 await stream.close()
                 return
             }
             do {
-                let ticket = try await engine.attachTicket(id)
+                var iterator = tickets.makeAsyncIterator()
+                guard let ticket = try await iterator.next() else { return await stream.close() }
                 defer { ticket.connected() }
-                try await stream.splice(toUnixSocket: ticket.socketPath, firstLine: line, detachKeys: detachKeys)
+                let socket = ticket.socketPath
+                try await stream.splice(toUnixSocket: socket, firstLine: line, detachKeys: detachKeys) {
+                    await engine.detachAttachment(socketPath: socket, token: token)
+                }
             } catch {
                 await stream.write(Array("Error: \(error)\n".utf8))
                 await stream.close()
             }
         }
     }
+
+    /// Names one attachment at its shim, for a detach.
+    static func attachToken() -> String { String(UInt64.random(in: 0...UInt64.max), radix: 16) }
 
     /// The `detachKeys` query (default ctrl-p,ctrl-q); only watched when stdin is attached.
     static func detachKeys(_ request: APIRequest, stdin: Bool) throws -> [UInt8] {
@@ -238,7 +247,7 @@ extension Router {
             try await engine.resizeExec(id, height: try request.terminalDimension("h"), width: try request.terminalDimension("w"))
             return .empty(200)
         case ("POST", "start"):
-            let body = try request.json()
+            let body = GoJSONKeys.canonical(try request.json(), ["Detach", "Tty", "ConsoleSize"])
             let exec = try await engine.exec(id)
             let socket = try await engine.prepareExec(id)
             if body["Detach"]?.bool ?? false {
@@ -248,14 +257,17 @@ extension Router {
             // dockerd frames the stream by the start request's Tty, not the exec's (a client may
             // create with a tty and ask for a multiplexed stream, or the reverse).
             let raw = body["Tty"]?.bool ?? false
-            let line = "ATTACH \(exec.config["AttachStdin"]?.bool ?? false ? 1 : 0) 1 1 \(raw ? 0 : 1)"
+            let token = Router.attachToken()
+            let line = "ATTACH \(exec.config["AttachStdin"]?.bool ?? false ? 1 : 0) 1 1 \(raw ? 0 : 1) \(token)"
             let detachKeys = exec.config["AttachStdin"]?.bool ?? false
                 ? DetachKeys.parse(exec.config["DetachKeys"]?.string.flatMap { $0.isEmpty ? nil : $0 } ?? "ctrl-p,ctrl-q") ?? [] : []
             let engine = self.engine
             let contentType = raw ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
             return .hijack(contentType: contentType) { stream in
                 do {
-                    try await stream.splice(toUnixSocket: socket, firstLine: line, detachKeys: detachKeys)
+                    try await stream.splice(toUnixSocket: socket, firstLine: line, detachKeys: detachKeys) {
+                        await engine.detachAttachment(socketPath: socket, token: token)
+                    }
                 } catch {
                     await stream.write(Array("\(error)\r\n".utf8))
                     await stream.close()

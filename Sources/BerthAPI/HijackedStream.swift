@@ -23,32 +23,52 @@ final class GlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Docker's detach keys (ctrl-p ctrl-q by default), watched on the client's input: when
     /// typed, the attachment ends and the container keeps running.
     var detachSequence: [UInt8] = []
+    /// Run when the detach keys are typed, before either side is closed (tells the shim that
+    /// this is a detach, not an end of input).
+    var onDetach: (@Sendable () async -> Void)?
     private var matched = 0
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        if !detachSequence.isEmpty {
-            var forward = context.channel.allocator.buffer(capacity: buffer.readableBytes)
-            while let byte = buffer.readInteger(as: UInt8.self) {
-                if byte == detachSequence[matched] {
-                    matched += 1
-                    if matched == detachSequence.count {
-                        deliver(forward)
-                        partner?.flush()
-                        partner?.close()
-                        context.close(promise: nil)
-                        return
-                    }
-                    continue
+        consume(unwrapInboundIn(data))
+    }
+
+    /// Passes input on, watching it for the detach keys once paired (input that arrives before
+    /// is kept and watched when replayed: keys typed at once still detach).
+    private func consume(_ input: ByteBuffer) {
+        guard !detachSequence.isEmpty, partner != nil, let context else { return deliver(input) }
+        var buffer = input
+        var forward = context.channel.allocator.buffer(capacity: buffer.readableBytes)
+        while let byte = buffer.readInteger(as: UInt8.self) {
+            if byte == detachSequence[matched] {
+                matched += 1
+                if matched == detachSequence.count {
+                    deliver(forward)
+                    detach(context)
+                    return
                 }
-                // Not the sequence after all: the withheld bytes go through.
-                forward.writeBytes(detachSequence[0..<matched])
-                matched = 0
-                if byte == detachSequence[0] { matched = 1 } else { forward.writeInteger(byte) }
+                continue
             }
-            buffer = forward
+            // Not the sequence after all: the withheld bytes go through.
+            forward.writeBytes(detachSequence[0..<matched])
+            matched = 0
+            if byte == detachSequence[0] { matched = 1 } else { forward.writeInteger(byte) }
         }
-        deliver(buffer)
+        deliver(forward)
+    }
+
+    /// Unpaired first: nothing more goes to the partner, and no close of ours reaches it as an
+    /// end of input before the detach is announced; then both sides close.
+    private func detach(_ context: ChannelHandlerContext) {
+        let detached = partner
+        partner = nil
+        detached?.flush()
+        let client = context.channel, peer = detached?.context?.channel
+        let announce = onDetach
+        Task {
+            await announce?()
+            peer?.close(promise: nil)
+            client.close(promise: nil)
+        }
     }
 
     private func deliver(_ buffer: ByteBuffer) {
@@ -79,9 +99,10 @@ final class GlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func replay() {
-        guard let partner else { return }
-        for buffer in pending { partner.write(buffer) }
+        let buffers = pending
         pending = []
+        for buffer in buffers where partner != nil { consume(buffer) }
+        guard let partner else { return }
         partner.flush()
         if pendingInputClosed { partner.closeOutput() }
         if pendingInactive { partner.close() }
@@ -99,7 +120,8 @@ public struct HijackedStream: Sendable {
     let glue: NIOLoopBound<GlueHandler>
 
     /// Connects to a Unix socket (a shim), sends `firstLine`, then splices the two connections.
-    public func splice(toUnixSocket path: String, firstLine: String, detachKeys: [UInt8] = []) async throws {
+    public func splice(toUnixSocket path: String, firstLine: String, detachKeys: [UInt8] = [],
+                       onDetach: (@Sendable () async -> Void)? = nil) async throws {
         let eventLoop = channel.eventLoop
         let peer = try await ClientBootstrap(group: eventLoop)
             .channelOption(.allowRemoteHalfClosure, value: true)
@@ -113,6 +135,7 @@ public struct HijackedStream: Sendable {
             line.writeString(firstLine + "\n")
             let written: EventLoopFuture<Void> = peer.writeAndFlush(line)
             serverGlue.value.detachSequence = detachKeys
+            serverGlue.value.onDetach = onDetach
             serverGlue.value.pair(with: peerGlue)
             return written
         }.get()

@@ -14,7 +14,7 @@ public actor ContainerEngine {
     var containers: [String: ContainerRecord] = [:]
     var exitWaiters: [String: [ExitWaiter]] = [:]
     var removalWaiters: [String: [CheckedContinuation<Int32, Never>]] = [:]
-    var pendingAttaches: [String: [CheckedContinuation<AttachTicket, Error>]] = [:]
+    var pendingAttaches: [String: [AsyncThrowingStream<AttachTicket, Error>.Continuation]] = [:]
     /// Containers being stopped or killed by a user: their exit is not restarted by the policy.
     var stopping: Set<String> = []
     var execs: [String: ExecRecord] = [:]
@@ -70,6 +70,13 @@ public actor ContainerEngine {
     /// Short directory names keep `shim.sock` and `console.sock` within a socket path's 107 bytes.
     func shim(_ id: String) -> ShimClient { ShimClient(directory: "\(config.execRoot)/shims/\(id.prefix(20))") }
     func bundle(_ id: String) -> String { "\(config.execRoot)/bundles/\(id)" }
+
+    /// Ends the attachment `token` at the shim listening on `socketPath` without ending its
+    /// input: the client typed its detach keys, and the process's stdin stays open.
+    public nonisolated func detachAttachment(socketPath: String, token: String) async {
+        let directory = String(socketPath.dropLast("/shim.sock".count))
+        _ = try? await ShimClient(directory: directory).request("DETACH \(token)")
+    }
     func runtimeRoot(_ runtime: String) -> String {
         "\(config.execRoot)/runtime/\(runtime.split(separator: "/").last.map(String.init) ?? runtime)"
     }
@@ -165,7 +172,8 @@ public actor ContainerEngine {
 
     // MARK: Create
 
-    public func create(name requestedName: String?, body: JSONValue) async throws -> (id: String, warnings: [String]) {
+    public func create(name requestedName: String?, body requestBody: JSONValue) async throws -> (id: String, warnings: [String]) {
+        let body = GoJSONKeys.createRequest(requestBody)
         try ConfigValidator.validateCreate(body)
         guard let imageName = body["Image"]?.string, !imageName.isEmpty else { throw EngineError(.badRequest, "config cannot be empty in order to create a container") }
         let image: ImageRecord

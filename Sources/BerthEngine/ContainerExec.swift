@@ -15,7 +15,8 @@ public struct ExecRecord: Sendable {
 }
 
 extension ContainerEngine {
-    public func createExec(_ reference: String, body: JSONValue) async throws -> String {
+    public func createExec(_ reference: String, body requestBody: JSONValue) async throws -> String {
+        let body = GoJSONKeys.canonical(requestBody, GoJSONKeys.execFields)
         let id = try resolve(reference)
         var record = containers[id]!
         guard record.state.running else { throw EngineError(.conflict, "container \(id) is not running") }

@@ -307,20 +307,29 @@ extension ContainerEngine {
     // MARK: Attach, resize
 
     /// The shim socket to attach to; for a container not started yet, waits until `start`.
-    public func attachTicket(_ reference: String) async throws -> AttachTicket {
+    ///
+    /// The attachment is registered when this returns (not when the ticket is awaited): a
+    /// client that attaches before `start` and starts at once must get the hand-off, or it
+    /// would wait for a start that has already happened.
+    public func reserveAttach(_ reference: String) throws -> AsyncThrowingStream<AttachTicket, Error> {
         let id = try resolve(reference)
-        let record = containers[id]!
-        if record.state.running {
-            let (_, continuation) = AsyncStream<Void>.makeStream()
-            return AttachTicket(socketPath: shim(id).socketPath, ready: continuation)
+        let (tickets, continuation) = AsyncThrowingStream<AttachTicket, Error>.makeStream()
+        if containers[id]!.state.running {
+            let (_, ready) = AsyncStream<Void>.makeStream()
+            continuation.yield(AttachTicket(socketPath: shim(id).socketPath, ready: ready))
+            continuation.finish()
+        } else {
+            pendingAttaches[id, default: []].append(continuation)
         }
-        return try await withCheckedThrowingContinuation { pendingAttaches[id, default: []].append($0) }
+        return tickets
     }
 
     private func handOffAttaches(_ id: String, socket: String) async {
         for pending in pendingAttaches.removeValue(forKey: id) ?? [] {
             let (stream, continuation) = AsyncStream<Void>.makeStream()
-            pending.resume(returning: AttachTicket(socketPath: socket, ready: continuation))
+            // A client that went before its hijack is not waited for.
+            if case .terminated = pending.yield(AttachTicket(socketPath: socket, ready: continuation)) { continue }
+            pending.finish()
             // Output must not start before the client listens; a client that never connects delays by 5 s at most.
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { for await _ in stream {} }
@@ -332,7 +341,7 @@ extension ContainerEngine {
     }
 
     private func failAttaches(_ id: String, _ error: Error) {
-        for pending in pendingAttaches.removeValue(forKey: id) ?? [] { pending.resume(throwing: error) }
+        for pending in pendingAttaches.removeValue(forKey: id) ?? [] { pending.finish(throwing: error) }
     }
 
     public func resize(_ reference: String, height: Int, width: Int) async throws {

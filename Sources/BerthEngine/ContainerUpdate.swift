@@ -8,7 +8,8 @@ extension ContainerEngine {
     static let updatableKeys = ["CpuShares", "Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuPeriod", "CpuQuota",
                                 "CpusetCpus", "CpusetMems", "PidsLimit", "BlkioWeight"]
 
-    public func update(_ reference: String, body: JSONValue) async throws -> [String] {
+    public func update(_ reference: String, body requestBody: JSONValue) async throws -> [String] {
+        let body = GoJSONKeys.hostConfig(requestBody)
         try ConfigValidator.validateUpdate(body)
         let id = try resolve(reference)
         let record = containers[id]!

@@ -4,7 +4,9 @@ import CShimLibc
 /// One container (or one exec) supervised by a single-threaded poll loop: it owns the
 /// process's stdio or pty, writes the json-file log, reaps the process and records its exit,
 /// and serves berthd on `shim.sock` with line commands (see docs/daemon.md):
-/// `START`, `KILL SIG [all]`, `RESIZE ROWS COLS`, `WAIT`, `STATUS`, `ATTACH STDIN STDOUT STDERR MUX`.
+/// `START`, `KILL SIG [all]`, `RESIZE ROWS COLS`, `WAIT`, `STATUS`,
+/// `ATTACH STDIN STDOUT STDERR MUX [TOKEN]`, `DETACH TOKEN`. An attachment's end of input closes
+/// a `--stdin-once` stdin; a `DETACH` of its token ends it and leaves stdin open.
 final class Shim {
     private enum Client {
         case command([UInt8])
@@ -18,6 +20,8 @@ final class Shim {
         var stderr: Bool
         /// Docker's 8-byte stream headers (no TTY) or raw bytes.
         var multiplexed: Bool
+        /// Names the attachment for `DETACH` (berthd's detach keys).
+        var token: String?
         var readClosed = false
     }
 
@@ -362,8 +366,16 @@ final class Shim {
             if exitHandled, let code = exitCode { reply(fd, "EXIT \(code)") } else { clients[fd] = .waiting }
         case "ATTACH" where exitHandled:
             drop(fd)
-        case "ATTACH" where words.count == 5:
-            clients[fd] = .attach(Attachment(stdin: words[1] == "1", stdout: words[2] == "1", stderr: words[3] == "1", multiplexed: words[4] == "1"))
+        case "ATTACH" where words.count == 5 || words.count == 6:
+            clients[fd] = .attach(Attachment(stdin: words[1] == "1", stdout: words[2] == "1", stderr: words[3] == "1", multiplexed: words[4] == "1",
+                                             token: words.count == 6 ? words[5] : nil))
+        case "DETACH" where words.count == 2:
+            // The client typed its detach keys: it goes, and the process's stdin stays open
+            // (an end of the attachment's input would close a `--stdin-once` stdin).
+            for (client, state) in clients {
+                if case let .attach(attachment) = state, attachment.token == words[1] { drop(client) }
+            }
+            reply(fd, "OK")
         default:
             reply(fd, "ERR unknown command \(String(decoding: line, as: UTF8.self))")
         }

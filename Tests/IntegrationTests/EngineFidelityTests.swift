@@ -221,4 +221,58 @@ struct EngineFidelityTests {
             """)
         #expect(result.stdout == "ok\n", "\(result.stderr)")
     }
+
+    @Test("hijacked streams end as dockerd's: exec detach keys, attach with stdin only, attach before start with logs and stream")
+    func streamsEnd() throws {
+        let daemon = try DaemonHarness("streamf")
+        defer { daemon.shutdown() }
+        let result = daemon.python("""
+            import select, socket, time
+            def read_to_eof(sock, seconds=10):
+                sock = getattr(sock, '_sock', sock)
+                sock.setblocking(False)
+                data, deadline = b'', time.time() + seconds
+                while time.time() < deadline:
+                    ready, _, _ = select.select([sock], [], [], 0.2)
+                    if not ready: continue
+                    try:
+                        chunk = sock.recv(65536)
+                    except BlockingIOError:
+                        continue
+                    if not chunk: return data, True
+                    data += chunk
+                return data, False
+            api = client.api
+            c = client.containers.run('busybox', ['sleep', '60'], network_mode='none', detach=True)
+            for keys, typed in (('ctrl-x', b'\\x18'), (None, b'\\x10\\x11')):
+                kwargs = {'detach_keys': keys} if keys else {}
+                e = api.exec_create(c.id, ['cat'], stdin=True, **kwargs)['Id']
+                sock = api.exec_start(e, socket=True)
+                raw = getattr(sock, '_sock', sock)
+                raw.sendall(b'hello\\n')
+                time.sleep(0.2)
+                raw.sendall(typed)
+                data, ended = read_to_eof(sock)
+                assert ended, ('exec stream still open after the detach keys', keys, data)
+                assert api.exec_inspect(e)['Running'], api.exec_inspect(e)
+            for attempt in range(9):
+                sock = api.attach_socket(c.id, params={'stdin': 1, 'stream': 1})
+                raw = getattr(sock, '_sock', sock)
+                raw.sendall(b'\\x10\\x11')
+                data, ended = read_to_eof(sock)
+                assert ended, ('stdin-only attach still open after the detach keys', attempt)
+            c.reload()
+            assert c.status == 'running', c.status
+            c.remove(force=True)
+            n = client.containers.create('busybox', ['sh', '-c', 'echo one; echo two >&2'], network_mode='none')
+            sock = api.attach_socket(n.id, params={'stdout': 1, 'stderr': 1, 'logs': 1, 'stream': 1})
+            n.start()
+            data, ended = read_to_eof(sock)
+            assert ended, ('attach before start never ended', data)
+            assert b'one' in data and b'two' in data, data
+            n.remove()
+            print('ok')
+            """)
+        #expect(result.stdout == "ok\n", "\(result.stderr)")
+    }
 }
