@@ -139,7 +139,7 @@ for uri, count in unanswered.most_common(10):
 EOF
 )
 tail -25 "$dir/st.log"
-[ -n "${FUZZ_KEEP:-}" ] && cp "$dir/st.log" "$dir/events.ndjson" "$dir/berthd.log" "$FUZZ_KEEP"/
+[ -n "${FUZZ_KEEP:-}" ] && mkdir -p "$FUZZ_KEEP" && cp "$dir/st.log" "$dir/events.ndjson" "$dir/berthd.log" "$FUZZ_KEEP"/
 echo "fuzz-api: $summary in ${elapsed}s; daemon alive and serving: $alive; schemathesis exit $status"
 if grep -q "Fatal error\|panicked\|Fatal error in" "$dir/berthd.log"; then
   echo "fuzz-api: berthd log shows a crash:" >&2
