@@ -103,8 +103,10 @@ struct PullTests {
 @Suite("Registry pull: media types and platforms", .serialized)
 struct PullFormatsTests {
     static func run(_ argv: [String]) throws {
-        guard Command.run(argv, output: "/tmp/berth-skopeo-\(getpid()).log") == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: (try? String(contentsOfFile: "/tmp/berth-skopeo-\(getpid()).log", encoding: .utf8)) ?? ""])
+        let log = "/tmp/berth-skopeo-\(getpid()).log"
+        defer { unlink(log) }
+        guard Command.run(argv, output: log) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""])
         }
     }
 
