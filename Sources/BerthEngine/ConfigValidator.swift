@@ -90,6 +90,13 @@ enum ConfigValidator {
         "BlkioDeviceReadIOps": "--device-read-iops is not supported by Berth yet",
         "BlkioDeviceWriteIOps": "--device-write-iops is not supported by Berth yet",
         "StorageOpt": "--storage-opt is not supported by Berth",
+        "VolumeDriver": "volume drivers are not supported by Berth yet",
+        "Cgroup": "joining another container's cgroup (--cgroup) is not supported by Berth yet",
+        "PublishAllPorts": "publishing ports (-P) is not supported by Berth yet",
+        "CpuCount": "CPU count is a Windows-only setting",
+        "CpuPercent": "CPU percent is a Windows-only setting",
+        "IOMaximumIOps": "maximum IOPS is a Windows-only setting",
+        "IOMaximumBandwidth": "maximum I/O bandwidth is a Windows-only setting",
     ]
 
     // MARK: Entry points
@@ -106,6 +113,7 @@ enum ConfigValidator {
                 throw EngineError(.badRequest, "\(message) (HostConfig.\(key))")
             }
             try validateMounts(host)
+            _ = try EtcFiles.hosts("", extraHosts: host["ExtraHosts"]?.strings ?? [])
         }
         // Anonymous volumes (`-v /path`) need the volume store: refused until it exists, never
         // dropped (the data would land in the container's layer and go with it).
@@ -143,6 +151,19 @@ enum ConfigValidator {
     /// (`WARNING: Your kernel does not support …`); never dropped silently.
     static func discardUnsupported(_ host: inout JSONValue) -> [String] {
         var warnings: [String] = []
+        // dockerd drops kernel memory limits (deprecated in the kernel) with these warnings.
+        if (host["KernelMemory"]?.int ?? 0) != 0 {
+            host["KernelMemory"] = .int(0)
+            warnings.append("Specifying a kernel memory limit is deprecated and will be removed in a future release.")
+        }
+        if (host["KernelMemoryTCP"]?.int ?? 0) != 0 {
+            host["KernelMemoryTCP"] = .int(0)
+            warnings.append("Your kernel does not support kernel memory TCP limit or the cgroup is not mounted. Limitation discarded.")
+        }
+        if host["OomKillDisable"]?.bool == true, SmallFile.exists("/sys/fs/cgroup/cgroup.controllers") {
+            host["OomKillDisable"] = .bool(false)
+            warnings.append("Your kernel does not support OomKillDisable. OomKillDisable discarded.")
+        }
         if (host["BlkioWeight"]?.int ?? 0) > 0, !blkioWeightSupported {
             host["BlkioWeight"] = .int(0)
             warnings.append("Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.")
@@ -162,6 +183,15 @@ enum ConfigValidator {
 
     private static func validateHostConfig(_ host: [String: JSONValue]) throws {
         try checkFields(host, hostConfigFields, owner: "HostConfig")
+        if let isolation = host["Isolation"]?.string, !["", "default"].contains(isolation) {
+            throw EngineError(.badRequest, "invalid isolation: \(isolation) on linux")
+        }
+        if let mode = host["UsernsMode"]?.string, !["", "host"].contains(mode) {
+            throw EngineError(.badRequest, "user namespace remapping (--userns \(mode)) is not supported by Berth yet (HostConfig.UsernsMode)")
+        }
+        if let swappiness = host["MemorySwappiness"]?.int, swappiness != -1, !(0...100).contains(swappiness) {
+            throw EngineError(.badRequest, "Invalid value: \(swappiness), valid memory swappiness range is 0-100")
+        }
         if let policy = host["RestartPolicy"]?.object {
             try checkFields(policy, restartPolicyFields, owner: "RestartPolicy")
             try validateRestartPolicy(name: policy["Name"]?.string ?? "", retries: policy["MaximumRetryCount"]?.int ?? 0)
@@ -326,7 +356,8 @@ enum ConfigValidator {
         case let .array(items)?: return !items.isEmpty
         case let .object(fields)?: return !fields.isEmpty
         case let .string(text)?: return !text.isEmpty
-        default: return true
+        case let .bool(flag)?: return flag
+        default: return value?.int.map { $0 != 0 } ?? true
         }
     }
 }

@@ -189,7 +189,9 @@ public actor ContainerEngine {
         var host = ContainerDefaults.hostConfig.merging(body["HostConfig"] ?? .object([:]))
         host["Runtime"] = .string((body["HostConfig"]?["Runtime"]?.string).flatMap { $0.isEmpty ? nil : $0 } ?? self.config.defaultRuntime)
         _ = try self.config.runtimePath(host["Runtime"]!.string!)
-        host["NetworkMode"] = .string(try networkMode(host["NetworkMode"]?.string ?? "default"))
+        // `NetworkDisabled` (the SDK's network_disabled) is a container without networking.
+        let disabled = body["NetworkDisabled"]?.bool == true
+        host["NetworkMode"] = .string(disabled ? "none" : try networkMode(host["NetworkMode"]?.string ?? "default"))
         let warnings = ConfigValidator.discardUnsupported(&host)
         if let driver = host["LogConfig"]?["Type"]?.string, !driver.isEmpty, !["json-file", "none"].contains(driver) {
             // dockerd's words for a name no driver has (clients match on them); Docker's other
@@ -294,9 +296,13 @@ public actor ContainerEngine {
         let hostNetwork = record.networkMode == "host"
         let hosts = hostNetwork ? ((try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)) ?? "")
             : "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-        let resolv = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+        let host = record.hostConfig
+        let hostsWithExtras = try EtcFiles.hosts(hosts, extraHosts: host["ExtraHosts"]?.strings ?? [])
+        let resolv = EtcFiles.resolvConf((try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? "",
+                                         dns: host["Dns"]?.strings ?? [], search: host["DnsSearch"]?.strings ?? [],
+                                         options: host["DnsOptions"]?.strings ?? [])
         try BackgroundSync.shared.writeAtomically(record.hostnamePath, Array((hostNetwork ? ProcessInfo.processInfo.hostName : hostname).utf8 + [10]))
-        try BackgroundSync.shared.writeAtomically(record.hostsPath, Array(hosts.utf8))
+        try BackgroundSync.shared.writeAtomically(record.hostsPath, Array(hostsWithExtras.utf8))
         try BackgroundSync.shared.writeAtomically(record.resolvConfPath, Array(resolv.utf8))
     }
 

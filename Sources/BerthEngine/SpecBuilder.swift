@@ -39,6 +39,9 @@ struct SpecBuilder {
 
         spec.root = .init(path: rootfs, readonly: host["ReadonlyRootfs"]?.bool ?? false)
         spec.hostname = config["Hostname"]?.string.flatMap { $0.isEmpty ? nil : $0 } ?? String(record.id.prefix(12))
+        if let annotations = host["Annotations"]?.object?.compactMapValues(\.string), !annotations.isEmpty {
+            spec.annotations = (spec.annotations ?? [:]).merging(annotations) { _, given in given }
+        }
         if let domain = config["Domainname"]?.string, !domain.isEmpty { spec.domainname = domain }
 
         var mounts = spec.mounts ?? []
@@ -196,11 +199,23 @@ struct SpecBuilder {
             }
             if reservation > 0 { resources.memory?.reservation = reservation }
         }
+        // -1 (dockerd's "unset") and absent leave the kernel's default.
+        if let swappiness = host["MemorySwappiness"]?.int, (0...100).contains(swappiness) {
+            resources.memory = resources.memory ?? .init()
+            resources.memory?.swappiness = UInt64(swappiness)
+        }
+        if host["OomKillDisable"]?.bool == true {
+            resources.memory = resources.memory ?? .init()
+            resources.memory?.disableOOMKiller = true
+        }
         let shares = host["CpuShares"]?.int ?? 0, nanoCPUs = host["NanoCpus"]?.int ?? 0
         let quota = host["CpuQuota"]?.int ?? 0, period = host["CpuPeriod"]?.int ?? 0
         let cpus = host["CpusetCpus"]?.string ?? "", mems = host["CpusetMems"]?.string ?? ""
-        if shares > 0 || nanoCPUs > 0 || quota > 0 || !cpus.isEmpty || !mems.isEmpty {
+        let realtimePeriod = host["CpuRealtimePeriod"]?.int ?? 0, realtimeRuntime = host["CpuRealtimeRuntime"]?.int ?? 0
+        if shares > 0 || nanoCPUs > 0 || quota > 0 || !cpus.isEmpty || !mems.isEmpty || realtimePeriod > 0 || realtimeRuntime > 0 {
             var cpu = RuntimeSpec.CPU()
+            if realtimePeriod > 0 { cpu.realtimePeriod = UInt64(realtimePeriod) }
+            if realtimeRuntime > 0 { cpu.realtimeRuntime = realtimeRuntime }
             if shares > 0 { cpu.shares = UInt64(shares) }
             if nanoCPUs > 0 { cpu.period = 100_000; cpu.quota = nanoCPUs / 10_000 }
             if quota > 0 { cpu.quota = quota; cpu.period = UInt64(period > 0 ? period : 100_000) }
