@@ -1,6 +1,7 @@
 import BerthEngine
 import Foundation
 import NIOCore
+import Synchronization
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
@@ -58,13 +59,12 @@ public final class APIServer: Sendable {
 }
 
 /// A count of the requests the server has received.
-public final class RequestActivity: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
+public final class RequestActivity: Sendable {
+    private let count = Atomic<Int>(0)
 
-    public var requestCount: Int { lock.withLock { count } }
+    public var requestCount: Int { count.load(ordering: .relaxed) }
 
-    func record() { lock.withLock { count += 1 } }
+    func record() { count.add(1, ordering: .relaxed) }
 }
 
 /// Reads one request at a time, runs its route on the cooperative pool, writes the answer.

@@ -1,9 +1,15 @@
 import ArgumentParser
 import BerthAPI
 import Foundation
+import Synchronization
+
+private let sessionStore = Mutex(CLIContext(host: CLIContext.defaultHost, configDirectory: ""))
 
 /// The context every command uses; set once by `BerthMain` before the command runs.
-nonisolated(unsafe) var session = CLIContext(host: CLIContext.defaultHost, configDirectory: "")
+var session: CLIContext {
+    get { sessionStore.withLock { $0 } }
+    set { sessionStore.withLock { $0 = newValue } }
+}
 
 /// `berth`: docker's command line over the Engine API.
 struct Berth: ParsableCommand {
@@ -26,7 +32,8 @@ public enum BerthMain {
         let arguments = Array(CommandLine.arguments.dropFirst())
         let rest: [String]
         do {
-            (session, rest) = try CLIContext.parse(arguments, environment: ProcessInfo.processInfo.environment)
+            let parsed = try CLIContext.parse(arguments, environment: ProcessInfo.processInfo.environment)
+            (session, rest) = parsed
         } catch {
             fail("\(error)\nSee 'berth --help'.", code: 125)
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import BerthAPI
 import BerthEngine
 import Foundation
+import Synchronization
 import Glibc
 
 /// The container options `run` and `create` share, turned into the API's create body.
@@ -248,8 +249,14 @@ struct AttachedRun {
     }
 }
 
-final class ExitCodeBox: @unchecked Sendable {
-    var code: Int32 = 0
+/// The exit code a waiting thread reports to the attaching one.
+final class ExitCodeBox: Sendable {
+    private let value = Atomic<Int32>(0)
+
+    var code: Int32 {
+        get { value.load(ordering: .acquiring) }
+        set { value.store(newValue, ordering: .releasing) }
+    }
 }
 
 struct Exec: ParsableCommand {

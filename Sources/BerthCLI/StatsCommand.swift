@@ -2,6 +2,7 @@ import ArgumentParser
 import BerthAPI
 import BerthEngine
 import Foundation
+import Synchronization
 import Glibc
 
 /// `berth stats`: docker's live table of CPU, memory, network, block I/O and pids, from the
@@ -104,16 +105,19 @@ struct Stats: ParsableCommand {
 }
 
 /// The latest row of each container, shared by the stream threads and the drawing loop.
-final class StatsBoard: @unchecked Sendable {
-    private let lock = NSLock()
+final class StatsBoard: Sendable {
+    private struct State {
+        var latest: [String: JSONValue] = [:]
+        var finished: Set<String> = []
+    }
+
     private let order: [String]
-    private var latest: [String: JSONValue] = [:]
-    private var finished: Set<String> = []
+    private let state = Mutex(State())
 
     init(order: [String]) { self.order = order }
 
-    func update(_ name: String, _ row: JSONValue) { lock.withLock { latest[name] = row } }
-    func finish(_ name: String) { lock.withLock { _ = finished.insert(name) } }
-    var allFinished: Bool { lock.withLock { finished.count == order.count } }
-    var rows: [JSONValue] { lock.withLock { order.compactMap { latest[$0] } } }
+    func update(_ name: String, _ row: JSONValue) { state.withLock { $0.latest[name] = row } }
+    func finish(_ name: String) { state.withLock { _ = $0.finished.insert(name) } }
+    var allFinished: Bool { state.withLock { $0.finished.count == order.count } }
+    var rows: [JSONValue] { state.withLock { state in order.compactMap { state.latest[$0] } } }
 }

@@ -1,6 +1,7 @@
 import BerthSystem
 import Dispatch
 import Foundation
+import Synchronization
 import Glibc
 
 /// Splits Docker's multiplexed stream (8-byte headers: stream, 0, 0, 0, big-endian length) onto
@@ -73,45 +74,48 @@ enum AttachedStreams {
 }
 
 /// Set by the stdin thread when the detach keys matched, read once the output has ended.
-private final class DetachFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
+private final class DetachFlag: Sendable {
+    private let value = Atomic<Bool>(false)
 
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }
 
 /// The terminal in raw mode for `-it`, restored on exit; window size for resizes.
-final class RawTerminal: @unchecked Sendable {
-    private var saved = termios()
-    private var active = false
+final class RawTerminal: Sendable {
+    /// The terminal's settings before `enable`, while raw mode is on.
+    private let saved = Mutex<termios?>(nil)
 
     static var isTerminal: Bool { isatty(0) == 1 }
 
     func enable() {
-        guard isatty(0) == 1, tcgetattr(0, &saved) == 0 else { return }
-        var raw = saved
+        var original = termios()
+        guard isatty(0) == 1, tcgetattr(0, &original) == 0 else { return }
+        var raw = original
         cfmakeraw(&raw)
         raw.c_oflag |= tcflag_t(OPOST)   // keep "\n" → "\r\n" for our own messages
         tcsetattr(0, TCSANOW, &raw)
-        active = true
+        saved.withLock { $0 = original }
     }
 
     func restore() {
-        guard active else { return }
-        tcsetattr(0, TCSANOW, &saved)
-        active = false
+        saved.withLock { saved in
+            guard var original = saved else { return }
+            tcsetattr(0, TCSANOW, &original)
+            saved = nil
+        }
     }
 
-    nonisolated(unsafe) private static var resizeSource: DispatchSourceSignal?
-
-    /// Calls `handler` on every window size change (SIGWINCH).
+    /// Calls `handler` on every window size change (SIGWINCH), for the rest of the process.
     static func onResize(_ handler: @escaping @Sendable () -> Void) {
         signal(SIGWINCH, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGWINCH, queue: .global())
-        source.setEventHandler(handler: handler)
+        // The handler holds its source, which so lives as long as the process.
+        source.setEventHandler { [source] in
+            _ = source
+            handler()
+        }
         source.resume()
-        resizeSource = source
     }
 
     static func size() -> (rows: Int, columns: Int)? {

@@ -3,6 +3,7 @@ import BerthOCI
 import BerthRuntime
 import BerthSystem
 import Foundation
+import Synchronization
 
 /// Where an attach connects once its container runs: the shim's socket. The attacher calls
 /// `connected()` after sending its `ATTACH` line, so that start sends `START` only then.
@@ -352,17 +353,16 @@ extension ContainerEngine {
 }
 
 /// A continuation resumed once, by the exit or by a timeout, whichever comes first.
-final class ExitWaiter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<Int32?, Never>?
+final class ExitWaiter: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Int32?, Never>?>
 
-    init(_ continuation: CheckedContinuation<Int32?, Never>) { self.continuation = continuation }
+    init(_ continuation: CheckedContinuation<Int32?, Never>) { self.continuation = Mutex(continuation) }
 
     func resume(_ code: Int32?) {
-        lock.lock()
-        let pending = continuation
-        continuation = nil
-        lock.unlock()
+        let pending = continuation.withLock { pending in
+            defer { pending = nil }
+            return pending
+        }
         pending?.resume(returning: code)
     }
 }

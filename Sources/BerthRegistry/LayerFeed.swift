@@ -9,6 +9,10 @@ import Glibc
 /// extractor follows the partial file and waits for bytes not yet written. Only the end of the
 /// download proves the digest, so the extractor must `awaitVerified()` before it publishes what
 /// it extracted.
+///
+/// The one class left on a lock and `@unchecked Sendable`: the extractor thread blocks until
+/// bytes arrive, which needs a condition variable (`NSCondition`); `Mutex` has no wait. Every
+/// stored property is touched only with the condition held.
 final class LayerFeed: @unchecked Sendable {
     private let condition = NSCondition()
     /// The partial file, opened by the download before it can be renamed into the store.

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -8,11 +9,16 @@ import Foundation
 /// runc-compatible logging: `--log FILE` with `--log-format text|json`, stderr otherwise.
 ///
 /// containerd's shim reads the last `error` line of the JSON log to report why a command failed.
-public final class RuntimeLog: @unchecked Sendable {
+public final class RuntimeLog: Sendable {
     public enum Format: String, Sendable { case text, json }
 
+    private static let current = Mutex(RuntimeLog(path: nil, format: .text, debug: false))
+
     /// Configured once at start-up by the command-line front end, before any container work.
-    nonisolated(unsafe) public static var shared = RuntimeLog(path: nil, format: .text, debug: false)
+    public static var shared: RuntimeLog {
+        get { current.withLock { $0 } }
+        set { current.withLock { $0 = newValue } }
+    }
 
     /// Kept open (close-on-exec) while a container process is set up, so warnings still reach the log.
     let fd: Int32

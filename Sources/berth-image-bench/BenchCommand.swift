@@ -3,6 +3,7 @@ import BerthImages
 import BerthOCI
 import BerthRegistry
 import Foundation
+import Synchronization
 
 /// Drives the image libraries for `benchmarks/pull.sh` until berthd exposes them.
 @main
@@ -55,18 +56,15 @@ struct BenchCommand: AsyncParsableCommand {
 }
 
 /// Serializes progress output from concurrent downloads.
-final class Renderer: @unchecked Sendable {
-    private var renderer: ProgressRenderer
-    private let lock = NSLock()
+final class Renderer: Sendable {
+    private let renderer: Mutex<ProgressRenderer>
 
-    init(_ renderer: ProgressRenderer) { self.renderer = renderer }
+    init(_ renderer: sending ProgressRenderer) { self.renderer = Mutex(renderer) }
 
     func write(_ message: ProgressMessage) {
-        lock.lock()
-        defer { lock.unlock() }
-        let text = renderer.render(message)
-        if !text.isEmpty {
-            FileHandle.standardOutput.write(Data(text.utf8))
+        renderer.withLock { renderer in
+            let text = renderer.render(message)
+            if !text.isEmpty { FileHandle.standardOutput.write(Data(text.utf8)) }
         }
     }
 }

@@ -5,6 +5,7 @@ import BerthImages
 import BerthRegistry
 import Dispatch
 import Foundation
+import Synchronization
 import NIOSSL
 
 /// berthd: the Berth daemon. Flags follow dockerd's names; they override daemon.json.
@@ -148,27 +149,28 @@ struct BerthDaemon: AsyncParsableCommand {
             for signalNumber in [SIGTERM, SIGINT] {
                 signal(signalNumber, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-                source.setEventHandler { once.resume() }
+                // The handler holds its source: the sources live as long as the daemon waits.
+                source.setEventHandler { [source] in
+                    _ = source
+                    once.resume()
+                }
                 source.resume()
-                ResumeOnce.sources.append(source)
             }
         }
     }
 }
 
-/// Resumes the shutdown wait on the first signal only; keeps the signal sources alive.
-final class ResumeOnce: @unchecked Sendable {
-    nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<Void, Never>?
+/// Resumes the shutdown wait on the first signal only.
+final class ResumeOnce: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Void, Never>?>
 
-    init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = continuation }
+    init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = Mutex(continuation) }
 
     func resume() {
-        lock.lock()
-        let pending = continuation
-        continuation = nil
-        lock.unlock()
+        let pending = continuation.withLock { pending in
+            defer { pending = nil }
+            return pending
+        }
         pending?.resume()
     }
 }
