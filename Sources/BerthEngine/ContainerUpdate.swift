@@ -46,7 +46,10 @@ extension ContainerEngine {
             try SmallFile.writeAtomically(file, Array(try encoder.encode(resources)), durability: .volatile)
             let runtime = try config.runtimePath(record.runtime)
             let result = await Subprocess.run([runtime, "--root", runtimeRoot(runtime), "update", "--resources", file, id])
-            guard result.status == 0 else {
+            // A container that exited meanwhile (the runtime has it stopped or deleted) takes the
+            // limits for its next start, as a stopped one does.
+            let exited = result.output.contains("container not running") || result.output.contains("container does not exist")
+            guard result.status == 0 || exited else {
                 throw EngineError(.internalError, "Cannot update container \(id): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
             }
         }
