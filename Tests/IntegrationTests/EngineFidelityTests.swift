@@ -270,6 +270,8 @@ struct EngineFidelityTests {
             data, ended = read_to_eof(sock)
             assert ended, ('attach before start never ended', data)
             assert b'one' in data and b'two' in data, data
+            # The stream ends with the output; the exit is recorded right after (wait, as docker run does).
+            assert n.wait(timeout=10)['StatusCode'] == 0
             n.remove()
             print('ok')
             """)
