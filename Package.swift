@@ -57,6 +57,16 @@ let package = Package(
             name: "BerthArchive",
             dependencies: ["CArchive", "CIsal", "CBerthSystem", "BerthSystem"]
         ),
+        // What the Engine API's server and clients share: JSON values, progress messages, detach
+        // keys, sizes, times, the API version. No server code: the CLI links this, not the daemon.
+        .target(name: "BerthAPITypes", dependencies: ["BerthOCI"]),
+        // The Engine API client (UNIX, TCP, TLS, hijacked streams).
+        .target(
+            name: "BerthClient",
+            dependencies: ["BerthAPITypes", "BerthSystem",
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOTLS", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")]
+        ),
         // Content store, image records, snapshots.
         .target(
             name: "BerthImages",
@@ -65,18 +75,18 @@ let package = Package(
         // Distribution API client: pull and push against registries.
         .target(
             name: "BerthRegistry",
-            dependencies: ["BerthOCI", "BerthDigest", "BerthImages", "BerthSystem",
+            dependencies: ["BerthOCI", "BerthDigest", "BerthImages", "BerthSystem", "BerthAPITypes",
                            .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         // The daemon's core: container records and state machine, shims, events, logs, exec.
         .target(
             name: "BerthEngine",
-            dependencies: ["BerthOCI", "BerthSystem", "CBerthSystem", "BerthArchive", "BerthImages", "BerthRegistry", "BerthRuntime"]
+            dependencies: ["BerthOCI", "BerthSystem", "CBerthSystem", "BerthArchive", "BerthImages", "BerthRegistry", "BerthRuntime", "BerthAPITypes"]
         ),
-        // Engine API types, the HTTP server on SwiftNIO, routes over BerthEngine, hijacked streams.
+        // The HTTP server on SwiftNIO, routes over BerthEngine, hijacked streams.
         .target(
             name: "BerthAPI",
-            dependencies: ["BerthEngine", "BerthImages", "BerthRegistry", "BerthOCI",
+            dependencies: ["BerthEngine", "BerthImages", "BerthRegistry", "BerthOCI", "BerthAPITypes",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOTLS", package: "swift-nio"),
                            .product(name: "NIOSSL", package: "swift-nio-ssl")]
@@ -84,7 +94,8 @@ let package = Package(
         // The berth CLI: docker's commands over the API client; tables, Go templates, progress.
         .target(
             name: "BerthCLI",
-            dependencies: ["BerthAPI", "BerthEngine", "BerthOCI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["BerthClient", "BerthAPITypes", "BerthOCI", "BerthDigest", "BerthArchive", "BerthSystem",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "berth",
@@ -147,7 +158,7 @@ let package = Package(
         .testTarget(name: "BerthRegistryTests", dependencies: ["BerthTestSupport", "BerthRegistry", "BerthImages", "BerthOCI", "BerthDigest"]),
         .testTarget(name: "BerthImagesTests", dependencies: ["BerthTestSupport", "BerthImages", "BerthDigest", "BerthArchive", "BerthSystem"]),
         .testTarget(name: "IntegrationTests", dependencies: ["BerthTestSupport"]),
-        .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthEngine"]),
+        .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthAPITypes"]),
         .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine"]),
         .testTarget(name: "BerthSystemTests", dependencies: ["BerthSystem"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthTestSupport", "BerthRuntime", "BerthSystem"]),

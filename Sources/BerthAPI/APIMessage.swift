@@ -77,12 +77,3 @@ public enum APIResponse: Sendable {
         return .json(engineError.httpStatus, .object(["message": .string(engineError.message)]))
     }
 }
-
-extension JSONValue {
-    /// Compact JSON bytes (Docker's encoding: no escaped slashes).
-    var bytes: [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        return Array((try? encoder.encode(self)) ?? Data("null".utf8))
-    }
-}

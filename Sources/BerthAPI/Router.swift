@@ -1,3 +1,4 @@
+@_exported import BerthAPITypes
 import BerthEngine
 import BerthImages
 import BerthRegistry
@@ -7,9 +8,9 @@ import NIOHTTP1
 /// Maps Engine API paths to the engine. Every route answers an `APIResponse`; errors become
 /// Docker's `{"message": …}` bodies with the status their kind maps to.
 public final class Router: Sendable {
-    public static let apiVersion = "1.50"
-    public static let minimumAPIVersion = "1.24"
-    public static let engineVersion = "0.1.0"
+    public static let apiVersion = EngineAPIVersion.current
+    public static let minimumAPIVersion = EngineAPIVersion.minimum
+    public static let engineVersion = EngineAPIVersion.engine
 
     let engine: ContainerEngine
     let images: ImageStore

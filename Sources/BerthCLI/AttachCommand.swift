@@ -1,5 +1,5 @@
 import ArgumentParser
-import BerthAPI
+import BerthClient
 import Foundation
 
 struct Attach: ParsableCommand {

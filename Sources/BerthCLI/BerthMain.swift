@@ -1,5 +1,6 @@
 import ArgumentParser
-import BerthAPI
+import BerthAPITypes
+import BerthClient
 import Foundation
 import Synchronization
 
@@ -16,7 +17,7 @@ struct Berth: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "berth",
         abstract: "A container engine with Docker's command line.",
-        version: "berth version \(Router.engineVersion)",
+        version: "berth version \(EngineAPIVersion.engine)",
         subcommands: [
             Run.self, Create.self, Start.self, Stop.self, Kill.self, Restart.self, Remove.self, Pause.self, Unpause.self,
             Rename.self, Wait.self, PS.self, Logs.self, Exec.self, Inspect.self, Top.self,

@@ -1,4 +1,4 @@
-import BerthAPI
+import BerthClient
 import Foundation
 
 /// Where the CLI talks to and how, resolved as the docker CLI resolves it: `-H` or `--context`

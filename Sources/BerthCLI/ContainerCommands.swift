@@ -1,6 +1,6 @@
 import ArgumentParser
-import BerthAPI
-import BerthEngine
+import BerthClient
+import BerthAPITypes
 import Foundation
 
 /// Applies `action` to each named container as docker does: the name is printed on success,
@@ -129,7 +129,7 @@ struct Update: ParsableCommand {
         func size(_ text: String?, _ flag: String, key: String) throws {
             guard let text else { return }
             if text == "-1" { body[key] = .int(-1); return }
-            guard let bytes = DaemonConfig.parseSize(text) else { throw CLIError.usage("invalid argument \"\(text)\" for \"\(flag)\" flag") }
+            guard let bytes = ByteSize.parse(text) else { throw CLIError.usage("invalid argument \"\(text)\" for \"\(flag)\" flag") }
             body[key] = .int(Int64(bytes))
         }
         try size(memory, "-m, --memory", key: "Memory")

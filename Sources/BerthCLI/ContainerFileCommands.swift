@@ -1,7 +1,7 @@
 import ArgumentParser
-import BerthAPI
+import BerthClient
 import BerthArchive
-import BerthEngine
+import BerthAPITypes
 import BerthSystem
 import Foundation
 import Glibc

@@ -1,6 +1,6 @@
 import ArgumentParser
-import BerthAPI
-import BerthEngine
+import BerthClient
+import BerthAPITypes
 import Foundation
 
 /// `berth context`: named daemon endpoints, shared with the docker CLI's context store.

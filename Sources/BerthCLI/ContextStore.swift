@@ -1,6 +1,6 @@
-import BerthAPI
+import BerthClient
 import BerthDigest
-import BerthEngine
+import BerthAPITypes
 import BerthSystem
 import Foundation
 import Glibc

@@ -1,5 +1,5 @@
-import BerthAPI
-import BerthEngine
+import BerthClient
+import BerthAPITypes
 import BerthSystem
 import Foundation
 import Glibc

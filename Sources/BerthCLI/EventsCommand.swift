@@ -1,6 +1,6 @@
 import ArgumentParser
-import BerthAPI
-import BerthEngine
+import BerthClient
+import BerthAPITypes
 import Foundation
 
 /// `berth events`: the daemon's event stream, one line per event as docker prints it.

@@ -1,4 +1,4 @@
-import BerthEngine
+import BerthAPITypes
 import Foundation
 
 /// The subset of Go's `text/template` that docker's `--format` users write: fields and nested

@@ -1,8 +1,7 @@
 import ArgumentParser
-import BerthAPI
-import BerthEngine
+import BerthClient
+import BerthAPITypes
 import BerthOCI
-import BerthRegistry
 import Foundation
 
 struct RemoveImage: ParsableCommand {
@@ -70,7 +69,7 @@ struct Version: ParsableCommand {
 
     func run() throws {
         var client: [String: JSONValue] = [
-            "Version": .string(Router.engineVersion), "ApiVersion": .string(session.client.apiVersion),
+            "Version": .string(EngineAPIVersion.engine), "ApiVersion": .string(session.client.apiVersion),
             "Os": .string("linux"), "Arch": .string(Self.architecture), "Platform": .object(["Name": .string("Berth")]),
         ]
         var server: JSONValue = .null
@@ -83,7 +82,7 @@ struct Version: ParsableCommand {
         } else {
             print("""
                 Client: Berth
-                 Version:           \(Router.engineVersion)
+                 Version:           \(EngineAPIVersion.engine)
                  API version:       \(session.client.apiVersion)
                  OS/Arch:           linux/\(Self.architecture)
                  Context:           default

@@ -1,6 +1,6 @@
 import ArgumentParser
-import BerthAPI
-import BerthEngine
+import BerthClient
+import BerthAPITypes
 import BerthOCI
 import Foundation
 import Glibc

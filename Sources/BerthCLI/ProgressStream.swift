@@ -1,6 +1,5 @@
-import BerthAPI
-import BerthEngine
-import BerthRegistry
+import BerthClient
+import BerthAPITypes
 import BerthSystem
 import Foundation
 import Glibc

@@ -1,6 +1,6 @@
 import ArgumentParser
-import BerthAPI
-import BerthEngine
+import BerthClient
+import BerthAPITypes
 import Foundation
 import Synchronization
 import Glibc
@@ -92,7 +92,7 @@ struct ContainerOptions: ParsableArguments {
             host["Tmpfs"] = .object(mounts)
         }
         if let memory {
-            guard let bytes = DaemonConfig.parseSize(memory) else { throw CLIError.usage("invalid argument \"\(memory)\" for \"-m, --memory\" flag") }
+            guard let bytes = ByteSize.parse(memory) else { throw CLIError.usage("invalid argument \"\(memory)\" for \"-m, --memory\" flag") }
             host["Memory"] = .int(bytes)
         }
         if let cpus { host["NanoCpus"] = .int(Int64(cpus * 1e9)) }

@@ -1,6 +1,6 @@
 import ArgumentParser
-import BerthAPI
-import BerthEngine
+import BerthClient
+import BerthAPITypes
 import Foundation
 
 /// docker's confirmation before a prune: anything but "y"/"yes" (or no input) declines.

@@ -1,4 +1,4 @@
-import BerthEngine
+import BerthAPITypes
 import Foundation
 
 /// Docker's table output: Go's tabwriter with minimum cell width 10, padding 3, spaces (a cell

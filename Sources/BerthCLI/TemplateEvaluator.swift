@@ -1,4 +1,4 @@
-import BerthEngine
+import BerthAPITypes
 import Foundation
 
 /// Runs parsed template nodes over JSON values, printing values as Go's `fmt` does.

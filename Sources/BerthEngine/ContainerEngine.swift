@@ -1,3 +1,4 @@
+@_exported import BerthAPITypes
 import BerthImages
 import BerthOCI
 import BerthSystem

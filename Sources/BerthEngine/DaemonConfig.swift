@@ -182,11 +182,6 @@ public struct DaemonConfig: Sendable {
 
     public var runtimeNames: [String] { (["berth-runtime", "runc", "crun"] + runtimes.keys).sorted() }
 
-    /// Docker's size strings: `10m`, `1g`, `512k`, `100` (bytes).
-    public static func parseSize(_ text: String) -> Int64? {
-        let lower = text.lowercased().replacingOccurrences(of: "b", with: "")
-        let units: [Character: Int64] = ["k": 1024, "m": 1024 * 1024, "g": 1024 * 1024 * 1024]
-        if let unit = lower.last, let factor = units[unit], let value = Double(lower.dropLast()) { return Int64(value * Double(factor)) }
-        return Int64(lower)
-    }
+    /// Docker's size strings (`10m`, `1g`, `512k`, `100`), strictly (`ByteSize`).
+    public static func parseSize(_ text: String) -> Int64? { ByteSize.parse(text) }
 }

@@ -1,3 +1,4 @@
+@_exported import BerthAPITypes
 import AsyncHTTPClient
 import BerthOCI
 import NIOCore

@@ -1,5 +1,5 @@
 import BerthCLI
-import BerthEngine
+import BerthAPITypes
 import Foundation
 import Testing
 

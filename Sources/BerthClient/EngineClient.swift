@@ -1,4 +1,4 @@
-import BerthEngine
+import BerthAPITypes
 import BerthSystem
 import Foundation
 import Glibc
@@ -125,7 +125,7 @@ public struct EngineClient: Sendable {
         if !query.isEmpty {
             target += "?" + query.map { "\(Self.escape($0.0))=\(Self.escape($0.1))" }.joined(separator: "&")
         }
-        var lines = ["\(method) \(target) HTTP/1.1", "Host: berth", "User-Agent: berth-cli/\(Router.engineVersion)"]
+        var lines = ["\(method) \(target) HTTP/1.1", "Host: berth", "User-Agent: berth-cli/\(EngineAPIVersion.engine)"]
         let length = rawBody?.count ?? body.map { $0.bytes.count }
         if let length {
             if !headers.contains(where: { $0.0.lowercased() == "content-type" }) {

@@ -85,3 +85,12 @@ public enum JSONValue: Codable, Equatable, Sendable {
         return .object(base)
     }
 }
+
+extension JSONValue {
+    /// Compact JSON bytes (Docker's encoding: no escaped slashes).
+    public var bytes: [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        return Array((try? encoder.encode(self)) ?? Data("null".utf8))
+    }
+}
