@@ -159,6 +159,7 @@ let package = Package(
         .testTarget(name: "BerthImagesTests", dependencies: ["BerthTestSupport", "BerthImages", "BerthDigest", "BerthArchive", "BerthSystem"]),
         .testTarget(name: "IntegrationTests", dependencies: ["BerthTestSupport"]),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthAPITypes"]),
+        .testTarget(name: "BerthAPITypesTests", dependencies: ["BerthAPITypes"]),
         .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine"]),
         .testTarget(name: "BerthSystemTests", dependencies: ["BerthSystem"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthTestSupport", "BerthRuntime", "BerthSystem"]),
