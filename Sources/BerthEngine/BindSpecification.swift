@@ -66,6 +66,20 @@ struct BindSpecification: Equatable {
         }
     }
 
+    /// Before a start, as dockerd: a missing `-v` source is created (a `--mount` one only with
+    /// CreateMountpoint, checked at create), and every shared or slave bind's source must
+    /// propagate.
+    static func prepareSources(_ host: JSONValue) throws {
+        for bind in try SpecBuilder.binds(host) {
+            try SmallFile.makeDirectories(bind.source)
+            try checkSourcePropagation(bind.source, propagation: bind.propagation)
+        }
+        for entry in try SpecBuilder.mountEntries(host) {
+            if let source = entry.sourceToCreate { try SmallFile.makeDirectories(source) }
+            if case let .bind(source, propagation, _) = entry.kind { try checkSourcePropagation(source, propagation: propagation) }
+        }
+    }
+
     /// dockerd's check that a bind can propagate as asked: a shared bind needs a shared source
     /// mount, a slave one a shared or slave source (else the container would silently see a
     /// private mount).

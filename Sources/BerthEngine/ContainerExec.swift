@@ -79,7 +79,7 @@ extension ContainerEngine {
         }
         if let directory = config["WorkingDir"]?.string, !directory.isEmpty { process.cwd = directory }
         if config["Privileged"]?.bool ?? false {
-            let all = SpecBuilder.hostCapabilities
+            let all = HostFacts.current.capabilities
             process.capabilities = .init(bounding: all, effective: all, permitted: all)
         }
         return process

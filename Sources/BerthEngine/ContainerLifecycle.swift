@@ -31,8 +31,12 @@ extension ContainerEngine {
         }
         do {
             let runsInit = record.hostConfig["Init"]?.bool ?? config.initByDefault
-            let spec = try SpecBuilder(record: record, rootfs: rootfs, initBinary: runsInit ? config.binaryDirectory + "/berth-init" : nil,
-                                   defaultSeccomp: defaultSeccomp).build()
+            try BindSpecification.prepareSources(record.hostConfig)
+            let user = try UserResolver(rootfs: rootfs).resolve(record.config["User"]?.string ?? "",
+                                                                extraGroups: record.hostConfig["GroupAdd"]?.strings ?? [])
+            let spec = try SpecBuilder(record: record, rootfs: rootfs, user: user,
+                                       initBinary: runsInit ? config.binaryDirectory + "/berth-init" : nil,
+                                       defaultSeccomp: defaultSeccomp).build()
             try FileManager.default.createDirectory(atPath: bundle(id), withIntermediateDirectories: true)
             try SmallFile.writeAtomically(bundle(id) + "/config.json", Array(try JSONEncoder().encode(spec)), durability: .volatile)
             let shim = shim(id)

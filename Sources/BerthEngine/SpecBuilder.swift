@@ -3,15 +3,45 @@ import BerthRuntime
 import BerthSystem
 import Foundation
 
+/// Facts about the host a spec depends on, read once (and given by tests).
+struct HostFacts: Sendable {
+    /// The capabilities berthd itself may grant: those of its bounding set (a host may withhold
+    /// some, and asking for them would make the runtime's capset fail).
+    var capabilities: [String]
+    /// `uname -r`, for the seccomp profile's kernel-version conditions.
+    var kernelRelease: String
+
+    static let current: HostFacts = {
+        let known = Array(Capability.names.prefix(Capability.lastSupported + 1))
+        var capabilities = known
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapBnd:") }),
+           let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) {
+            capabilities = known.enumerated().filter { mask & (1 << UInt64($0.offset)) != 0 }.map(\.element)
+        }
+        var name = utsname()
+        uname(&name)
+        let release = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return HostFacts(capabilities: capabilities, kernelRelease: release)
+    }()
+}
+
 /// Turns a container's `Config` and `HostConfig` and its image's config into the OCI bundle
 /// `config.json` the runtime runs: Docker's defaults for mounts, capabilities, masked paths.
+///
+/// Pure: what it needs from the host and the image (the resolved user, the host's facts) comes
+/// in, so every field's mapping is unit-tested; the I/O a start needs first (bind sources) is
+/// `BindSpecification.prepareSources`.
 struct SpecBuilder {
     let record: ContainerRecord
     let rootfs: String
+    /// The container's user, resolved in its root filesystem (`UserResolver`).
+    var user = RuntimeSpec.User()
     /// berth-init on the host, when the container runs under it (`--init`).
     var initBinary: String?
     /// The daemon's profile for containers that name none; `nil` when it is `unconfined`.
     var defaultSeccomp: DockerSeccompProfile?
+    var facts = HostFacts.current
 
     func build() throws -> RuntimeSpec {
         var spec = DefaultSpec.make()
@@ -24,8 +54,7 @@ struct SpecBuilder {
         process.args = (initBinary == nil ? [] : [Self.initPath, "--"]) + [record.path] + record.args
         process.env = config["Env"]?.strings ?? []
         process.cwd = (config["WorkingDir"]?.string).flatMap { $0.isEmpty ? nil : $0 } ?? "/"
-        process.user = try UserResolver(rootfs: rootfs).resolve(config["User"]?.string ?? "",
-                                                                 extraGroups: host["GroupAdd"]?.strings ?? [])
+        process.user = user
         process.noNewPrivileges = (host["SecurityOpt"]?.strings ?? []).contains { $0.hasPrefix("no-new-privileges") && !$0.hasSuffix("false") }
         let capabilities = try capabilitySet(add: host["CapAdd"]?.strings ?? [], drop: host["CapDrop"]?.strings ?? [], privileged: privileged)
         process.capabilities = .init(bounding: capabilities, effective: capabilities, permitted: capabilities)
@@ -55,21 +84,14 @@ struct SpecBuilder {
         if let initBinary {
             mounts.append(.init(destination: Self.initPath, type: "bind", source: initBinary, options: ["rbind", "ro", "rprivate"]))
         }
-        // As dockerd: a missing `-v` source is created; a `--mount` one only with CreateMountpoint
-        // (checked at create). Shared and slave binds need a root and a source that propagate.
+        // Shared and slave binds need a root that propagates (their sources: `prepareSources`).
         var rootPropagation: String?
         func propagate(_ wanted: String?) { if let wanted, rootPropagation != "rshared" { rootPropagation = wanted } }
         for bind in try Self.binds(host) {
-            try SmallFile.makeDirectories(bind.source)
-            try BindSpecification.checkSourcePropagation(bind.source, propagation: bind.propagation)
             propagate(bind.rootPropagation)
             mounts.append(bind.mount())
         }
         for entry in try Self.mountEntries(host) {
-            if let source = entry.sourceToCreate { try SmallFile.makeDirectories(source) }
-            if case let .bind(source, propagation, _) = entry.kind {
-                try BindSpecification.checkSourcePropagation(source, propagation: propagation)
-            }
             propagate(entry.rootPropagation)
             mounts.append(entry.mount())
         }
@@ -106,15 +128,8 @@ struct SpecBuilder {
                 throw EngineError(.badRequest, "decoding seccomp profile failed: \(error)")
             }
         }
-        return profile?.runtimeSpec(capabilities: Set(capabilities), kernelVersion: Self.kernelRelease)
+        return profile?.runtimeSpec(capabilities: Set(capabilities), kernelVersion: facts.kernelRelease)
     }
-
-    /// `uname -r`, for the profile's kernel-version conditions.
-    static let kernelRelease: String = {
-        var name = utsname()
-        uname(&name)
-        return withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-    }()
 
     /// Where the init is mounted in the container, as Docker mounts docker-init.
     static let initPath = "/sbin/docker-init"
@@ -144,32 +159,22 @@ struct SpecBuilder {
         return namespaces
     }
 
-    /// The capabilities berthd itself may grant: those of its bounding set (a host may withhold some,
-    /// and asking for them would make the runtime's capset fail).
-    static let hostCapabilities: [String] = {
-        let known = Array(Capability.names.prefix(Capability.lastSupported + 1))
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapBnd:") }),
-              let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) else { return known }
-        return known.enumerated().filter { mask & (1 << UInt64($0.offset)) != 0 }.map(\.element)
-    }()
-
     private func capabilitySet(add: [String], drop: [String], privileged: Bool) throws -> [String] {
         func normalize(_ name: String) -> String {
             let upper = name.uppercased()
             return upper.hasPrefix("CAP_") || upper == "ALL" ? upper : "CAP_" + upper
         }
-        if privileged { return Self.hostCapabilities }
+        if privileged { return facts.capabilities }
         var set = ContainerDefaults.capabilities
         let added = add.map(normalize), dropped = drop.map(normalize)
         for name in added + dropped where name != "ALL" && !Capability.names.contains(name) {
             throw EngineError(.badRequest, "invalid capability: \(name)")
         }
-        for name in added where name != "ALL" && !Self.hostCapabilities.contains(name) {
+        for name in added where name != "ALL" && !facts.capabilities.contains(name) {
             throw EngineError(.badRequest, "capability \(name) is not available to berthd on this host (not in its bounding set)")
         }
         if dropped.contains("ALL") { set = [] } else { set.removeAll { dropped.contains($0) } }
-        if added.contains("ALL") { set = Self.hostCapabilities } else { set += added.filter { !set.contains($0) } }
+        if added.contains("ALL") { set = facts.capabilities } else { set += added.filter { !set.contains($0) } }
         return set
     }
 
