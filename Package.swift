@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Models shared by every layer: OCI runtime/image specs, Docker schema2, digests, references.
@@ -81,7 +82,8 @@ let package = Package(
         // The daemon's core: container records and state machine, shims, events, logs, exec.
         .target(
             name: "BerthEngine",
-            dependencies: ["BerthOCI", "BerthSystem", "CBerthSystem", "BerthArchive", "BerthImages", "BerthRegistry", "BerthRuntime", "BerthAPITypes"]
+            dependencies: ["BerthOCI", "BerthSystem", "CBerthSystem", "BerthArchive", "BerthImages", "BerthRegistry", "BerthRuntime", "BerthAPITypes",
+                           .product(name: "Logging", package: "swift-log")]
         ),
         // The HTTP server on SwiftNIO, routes over BerthEngine, hijacked streams.
         .target(
@@ -105,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "berthd",
             dependencies: ["BerthAPI", "BerthEngine", "BerthImages", "BerthRegistry", "BerthSystem",
-                           .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                           .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: [noExportDynamic]
         ),

@@ -107,7 +107,7 @@ public actor ContainerEngine {
         await reapOrphans()
         await thawInterruptedCommits()
         for (id, record) in containers where record.state.status == .removing {
-            try? await remove(id, force: true)
+            await EngineLog.attempt("finish the removal of \(id)") { try await remove(id, force: true) }
         }
         // Containers the previous daemon was about to restart.
         for (id, record) in containers where record.state.status == .restarting { scheduleRestart(id, after: 0) }
@@ -326,7 +326,7 @@ public actor ContainerEngine {
                 throw EngineError(.conflict, "cannot remove container \"/\(record.name)\": container is running: stop the container before removing or force remove")
             }
             stopping.insert(id)
-            try? await shim(id).request("KILL 9 all")
+            await EngineLog.attempt("kill \(record.name) for its removal") { try await shim(id).request("KILL 9 all") }
             _ = await exitOfRunning(id)
             guard let exited = containers[id] else { return }
             record = exited

@@ -145,17 +145,17 @@ extension ContainerEngine {
             // Before the first suspension point: a start that slipped in later would have its
             // new root unmounted.
             images.snapshots.unmountContainer(id)
-            try? FileManager.default.removeItem(atPath: bundle(id))
-            try? save(record)
+            EngineLog.attempt("remove the bundle of \(record.name)") { try FileManager.default.removeItem(atPath: bundle(id)) }
+            EngineLog.attempt("record the exit of \(record.name)") { try save(record) }
         }
         if record.state.oomKilled { await publish("oom", record) }
         await publish("die", record, extra: ["exitCode": String(record.state.exitCode)])
         for waiter in exitWaiters.removeValue(forKey: id) ?? [] { waiter.resume(record.state.exitCode) }
         if record.autoRemove {
-            try? await remove(id, force: true)
+            await EngineLog.attempt("remove \(record.name) after its exit (--rm)") { try await remove(id, force: true) }
         } else if restarts, var current = containers[id] {
             current.restartCount += 1
-            try? save(current)
+            EngineLog.attempt("record the restart count of \(current.name)") { try save(current) }
             scheduleRestart(id, after: Double(min(100 << min(current.restartCount, 10), 60_000)) / 1000)
         }
     }
@@ -166,7 +166,7 @@ extension ContainerEngine {
         Task {
             try? await Task.sleep(seconds: delay)
             guard self.containers[id]?.state.status == .restarting else { return }
-            try? await self.start(id)
+            await EngineLog.attempt("restart \(id) (restart policy)") { try await self.start(id) }
         }
     }
 
@@ -199,11 +199,11 @@ extension ContainerEngine {
         guard let number = Signals.number(name) else { throw EngineError(.badRequest, "invalid signal: \(name)") }
         let seconds = timeout ?? record.config["StopTimeout"]?.int.map(Int.init) ?? 10
         if record.state.status == .paused { try? await setPaused(id, false) }
-        try? await shim(id).request("KILL \(number)")
+        await EngineLog.attempt("signal \(record.name) with \(name)") { try await shim(id).request("KILL \(number)") }
         if seconds < 0 {
             _ = await exitOfRunning(id)
         } else if await exitOfRunning(id, timeout: Double(seconds)) == nil {
-            try? await shim(id).request("KILL 9 all")
+            await EngineLog.attempt("kill \(record.name) after its stop timeout") { try await shim(id).request("KILL 9 all") }
             _ = await exitOfRunning(id)
         }
         await publish("stop", containers[id] ?? record)

@@ -31,6 +31,8 @@ public struct DaemonConfig: Sendable {
     /// container before berthd gives up and removes what was started.
     public var startTimeout = 120.0
     public var debug = false
+    /// dockerd's `log-level`: debug, info, warn, error or fatal (`debug: true` means debug).
+    public var logLevel = "info"
     /// `--tls`: TCP listeners use TLS; `--tlsverify` also requires client certificates.
     public var tls = false
     public var tlsVerify = false
@@ -50,7 +52,7 @@ public struct DaemonConfig: Sendable {
         "data-root", "exec-root", "hosts", "group", "registry-mirrors", "insecure-registries", "default-runtime", "runtimes",
         "log-driver", "log-opts", "live-restore", "default-ulimits", "max-concurrent-downloads", "debug", "tlsverify",
         "tlscacert", "tlscert", "tlskey", "tls", "storage-driver", "default-network", "init", "seccomp-profile",
-        "start-timeout",
+        "start-timeout", "log-level",
     ]
 
     /// Lays the keys of a daemon.json over this configuration; unknown keys and wrong types are refused
@@ -93,6 +95,12 @@ public struct DaemonConfig: Sendable {
         if let value = try string("default-network") { defaultNetwork = value }
         if let value = try bool("live-restore") { liveRestore = value }
         if let value = try bool("debug") { debug = value }
+        if let value = try string("log-level") {
+            guard EngineLog.level(value) != nil else {
+                throw EngineError(.badRequest, "unable to configure the Berth daemon with file \(path): invalid log-level \"\(value)\": use debug, info, warn, error or fatal")
+            }
+            logLevel = value
+        }
         if let value = try bool("init") { initByDefault = value }
         if let value = try string("seccomp-profile") { seccompProfile = value }
         if let value = try bool("tlsverify") { tlsVerify = value }

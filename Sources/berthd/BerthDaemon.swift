@@ -5,6 +5,7 @@ import BerthImages
 import BerthRegistry
 import Dispatch
 import Foundation
+import Logging
 import Synchronization
 import NIOSSL
 
@@ -42,6 +43,8 @@ struct BerthDaemon: AsyncParsableCommand {
     var defaultNetwork: String?
     @Flag(name: [.customShort("D"), .long], help: "Debug output.")
     var debug = false
+    @Option(name: [.customShort("l"), .customLong("log-level")], help: "Logging level: debug, info, warn, error or fatal.")
+    var logLevel: String?
     @Flag(help: "Use TLS on TCP listeners; implied by --tlsverify.")
     var tls = false
     @Flag(help: "Use TLS and require client certificates signed by --tlscacert.")
@@ -76,6 +79,16 @@ struct BerthDaemon: AsyncParsableCommand {
             config.registryMirrors += registryMirror
             config.insecureRegistries += insecureRegistry
             config.debug = config.debug || debug
+            if let logLevel {
+                guard EngineLog.level(logLevel) != nil else { throw ValidationError("invalid --log-level \"\(logLevel)\": use debug, info, warn, error or fatal") }
+                config.logLevel = logLevel
+            }
+            let level = config.debug ? .debug : EngineLog.level(config.logLevel) ?? .info
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
             config.tls = config.tls || tls
             config.tlsVerify = config.tlsVerify || tlsverify
             // As dockerd: certificates default to the files in DOCKER_CERT_PATH or ~/.docker.
@@ -128,7 +141,7 @@ struct BerthDaemon: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("berthd: WARNING: the API on \(address) is not encrypted and anyone who can reach it controls this host: use --tlsverify\n".utf8))
             }
             _ = try await server.listen(address, socketGroup: groupID, tls: tlsContext)
-            if config.debug { FileHandle.standardError.write(Data("berthd: API listening on \(address)\n".utf8)) }
+            EngineLog.logger.info("API listening on \(address)")
         }
         let reclaimer = Task { await IdleMemoryReclaimer(activity: server.activity).run() }
         await waitForTermination()

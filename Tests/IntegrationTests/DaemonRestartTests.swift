@@ -89,4 +89,15 @@ struct DaemonRestartTests {
         #expect(kill(second, 0) != 0)
         #expect(daemon.docker("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "stopped-with-daemon").stdout == "exited 137\n")
     }
+
+    @Test("berthd logs through its log level: info shows where it listens, error does not")
+    func logLevel() throws {
+        let informative = try DaemonHarness("loginfo")
+        defer { informative.shutdown() }
+        #expect(informative.log.contains("API listening on unix://"), "\(informative.log)")
+        let quiet = try DaemonHarness("logerror", daemonJSON: { _ in "{\"log-level\": \"error\"}" }, debug: false)
+        defer { quiet.shutdown() }
+        #expect(quiet.docker("version").status == 0)
+        #expect(!quiet.log.contains("API listening"), "\(quiet.log)")
+    }
 }
