@@ -3,6 +3,7 @@ import BerthImages
 import BerthOCI
 import BerthRegistry
 import Foundation
+import Synchronization
 
 extension Router {
     func images(_ request: APIRequest, _ path: [String]) async throws -> APIResponse {
@@ -175,7 +176,7 @@ extension Router {
         let (client, owned) = registryClient(request, host: reference.domain)
         let puller = ImagePuller(client: client, store: images)
         let images = self.images, events = self.events
-        return progressStream(client: client, owned: owned) { send in
+        return try await progressStream(client: client, owned: owned) { send in
             let existing = try? images.resolve(reference.description)
             let record = try await puller.pull(reference) { send($0.message) }
             let fresh = existing?.id != record.id
@@ -186,22 +187,33 @@ extension Router {
 
     /// A JSON-progress response fed by `work`: Docker's jsonmessage lines, and a final
     /// `errorDetail` line when the work fails. A per-request registry client is shut down after.
+    ///
+    /// As dockerd: a failure before the first message is the response's status (a pull of an
+    /// image that is not there answers 404, an unauthorized one 401), not a 200 with an error.
     private func progressStream(client: RegistryClient, owned: Bool,
-                                _ work: @escaping @Sendable (@escaping @Sendable (ProgressMessage) -> Void) async throws -> Void) -> APIResponse {
+                                _ work: @escaping @Sendable (@escaping @Sendable (ProgressMessage) -> Void) async throws -> Void) async throws -> APIResponse {
         let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
-        let task = Task {
-            do {
-                try await work { message in
-                    if let value = try? JSONValue(encoding: message) { continuation.yield(value.bytes + [10]) }
+        let gate = FirstMessageGate()
+        try await withCheckedThrowingContinuation { (first: CheckedContinuation<Void, Error>) in
+            gate.arm(first)
+            let task = Task {
+                do {
+                    try await work { message in
+                        gate.open()
+                        if let value = try? JSONValue(encoding: message) { continuation.yield(value.bytes + [10]) }
+                    }
+                    gate.open()
+                } catch {
+                    if !gate.fail(Router.mapped(error)) {
+                        let message = "\(Router.mapped(error))"
+                        continuation.yield(JSONValue.object(["errorDetail": .object(["message": .string(message)]), "error": .string(message)]).bytes + [10])
+                    }
                 }
-            } catch {
-                let message = "\(Router.mapped(error))"
-                continuation.yield(JSONValue.object(["errorDetail": .object(["message": .string(message)]), "error": .string(message)]).bytes + [10])
+                if owned { try? await client.shutdown() }
+                continuation.finish()
             }
-            if owned { try? await client.shutdown() }
-            continuation.finish()
+            continuation.onTermination = { _ in task.cancel() }
         }
-        continuation.onTermination = { _ in task.cancel() }
         return .stream(contentType: "application/json", stream)
     }
 
@@ -231,7 +243,7 @@ extension Router {
         let (client, owned) = registryClient(request, host: reference.domain)
         let pusher = ImagePusher(client: client, store: images)
         let events = self.events
-        return progressStream(client: client, owned: owned) { send in
+        return try await progressStream(client: client, owned: owned) { send in
             send(ProgressMessage(status: "The push refers to repository [\(reference.repository)]"))
             _ = try await pusher.push(reference.description, as: reference) { send($0.message) }
             await events.publish("image", "push", id: reference.familiar, attributes: ["name": reference.familiar])
@@ -296,5 +308,29 @@ extension APIRequest {
     /// Every value of a repeated query parameter (`names=a&names=b`).
     func queryList(_ name: String) -> [String] {
         queryPairs.filter { $0.0 == name }.map(\.1).filter { !$0.isEmpty }
+    }
+}
+
+/// Resumes a waiting response once: when the first progress message arrives (or the work ends
+/// without one), or with the error if the work fails first.
+private final class FirstMessageGate: Sendable {
+    private let waiting = Mutex<CheckedContinuation<Void, Error>?>(nil)
+
+    func arm(_ continuation: CheckedContinuation<Void, Error>) { waiting.withLock { $0 = continuation } }
+
+    func open() { take()?.resume() }
+
+    /// Whether the error went to the waiting response (false: the stream had begun).
+    func fail(_ error: Error) -> Bool {
+        guard let pending = take() else { return false }
+        pending.resume(throwing: error)
+        return true
+    }
+
+    private func take() -> CheckedContinuation<Void, Error>? {
+        waiting.withLock { pending in
+            defer { pending = nil }
+            return pending
+        }
     }
 }

@@ -106,6 +106,13 @@ public final class Router: Sendable {
 
     /// Store and registry errors as the Engine API reports them.
     static func mapped(_ error: Error) -> Error {
+        if let registryError = error as? RegistryError {
+            switch registryError {
+            case .unauthorized: return EngineError(.unauthorized, registryError.description)
+            case .notFound, .noMatchingPlatform: return EngineError(.notFound, registryError.description)
+            case .server, .protocolError: return EngineError(.internalError, registryError.description)
+            }
+        }
         if let storeError = error as? ImageStoreError {
             switch storeError {
             case .imageNotFound: return EngineError(.notFound, storeError.description)

@@ -19,8 +19,10 @@ public struct ImagePuller: Sendable {
     }
 
     public func pull(_ reference: ImageReference, progress: @escaping @Sendable (PullEvent) -> Void = { _ in }) async throws -> ImageRecord {
-        progress(.resolving(path: reference.path, tag: reference.tag ?? reference.digest?.description ?? ImageReference.defaultTag))
         let fetched = try await client.manifest(reference)
+        // After the manifest, as dockerd: a pull that cannot start fails before any output, so
+        // the client gets an error status, not a 200 with an error line.
+        progress(.resolving(path: reference.path, tag: reference.tag ?? reference.digest?.description ?? ImageReference.defaultTag))
         switch try ManifestDocument.decode(fetched.data, contentType: fetched.mediaType) {
         case let .manifest(manifest):
             return try await pull(reference, manifest: manifest, manifestData: fetched.data, reportedDigest: fetched.digest, progress: progress)

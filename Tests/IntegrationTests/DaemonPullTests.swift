@@ -48,6 +48,10 @@ struct DaemonPullTests {
         let missing = daemon.docker("pull", "\(registry.host)/library/nothing:here")
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("library/nothing"))
+        // As dockerd: a pull that fails before any progress is an error status, not a 200 stream.
+        #expect(missing.stderr.contains("Error response from daemon"), "\(missing.stderr)")
+        let answer = daemon.api("POST", "/images/create?fromImage=\(registry.host)/library/nothing&tag=here")
+        #expect(answer.status == 404, "\(answer.status) \(answer.body)")
     }
 
     @Test func berthLoginPushAndLogoutAgainstARegistryWithBasicAuth() throws {
