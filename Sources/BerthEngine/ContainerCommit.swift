@@ -72,10 +72,10 @@ extension ContainerEngine {
             defer { if source != upper { try? FileManager.default.removeItem(atPath: source) } }
             _ = try await Task.detached { try LayerDiffer().write(directory: source, to: layer) }.value
         } catch {
-            if frozen { try? await freeze(id, false) }
+            if frozen { await EngineLog.attempt("thaw \(record.name) after a failed commit") { try await freeze(id, false) } }
             throw EngineError(.internalError, "commit \(record.name): \(error)")
         }
-        if frozen { try? await freeze(id, false) }
+        if frozen { await EngineLog.attempt("thaw \(record.name) after its commit") { try await freeze(id, false) } }
 
         let options = ImageStore.CommitOptions(config: imageConfig, comment: request.comment, author: request.author,
                                                createdBy: ([record.path] + record.args).joined(separator: " "),

@@ -97,7 +97,7 @@ public actor ContainerEngine {
                 startHealthMonitor(id)
                 if !liveRestore {
                     stopping.insert(id)
-                    try? await shim.request("KILL 9 all")
+                    await EngineLog.attempt("kill \(record.name) (no live restore)") { try await shim.request("KILL 9 all") }
                     _ = await exitOfRunning(id, timeout: 10)
                 }
             } else {
@@ -117,7 +117,9 @@ public actor ContainerEngine {
     public func stopAll() async {
         let running = containers.values.filter(\.state.running).map(\.id)
         await withTaskGroup(of: Void.self) { group in
-            for id in running { group.addTask { try? await self.stop(id, timeout: nil, signal: nil) } }
+            for id in running {
+                group.addTask { await EngineLog.attempt("stop \(id) at shutdown") { try await self.stop(id, timeout: nil, signal: nil) } }
+            }
         }
     }
 

@@ -71,7 +71,7 @@ extension ContainerEngine {
         let before = health.status
         health.record(probe, retries: check.retries, inStartPeriod: inStartPeriod)
         record.state.health = health
-        try? save(record)
+        EngineLog.attempt("record the health of \(record.name)") { try save(record) }
         if health.status != before { await publish("health_status: \(health.status)", record) }
     }
 }

@@ -55,16 +55,18 @@ extension ContainerEngine {
         } catch {
             // A shim whose START failed still holds the created container: its end deletes it.
             // A shim that never answered (a hung runtime) is ended with whatever it started.
-            if record.state.pid > 0 { try? await shim(id).request("KILL 9") }
+            if record.state.pid > 0 { await EngineLog.attempt("kill the failed start of \(record.name)") { try await shim(id).request("KILL 9") } }
             else if let runtime = try? config.runtimePath(record.runtime) { await destroyInRuntime(id, runtimePath: runtime) }
             record.state.pid = 0
             images.snapshots.unmountContainer(id)
             record.state.error = "\(error)"
             record.state.exitCode = 128
-            try? save(record)
+            EngineLog.attempt("record the failed start of \(record.name)") { try save(record) }
             failAttaches(id, error)
             // `run --rm` waits for the removal; Docker removes an auto-remove container whose start failed.
-            if record.autoRemove { try? await removeNow(id, reference: id, force: true) }
+            if record.autoRemove {
+                await EngineLog.attempt("remove \(record.name) after its failed start (--rm)") { try await removeNow(id, reference: id, force: true) }
+            }
             throw error as? EngineError ?? EngineError(.internalError, "\(error)")
         }
         record.state.status = .running
@@ -198,7 +200,7 @@ extension ContainerEngine {
         let name = signal ?? record.config["StopSignal"]?.string ?? "SIGTERM"
         guard let number = Signals.number(name) else { throw EngineError(.badRequest, "invalid signal: \(name)") }
         let seconds = timeout ?? record.config["StopTimeout"]?.int.map(Int.init) ?? 10
-        if record.state.status == .paused { try? await setPaused(id, false) }
+        if record.state.status == .paused { await EngineLog.attempt("unpause \(record.name) to stop it") { try await setPaused(id, false) } }
         await EngineLog.attempt("signal \(record.name) with \(name)") { try await shim(id).request("KILL \(number)") }
         if seconds < 0 {
             _ = await exitOfRunning(id)

@@ -53,7 +53,9 @@ extension ContainerEngine {
     /// its record says running; it is thawed.
     func thawInterruptedCommits() async {
         for record in containers.values where SmallFile.lexists(commitFreezeMarker(record.id)) {
-            if record.state.status == .running { try? await freeze(record.id, false) }
+            if record.state.status == .running {
+                await EngineLog.attempt("thaw \(record.name), frozen by an interrupted commit") { try await freeze(record.id, false) }
+            }
             unlink(commitFreezeMarker(record.id))
         }
     }
