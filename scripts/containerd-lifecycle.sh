@@ -39,7 +39,11 @@ wait_status() {
 step "run detached" ctr_ run -d --runc-binary "$runtime" docker.io/library/busybox:latest "$long" \
   sh -c 'trap "exit 0" TERM; sleep 300 & wait' 
 step "status after run" task_status "$long"
-step "exec" ctr_ task exec --exec-id e1 "$long" sh -c 'echo exec-ok; exit 4'
+# The exec lives a moment after its output: once, in a loaded CI run, containerd 1.6's shim
+# delivered the exit status (right) but not the output of an exec that had exited at once
+# (berth-runtime's exec starts faster than runc's); not reproduced since, cause not found. The
+# pause keeps the comparison about the runtime's answers, not that timing.
+step "exec" ctr_ task exec --exec-id e1 "$long" sh -c 'echo exec-ok; sleep 0.3; exit 4'
 step "exec of a missing binary" ctr_ task exec --exec-id e2 "$long" /no/such/binary
 step "pause" ctr_ task pause "$long"
 step "status after pause" task_status "$long"
