@@ -162,6 +162,7 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: ["BerthTestSupport"]),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthAPITypes"]),
         .testTarget(name: "BerthAPITypesTests", dependencies: ["BerthAPITypes"]),
+        .testTarget(name: "BerthClientTests", dependencies: ["BerthClient", "BerthAPITypes", "BerthTestSupport"]),
         .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine"]),
         .testTarget(name: "BerthSystemTests", dependencies: ["BerthSystem"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthTestSupport", "BerthRuntime", "BerthSystem"]),
