@@ -16,6 +16,9 @@ public actor ContainerEngine {
     var exitWaiters: [String: [ExitWaiter]] = [:]
     var removalWaiters: [String: [CheckedContinuation<Int32, Never>]] = [:]
     var pendingAttaches: [String: [AsyncThrowingStream<AttachTicket, Error>.Continuation]] = [:]
+    /// Containers whose record could not be read at start: their files, shims and runtime state
+    /// are left alone (an operator decides), never treated as orphans.
+    var unreadableRecords: Set<String> = []
     /// Containers being stopped or killed by a user: their exit is not restarted by the policy.
     var stopping: Set<String> = []
     var execs: [String: ExecRecord] = [:]
@@ -36,18 +39,27 @@ public actor ContainerEngine {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: config.execRoot + "/shims", withIntermediateDirectories: true)
         var loaded: [String: ContainerRecord] = [:]
+        var unreadable: Set<String> = []
         for id in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
             let path = "\(root)/\(id)/config.v2.json"
-            guard let data = FileManager.default.contents(atPath: path),
-                  let record = try? JSONDecoder().decode(ContainerRecord.self, from: data) else {
+            guard let data = FileManager.default.contents(atPath: path) else {
                 // A create that crashed before its record was written: nothing refers to it.
-                try? FileManager.default.removeItem(atPath: "\(root)/\(id)")
+                EngineLog.attempt("remove \(root)/\(id), left by an interrupted create") { try FileManager.default.removeItem(atPath: "\(root)/\(id)") }
+                continue
+            }
+            let record: ContainerRecord
+            do { record = try JSONDecoder().decode(ContainerRecord.self, from: data) } catch {
+                // Records are written atomically: one that does not decode was written by another
+                // version, or damaged. Kept, for an operator to look at, never deleted.
+                EngineLog.logger.error("container record \(path) cannot be read, skipped (the container's files are kept): \(error)")
+                unreadable.insert(id)
                 continue
             }
             loaded[id] = record
         }
         containers = loaded
-        discardOrphans(known: Set(loaded.keys))
+        unreadableRecords = unreadable
+        discardOrphans(known: Set(loaded.keys).union(unreadable))
     }
 
     /// Files of containers without a record: a removal (or a create) that a crash interrupted.
@@ -352,7 +364,9 @@ public actor ContainerEngine {
         let paths = [bundle(id), shim(id).directory, directory(id)]
         discarding[id] = Task.detached {
             snapshots.removeContainer(id)
-            for path in paths { try? FileManager.default.removeItem(atPath: path) }
+            for path in paths where FileManager.default.fileExists(atPath: path) {
+                EngineLog.attempt("delete \(path) of removed container \(id)") { try FileManager.default.removeItem(atPath: path) }
+            }
             await self.discarded(id)
         }
     }

@@ -100,4 +100,21 @@ struct DaemonRestartTests {
         #expect(quiet.docker("version").status == 0)
         #expect(!quiet.log.contains("API listening"), "\(quiet.log)")
     }
+
+    @Test("a container record that cannot be read is skipped at start and its files are kept, not taken for an orphan")
+    func unreadableRecordIsKept() throws {
+        let daemon = try DaemonHarness("unread")
+        defer { daemon.shutdown() }
+        let created = daemon.docker("create", "--network", "none", "busybox", "true")
+        try #require(created.status == 0, "\(created.stderr)")
+        let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        daemon.terminate()
+        let directory = daemon.dir + "/data/containers/" + id
+        try "{not a record".write(toFile: directory + "/config.v2.json", atomically: true, encoding: .utf8)
+        try daemon.start()
+        #expect(daemon.docker("version").status == 0)
+        #expect(!daemon.docker("ps", "-aq", "--no-trunc").stdout.contains(id))
+        #expect(FileManager.default.fileExists(atPath: directory + "/config.v2.json"))
+        #expect(daemon.log.contains("cannot be read, skipped"), "\(daemon.log)")
+    }
 }
