@@ -163,7 +163,7 @@ let package = Package(
         .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthAPITypes"]),
         .testTarget(name: "BerthAPITypesTests", dependencies: ["BerthAPITypes"]),
         .testTarget(name: "BerthClientTests", dependencies: ["BerthClient", "BerthAPITypes", "BerthTestSupport"]),
-        .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine"]),
+        .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthSystem"]),
         .testTarget(name: "BerthSystemTests", dependencies: ["BerthSystem"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthTestSupport", "BerthRuntime", "BerthSystem"]),
     ]

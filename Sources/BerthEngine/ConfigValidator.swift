@@ -106,22 +106,20 @@ enum ConfigValidator {
         guard let fields = body.object else { throw typeError(body, "CreateRequest", "container.CreateRequest") }
         try checkFields(fields, configFields, owner: "CreateRequest")
         if let health = fields["Healthcheck"]?.object { try validateHealthcheck(health) }
+        var bound: Set<String> = []
         if let host = fields["HostConfig"], !host.isNull {
             guard let object = host.object else { throw typeError(host, "CreateRequest.HostConfig", "container.HostConfig") }
             try validateHostConfig(object)
             for (key, message) in unsupportedHostFields.sorted(by: { $0.key < $1.key }) where isSet(object[key]) {
                 throw EngineError(.badRequest, "\(message) (HostConfig.\(key))")
             }
-            try validateMounts(host)
+            bound = try mountDestinations(host)
             _ = try EtcFiles.hosts("", extraHosts: host["ExtraHosts"]?.strings ?? [])
         }
         // Anonymous volumes (`-v /path`) need the volume store: refused until it exists, never
-        // dropped (the data would land in the container's layer and go with it).
-        // (The Python SDK lists bind destinations here too: those a bind covers are no volume.)
-        let host = fields["HostConfig"] ?? .null
-        let bound = Set((try SpecBuilder.binds(host)).map(\.destination) + (try SpecBuilder.mountEntries(host)).map(\.target)
-            + (host["Tmpfs"]?.object ?? [:]).keys)
-        let anonymous = (fields["Volumes"]?.object ?? [:]).keys.filter { !bound.contains($0) }.sorted()
+        // dropped (the data would land in the container's layer and go with it). The Python SDK
+        // lists bind destinations here too: those a bind covers are no volume.
+        let anonymous = (fields["Volumes"]?.object ?? [:]).keys.filter { !bound.contains(Self.cleanPath($0)) }.sorted()
         if !anonymous.isEmpty {
             throw EngineError(.badRequest, "anonymous volumes are not supported by Berth yet (Config.Volumes: \(anonymous.joined(separator: ", "))): use -v /host/path:/container/path or --tmpfs")
         }
@@ -130,16 +128,19 @@ enum ConfigValidator {
         }
     }
 
-    /// Binds, Mounts and Tmpfs: each readable, each destination once (dockerd: "Duplicate mount point").
-    private static func validateMounts(_ host: JSONValue) throws {
+    /// Binds, Mounts and Tmpfs: each readable, each destination once (dockerd: "Duplicate mount
+    /// point"). Returns the destinations.
+    private static func mountDestinations(_ host: JSONValue) throws -> Set<String> {
         let destinations = try SpecBuilder.binds(host).map(\.destination) + SpecBuilder.mountEntries(host).map(\.target)
             + (host["Tmpfs"]?.object ?? [:]).keys.sorted()
         var seen = Set<String>()
         for destination in destinations {
-            let clean = "/" + destination.split(separator: "/").joined(separator: "/")
-            guard seen.insert(clean).inserted else { throw EngineError(.badRequest, "Duplicate mount point: \(clean)") }
+            guard seen.insert(cleanPath(destination)).inserted else { throw EngineError(.badRequest, "Duplicate mount point: \(cleanPath(destination))") }
         }
+        return seen
     }
+
+    private static func cleanPath(_ path: String) -> String { "/" + path.split(separator: "/").joined(separator: "/") }
 
     /// A `POST /containers/{id}/update` body: `Resources` and `RestartPolicy`.
     static func validateUpdate(_ body: JSONValue) throws {
@@ -253,26 +254,15 @@ enum ConfigValidator {
     /// `0-3,5`: the syntax, and that the host has each CPU (or memory node), as dockerd checks.
     private static func validateCpuset(_ text: String?, what: String, online: String, unavailable: String) throws {
         guard let text, !text.isEmpty else { return }
-        guard let requested = parseCpuset(text) else { throw EngineError(.badRequest, "Invalid value \(text) for \(what)") }
+        guard let requested = CPUList.parse(text) else { throw EngineError(.badRequest, "Invalid value \(text) for \(what)") }
         let available = (try? String(contentsOfFile: online, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "0"
-        if let present = parseCpuset(available), !requested.isSubset(of: present) {
+        if let present = CPUList.parse(available), !requested.isSubset(of: present) {
             throw EngineError(.badRequest, "\(unavailable) - requested \(text), available: \(available)")
         }
     }
 
     /// The numbers of a Linux list (`0-3,5`); nil when malformed. Bounded: no host has more than
     /// a few thousand CPUs, and a client's `0-99999999` must not build a huge set.
-    static func parseCpuset(_ text: String) -> Set<Int>? {
-        var numbers: Set<Int> = []
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
-            guard (1...2).contains(bounds.count), let low = Int(bounds[0]), let high = Int(bounds[bounds.count - 1]),
-                  low >= 0, low <= high, high < 65536 else { return nil }
-            numbers.formUnion(low...high)
-        }
-        return numbers
-    }
-
     static func validateRestartPolicy(name: String, retries: Int64) throws {
         guard ["", "no", "always", "unless-stopped", "on-failure"].contains(name) else {
             throw EngineError(.badRequest, "invalid restart policy: unknown policy '\(name)'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'")

@@ -190,6 +190,4 @@ public struct DaemonConfig: Sendable {
 
     public var runtimeNames: [String] { (["berth-runtime", "runc", "crun"] + runtimes.keys).sorted() }
 
-    /// Docker's size strings (`10m`, `1g`, `512k`, `100`), strictly (`ByteSize`).
-    public static func parseSize(_ text: String) -> Int64? { ByteSize.parse(text) }
 }

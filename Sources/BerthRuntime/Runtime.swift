@@ -81,17 +81,14 @@ public struct Runtime: Sendable {
         let rootfs = try Self.absolute(rootPath.hasPrefix("/") ? rootPath : bundle + "/" + rootPath)
         guard SmallFile.isDirectory(rootfs) else { throw RuntimeError.invalidConfig("root.path \(rootfs) is not a directory") }
         try SpecValidator(spec: spec).validate()
-        let sharesMounts = !(spec.linux?.namespaces ?? []).contains { $0.type == .mount }
-        let mountBelowRoot = sharesMounts ? Mounts.mountID(rootfs) : nil
-        if sharesMounts && mountBelowRoot == nil {
-            throw RuntimeError.setup("a container without a mount namespace needs a kernel that reports mount ids (statx, Linux 5.8)")
-        }
         if spec.process?.terminal == true && options.consoleSocket == nil && !relayConsole {
             throw RuntimeError.invalidConfig("process.terminal is true: pass --console-socket to receive the terminal")
         }
         try store.reserve(id)
         var cgroup: (any Cgroup)?
         var startedUnit: String?
+        /// In the runtime's mount namespace: the mount under the rootfs before the init binds it.
+        var mountBelowRoot: UInt64?
         var initPid: pid_t = 0
         var fds: [Int32] = []
         defer { fds.forEach { close($0) } }
@@ -115,8 +112,14 @@ public struct Runtime: Sendable {
                 try group.apply(resources, defaultDevices: devices)
             }
             var entry = try NamespaceEntry(spec: spec, cgroup: group)
-            entry.waitsForPlacement = systemdPath != nil
             defer { entry.closeJoinDescriptors() }
+            if entry.sharesRuntimeMounts {
+                guard let below = Mounts.mountID(rootfs) else {
+                    throw RuntimeError.setup("a container without a mount namespace needs a kernel that reports mount ids (statx, Linux 5.8)")
+                }
+                mountBelowRoot = below
+            }
+            entry.waitsForPlacement = systemdPath != nil
             let (parent, child) = try SyncChannel.pair()
             fds.append(parent.fd)
             // `spawn` closes the child's end; until then (compileSeccomp may throw) it is ours.

@@ -196,7 +196,7 @@ struct SpecValidator {
             }
             if let shares = cpu.shares, shares > 262_144 { throw fail("linux.resources.cpu.shares \(shares) is above 262144") }
             for (name, list) in [("cpus", cpu.cpus), ("mems", cpu.mems)] {
-                if let list, !list.isEmpty, !Self.isCPUList(list) {
+                if let list, !list.isEmpty, CPUList.parse(list) == nil {
                     throw fail("linux.resources.cpu.\(name) \"\(list)\" is not a list such as 0-3,5")
                 }
             }
@@ -207,15 +207,6 @@ struct SpecValidator {
         }
         for limit in r.hugepageLimits ?? [] where !Self.isPageSize(limit.pageSize) {
             throw fail("linux.resources.hugepageLimits: page size \"\(limit.pageSize)\" is not a size such as 2MB or 1GB")
-        }
-    }
-
-    /// `0-3,5,7-8`
-    static func isCPUList(_ list: String) -> Bool {
-        list.split(separator: ",", omittingEmptySubsequences: false).allSatisfy { part in
-            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
-            guard (1...2).contains(bounds.count), let low = UInt32(bounds[0]) else { return false }
-            return bounds.count == 1 || (UInt32(bounds[1]).map { $0 >= low } ?? false)
         }
     }
 

@@ -1,4 +1,5 @@
 @testable import BerthEngine
+import BerthSystem
 import Testing
 
 @Suite("create and update validation")
@@ -41,10 +42,10 @@ struct ConfigValidatorTests {
     }
 
     @Test func cpusetLists() {
-        #expect(ConfigValidator.parseCpuset("0-3,5") == [0, 1, 2, 3, 5])
-        #expect(ConfigValidator.parseCpuset("3-1") == nil)
-        #expect(ConfigValidator.parseCpuset("0,,1") == nil)
-        #expect(ConfigValidator.parseCpuset("0-99999999") == nil)
+        #expect(CPUList.parse("0-3,5") == [0, 1, 2, 3, 5])
+        #expect(CPUList.parse("3-1") == nil)
+        #expect(CPUList.parse("0,,1") == nil)
+        #expect(CPUList.parse("0-99999999") == nil)
     }
 
     @Test func numbersFromClientsNeverTrap() throws {
