@@ -162,13 +162,23 @@ extension ContainerEngine {
         }
     }
 
+    private func endRestart(_ id: String) {
+        guard var record = containers[id], record.state.status == .restarting else { return }
+        record.state.status = .exited
+        EngineLog.attempt("record the failed restart of \(record.name)") { try save(record) }
+    }
+
     /// Starts a `restarting` container after `delay` seconds, unless it was stopped or removed
     /// meanwhile.
     func scheduleRestart(_ id: String, after delay: Double) {
         Task {
             try? await Task.sleep(seconds: delay)
             guard self.containers[id]?.state.status == .restarting else { return }
-            await EngineLog.attempt("restart \(id) (restart policy)") { try await self.start(id) }
+            do { try await self.start(id) } catch {
+                // A restart that cannot start leaves the container exited, not restarting forever.
+                EngineLog.logger.warning("restart \(id) (restart policy): \(error)")
+                await self.endRestart(id)
+            }
         }
     }
 

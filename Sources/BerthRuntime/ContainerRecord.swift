@@ -105,6 +105,22 @@ public struct StateStore: Sendable {
         try SmallFile.writeAtomically(directory(record.id) + "/state.json", Array(try JSONCoding.encoder.encode(record)), durability: .volatile)
     }
 
+    /// The container's cgroup, noted as soon as it exists: a create killed before its state
+    /// is saved leaves the directory and this, which `delete --force` then cleans up.
+    func saveCgroupPaths(_ id: String, _ paths: [String: String]) throws {
+        try SmallFile.writeAtomically(directory(id) + "/cgroup.json", Array(try JSONCoding.encoder.encode(paths)), durability: .volatile)
+    }
+
+    /// For a create that never finished (a directory without `state.json`): its cgroup, if it got one.
+    func interruptedCreate(_ id: String) -> (exists: Bool, cgroupPaths: [String: String]?) {
+        guard (try? StateStore.validate(id: id)) != nil, SmallFile.isDirectory(directory(id)),
+              !SmallFile.exists(directory(id) + "/state.json") else { return (false, nil) }
+        let paths = (try? SmallFile.readBytes(directory(id) + "/cgroup.json")).flatMap {
+            try? JSONCoding.decoder.decode([String: String].self, from: Data($0))
+        }
+        return (true, paths)
+    }
+
     func remove(_ id: String) {
         SmallFile.removeTree(directory(id))
     }

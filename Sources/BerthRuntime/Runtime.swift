@@ -109,6 +109,7 @@ public struct Runtime: Sendable {
             let systemdPath = cgroupDriver == .systemd ? try SystemdCgroupPath(spec.linux?.cgroupsPath, id: id) : nil
             if systemdPath == nil {
                 try group.create()
+                try store.saveCgroupPaths(id, group.paths)
                 try group.apply(resources, defaultDevices: devices)
             }
             var entry = try NamespaceEntry(spec: spec, cgroup: group)
@@ -143,6 +144,7 @@ public struct Runtime: Sendable {
                 startedUnit = systemdPath.unit
                 // Hierarchies systemd does not manage (v1 cpuset, freezer…) are ours to create.
                 try group.create()
+                try store.saveCgroupPaths(id, group.paths)
                 try group.apply(resources, defaultDevices: devices)
             }
             RuntimeLog.shared.debug("container \(id): init pid \(initPid), cgroup \(group.paths.values.sorted().first ?? "-")")
@@ -219,7 +221,21 @@ public struct Runtime: Sendable {
     }
 
     public func delete(id: String, force: Bool) throws {
-        let record = try store.load(id)
+        let record: ContainerRecord
+        do { record = try store.load(id) } catch RuntimeError.containerNotFound(_) where force {
+            // A create killed before it saved the state (its caller died): kill what it
+            // started in the cgroup, remove the cgroup and the directory.
+            let interrupted = store.interruptedCreate(id)
+            guard interrupted.exists else { throw RuntimeError.containerNotFound(id) }
+            if let paths = interrupted.cgroupPaths {
+                let cgroup = CgroupFactory.reopen(paths: paths)
+                for pid in cgroup.processes() { Glibc.kill(pid, SIGKILL) }
+                try? cgroup.setFrozen(false)
+                try cgroup.destroy()
+            }
+            store.remove(id)
+            return
+        }
         switch store.status(of: record) {
         case .stopped, .creating:
             break

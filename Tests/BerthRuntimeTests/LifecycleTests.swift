@@ -275,4 +275,42 @@ struct LifecycleTests {
         #expect(try RuntimeHarness.waitFor { (try h.state(detached))["status"] as? String == "stopped" })
         #expect(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("got-term"))
     }
+
+    /// kill -9 of a daemon kills its shim and the `create` it was running: the runtime's
+    /// directory and cgroup stayed, and `delete --force` answered "does not exist".
+    @Test("delete --force cleans up a create that was killed before it saved the state")
+    func deleteAfterAnInterruptedCreate() throws {
+        let h = try RuntimeHarness("interrupted")
+        defer { h.cleanup() }
+        let id = h.id("interrupted")
+        let marker = h.dir + "/in-hook"
+        var spec = h.spec(["true"])
+        spec.hooks = .init(prestart: [.init(path: "/bin/sh", args: ["sh", "-c", "echo $$ > \(marker); exec sleep 30"])])
+        let bundle = try h.bundle(id, spec)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        let argv = [RuntimeHarness.binary, "--root", h.root, "create", "--bundle", bundle, id]
+        let args = argv.map { strdup($0) } + [nil]
+        defer { args.forEach { free($0) } }
+        var pid: pid_t = 0
+        try #require(posix_spawn(&pid, argv[0], &actions, nil, args, environ) == 0 && pid > 0)
+        let reachedHook = RuntimeHarness.waitFor(20) { FileManager.default.fileExists(atPath: marker) }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        try #require(reachedHook)
+        let cgroup = RuntimeHarness.cgroupFile(id, v1: "pids", "cgroup.procs", v2: "cgroup.procs")
+        #expect(FileManager.default.fileExists(atPath: h.root + "/" + id))
+        #expect(FileManager.default.fileExists(atPath: cgroup))
+        let deleted = try h.runtime(["delete", "--force", id])
+        #expect(deleted.status == 0, "\(deleted.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: h.root + "/" + id))
+        #expect(!FileManager.default.fileExists(atPath: cgroup))
+        // The hook's `sleep` outlives the killed runtime: ended by the pid it wrote.
+        if let hookPid = pid_t((try? String(contentsOfFile: marker, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""), hookPid > 0 {
+            kill(hookPid, SIGKILL)
+        }
+    }
 }
