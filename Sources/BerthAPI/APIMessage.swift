@@ -2,7 +2,8 @@ import BerthEngine
 import Foundation
 import NIOCore
 
-/// One Engine API request, body read in full.
+/// One Engine API request: its body read in full, or (for the routes that take archives) as
+/// it arrives, in `upload`.
 public struct APIRequest: Sendable {
     public var method: String
     /// Without the `/v1.xx` prefix.
@@ -12,6 +13,8 @@ public struct APIRequest: Sendable {
     public var queryPairs: [(String, String)]
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// The body of an upload route, read as the route consumes it (`body` is then empty).
+    public var upload: RequestBody?
     /// The API version the client asked for (`/v1.43/...`), or the server's.
     public var version: String
 
@@ -67,8 +70,13 @@ public enum APIResponse: Sendable {
     case empty(Int)
     /// Headers only (HEAD requests that report through headers, such as the archive stat).
     case headers(Int, [(String, String)])
-    /// Chunked body produced over time (pull progress, `logs -f`, events).
-    case stream(contentType: String, AsyncStream<[UInt8]>)
+    /// Chunked body produced over time (pull progress, `logs -f`, events). Each chunk is written
+    /// before the next is asked for: a stream made with `AsyncStream(unfolding:)` is read at the
+    /// client's pace.
+    case stream(contentType: String, headers: [(String, String)] = [], AsyncStream<[UInt8]>)
+    /// A chunked body read on demand at the client's pace (save, export, archives); an error
+    /// part-way ends the connection without the final chunk, so the client sees the failure.
+    case download(contentType: String, headers: [(String, String)] = [], AsyncThrowingStream<[UInt8], any Error>)
     /// Switches the connection to raw bytes (attach, exec start) and hands it to the action.
     case hijack(contentType: String, HijackAction)
 

@@ -68,8 +68,11 @@ public final class RequestActivity: Sendable {
 }
 
 /// Reads one request at a time, runs its route on the cooperative pool, writes the answer.
-final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+/// Upload routes get their body as it arrives (`APIRequest.upload`), with reads paused while the
+/// route is behind; every other body is read whole, up to `maxBody`.
+final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let router: Router
@@ -78,12 +81,20 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
+    /// The upload being fed to its route, until its last chunk.
+    private var upload: RequestBody.Producer.Source?
+    /// Whether the route is behind on the upload: reads wait (`pendingRead`) until it catches up.
+    private var readsHeld = false
+    private var pendingRead = false
+    /// The answer to an unfinished upload is written: close once the client has sent the rest.
+    private var closeWhenUploadEnds = false
     /// Whether a route is answering (a long poll or stream may take as long as it needs).
     private var answering = false
     /// Closes the connection when a request's head (or its body) stops arriving: slow or idle
     /// clients cannot hold connections forever. Not armed while a route answers or after a hijack.
     private var deadline: Scheduled<Void>?
-    private static let maxBody = 4 << 30
+    /// The largest body read whole: JSON bodies are small; archives are uploads and not limited.
+    static let maxBody = 64 << 20
     /// As Go's servers: a head must arrive within this, and a body must keep moving.
     static let readTimeout: TimeAmount = .seconds(60)
 
@@ -101,6 +112,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         deadline?.cancel()
+        upload?.finish(TruncatedBody())
+        upload = nil
         context.fireChannelInactive()
     }
 
@@ -108,10 +121,25 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         deadline?.cancel()
     }
 
+    func read(context: ChannelHandlerContext) {
+        if readsHeld { pendingRead = true } else { context.read() }
+    }
+
     private func armDeadline(_ context: ChannelHandlerContext) {
         deadline?.cancel()
         let channel = context.channel
         deadline = context.eventLoop.scheduleTask(in: Self.readTimeout) { channel.close(promise: nil) }
+    }
+
+    /// Reads go on: the route caught up with the upload, or stopped reading it (the rest is dropped).
+    private func releaseReads(_ context: ChannelHandlerContext) {
+        guard readsHeld else { return }
+        readsHeld = false
+        if upload != nil { armDeadline(context) }
+        if pendingRead {
+            pendingRead = false
+            context.read()
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -121,10 +149,38 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 refuse(context, 505, "HTTP version \(requestHead.version) is not supported: use HTTP/1.1")
                 return
             }
+            armDeadline(context)
+            var request = Router.makeRequest(head: requestHead, body: [])
+            if Router.takesUpload(request) {
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                let eventLoop = context.eventLoop
+                let release: @Sendable () -> Void = {
+                    eventLoop.execute { loopBound.value.0.releaseReads(loopBound.value.1) }
+                }
+                let (stream, source) = RequestBody.make(control: .init(resume: release, abandoned: release))
+                request.upload = stream
+                upload = source
+                answering = true
+                dispatch(context: context, request: request, keepAlive: requestHead.isKeepAlive)
+                return
+            }
+            if let length = requestHead.headers.first(name: "Content-Length").flatMap(Int.init), length > Self.maxBody {
+                refuse(context, 413, "request body too large: the limit is \(Self.maxBody) bytes")
+                return
+            }
             head = requestHead
             body = context.channel.allocator.buffer(capacity: 0)
-            armDeadline(context)
         case var .body(chunk):
+            if let upload {
+                switch upload.yield(chunk) {
+                case .produceMore: armDeadline(context)
+                case .stopProducing:
+                    readsHeld = true
+                    deadline?.cancel()
+                case .dropped: armDeadline(context)
+                }
+                return
+            }
             guard head != nil else { return }
             if (body?.readableBytes ?? 0) + chunk.readableBytes > Self.maxBody {
                 refuse(context, 413, "request body too large: the limit is \(Self.maxBody) bytes")
@@ -133,13 +189,20 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             body?.writeBuffer(&chunk)
             armDeadline(context)
         case .end:
+            if let upload {
+                upload.finish()
+                self.upload = nil
+                deadline?.cancel()
+                if closeWhenUploadEnds { context.close(promise: nil) }
+                return
+            }
             guard let requestHead = head else { return }
             head = nil
             let bytes = body.map { Array($0.readableBytesView) } ?? []
             body = nil
             deadline?.cancel()
             answering = true
-            dispatch(context: context, head: requestHead, body: bytes)
+            dispatch(context: context, request: Router.makeRequest(head: requestHead, body: bytes), keepAlive: requestHead.isKeepAlive)
         }
     }
 
@@ -161,6 +224,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func refuse(_ context: ChannelHandlerContext, _ status: Int, _ message: String) {
         head = nil
         body = nil
+        upload?.finish(TruncatedBody())
+        upload = nil
         deadline?.cancel()
         // A route still answering owns the response: the connection can only be dropped.
         guard !answering else {
@@ -181,18 +246,21 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if context.channel.isActive { armDeadline(context) }
     }
 
-    private func dispatch(context: ChannelHandlerContext, head: HTTPRequestHead, body: [UInt8]) {
+    private func dispatch(context: ChannelHandlerContext, request: APIRequest, keepAlive: Bool) {
         activity.record()
-        let request = Router.makeRequest(head: head, body: body)
         let router = self.router
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let keepAlive = head.isKeepAlive
         let eventLoop = context.eventLoop
+        let method = HTTPMethod(rawValue: request.method)
         Task {
             let response = await router.handle(request)
             eventLoop.execute {
                 let (handler, context) = loopBound.value
-                handler.respond(response, context: context, keepAlive: keepAlive, method: head.method)
+                // An upload answered before its end (refused, or answered with a stream that
+                // goes on reading it): the connection closes after this answer, since the
+                // rest of the body may never be read.
+                let unfinished = handler.upload != nil
+                handler.respond(response, context: context, keepAlive: keepAlive && !unfinished, method: method)
             }
         }
     }
@@ -211,8 +279,16 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func respond(_ response: APIResponse, context: ChannelHandlerContext, keepAlive: Bool, method: HTTPMethod) {
         let channel = context.channel
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         func finish(_ future: EventLoopFuture<Void>) {
-            if keepAlive { answered(context) } else { future.whenComplete { _ in channel.close(promise: nil) } }
+            if keepAlive { answered(context) } else {
+                future.whenComplete { _ in
+                    let (handler, context) = loopBound.value
+                    // A client still sending an upload that was refused is let finish (its
+                    // chunks dropped) so that it reads the answer rather than a reset.
+                    if handler.upload != nil { handler.closeWhenUploadEnds = true } else { channel.close(promise: nil) }
+                }
+            }
         }
         switch response {
         case let .json(status, value):
@@ -227,28 +303,60 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             if status != 204 && status != 304 { head.headers.add(name: "Content-Length", value: "0") }
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             finish(context.writeAndFlush(wrapOutboundOut(.end(nil))))
-        case let .stream(contentType, chunks):
-            var head = responseHead(200, [("Content-Type", contentType)], keepAlive: keepAlive)
-            head.headers.add(name: "Transfer-Encoding", value: "chunked")
-            context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            let streaming = Task {
+        case let .stream(contentType, headers, chunks):
+            sendChunked(context, contentType: contentType, headers: headers, keepAlive: keepAlive) { channel in
                 for await chunk in chunks {
-                    guard channel.isActive else { break }
-                    var buffer = channel.allocator.buffer(capacity: chunk.count)
-                    buffer.writeBytes(chunk)
-                    try? await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)))
+                    guard channel.isActive else { return false }
+                    try await Self.write(chunk, to: channel)
                 }
-                try? await channel.writeAndFlush(HTTPServerResponsePart.end(nil))
-                if !keepAlive { try? await channel.close() } else {
-                    channel.eventLoop.execute { loopBound.value.0.answered(loopBound.value.1) }
-                }
+                return true
             }
-            // A client that hangs up ends the stream (and `logs -f` / events with it).
-            channel.closeFuture.whenComplete { _ in streaming.cancel() }
+        case let .download(contentType, headers, chunks):
+            sendChunked(context, contentType: contentType, headers: headers, keepAlive: keepAlive) { channel in
+                for try await chunk in chunks {
+                    guard channel.isActive else { return false }
+                    try await Self.write(chunk, to: channel)
+                }
+                return true
+            }
         case let .hijack(contentType, action):
             hijack(context: context, contentType: contentType, action: action)
         }
+    }
+
+    /// A chunked response whose chunks `produce` writes, each once the previous one is written
+    /// (the client's pace). `produce` answers whether the body is complete: if not, or if it
+    /// throws, the connection closes without the final chunk, which tells the client it failed.
+    @discardableResult
+    private func sendChunked(_ context: ChannelHandlerContext, contentType: String, headers: [(String, String)], keepAlive: Bool,
+                             produce: @escaping @Sendable (Channel) async throws -> Bool) -> Task<Void, Never> {
+        var head = responseHead(200, [("Content-Type", contentType)] + headers, keepAlive: keepAlive)
+        head.headers.add(name: "Transfer-Encoding", value: "chunked")
+        context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+        let channel = context.channel
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let streaming = Task {
+            let complete = (try? await produce(channel)) ?? false
+            guard complete, channel.isActive else {
+                try? await channel.close()
+                return
+            }
+            try? await channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+            if !keepAlive { try? await channel.close() } else {
+                channel.eventLoop.execute { loopBound.value.0.answered(loopBound.value.1) }
+            }
+        }
+        // A client that hangs up ends the stream (and `logs -f` / events with it).
+        channel.closeFuture.whenComplete { _ in streaming.cancel() }
+        return streaming
+    }
+
+    private static func write(_ chunk: [UInt8], to channel: Channel) async throws {
+        // An empty chunk would read as the end of a chunked body.
+        guard !chunk.isEmpty else { return }
+        var buffer = channel.allocator.buffer(capacity: chunk.count)
+        buffer.writeBytes(chunk)
+        try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)))
     }
 
     private func writeWhole(_ context: ChannelHandlerContext, _ status: Int, contentType: String, _ bytes: [UInt8],

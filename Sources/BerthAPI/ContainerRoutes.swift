@@ -80,10 +80,10 @@ extension Router {
             let (stat, tar) = try await engine.archive(id, path: path, content: request.method == "GET")
             let header = ("X-Docker-Container-Path-Stat", Data(stat.bytes).base64EncodedString())
             guard let tar else { return .headers(200, [header]) }
-            return .bytes(200, contentType: "application/x-tar", tar, headers: [header])
+            return .download(contentType: "application/x-tar", headers: [header], tar)
         case ("PUT", "archive"):
             guard let path = request.query["path"], !path.isEmpty else { throw EngineError(.badRequest, "path is required") }
-            try await engine.extract(id, path: path, tar: request.body)
+            try await engine.extract(id, path: path, tar: request.uploadedBody)
             return .empty(200)
         case ("GET", "stats"):
             let first = try await engine.stats(id)
@@ -116,7 +116,7 @@ extension Router {
             continuation.onTermination = { _ in task.cancel() }
             return .stream(contentType: "application/json", stream)
         case ("GET", "export"):
-            return .bytes(200, contentType: "application/x-tar", try await engine.export(id))
+            return .download(contentType: "application/x-tar", try await engine.export(id))
         case ("GET", "changes"):
             return .json(200, try await engine.changes(id))
         case ("POST", "update"):

@@ -29,13 +29,7 @@ extension Router {
         case ("GET", "history"): return .json(200, try history(name))
         case ("GET", "get"): return try save(names: [name])
         case ("POST", "tag"):
-            guard let repository = request.query["repo"], !repository.isEmpty else { throw EngineError(.badRequest, "repository name is missing") }
-            let tag = request.query["tag"].flatMap { $0.isEmpty ? nil : $0 } ?? "latest"
-            let target = "\(repository):\(tag)"
-            guard (try? ImageReference(parsing: target)) != nil else { throw EngineError(.badRequest, "invalid reference format: \(target)") }
-            try images.tag(name, as: target)
-            let image = try images.resolve(target)
-            await events.publish("image", "tag", id: image.id.description, attributes: ["name": (try ImageReference(parsing: target)).familiar])
+            try await imageService.tag(name, repository: request.query["repo"], tag: request.query["tag"])
             return .empty(201)
         case ("POST", "push"): return try await push(name, request)
         default: throw Router.unsupported(request)
@@ -43,34 +37,15 @@ extension Router {
     }
 
     private func listImages(_ request: APIRequest) throws -> JSONValue {
-        let filters = try request.filters()
-        let dangling = filters["dangling"]?.contains("true") ?? false
-        var records = try images.list(danglingOnly: dangling)
-        if let references = filters["reference"] {
-            records = records.filter { record in
-                record.tags.contains { tag in
-                    let familiar = (try? ImageReference(parsing: tag))?.familiar ?? tag
-                    return references.contains { pattern in
-                        fnmatch(pattern, familiar, 0) == 0 || fnmatch(pattern, familiar.split(separator: ":").first.map(String.init) ?? familiar, 0) == 0
-                    }
-                }
-            }
-        }
-        if let labels = filters["label"] {
-            records = records.filter { record in
-                let imageLabels = (try? images.config(record))?.config?.labels ?? [:]
-                return LabelFilter.matchAll(labels, imageLabels)
-            }
-        }
-        return .array(records.map { record in
-            let config = try? images.config(record)
+        .array(try imageService.list(filters: try request.filters()).map { listing in
+            let record = listing.record
             return .object([
                 "Id": .string(record.id.description), "ParentId": .string(""),
                 "RepoTags": .array(familiarTags(record).map(JSONValue.string)),
                 "RepoDigests": .array(repoDigests(record).map(JSONValue.string)),
                 "Created": .int(record.created.flatMap(Date.parseTimestamp)?.unixSeconds ?? 0),
                 "Size": .int(record.size), "SharedSize": .int(-1), "VirtualSize": .int(record.size),
-                "Labels": .object((config?.config?.labels ?? [:]).mapValues(JSONValue.string)), "Containers": .int(-1),
+                "Labels": .object(listing.labels.mapValues(JSONValue.string)), "Containers": .int(-1),
             ])
         })
     }
@@ -88,8 +63,7 @@ extension Router {
     }
 
     func inspectImage(_ name: String) throws -> JSONValue {
-        let record = try images.resolve(name)
-        let config = try images.config(record)
+        let (record, config) = try imageService.inspect(name)
         let runtime = try JSONValue(encoding: config.config ?? ImageConfig.Config())
         var object: [String: JSONValue] = [
             "Id": .string(record.id.description), "RepoTags": .array(familiarTags(record).map(JSONValue.string)),
@@ -107,8 +81,7 @@ extension Router {
     }
 
     private func history(_ name: String) throws -> JSONValue {
-        let record = try images.resolve(name)
-        return .array(try images.history(record).map { entry in
+        .array(try imageService.history(name).map { entry in
             .object([
                 "Id": .string(entry.id), "Created": .int(entry.created.flatMap(Date.parseTimestamp)?.unixSeconds ?? 0),
                 "CreatedBy": .string(entry.createdBy),
@@ -119,51 +92,22 @@ extension Router {
     }
 
     private func remove(_ name: String, _ request: APIRequest) async throws -> APIResponse {
-        let record = try images.resolve(name)
-        let lines = try images.remove(name, force: request.flag("force"), usedBy: await engine.imageUsers())
-        var result: [JSONValue] = []
-        for line in lines {
-            if line.hasPrefix("Untagged: ") {
-                result.append(.object(["Untagged": .string(String(line.dropFirst(10)))]))
-                await events.publish("image", "untag", id: record.id.description, attributes: ["name": String(line.dropFirst(10))])
-            } else if line.hasPrefix("Deleted: ") {
-                result.append(.object(["Deleted": .string(String(line.dropFirst(9)))]))
-                await events.publish("image", "delete", id: record.id.description, attributes: ["name": name])
+        .json(200, .array(try await imageService.remove(name, force: request.flag("force")).map { removal in
+            switch removal {
+            case let .untagged(familiar): return .object(["Untagged": .string(familiar)])
+            case let .deleted(id): return .object(["Deleted": .string(id.description)])
             }
-        }
-        return .json(200, .array(result))
+        }))
     }
 
     private func prune(_ request: APIRequest) async throws -> JSONValue {
         let filter = try PruneFilter(try request.filters(), accepting: ["dangling", "until", "label", "label!"])
-        let removed = try images.prune(all: !filter.danglingOnly, inUse: await engine.imagesInUse()) { record in
-            filter.selects(labels: (try images.config(record)).config?.labels ?? [:],
-                           created: record.created.flatMap(Date.parseTimestamp))
-        }
-        var entries: [JSONValue] = []
-        for image in removed {
-            for tag in image.untagged {
-                let name = (try? ImageReference(parsing: tag))?.familiar ?? tag
-                entries.append(.object(["Untagged": .string(name)]))
-                await events.publish("image", "untag", id: image.id.description, attributes: ["name": name])
-            }
-            entries.append(.object(["Deleted": .string(image.id.description)]))
-            await events.publish("image", "delete", id: image.id.description)
+        let removed = try await imageService.prune(filter)
+        let entries: [JSONValue] = removed.flatMap { image, names in
+            names.map { JSONValue.object(["Untagged": .string($0)]) } + [.object(["Deleted": .string(image.id.description)])]
         }
         return .object(["ImagesDeleted": entries.isEmpty ? .null : .array(entries),
-                        "SpaceReclaimed": .int(removed.reduce(0) { $0 + $1.size })])
-    }
-
-    /// A registry client for one request: the daemon's settings plus the `X-Registry-Auth` credentials.
-    private func registryClient(_ request: APIRequest, host: String) -> (RegistryClient, owned: Bool) {
-        guard let header = request.header("X-Registry-Auth"), !header.isEmpty else { return (registry, false) }
-        var padded = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while padded.count % 4 != 0 { padded += "=" }
-        guard let data = Data(base64Encoded: padded), let auth = try? JSONValue(parsing: data),
-              let user = auth["username"]?.string, let password = auth["password"]?.string, !user.isEmpty else { return (registry, false) }
-        var configuration = registry.configuration
-        configuration.credentials[host] = RegistryCredentials(username: user, password: password)
-        return (RegistryClient(configuration: configuration), true)
+                        "SpaceReclaimed": .int(removed.reduce(0) { $0 + $1.image.size })])
     }
 
     private func create(_ request: APIRequest) async throws -> APIResponse {
@@ -173,25 +117,16 @@ extension Router {
         if let tag = request.query["tag"], !tag.isEmpty { name += tag.hasPrefix("sha256:") ? "@\(tag)" : ":\(tag)" }
         let reference: ImageReference
         do { reference = try ImageReference(parsing: name) } catch { throw EngineError(.badRequest, "invalid reference format: \(name)") }
-        let (client, owned) = registryClient(request, host: reference.domain)
-        let puller = ImagePuller(client: client, store: images)
-        let images = self.images, events = self.events
-        return try await progressStream(client: client, owned: owned) { send in
-            let existing = try? images.resolve(reference.description)
-            let record = try await puller.pull(reference) { send($0.message) }
-            let fresh = existing?.id != record.id
-            send(ProgressMessage(status: fresh ? "Status: Downloaded newer image for \(reference.familiar)" : "Status: Image is up to date for \(reference.familiar)"))
-            await events.publish("image", "pull", id: reference.familiar, attributes: ["name": reference.familiar])
-        }
+        let service = imageService, auth = request.header("X-Registry-Auth")
+        return try await progressStream { send in try await service.pull(reference, auth: auth, progress: send) }
     }
 
     /// A JSON-progress response fed by `work`: Docker's jsonmessage lines, and a final
-    /// `errorDetail` line when the work fails. A per-request registry client is shut down after.
+    /// `errorDetail` line when the work fails.
     ///
     /// As dockerd: a failure before the first message is the response's status (a pull of an
     /// image that is not there answers 404, an unauthorized one 401), not a 200 with an error.
-    private func progressStream(client: RegistryClient, owned: Bool,
-                                _ work: @escaping @Sendable (@escaping @Sendable (ProgressMessage) -> Void) async throws -> Void) async throws -> APIResponse {
+    private func progressStream(_ work: @escaping @Sendable (@escaping @Sendable (ProgressMessage) -> Void) async throws -> Void) async throws -> APIResponse {
         let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
         let gate = FirstMessageGate()
         try await withCheckedThrowingContinuation { (first: CheckedContinuation<Void, Error>) in
@@ -204,12 +139,8 @@ extension Router {
                     }
                     gate.open()
                 } catch {
-                    if !gate.fail(Router.mapped(error)) {
-                        let message = "\(Router.mapped(error))"
-                        continuation.yield(JSONValue.object(["errorDetail": .object(["message": .string(message)]), "error": .string(message)]).bytes + [10])
-                    }
+                    if !gate.fail(Router.mapped(error)) { continuation.yield(Router.errorLine(error)) }
                 }
-                if owned { try? await client.shutdown() }
                 continuation.finish()
             }
             continuation.onTermination = { _ in task.cancel() }
@@ -217,20 +148,21 @@ extension Router {
         return .stream(contentType: "application/json", stream)
     }
 
+    /// Docker's jsonmessage for a failure once a stream has begun.
+    static func errorLine(_ error: Error) -> [UInt8] {
+        let message = "\(Router.mapped(error))"
+        return JSONValue.object(["errorDetail": .object(["message": .string(message)]), "error": .string(message)]).bytes + [10]
+    }
+
     private func importImage(_ request: APIRequest, source: String) async throws -> APIResponse {
         guard source == "-" else { throw EngineError(.notImplemented, "import from a URL is not supported: send the archive as the request body") }
-        let file = engine.scratchPath("import")
-        defer { unlink(file) }
-        _ = FileManager.default.createFile(atPath: file, contents: Data(request.body))
         var reference: String?
         if let repository = request.query["repo"], !repository.isEmpty {
             reference = repository + ((request.query["tag"]).flatMap { $0.isEmpty ? nil : ":\($0)" } ?? "")
         }
-        let changes = request.queryPairs.filter { $0.0 == "changes" }.map(\.1)
-        let config = changes.isEmpty ? nil : try ConfigChanges.apply(changes, to: .object([:])).decode(ImageConfig.Config.self)
-        let message = request.query["message"].flatMap { $0.isEmpty ? nil : $0 }
-        let id = try images.importRootfs(file, reference: reference, config: config, message: message)
-        await events.publish("image", "import", id: id.description)
+        let id = try await imageService.importRootfs(request.uploadedBody, reference: reference,
+                                                     changes: request.queryPairs.filter { $0.0 == "changes" }.map(\.1),
+                                                     message: request.query["message"].flatMap { $0.isEmpty ? nil : $0 })
         return .bytes(200, contentType: "application/json", JSONValue.object(["status": .string(id.description)]).bytes + [10])
     }
 
@@ -239,64 +171,38 @@ extension Router {
         if let tag = request.query["tag"], !tag.isEmpty { target += ":\(tag)" }
         let reference: ImageReference
         do { reference = try ImageReference(parsing: target) } catch { throw EngineError(.badRequest, "invalid reference format: \(target)") }
-        _ = try images.resolve(reference.description)
-        let (client, owned) = registryClient(request, host: reference.domain)
-        let pusher = ImagePusher(client: client, store: images)
-        let events = self.events
-        return try await progressStream(client: client, owned: owned) { send in
-            send(ProgressMessage(status: "The push refers to repository [\(reference.repository)]"))
-            _ = try await pusher.push(reference.description, as: reference) { send($0.message) }
-            await events.publish("image", "push", id: reference.familiar, attributes: ["name": reference.familiar])
-        }
+        _ = try imageService.inspect(reference.description)
+        let service = imageService, auth = request.header("X-Registry-Auth")
+        return try await progressStream { send in try await service.push(reference, auth: auth, progress: send) }
     }
 
     private func save(names: [String]) throws -> APIResponse {
-        guard !names.isEmpty else { throw EngineError(.badRequest, "no image names given") }
-        let file = engine.scratchPath("save") + ".tar"
-        defer { unlink(file) }
-        for name in names { _ = try images.resolve(name) }
-        try images.save(names, to: file)
-        guard let data = FileManager.default.contents(atPath: file) else { throw EngineError(.internalError, "save: archive missing") }
-        return .bytes(200, contentType: "application/x-tar", Array(data))
+        .download(contentType: "application/x-tar", try imageService.save(names))
     }
 
     /// `docker load`: quietly (`quiet=1`, what the docker CLI asks when not on a terminal) the
     /// "Loaded image" lines once done, or errors as HTTP statuses; otherwise a stream with a
     /// "Loading layer" progress message per layer first, errors as `errorDetail` lines.
     private func load(_ request: APIRequest) async throws -> APIResponse {
-        let file = engine.scratchPath("load") + ".tar"
-        _ = FileManager.default.createFile(atPath: file, contents: Data(request.body))
-        let images = self.images, events = self.events
-        @Sendable func loadAll(_ progress: @escaping (Digest, Int64) -> Void) async throws -> [UInt8] {
-            defer { unlink(file) }
-            let loaded: [(id: Digest, tags: [String])]
-            do { loaded = try images.load(archive: file, named: "the uploaded archive", layerLoaded: progress) } catch {
-                throw EngineError(.badRequest, "load: \(error)")
+        let service = imageService, body = request.uploadedBody
+        @Sendable func lines(_ loaded: [ImageService.Loaded]) -> [UInt8] {
+            loaded.flatMap { image in
+                (image.names.isEmpty ? ["Loaded image ID: \(image.id)\n"] : image.names.map { "Loaded image: \($0)\n" })
+                    .flatMap { JSONValue.object(["stream": .string($0)]).bytes + [10] }
             }
-            var lines: [UInt8] = []
-            for image in loaded {
-                let names = image.tags.compactMap { (try? ImageReference(parsing: $0))?.familiar }
-                if names.isEmpty {
-                    lines += JSONValue.object(["stream": .string("Loaded image ID: \(image.id)\n")]).bytes + [10]
-                }
-                for name in names { lines += JSONValue.object(["stream": .string("Loaded image: \(name)\n")]).bytes + [10] }
-                await events.publish("image", "load", id: image.id.description)
-            }
-            return lines
         }
         let quiet = ["1", "true"].contains(request.query["quiet"] ?? "")
-        guard !quiet else { return .bytes(200, contentType: "application/json", try await loadAll { _, _ in }) }
+        guard !quiet else { return .bytes(200, contentType: "application/json", lines(try await service.load(body))) }
         let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
         Task {
             do {
-                let lines = try await loadAll { digest, size in
+                let loaded = try await service.load(body) { digest, size in
                     let message = ProgressMessage(status: "Loading layer", id: PullEvent.shortID(digest), current: size, total: size)
                     if let value = try? JSONValue(encoding: message) { continuation.yield(value.bytes + [10]) }
                 }
-                continuation.yield(lines)
+                continuation.yield(lines(loaded))
             } catch {
-                let message = "\(Router.mapped(error))"
-                continuation.yield(JSONValue.object(["errorDetail": .object(["message": .string(message)]), "error": .string(message)]).bytes + [10])
+                continuation.yield(Router.errorLine(error))
             }
             continuation.finish()
         }
@@ -305,6 +211,12 @@ extension Router {
 }
 
 extension APIRequest {
+    /// The body of an upload route as it arrives (or, for a request built without one, the
+    /// bytes read whole).
+    var uploadedBody: RequestBody {
+        upload ?? .whole(body)
+    }
+
     /// Every value of a repeated query parameter (`names=a&names=b`).
     func queryList(_ name: String) -> [String] {
         queryPairs.filter { $0.0 == name }.map(\.1).filter { !$0.isEmpty }

@@ -13,18 +13,16 @@ public final class Router: Sendable {
     public static let engineVersion = EngineAPIVersion.engine
 
     let engine: ContainerEngine
-    let images: ImageStore
+    let imageService: ImageService
     let events: EventBus
     let config: DaemonConfig
-    let registry: RegistryClient
     let started = Date()
 
     public init(engine: ContainerEngine, registry: RegistryClient) {
         self.engine = engine
-        images = engine.images
+        imageService = ImageService(engine: engine, registry: registry)
         events = engine.events
         config = engine.config
-        self.registry = registry
     }
 
     static func makeRequest(head: HTTPRequestHead, body: [UInt8]) -> APIRequest {
@@ -54,6 +52,17 @@ public final class Router: Sendable {
         }
         return APIRequest(method: head.method.rawValue, path: path, query: query, queryPairs: pairs,
                           headers: head.headers.map { ($0.name, $0.value) }, body: body, version: version)
+    }
+
+    /// The routes whose bodies are archives of any size: read as they arrive, never whole.
+    static func takesUpload(_ request: APIRequest) -> Bool {
+        let segments = request.path.split(separator: "/")
+        switch (request.method, segments.first) {
+        case ("POST", "images"): return segments.count == 2 && (segments[1] == "load" || (segments[1] == "create" && request.query["fromSrc"] != nil))
+        case ("PUT", "containers"): return segments.count == 3 && segments[2] == "archive"
+        case ("POST", "build"): return true
+        default: return false
+        }
     }
 
     private static func decodeQueryComponent(_ text: Substring) -> String {

@@ -66,8 +66,8 @@ extension Router {
             "ContainersRunning": .int(Int64(states.filter { $0 == "running" }.count)),
             "ContainersPaused": .int(Int64(states.filter { $0 == "paused" }.count)),
             "ContainersStopped": .int(Int64(states.filter { $0 != "running" && $0 != "paused" }.count)),
-            "Images": .int(Int64(try images.list().count)),
-            "Driver": .string(images.snapshots.driver == .overlay ? "overlay2" : "vfs"),
+            "Images": .int(Int64(try imageService.store.list().count)),
+            "Driver": .string(imageService.store.snapshots.driver == .overlay ? "overlay2" : "vfs"),
             "DriverStatus": .array([.array([.string("Backing Filesystem"), .string("extfs")])]),
             "Plugins": .object(["Volume": .array([.string("local")]), "Network": .array([.string("host"), .string("none")]),
                                 "Log": .array([.string("json-file"), .string("none")])]),
@@ -160,7 +160,7 @@ extension Router {
     private func diskUsage() async throws -> JSONValue {
         let containers = try await engine.list(all: true, limit: nil, size: true, filters: [:])
         let inUse = await engine.imagesInUse()
-        let imageList = try images.list()
+        let imageList = try imageService.store.list()
         return .object([
             "LayersSize": .int(imageList.reduce(0) { $0 + $1.size }),
             "Images": .array(imageList.map { record in
@@ -179,19 +179,7 @@ extension Router {
         guard let user = body["username"]?.string, let password = body["password"]?.string else {
             throw EngineError(.badRequest, "username and password are required")
         }
-        let server = body["serveraddress"]?.string ?? "docker.io"
-        var host = server.replacingOccurrences(of: "https://", with: "").replacingOccurrences(of: "http://", with: "")
-        host = host.split(separator: "/").first.map(String.init) ?? host
-        if host == "index.docker.io" || host.isEmpty { host = "docker.io" }
-        var configuration = registry.configuration
-        configuration.credentials[host] = RegistryCredentials(username: user, password: password)
-        let client = RegistryClient(configuration: configuration)
-        defer { Task { try? await client.shutdown() } }
-        do {
-            try await client.checkLogin(host: host)
-        } catch {
-            throw EngineError(.unauthorized, "login attempt to \(server) failed: \(error)")
-        }
+        try await imageService.login(user: user, password: password, server: body["serveraddress"]?.string ?? "docker.io")
         return .json(200, .object(["Status": .string("Login Succeeded"), "IdentityToken": .string("")]))
     }
 }

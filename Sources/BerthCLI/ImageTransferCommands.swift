@@ -37,18 +37,20 @@ struct Save: ParsableCommand {
     }
 }
 
-/// Reads an archive from `-i FILE` or stdin (refusing a terminal, which holds no archive).
-func readArchive(_ input: String?, command: String) throws -> [UInt8] {
+/// The descriptor an archive is read from: `-i FILE`, or stdin (refusing a terminal, which
+/// holds no archive). The caller closes a file it opened (not stdin).
+func openArchive(_ input: String?, command: String) throws -> Int32 {
     if let input {
-        guard let data = FileManager.default.contents(atPath: input) else {
+        let fd = open(input, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
             throw CLIError.message("open \(input): \(String(cString: strerror(errno)).lowercased())", code: 1)
         }
-        return Array(data)
+        return fd
     }
     guard isatty(0) == 0 else {
         throw CLIError.message("requested \(command) from stdin, but stdin is empty", code: 1)
     }
-    return Array(FileHandle.standardInput.readDataToEndOfFile())
+    return 0
 }
 
 struct Load: ParsableCommand {
@@ -57,11 +59,12 @@ struct Load: ParsableCommand {
     @Flag(name: [.short, .long], help: "Suppress the load output") var quiet = false
 
     func run() throws {
-        let archive = try readArchive(input, command: "load")
+        let archive = try openArchive(input, command: "load")
+        defer { if archive != 0 { close(archive) } }
         // As docker: progress only when someone watches it.
         let quiet = self.quiet || isatty(1) == 0
         try ProgressStream.run(quiet: quiet, to: 1) { onLine in
-            try session.client.streamJSONLines("POST", "/images/load", query: [("quiet", quiet ? "1" : "0")], rawBody: archive,
+            try session.client.streamJSONLines("POST", "/images/load", query: [("quiet", quiet ? "1" : "0")], upload: archive,
                                                headers: [("Content-Type", "application/x-tar")], onLine: onLine)
         }
     }
@@ -79,7 +82,8 @@ struct Import: ParsableCommand {
         if file.hasPrefix("http://") || file.hasPrefix("https://") {
             throw CLIError.message("importing from a URL is not supported by berth: download the archive and import the file", code: 1)
         }
-        let archive = try readArchive(file == "-" ? nil : file, command: "import")
+        let archive = try openArchive(file == "-" ? nil : file, command: "import")
+        defer { if archive != 0 { close(archive) } }
         var query = [("fromSrc", "-")]
         if let repository { query += try Pull.repositoryQuery(repository) }
         if let message { query.append(("message", message)) }
@@ -87,7 +91,7 @@ struct Import: ParsableCommand {
         for instruction in change { query.append(("changes", instruction)) }
         var status: String?
         try ProgressStream.run(quiet: true, to: 1) { onLine in
-            try session.client.streamJSONLines("POST", "/images/create", query: query, rawBody: archive) { value, line in
+            try session.client.streamJSONLines("POST", "/images/create", query: query, upload: archive) { value, line in
                 if let text = value["status"]?.string { status = text }
                 try onLine(value, line)
             }

@@ -54,14 +54,18 @@ public struct EngineClient: Sendable {
     }
 
     /// Sends a request and hands the body to `onData` as it arrives (logs -f, events, pull progress).
+    /// `upload` is a descriptor (a file, stdin) whose contents are the body, sent in chunks as
+    /// read: an archive of any size is never held in memory.
     @discardableResult
     public func stream(_ method: String, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil,
-                       rawBody: [UInt8]? = nil, headers: [(String, String)] = [],
+                       rawBody: [UInt8]? = nil, upload: Int32? = nil, headers: [(String, String)] = [],
                        onData: ([UInt8]) throws -> Void) throws -> (status: Int, headers: [String: String]) {
         let connection = try Connection(host: host, tls: tls)
         defer { connection.close() }
-        try connection.send(requestHead(method, path, query: query, body: body, rawBody: rawBody, headers: headers, upgrade: false)
+        try connection.send(requestHead(method, path, query: query, body: body, rawBody: rawBody, chunked: upload != nil,
+                                        headers: headers, upgrade: false)
             + (rawBody ?? body.map { Array($0.bytes) } ?? []))
+        if let upload { try sendChunked(upload, on: connection) }
         let (status, responseHeaders) = try connection.readHead()
         if status >= 400 {
             var errorBody: [UInt8] = []
@@ -77,14 +81,14 @@ public struct EngineClient: Sendable {
     /// to `onLine` as it arrives, decoded and raw; lines that are not JSON are skipped.
     @discardableResult
     public func streamJSONLines(_ method: String, _ path: String, query: [(String, String)] = [], rawBody: [UInt8]? = nil,
-                                headers: [(String, String)] = [],
+                                upload: Int32? = nil, headers: [(String, String)] = [],
                                 onLine: (JSONValue, Data) throws -> Void) throws -> (status: Int, headers: [String: String]) {
         var pending: [UInt8] = []
         func deliver(_ line: ArraySlice<UInt8>) throws {
             let data = Data(line)
             if let value = try? JSONValue(parsing: data) { try onLine(value, data) }
         }
-        let head = try stream(method, path, query: query, rawBody: rawBody, headers: headers) { bytes in
+        let head = try stream(method, path, query: query, rawBody: rawBody, upload: upload, headers: headers) { bytes in
             pending += bytes
             while let newline = pending.firstIndex(of: 10) {
                 try deliver(pending[..<newline])
@@ -99,7 +103,7 @@ public struct EngineClient: Sendable {
     public func hijack(_ method: String, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil) throws -> (fd: Int32, pending: [UInt8]) {
         let connection = try Connection(host: host, tls: tls)
         do {
-            try connection.send(requestHead(method, path, query: query, body: body, rawBody: nil, headers: [], upgrade: true)
+            try connection.send(requestHead(method, path, query: query, body: body, rawBody: nil, chunked: false, headers: [], upgrade: true)
                 + (body.map { Array($0.bytes) } ?? []))
             let (status, headers) = try connection.readHead()
             if status >= 400 {
@@ -119,8 +123,22 @@ public struct EngineClient: Sendable {
         return String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Sends what `fd` holds as a chunked body. A server that answered early (a refusal) and
+    /// closed is not an error here: its answer is read next.
+    private func sendChunked(_ fd: Int32, on connection: Connection) throws {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw Failure.protocolError("read the upload: \(String(cString: strerror(errno)))") }
+            let frame = Array((String(count, radix: 16) + "\r\n").utf8) + buffer[0..<count] + Array((count == 0 ? "\r\n\r\n" : "\r\n").utf8)
+            do { try connection.send(frame) } catch { return }
+            if count == 0 { return }
+        }
+    }
+
     private func requestHead(_ method: String, _ path: String, query: [(String, String)], body: JSONValue?, rawBody: [UInt8]?,
-                             headers: [(String, String)], upgrade: Bool) -> [UInt8] {
+                             chunked: Bool, headers: [(String, String)], upgrade: Bool) -> [UInt8] {
         var target = "/v\(apiVersion)\(path)"
         if !query.isEmpty {
             target += "?" + query.map { "\(Self.escape($0.0))=\(Self.escape($0.1))" }.joined(separator: "&")
@@ -132,6 +150,9 @@ public struct EngineClient: Sendable {
                 lines.append("Content-Type: \(rawBody == nil ? "application/json" : "application/x-tar")")
             }
             lines.append("Content-Length: \(length)")
+        } else if chunked {
+            if !headers.contains(where: { $0.0.lowercased() == "content-type" }) { lines.append("Content-Type: application/x-tar") }
+            lines.append("Transfer-Encoding: chunked")
         }
         for (name, value) in headers { lines.append("\(name): \(value)") }
         lines.append(upgrade ? "Connection: Upgrade\r\nUpgrade: tcp" : "Connection: close")
@@ -183,9 +204,14 @@ final class Connection {
         fd = socketFD
     }
 
+    /// Writes all of `bytes`; a daemon that closed the connection is an error, not a SIGPIPE.
     func send(_ bytes: [UInt8]) throws {
-        do { try FileDescriptors.writeAll(fd, bytes) } catch {
-            throw EngineClient.Failure.protocolError("write: \(error)")
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw EngineClient.Failure.protocolError("write: \(String(cString: strerror(errno)).lowercased())") }
+            offset += n
         }
     }
 

@@ -79,7 +79,7 @@ extension ContainerEngine {
     }
 
     /// HEAD/GET `/containers/{id}/archive`: the stat of `path`, and with `content` a tar of it.
-    public func archive(_ reference: String, path: String, content: Bool) async throws -> (stat: JSONValue, tar: [UInt8]?) {
+    public func archive(_ reference: String, path: String, content: Bool) async throws -> (stat: JSONValue, tar: AsyncThrowingStream<[UInt8], any Error>?) {
         let id = try resolve(reference)
         let record = containers[id]!
         let (stat, file): (JSONValue, String?) = try withRootfs(id) { rootfs in
@@ -91,24 +91,37 @@ extension ContainerEngine {
             let parent = (hostPath as NSString).deletingLastPathComponent
             let result = Subprocess.runBlocking(["/bin/tar", "--numeric-owner", "-C", parent, "-cf", output,
                                                  "--", (hostPath as NSString).lastPathComponent])
-            guard Self.tarSucceeded(result.status) else { throw EngineError(.internalError, "archive \(path): \(result.output)") }
+            guard Self.tarSucceeded(result.status) else {
+                unlink(output)
+                throw EngineError(.internalError, "archive \(path): \(result.output)")
+            }
             return (stat, output)
         }
         guard let file else { return (stat, nil) }
-        defer { unlink(file) }
-        return (stat, Array(FileManager.default.contents(atPath: file) ?? Data()))
+        return (stat, try ScratchFile.chunks(consuming: file))
     }
 
     /// PUT `/containers/{id}/archive`: extracts a tar into the directory `path`; entries that would
-    /// leave it (`..`, absolute names, through symlinks) are refused by the layer applier.
-    public func extract(_ reference: String, path: String, tar: [UInt8]) async throws {
+    /// leave it (`..`, absolute names, through symlinks) are refused by the layer applier. The
+    /// tar is written to a scratch file as it arrives, off the actor.
+    public nonisolated func extract<Body: AsyncSequence>(_ reference: String, path: String, tar: Body) async throws where Body.Element == [UInt8] {
+        let id = try await writableRootfs(reference)
+        let input = scratchPath("cp") + ".tar"
+        try await ScratchFile.write(tar, to: input)
+        defer { unlink(input) }
+        try await extract(id, archive: input, into: path)
+    }
+
+    private func writableRootfs(_ reference: String) throws -> String {
         let id = try resolve(reference)
         if containers[id]!.hostConfig["ReadonlyRootfs"]?.bool ?? false {
             throw EngineError(.badRequest, "container rootfs is marked read-only")
         }
-        let input = scratchPath("cp") + ".tar"
-        FileManager.default.createFile(atPath: input, contents: Data(tar))
-        defer { unlink(input) }
+        return id
+    }
+
+    private func extract(_ id: String, archive input: String, into path: String) throws {
+        guard containers[id] != nil else { throw EngineError(.notFound, "No such container: \(id)") }
         try withRootfs(id) { rootfs in
             let directory = try Self.resolve(path, in: rootfs, directory: true)
             do { _ = try LayerApplier(mode: .flat).apply(layerPath: input, to: directory) } catch {
@@ -118,15 +131,19 @@ extension ContainerEngine {
     }
 
     /// GET `/containers/{id}/export`: the whole root filesystem as a tar.
-    public func export(_ reference: String) async throws -> [UInt8] {
+    public func export(_ reference: String) async throws -> AsyncThrowingStream<[UInt8], any Error> {
         let id = try resolve(reference)
         let output = scratchPath("export") + ".tar"
-        defer { unlink(output) }
-        try withRootfs(id) { rootfs in
-            let result = Subprocess.runBlocking(["/bin/tar", "--numeric-owner", "--xattrs", "-C", rootfs, "-cf", output, "."])
-            guard Self.tarSucceeded(result.status) else { throw EngineError(.internalError, "export: \(result.output)") }
+        do {
+            try withRootfs(id) { rootfs in
+                let result = Subprocess.runBlocking(["/bin/tar", "--numeric-owner", "--xattrs", "-C", rootfs, "-cf", output, "."])
+                guard Self.tarSucceeded(result.status) else { throw EngineError(.internalError, "export: \(result.output)") }
+            }
+            return try ScratchFile.chunks(consuming: output)
+        } catch {
+            unlink(output)
+            throw error
         }
-        return Array(FileManager.default.contents(atPath: output) ?? Data())
     }
 
     /// GNU tar's status 1 says a file changed while it was read: a running container writes

@@ -32,75 +32,16 @@ struct LogReader: Sendable {
     let tty: Bool
     let options: LogOptions
 
+    /// The log's frames, read as the client takes them (at most `LogCursor.batch` bytes a
+    /// step): a log of any size streams in bounded memory.
     func frames(isRunning: @escaping @Sendable () async -> Bool) -> AsyncStream<[UInt8]> {
-        AsyncStream { continuation in
-            let task = Task {
-                var offset: UInt64 = 0
-                var lines: [Substring] = []
-                // Opened first and kept: a client may read the stream after the container (and its
-                // log file) is gone, as the Python SDK's `run` does.
-                var handle = FileHandle(forReadingAtPath: path)
-                for file in rotatedFiles() {
-                    let data: Data?
-                    if file == path {
-                        try? handle?.seek(toOffset: 0)
-                        data = try? handle?.readToEnd()
-                    } else if file.hasSuffix(".gz") {
-                        data = Self.gunzip(file)
-                    } else {
-                        data = FileManager.default.contents(atPath: file)
-                    }
-                    guard let data else { continue }
-                    if file == path { offset = UInt64(data.count) }
-                    let text = String(decoding: data, as: UTF8.self)
-                    lines += text.split(separator: "\n")
-                }
-                if let tail = options.tail { lines = Array(lines.suffix(max(0, tail))) }
-                for line in lines { if let frame = frame(line) { continuation.yield(frame) } }
-                // Follow: new lines as the shim appends them, until the container stops.
-                var pending = ""
-                while options.follow, !Task.isCancelled {
-                    let running = await isRunning()
-                    // A rotation put a new file at the path: continue in it.
-                    if handle == nil || Self.isReplaced(path, handle!) {
-                        if let fresh = FileHandle(forReadingAtPath: path) {
-                            try? handle?.close()
-                            handle = fresh
-                            offset = 0
-                        }
-                    }
-                    if let handle {
-                        let size = (try? handle.seekToEnd()) ?? 0
-                        if size < offset { offset = 0 }
-                        try? handle.seek(toOffset: offset)
-                        let data = (try? handle.readToEnd()) ?? Data()
-                        offset += UInt64(data.count)
-                        pending += String(decoding: data, as: UTF8.self)
-                        while let newline = pending.firstIndex(of: "\n") {
-                            if let frame = frame(pending[..<newline]) { continuation.yield(frame) }
-                            pending = String(pending[pending.index(after: newline)...])
-                        }
-                    }
-                    if !running { break }
-                    try? await Task.sleep(nanoseconds: 50_000_000)
-                }
-                try? handle?.close()
-                continuation.finish()
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
-    }
-
-    /// Whether `path` now names another file than the open `handle` (rotated), or none (removed: keep reading the old one).
-    static func isReplaced(_ path: String, _ handle: FileHandle) -> Bool {
-        var current = stat(), open = stat()
-        guard stat(path, &current) == 0, fstat(handle.fileDescriptor, &open) == 0 else { return false }
-        return current.st_ino != open.st_ino || current.st_dev != open.st_dev
+        let cursor = LogCursor(reader: self, isRunning: isRunning)
+        return AsyncStream(unfolding: { await cursor.next() })
     }
 
     /// Oldest first. A rotated file is `FILE.N`, or `FILE.N.gz` with `compress` (`FILE.1` while
     /// the shim is still compressing it).
-    private func rotatedFiles() -> [String] {
+    func rotatedFiles() -> [String] {
         var files: [String] = []
         for index in stride(from: max(maxFiles, 10), through: 1, by: -1) {
             for name in ["\(path).\(index).gz", "\(path).\(index)"] where FileManager.default.fileExists(atPath: name) {
@@ -108,26 +49,12 @@ struct LogReader: Sendable {
                 break
             }
         }
-        return files + [path]
+        return files
     }
 
-    /// A gzipped rotated file's lines; nil if it cannot be read (it may be half written).
-    static func gunzip(_ path: String) -> Data? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        let source = GunzipSource(FileSource(fd: fd))
-        var out = Data()
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            guard let count = try? buffer.withUnsafeMutableBytes({ try source.read(into: $0) }) else { return nil }
-            if count == 0 { return out }
-            out.append(contentsOf: buffer[0..<count])
-        }
-    }
-
-    private func frame(_ line: Substring) -> [UInt8]? {
-        guard let entry = try? JSONDecoder().decode(Entry.self, from: Data(line.utf8)) else { return nil }
+    /// One log line (a json-file entry) as the client gets it; nil if filtered out or unreadable.
+    func frame(_ line: ArraySlice<UInt8>) -> [UInt8]? {
+        guard let entry = try? JSONDecoder().decode(Entry.self, from: Data(line)) else { return nil }
         let isStderr = entry.stream == "stderr"
         if isStderr ? !options.stderr : !options.stdout { return nil }
         if options.since != nil || options.until != nil, let time = Date.parseTimestamp(entry.time) {

@@ -63,33 +63,39 @@ public final class ImageStore: Sendable {
     /// `docker rmi`: by reference removes the tag, and the image once no tag is left; by ID
     /// removes the image (with all its tags only if `force`). Removing an image in `usedBy`
     /// (image → a container using it) is refused unless `force`; untagging one of several tags
-    /// is not. Returns Docker's "Untagged:"/"Deleted:" lines.
-    public func remove(_ nameOrID: String, force: Bool, usedBy: [Digest: String] = [:]) throws -> [String] {
+    /// is not. Returns what went, in Docker's order.
+    public func remove(_ nameOrID: String, force: Bool, usedBy: [Digest: String] = [:]) throws -> [ImageRemoval] {
         let image = try resolve(nameOrID)
         let reference = (try? ImageReference(parsing: nameOrID))?.description
         // One of several tags: only the tag goes, whoever uses the image.
         if let reference, image.tags.contains(reference), image.tags.count > 1 {
             try metadata.untag(reference)
-            return ["Untagged: \(try ImageReference(parsing: reference).familiar)"]
+            return [.untagged(try ImageReference(parsing: reference).familiar)]
         }
         if let container = usedBy[image.id], !force {
             throw ImageStoreError.conflict("conflict: unable to remove repository reference \"\(nameOrID)\" (must force) - container \(container.prefix(12)) is using its referenced image \(image.id.encoded.prefix(12))")
         }
-        var lines: [String] = []
+        var removals: [ImageRemoval] = []
         if let reference, image.tags.contains(reference) {
             try metadata.untag(reference)
-            lines.append("Untagged: \(try ImageReference(parsing: reference).familiar)")
+            removals.append(.untagged(try ImageReference(parsing: reference).familiar))
         } else if image.tags.count > 1 && !force {
             throw ImageStoreError.conflict("conflict: unable to delete \(image.id.encoded.prefix(12)) (must be forced) - image is referenced in multiple repositories")
         } else {
             for tag in image.tags {
                 try metadata.untag(tag)
-                lines.append("Untagged: \(try ImageReference(parsing: tag).familiar)")
+                removals.append(.untagged(try ImageReference(parsing: tag).familiar))
             }
         }
         try delete(image)
-        lines.append("Deleted: \(image.id)")
-        return lines
+        removals.append(.deleted(image.id))
+        return removals
+    }
+
+    /// One step of a `docker rmi`: a name removed (familiar form), or the image itself.
+    public enum ImageRemoval: Sendable, Equatable {
+        case untagged(String)
+        case deleted(Digest)
     }
 
     /// An image a prune removed, and the names it had.

@@ -88,13 +88,13 @@ struct ImageStoreTests {
         defer { Self.cleanup(dir) }
         let id = try store.load(archive: Self.busyboxArchive)[0].id
         try store.tag("busybox", as: "127.0.0.1:5000/mine:1")
-        #expect(try store.remove("busybox", force: false) == ["Untagged: busybox:latest"])
+        #expect(try store.remove("busybox", force: false) == [.untagged("busybox:latest")])
         #expect(try store.resolve("127.0.0.1:5000/mine:1").id == id)
         #expect(try store.prune(all: false).isEmpty)
         #expect(throws: ImageStoreError.self) { try store.remove("127.0.0.1:5000/mine:1", force: false, usedBy: [id: "c0ffee"]) }
         let image = try store.resolve(id.description)
-        let lines = try store.remove("127.0.0.1:5000/mine:1", force: false)
-        #expect(lines == ["Untagged: 127.0.0.1:5000/mine:1", "Deleted: \(id)"])
+        let removals = try store.remove("127.0.0.1:5000/mine:1", force: false)
+        #expect(removals == [.untagged("127.0.0.1:5000/mine:1"), .deleted(id)])
         #expect(try store.list().isEmpty)
         #expect(!store.snapshots.hasLayer(image.chain[0]))
         #expect(store.content.list().isEmpty)

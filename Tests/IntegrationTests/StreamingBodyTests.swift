@@ -1,0 +1,84 @@
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Archives of any size flow through berthd in bounded chunks: uploads (`import`, `load`,
+/// `cp` into a container) are written to a scratch file as they arrive, downloads (`save`,
+/// `export`) are read from one as the client takes them.
+@Suite("streamed request and response bodies")
+struct StreamingBodyTests {
+    @Test func importSaveAndLoadOfALargeImageKeepTheDaemonSmall() throws {
+        let daemon = try DaemonHarness("stream")
+        defer { daemon.shutdown() }
+        // A 256 MiB layer of random bytes (nothing compresses it).
+        let root = daemon.dir + "/bigroot"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        #expect(Command.capture(["/bin/sh", "-c", "head -c 268435456 /dev/urandom > \(root)/blob && tar -C \(root) -cf \(daemon.dir)/big.tar blob && rm \(root)/blob"], timeout: 120).status == 0)
+        let imported = daemon.docker(["import", daemon.dir + "/big.tar", "big:1"], timeout: 300)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let saved = daemon.docker(["save", "-o", daemon.dir + "/saved.tar", "big:1"], timeout: 300)
+        #expect(saved.status == 0, "\(saved.stderr)")
+        let size = (try? FileManager.default.attributesOfItem(atPath: daemon.dir + "/saved.tar")[.size] as? Int) ?? 0
+        #expect(size > 268_435_456, "saved archive of \(size) bytes")
+        #expect(daemon.docker("rmi", "big:1").status == 0)
+        let loaded = daemon.docker(["load", "-i", daemon.dir + "/saved.tar"], timeout: 300)
+        #expect(loaded.stdout == "Loaded image: big:1\n", "\(loaded.stderr)")
+        // Each of those bodies once sat in memory whole (twice over): the peak stays far below one.
+        let peak = DaemonMemoryTests.statusKiB(daemon.pid, "VmHWM") ?? .max
+        #expect(peak < 128 * 1024, "berthd peaked at \(peak) KiB")
+        let imageSize = Int(daemon.docker("image", "inspect", "-f", "{{.Size}}", "big:1").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(imageSize >= 268_435_456, "loaded image of \(imageSize) bytes")
+        #expect(Self.scratchEntries(daemon).isEmpty)
+    }
+
+    @Test func aTruncatedUploadLeavesNothingAndTheDaemonServes() throws {
+        let daemon = try DaemonHarness("truncup")
+        defer { daemon.shutdown() }
+        let images = daemon.docker("images", "-q").stdout
+        // 1 MiB of a promised 10 MiB, then the client hangs up.
+        let sent = daemon.python("""
+            import socket
+            s = socket.socket(socket.AF_UNIX)
+            s.connect('\(daemon.socket)')
+            s.sendall(b'POST /v1.50/images/load?quiet=1 HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/x-tar\\r\\nContent-Length: 10485760\\r\\n\\r\\n' + b'\\0' * 1048576)
+            s.close()
+            print('sent')
+            """)
+        #expect(sent.stdout == "sent\n", "\(sent.stderr)")
+        #expect(Command.eventually(timeout: 20) { Self.scratchEntries(daemon).isEmpty }, "\(Self.scratchEntries(daemon))")
+        #expect(daemon.docker("images", "-q").stdout == images)
+        #expect(daemon.docker("run", "--rm", "--network", "none", "busybox", "echo", "still").stdout == "still\n")
+    }
+
+    @Test func oversizedJSONBodiesAndRefusedUploadsAreAnsweredNotReset() throws {
+        let daemon = try DaemonHarness("bigbody")
+        defer { daemon.shutdown() }
+        // A JSON body announced above the limit is refused before it is read.
+        let refused = daemon.python("""
+            import socket
+            s = socket.socket(socket.AF_UNIX)
+            s.connect('\(daemon.socket)')
+            s.sendall(b'POST /v1.50/containers/create HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nContent-Length: 100000000\\r\\n\\r\\n{')
+            print(s.recv(4096).split(b'\\r\\n')[0].decode())
+            """)
+        #expect(refused.stdout == "HTTP/1.1 413 Payload Too Large\n", "\(refused.stdout) \(refused.stderr)")
+        #expect(daemon.docker("ps", "-aq").stdout.isEmpty)
+        // An upload to a container that does not exist: the SDK reads the 404 although it
+        // was still sending 32 MiB when the daemon answered.
+        let missing = daemon.python("""
+            try:
+                client.api.put_archive('nosuchcontainer', '/', b'\\0' * (32 << 20))
+                print('accepted')
+            except docker.errors.NotFound as error:
+                print('404', 'nosuchcontainer' in str(error))
+            """)
+        #expect(missing.stdout == "404 True\n", "\(missing.stdout) \(missing.stderr)")
+        #expect(Self.scratchEntries(daemon).isEmpty)
+        #expect(daemon.docker("version", "-f", "{{.Server.Version}}").status == 0)
+    }
+
+    /// What is left in the daemon's scratch directory.
+    static func scratchEntries(_ daemon: DaemonHarness) -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: daemon.dir + "/data/tmp")) ?? []
+    }
+}
