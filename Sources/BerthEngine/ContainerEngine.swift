@@ -263,6 +263,9 @@ public actor ContainerEngine {
         let record = ContainerRecord(id: id, name: name, created: Date().rfc3339Nano, path: path, args: Array(argv.dropFirst()),
                                      image: image.id.description, config: config, hostConfig: host,
                                      runtime: host["Runtime"]!.string!, directory: directory)
+        // What start would refuse (capabilities, a seccomp profile) is refused now, before
+        // anything is written: the spec is built once without a root or a resolved user.
+        _ = try SpecBuilder(record: record, rootfs: "/", defaultSeccomp: defaultSeccomp).build()
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try writeEtcFiles(record)

@@ -167,8 +167,10 @@ struct SpecBuilder {
         if privileged { return facts.capabilities }
         var set = ContainerDefaults.capabilities
         let added = add.map(normalize), dropped = drop.map(normalize)
-        for name in added + dropped where name != "ALL" && !Capability.names.contains(name) {
-            throw EngineError(.badRequest, "invalid capability: \(name)")
+        for (field, names) in [("CapAdd", added), ("CapDrop", dropped)] {
+            for name in names where name != "ALL" && !Capability.names.contains(name) {
+                throw EngineError(.badRequest, "invalid \(field): unknown capability: \"\(name)\"")
+            }
         }
         for name in added where name != "ALL" && !facts.capabilities.contains(name) {
             throw EngineError(.badRequest, "capability \(name) is not available to berthd on this host (not in its bounding set)")

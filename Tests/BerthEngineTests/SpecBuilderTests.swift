@@ -52,6 +52,11 @@ struct SpecBuilderTests {
         let privileged = try Self.spec(host: ["Privileged": .bool(true)])
         #expect(privileged.process?.capabilities?.bounding == Self.facts.capabilities)
         #expect(privileged.linux?.maskedPaths == [] && privileged.linux?.seccomp == nil)
+        // dockerd's words for names no capability has.
+        let unknownAdd = #expect(throws: EngineError.self) { try Self.spec(host: ["CapAdd": .array([.string("foo")])]) }
+        #expect(unknownAdd?.message == #"invalid CapAdd: unknown capability: "CAP_FOO""#)
+        let unknownDrop = #expect(throws: EngineError.self) { try Self.spec(host: ["CapDrop": .array([.string("CAP_BAR")])]) }
+        #expect(unknownDrop?.message == #"invalid CapDrop: unknown capability: "CAP_BAR""#)
     }
 
     @Test("root, hostname, domain, annotations, shm size, the daemon's /etc files")

@@ -43,12 +43,16 @@ struct HardeningTests {
             (#"{"Image":"busybox","StopTimeout":1e300}"#, "StopTimeout"),
             (#"{"Image":"busybox","Healthcheck":{"Test":["CMD","true"],"Interval":5}}"#, "Interval"),
             (#"["busybox"]"#, "CreateRequest"),
+            // What only a start used to refuse is refused at create.
+            (#"{"Image":"busybox","HostConfig":{"NetworkMode":"none","CapAdd":["FOO"]}}"#, #"invalid CapAdd: unknown capability: \"CAP_FOO\""#),
+            (#"{"Image":"busybox","HostConfig":{"NetworkMode":"none","SecurityOpt":["seccomp={bad"]}}"#, "decoding seccomp profile failed"),
         ]
         for (body, message) in refused {
             let answer = daemon.api("POST", "/containers/create", body: body)
             #expect(answer.status == 400, "\(body): \(answer)")
             #expect(answer.body.contains(message), "\(body): \(answer.body)")
         }
+        #expect(daemon.docker("ps", "-aq").stdout.isEmpty)
         // A created container updated with a bad value is refused the same way.
         let created = daemon.api("POST", "/containers/create?name=upd", body: #"{"Image":"busybox","Cmd":["true"],"HostConfig":{"NetworkMode":"none"}}"#)
         #expect(created.status == 201, "\(created)")
