@@ -88,7 +88,7 @@ public actor ContainerEngine {
     /// input: the client typed its detach keys, and the process's stdin stays open.
     public nonisolated func detachAttachment(socketPath: String, token: String) async {
         let directory = String(socketPath.dropLast("/shim.sock".count))
-        _ = try? await ShimClient(directory: directory).request("DETACH \(token)")
+        _ = try? await ShimClient(directory: directory).request(.detach(token: token))
     }
     func runtimeRoot(_ runtime: String) -> String {
         "\(config.execRoot)/runtime/\(runtime.split(separator: "/").last.map(String.init) ?? runtime)"
@@ -109,7 +109,7 @@ public actor ContainerEngine {
                 startHealthMonitor(id)
                 if !liveRestore {
                     stopping.insert(id)
-                    await EngineLog.attempt("kill \(record.name) (no live restore)") { try await shim.request("KILL 9 all") }
+                    await EngineLog.attempt("kill \(record.name) (no live restore)") { try await shim.request(.kill(signal: SIGKILL, all: true)) }
                     _ = await exitOfRunning(id, timeout: 10)
                 }
             } else {
@@ -343,7 +343,7 @@ public actor ContainerEngine {
                 throw EngineError(.conflict, "cannot remove container \"/\(record.name)\": container is running: stop the container before removing or force remove")
             }
             stopping.insert(id)
-            await EngineLog.attempt("kill \(record.name) for its removal") { try await shim(id).request("KILL 9 all") }
+            await EngineLog.attempt("kill \(record.name) for its removal") { try await shim(id).request(.kill(signal: SIGKILL, all: true)) }
             _ = await exitOfRunning(id)
             guard let exited = containers[id] else { return }
             record = exited

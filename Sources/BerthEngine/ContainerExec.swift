@@ -93,7 +93,7 @@ extension ContainerEngine {
         guard var exec = execs[id] else { throw EngineError.noSuchExec(id) }
         let shim = shim("x" + id)
         let reply: String
-        do { reply = try await shim.request("START") } catch {
+        do { reply = try await shim.request(.start) } catch {
             // The shim records 127 (no such program) or 126 when the process could not start.
             let recorded = shim.recordedExit()
             exec.exitCode = recorded?.code ?? 126
@@ -107,7 +107,7 @@ extension ContainerEngine {
         execs[id] = exec
         if let record = containers[exec.containerID] { await publish("exec_start", record, extra: ["execID": id]) }
         Task {
-            _ = try? await shim.request("WAIT")
+            _ = try? await shim.request(.wait)
             await self.execExited(id)
         }
     }
@@ -134,7 +134,7 @@ extension ContainerEngine {
 
     public func resizeExec(_ id: String, height: Int, width: Int) async throws {
         guard execs[id] != nil else { throw EngineError.noSuchExec(id) }
-        try await shim("x" + id).request("RESIZE \(height) \(width)")
+        try await shim("x" + id).request(.resize(height: height, width: width))
     }
 
     public func inspectExec(_ id: String) throws -> JSONValue {

@@ -51,11 +51,11 @@ extension ContainerEngine {
             record.state.pid = try await ShimClient.spawn(shimBinary, arguments: shimArguments(record, directory: shim.directory),
                                                           timeout: config.startTimeout)
             await handOffAttaches(id, socket: shim.socketPath)
-            try await shim.request("START")
+            try await shim.request(.start)
         } catch {
             // A shim whose START failed still holds the created container: its end deletes it.
             // A shim that never answered (a hung runtime) is ended with whatever it started.
-            if record.state.pid > 0 { await EngineLog.attempt("kill the failed start of \(record.name)") { try await shim(id).request("KILL 9") } }
+            if record.state.pid > 0 { await EngineLog.attempt("kill the failed start of \(record.name)") { try await shim(id).request(.kill(signal: SIGKILL)) } }
             else if let runtime = try? config.runtimePath(record.runtime) { await destroyInRuntime(id, runtimePath: runtime) }
             record.state.pid = 0
             images.snapshots.unmountContainer(id)
@@ -108,7 +108,7 @@ extension ContainerEngine {
     func monitor(_ id: String) {
         let shim = shim(id)
         Task {
-            _ = try? await shim.request("WAIT")
+            _ = try? await shim.request(.wait)
             await self.containerExited(id)
         }
     }
@@ -211,11 +211,11 @@ extension ContainerEngine {
         guard let number = Signals.number(name) else { throw EngineError(.badRequest, "invalid signal: \(name)") }
         let seconds = timeout ?? record.config["StopTimeout"]?.int.map(Int.init) ?? 10
         if record.state.status == .paused { await EngineLog.attempt("unpause \(record.name) to stop it") { try await setPaused(id, false) } }
-        await EngineLog.attempt("signal \(record.name) with \(name)") { try await shim(id).request("KILL \(number)") }
+        await EngineLog.attempt("signal \(record.name) with \(name)") { try await shim(id).request(.kill(signal: number)) }
         if seconds < 0 {
             _ = await exitOfRunning(id)
         } else if await exitOfRunning(id, timeout: Double(seconds)) == nil {
-            await EngineLog.attempt("kill \(record.name) after its stop timeout") { try await shim(id).request("KILL 9 all") }
+            await EngineLog.attempt("kill \(record.name) after its stop timeout") { try await shim(id).request(.kill(signal: SIGKILL, all: true)) }
             _ = await exitOfRunning(id)
         }
         await publish("stop", containers[id] ?? record)
@@ -228,7 +228,7 @@ extension ContainerEngine {
         let name = signal.flatMap { $0.isEmpty ? nil : $0 } ?? "SIGKILL"
         guard let number = Signals.number(name) else { throw EngineError(.badRequest, "invalid signal: \(name)") }
         if number == SIGKILL || number == SIGTERM { stopping.insert(id) }
-        do { try await shim(id).request("KILL \(number)\(number == SIGKILL ? " all" : "")") } catch let error as EngineError where error.kind == .conflict {
+        do { try await shim(id).request(.kill(signal: number, all: number == SIGKILL)) } catch let error as EngineError where error.kind == .conflict {
             // It exited between the check above and the signal.
             throw EngineError(.conflict, "cannot kill container: \(reference): container \(id) is not running")
         }
@@ -364,7 +364,7 @@ extension ContainerEngine {
     public func resize(_ reference: String, height: Int, width: Int) async throws {
         let id = try resolve(reference)
         guard containers[id]!.state.running else { throw EngineError.notRunning(id) }
-        try await shim(id).request("RESIZE \(height) \(width)")
+        try await shim(id).request(.resize(height: height, width: width))
     }
 }
 

@@ -12,8 +12,8 @@ struct ShimClient: Sendable {
 
     /// Sends a command and returns the reply without its `OK ` prefix; `ERR …` replies throw.
     @discardableResult
-    func request(_ line: String) async throws -> String {
-        let path = socketPath
+    func request(_ command: ShimCommand) async throws -> String {
+        let path = socketPath, line = command.line
         return try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(with: Result { try ShimClient.exchange(path, line) })
