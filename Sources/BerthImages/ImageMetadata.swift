@@ -135,8 +135,23 @@ public final class ImageMetadata: Sendable {
         }
     }
 
+    /// One image, read alone (a resolve must not read every image and tag).
     public func image(_ id: Digest) throws -> ImageRecord? {
-        try images().first { $0.id == id }
+        try db.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, manifest, created, size, chain FROM images WHERE id = ?",
+                                             arguments: [id.description]) else { return nil }
+            let tags = try String.fetchAll(db, sql: "SELECT reference FROM tags WHERE image_id = ? ORDER BY reference",
+                                           arguments: [id.description])
+            return try Self.record(row, tags: tags)
+        }
+    }
+
+    /// The IDs of the images whose hex digest starts with `prefix` (lower-case hex).
+    public func imageIDs(withPrefix prefix: String) throws -> [Digest] {
+        try db.read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM images WHERE substr(id, 8, ?) = ?", arguments: [prefix.count, prefix])
+                .map(Digest.init(parsing:))
+        }
     }
 
     /// The image a full reference names.

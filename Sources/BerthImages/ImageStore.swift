@@ -35,15 +35,14 @@ public final class ImageStore: Sendable {
 
     /// An image by reference (`busybox`, `127.0.0.1:5000/a:b`), full ID or unique ID prefix.
     public func resolve(_ nameOrID: String) throws -> ImageRecord {
-        let images = try metadata.images()
         if let reference = try? ImageReference(parsing: nameOrID), let id = try metadata.resolve(reference.description),
-           let image = images.first(where: { $0.id == id }) {
+           let image = try metadata.image(id) {
             return image
         }
         let hex = nameOrID.hasPrefix("sha256:") ? String(nameOrID.dropFirst(7)) : nameOrID
-        if hex.count >= 4, hex.allSatisfy(\.isHexDigit) {
-            let matches = images.filter { $0.id.encoded.hasPrefix(hex.lowercased()) }
-            if matches.count == 1 { return matches[0] }
+        if hex.count >= 4, hex.count <= 64, hex.allSatisfy(\.isHexDigit) {
+            let matches = try metadata.imageIDs(withPrefix: hex.lowercased())
+            if matches.count == 1, let image = try metadata.image(matches[0]) { return image }
             if matches.count > 1 { throw ImageStoreError.conflict("image ID prefix \(hex) is ambiguous") }
         }
         throw ImageStoreError.imageNotFound(nameOrID)

@@ -40,6 +40,8 @@ struct ImageStoreTests {
         let image = try store.resolve("busybox")
         #expect(image.id == expectedID)
         #expect(try store.resolve(String(expectedID.encoded.prefix(12))).id == expectedID)
+        #expect(try store.resolve(expectedID.description).tags == ["docker.io/library/busybox:latest"])
+        #expect(throws: ImageStoreError.self) { try store.resolve("0000" + String(expectedID.encoded.prefix(8))) }
         #expect(FileManager.default.fileExists(atPath: store.snapshots.layerPath(image.chain[0]) + "/bin/busybox"))
         #expect(try store.config(image).config?.cmd == ["sh"])
         let history = try store.history(image)
