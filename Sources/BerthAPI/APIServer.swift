@@ -79,7 +79,8 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let activity: RequestActivity
     private let encoder: HTTPResponseEncoder
     private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
-    private var head: HTTPRequestHead?
+    /// The request whose body is being read whole, and whether its connection is kept alive.
+    private var pending: (request: APIRequest, keepAlive: Bool)?
     private var body: ByteBuffer?
     /// The upload being fed to its route, until its last chunk.
     private var upload: RequestBody.Producer.Source?
@@ -168,7 +169,7 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 refuse(context, 413, "request body too large: the limit is \(Self.maxBody) bytes")
                 return
             }
-            head = requestHead
+            pending = (request, requestHead.isKeepAlive)
             body = context.channel.allocator.buffer(capacity: 0)
         case var .body(chunk):
             if let upload {
@@ -181,7 +182,7 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 }
                 return
             }
-            guard head != nil else { return }
+            guard pending != nil else { return }
             if (body?.readableBytes ?? 0) + chunk.readableBytes > Self.maxBody {
                 refuse(context, 413, "request body too large: the limit is \(Self.maxBody) bytes")
                 return
@@ -196,13 +197,13 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 if closeWhenUploadEnds { context.close(promise: nil) }
                 return
             }
-            guard let requestHead = head else { return }
-            head = nil
-            let bytes = body.map { Array($0.readableBytesView) } ?? []
+            guard var complete = pending else { return }
+            pending = nil
+            complete.request.body = body.map { Array($0.readableBytesView) } ?? []
             body = nil
             deadline?.cancel()
             answering = true
-            dispatch(context: context, request: Router.makeRequest(head: requestHead, body: bytes), keepAlive: requestHead.isKeepAlive)
+            dispatch(context: context, request: complete.request, keepAlive: complete.keepAlive)
         }
     }
 
@@ -222,7 +223,7 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func refuse(_ context: ChannelHandlerContext, _ status: Int, _ message: String) {
-        head = nil
+        pending = nil
         body = nil
         upload?.finish(TruncatedBody())
         upload = nil
