@@ -86,6 +86,8 @@ def rss_kib(pid):
 def measured(name, *args):
     """Runs a docker command against NAME; wall seconds and the daemon's peak RSS (MiB) meanwhile."""
     pids = daemon_pids(name)
+    # The previous step's writeback is not this one's cost.
+    subprocess.run(["sync"], check=True)
     peak = [sum(rss_kib(p) for p in pids)]
     done = threading.Event()
     def sample():
@@ -105,6 +107,7 @@ def measured(name, *args):
 results = {}
 for name in engines:
     saved = f"{work}/{name}-saved.tar"
+    time.sleep(3)  # berthd gives pages back after a quiet spell: compare daemons at rest
     idle = sum(rss_kib(p) for p in daemon_pids(name)) / 1024
     steps = {}
     steps["import"] = measured(name, "import", f"{work}/rootfs.tar", "big:1")

@@ -60,6 +60,31 @@ public final class ContentStore: Sendable {
         try Ingest(store: self, digest: digest, expectedSize: size)
     }
 
+    /// Moves the file at `path` into the store as the blob `digest`: the caller hashed it and
+    /// no one else writes it (a layer of an archive being loaded). A rename on the data root's
+    /// filesystem instead of a copy; a copy where that fails (`path` on another filesystem).
+    public func adopt(_ path: String, as digest: Digest) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ImageStoreError.io("open \(path): \(String(cString: strerror(errno)))") }
+        defer { Glibc.close(fd) }
+        guard fsync(fd) == 0 else { throw ImageStoreError.io("fsync \(path): \(String(cString: strerror(errno)))") }
+        fchmod(fd, 0o444)
+        if rename(path, self.path(digest)) == 0 { return }
+        guard errno == EXDEV else { throw ImageStoreError.io("publish \(digest): \(String(cString: strerror(errno)))") }
+        let ingest = try self.ingest(digest, size: nil)
+        defer { ingest.close() }
+        if ingest.offset > 0 { try ingest.reset() }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        lseek(fd, 0, SEEK_SET)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n == 0 { break }
+            guard n > 0 else { throw ImageStoreError.io("read \(path): \(String(cString: strerror(errno)))") }
+            try buffer.withUnsafeBytes { try ingest.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+        try ingest.commit()
+    }
+
     /// Removes a blob; absent blobs are not an error.
     public func delete(_ digest: Digest) {
         unlink(path(digest))

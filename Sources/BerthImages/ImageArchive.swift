@@ -62,15 +62,24 @@ extension ImageStore {
             throw ImageStoreError.io("\(shown) is not an image archive: it has neither manifest.json nor index.json")
         }
         var loaded: [(Digest, [String])] = []
+        var layers = LayerFiles()
         for image in planned {
-            let id = try importImage(configPath: image.config, layerPaths: image.layers, tags: image.tags, layerLoaded: layerLoaded)
+            let id = try importImage(configPath: image.config, layerPaths: image.layers, tags: image.tags, layers: &layers,
+                                     layerLoaded: layerLoaded)
             loaded.append((id, image.tags))
         }
         return loaded
     }
 
-    /// Stores one image's config and layers, unpacks the layers, records it and its tags.
-    func importImage(configPath: String, layerPaths: [String], tags: [String],
+    /// The layer files of an archive already hashed and moved into the store (images of one
+    /// archive share layers, and an image may list one layer twice).
+    struct LayerFiles {
+        var stored: [String: (digest: Digest, length: Int64, compressed: Bool)] = [:]
+    }
+
+    /// Stores one image's config and layers, unpacks the layers, records it and its tags. Layer
+    /// files are the caller's scratch files: they move into the content store.
+    func importImage(configPath: String, layerPaths: [String], tags: [String], layers: inout LayerFiles,
                      layerLoaded: (Digest, Int64) -> Void = { _, _ in }) throws -> Digest {
         guard let configData = FileManager.default.contents(atPath: configPath) else {
             throw ImageStoreError.io("image config \(configPath) is missing from the archive")
@@ -87,14 +96,17 @@ extension ImageStore {
         var descriptors: [Descriptor] = []
         var size: Int64 = 0
         for (i, layerPath) in layerPaths.enumerated() {
-            let (digest, length, compressed) = try Self.hashFile(layerPath)
+            let (digest, length, compressed) = try layers.stored[layerPath] ?? Self.hashFile(layerPath)
+            layers.stored[layerPath] = (digest, length, compressed)
             // An uncompressed layer's digest is its diff ID: check it against the config.
             if !compressed && digest != config.rootfs.diffIDs[i] {
                 throw ImageStoreError.digestMismatch(expected: config.rootfs.diffIDs[i], actual: digest)
             }
-            if !content.contains(digest) { try copyIntoStore(layerPath, digest: digest, size: length) }
+            // The layer file is this load's own: it moves into the store rather than being copied.
+            if !content.contains(digest) { try content.adopt(layerPath, as: digest) }
+            let stored = content.path(digest)
             try snapshots.createLayer(chain[i], parent: i == 0 ? nil : chain[i - 1]) { dir, mode in
-                try LayerApplier(mode: mode).apply(layerPath: layerPath, to: dir).bytes
+                try LayerApplier(mode: mode).apply(layerPath: stored, to: dir).bytes
             }
             layerLoaded(digest, length)
             descriptors.append(Descriptor(mediaType: compressed ? MediaType.ociLayerGzip : MediaType.ociLayer, digest: digest, size: length))
@@ -155,23 +167,6 @@ extension ImageStore {
             unlink(temp)
             throw error
         }
-    }
-
-    func copyIntoStore(_ path: String, digest: Digest, size: Int64) throws {
-        let ingest = try content.ingest(digest, size: size)
-        defer { ingest.close() }
-        if ingest.offset > 0 { try ingest.reset() }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ImageStoreError.io("open \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n == 0 { break }
-            guard n > 0 else { throw ImageStoreError.io("read \(path): \(String(cString: strerror(errno)))") }
-            try buffer.withUnsafeBytes { try ingest.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-        }
-        try ingest.commit()
     }
 
     /// sha256 and length of a file, and whether it starts with a gzip or zstd header.
@@ -268,7 +263,11 @@ extension ImageStore {
         let configPath = work + "/config.json"
         try encoder.encode(config).write(to: URL(fileURLWithPath: configPath))
         let tags = try reference.map { [try ImageReference(parsing: $0).description] } ?? []
-        return try importImage(configPath: configPath, layerPaths: [layer], tags: tags)
+        // Hashed while it was decompressed: not read again.
+        var layers = LayerFiles()
+        var info = stat()
+        if stat(layer, &info) == 0 { layers.stored[layer] = (diffID, Int64(info.st_size), false) }
+        return try importImage(configPath: configPath, layerPaths: [layer], tags: tags, layers: &layers)
     }
 
     /// RFC 3339 UTC, as image configs record times.

@@ -29,17 +29,19 @@ extension ImageStore {
     }
 
     /// `docker commit`: `layerTar` (an uncompressed layer diffed from a container) on top of `base`
-    /// becomes a new image, recorded and tagged in one transaction.
+    /// becomes a new image, recorded and tagged in one transaction. `layerTar` is the caller's
+    /// scratch file: it moves into the content store.
     public func commit(base: ImageRecord, layerTar: String, options: CommitOptions) throws -> Digest {
         guard let manifestDigest = base.manifestDigest else { throw ImageStoreError.io("image \(base.id) has no manifest") }
         let baseManifest = try JSONDecoder().decode(ImageManifest.self, from: try content.read(manifestDigest))
         let baseConfig = try config(base)
         let (diffID, length, _) = try Self.hashFile(layerTar)
-        if !content.contains(diffID) { try copyIntoStore(layerTar, digest: diffID, size: length) }
+        if !content.contains(diffID) { try content.adopt(layerTar, as: diffID) }
         let diffIDs = baseConfig.rootfs.diffIDs + [diffID]
         let chain = ChainID.chain(diffIDs)
+        let stored = content.path(diffID)
         try snapshots.createLayer(chain.last!, parent: base.chain.last) { directory, mode in
-            try LayerApplier(mode: mode).apply(layerPath: layerTar, to: directory).bytes
+            try LayerApplier(mode: mode).apply(layerPath: stored, to: directory).bytes
         }
 
         let created = Self.now()

@@ -59,6 +59,22 @@ struct ImageStoreTests {
         // Saving the same image again gives the same bytes.
         try store.save(["busybox"], to: dir + "/again.tar")
         #expect(try Data(contentsOf: URL(fileURLWithPath: saved)) == Data(contentsOf: URL(fileURLWithPath: dir + "/again.tar")))
+
+        // Two images sharing a layer in one archive: the shared layer file is stored once and
+        // both images load (a load moves layer files into the store rather than copying them).
+        let extra = dir + "/extra"
+        try FileManager.default.createDirectory(atPath: extra, withIntermediateDirectories: true)
+        try "added\n".write(toFile: extra + "/added.txt", atomically: true, encoding: .utf8)
+        _ = try LayerDiffer().write(directory: extra, to: dir + "/extra.tar")
+        let child = try store.commit(base: image, layerTar: dir + "/extra.tar",
+                                     options: .init(config: nil, comment: nil, author: nil, createdBy: "test", reference: "child:1"))
+        try store.save(["busybox", "child:1"], to: dir + "/both.tar")
+        let (third, thirdDir) = try Self.store("roundtrip3")
+        defer { Self.cleanup(thirdDir) }
+        #expect(try third.load(archive: dir + "/both.tar").map(\.id) == [expectedID, child])
+        let loadedChild = try third.resolve("child:1")
+        #expect(FileManager.default.fileExists(atPath: third.snapshots.layerPath(loadedChild.chain[1]) + "/added.txt"))
+        #expect(third.content.list().count == store.content.list().count)
     }
 
     @Test("an OCI layout with a gzip layer loads to the same image as the docker archive")
