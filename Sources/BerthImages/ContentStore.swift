@@ -1,7 +1,9 @@
 import BerthDigest
 import BerthOCI
 import BerthSystem
+import Dispatch
 import Glibc
+import Synchronization
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -61,13 +63,26 @@ public final class ContentStore: Sendable {
     }
 
     /// Moves the file at `path` into the store as the blob `digest`: the caller hashed it and
-    /// no one else writes it (a layer of an archive being loaded). A rename on the data root's
-    /// filesystem instead of a copy; a copy where that fails (`path` on another filesystem).
-    public func adopt(_ path: String, as digest: Digest) throws {
+    /// no one else writes it (a layer of an archive being loaded). The file's fsync runs while
+    /// `meanwhile` does (the layer's unpacking, which reads `path`), so a durable blob costs a
+    /// load little extra time; then a rename on the data root's filesystem, or a copy where that
+    /// fails (`path` on another filesystem).
+    public func adopt(_ path: String, as digest: Digest, meanwhile: () throws -> Void = {}) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ImageStoreError.io("open \(path): \(String(cString: strerror(errno)))") }
         defer { Glibc.close(fd) }
-        guard fsync(fd) == 0 else { throw ImageStoreError.io("fsync \(path): \(String(cString: strerror(errno)))") }
+        let flushed = DispatchSemaphore(value: 0)
+        let flush = Mutex<Int32>(0)
+        DispatchQueue.global().async {
+            let failed = fsync(fd) == 0 ? 0 : errno
+            flush.withLock { $0 = failed }
+            flushed.signal()
+        }
+        let outcome = Result { try meanwhile() }
+        flushed.wait()
+        try outcome.get()
+        let failed = flush.withLock { $0 }
+        guard failed == 0 else { throw ImageStoreError.io("fsync \(path): \(String(cString: strerror(failed)))") }
         fchmod(fd, 0o444)
         if rename(path, self.path(digest)) == 0 { return }
         guard errno == EXDEV else { throw ImageStoreError.io("publish \(digest): \(String(cString: strerror(errno)))") }

@@ -102,11 +102,15 @@ extension ImageStore {
             if !compressed && digest != config.rootfs.diffIDs[i] {
                 throw ImageStoreError.digestMismatch(expected: config.rootfs.diffIDs[i], actual: digest)
             }
-            // The layer file is this load's own: it moves into the store rather than being copied.
-            if !content.contains(digest) { try content.adopt(layerPath, as: digest) }
-            let stored = content.path(digest)
-            try snapshots.createLayer(chain[i], parent: i == 0 ? nil : chain[i - 1]) { dir, mode in
-                try LayerApplier(mode: mode).apply(layerPath: stored, to: dir).bytes
+            // The layer file is this load's own: it moves into the store rather than being
+            // copied, flushed to disk while it is unpacked.
+            let unpack = { [snapshots] (source: String) in
+                _ = try snapshots.createLayer(chain[i], parent: i == 0 ? nil : chain[i - 1]) { dir, mode in
+                    try LayerApplier(mode: mode).apply(layerPath: source, to: dir).bytes
+                }
+            }
+            if content.contains(digest) { try unpack(content.path(digest)) } else {
+                try content.adopt(layerPath, as: digest) { try unpack(layerPath) }
             }
             layerLoaded(digest, length)
             descriptors.append(Descriptor(mediaType: compressed ? MediaType.ociLayerGzip : MediaType.ociLayer, digest: digest, size: length))

@@ -36,13 +36,14 @@ extension ImageStore {
         let baseManifest = try JSONDecoder().decode(ImageManifest.self, from: try content.read(manifestDigest))
         let baseConfig = try config(base)
         let (diffID, length, _) = try Self.hashFile(layerTar)
-        if !content.contains(diffID) { try content.adopt(layerTar, as: diffID) }
         let diffIDs = baseConfig.rootfs.diffIDs + [diffID]
         let chain = ChainID.chain(diffIDs)
-        let stored = content.path(diffID)
-        try snapshots.createLayer(chain.last!, parent: base.chain.last) { directory, mode in
-            try LayerApplier(mode: mode).apply(layerPath: stored, to: directory).bytes
+        let unpack = { [snapshots] in
+            _ = try snapshots.createLayer(chain.last!, parent: base.chain.last) { directory, mode in
+                try LayerApplier(mode: mode).apply(layerPath: layerTar, to: directory).bytes
+            }
         }
+        if content.contains(diffID) { try unpack() } else { try content.adopt(layerTar, as: diffID, meanwhile: unpack) }
 
         let created = Self.now()
         var history = baseConfig.history ?? []
