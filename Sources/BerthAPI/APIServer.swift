@@ -314,10 +314,18 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         case let .download(contentType, headers, chunks):
             sendChunked(context, contentType: contentType, headers: headers, keepAlive: keepAlive) { channel in
-                for try await chunk in chunks {
+                // One chunk in flight while the next is read: the file and the socket both stay busy.
+                var inFlight: EventLoopFuture<Void>?
+                for try await chunk in chunks where !chunk.isEmpty {
                     guard channel.isActive else { return false }
-                    try await Self.write(chunk, to: channel)
+                    var buffer = channel.allocator.buffer(capacity: chunk.count)
+                    buffer.writeBytes(chunk)
+                    let written = channel.eventLoop.makePromise(of: Void.self)
+                    channel.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: written)
+                    try await inFlight?.get()
+                    inFlight = written.futureResult
                 }
+                try await inFlight?.get()
                 return true
             }
         case let .hijack(contentType, action):

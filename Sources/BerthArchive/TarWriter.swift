@@ -23,6 +23,22 @@ public final class TarWriter {
         }
     }
 
+    /// Writes to the descriptor `fd` (a pipe a response reads), which stays the caller's, in
+    /// 64 KiB writes without padding the last one.
+    public init(descriptor fd: Int32) throws {
+        guard let w = archive_write_new() else { throw ArchiveError.corrupt("out of memory") }
+        writer = w
+        path = "descriptor \(fd)"
+        archive_write_set_format_pax_restricted(w)
+        archive_write_set_bytes_per_block(w, 64 * 1024)
+        archive_write_set_bytes_in_last_block(w, 1)
+        guard archive_write_open_fd(w, fd) == ARCHIVE_OK else {
+            let message = LayerApplier.message(w)
+            archive_write_free(w)
+            throw ArchiveError.write(entry: path, reason: message)
+        }
+    }
+
     deinit {
         if !closed { archive_write_free(writer) }
     }

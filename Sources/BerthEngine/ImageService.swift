@@ -1,7 +1,9 @@
 import BerthImages
 import BerthOCI
 import BerthRegistry
+import BerthSystem
 import Foundation
+import Synchronization
 
 /// The image use cases the Engine API serves — pull, push, tag, remove, prune, load, import,
 /// save, login — each with its events and its temporary files. The API layer only shapes what
@@ -207,18 +209,23 @@ public final class ImageService: Sendable {
         return id
     }
 
-    /// `docker save`: the archive of `names`, written to a scratch file, then read back as the
-    /// response goes.
+    /// `docker save`: the archive of `names`, written by a thread of its own into a pipe that
+    /// the response reads as the client takes it (nothing is written to disk).
     public func save(_ names: [String]) throws -> AsyncThrowingStream<[UInt8], any Error> {
         guard !names.isEmpty else { throw EngineError(.badRequest, "no image names given") }
         for name in names { _ = try store.resolve(name) }
-        let file = engine.scratchPath("save") + ".tar"
-        do {
-            try store.save(names, to: file)
-            return try ScratchFile.chunks(consuming: file)
-        } catch {
-            unlink(file)
-            throw error
+        let (reading, writing) = try FileDescriptors.pipe()
+        // Fewer, larger reads and writes than the default 64 KiB pipe allows.
+        FileDescriptors.setPipeSize(writing, 1 << 20)
+        let failure = Mutex<(any Error)?>(nil)
+        let store = self.store
+        Thread.detachNewThread {
+            defer { close(writing) }
+            do { try store.save(names, toDescriptor: writing) } catch {
+                EngineLog.logger.warning("save \(names.joined(separator: " ")): \(error)")
+                failure.withLock { $0 = error }
+            }
         }
+        return DescriptorChunks.stream(reading) { failure.withLock { $0 } }
     }
 }

@@ -1,12 +1,9 @@
 import Foundation
 
 /// The engine's temporary files (under `DATA/tmp`) as request and response bodies: an upload
-/// is written to one as it arrives; an archive the engine made is sent from one chunk by chunk.
-/// Neither is ever held in memory whole.
+/// is written to one as it arrives; an archive the engine made (`export`, `cp`) is sent from
+/// one chunk by chunk. Neither is ever held in memory whole.
 public enum ScratchFile {
-    /// The size of a chunk read from a file for a response.
-    static let chunkSize = 1 << 20
-
     /// Writes `body` to a new file at `path`, chunk by chunk; the file is removed if the body
     /// fails (a client that hung up part-way). Returns the number of bytes written.
     @discardableResult
@@ -41,31 +38,6 @@ public enum ScratchFile {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw EngineError(.internalError, "open \(path): \(String(cString: strerror(errno)))") }
         unlink(path)
-        let reader = ChunkReader(fd: fd)
-        return AsyncThrowingStream(unfolding: { try reader.next() })
-    }
-
-    /// Owns the descriptor of a file being sent; it closes with the response's stream.
-    private final class ChunkReader: Sendable {
-        let fd: Int32
-
-        init(fd: Int32) { self.fd = fd }
-
-        deinit { close(fd) }
-
-        /// The next chunk, or nil at the end of the file.
-        func next() throws -> [UInt8]? {
-            var chunk = [UInt8](repeating: 0, count: ScratchFile.chunkSize)
-            var count = 0
-            while true {
-                count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if count < 0 && errno == EINTR { continue }
-                break
-            }
-            guard count >= 0 else { throw EngineError(.internalError, "read: \(String(cString: strerror(errno)))") }
-            guard count > 0 else { return nil }
-            chunk.removeLast(chunk.count - count)
-            return chunk
-        }
+        return DescriptorChunks.stream(fd)
     }
 }

@@ -127,9 +127,23 @@ extension ImageStore {
 
     /// Writes `references` (or image IDs) as one archive in Docker 25+ form.
     public func save(_ references: [String], to path: String) throws {
-        let images = try references.map { try resolve($0) }
         let temp = path + ".partial"
-        let tar = try TarWriter(path: temp)
+        do {
+            try save(references, into: try TarWriter(path: temp))
+            try syscallChecked("rename \(temp)") { rename(temp, path) }
+        } catch {
+            unlink(temp)
+            throw error
+        }
+    }
+
+    /// Writes `references` as one archive to the descriptor `fd` (a pipe a response reads).
+    public func save(_ references: [String], toDescriptor fd: Int32) throws {
+        try save(references, into: try TarWriter(descriptor: fd))
+    }
+
+    private func save(_ references: [String], into tar: TarWriter) throws {
+        let images = try references.map { try resolve($0) }
         do {
             try tar.addDirectory("blobs")
             try tar.addDirectory("blobs/sha256")
@@ -165,12 +179,8 @@ extension ImageStore {
             try tar.addFile("manifest.json", bytes: Array(try encoder.encode(manifestEntries)))
             try tar.addFile("oci-layout", bytes: Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8))
             if !repositories.isEmpty { try tar.addFile("repositories", bytes: Array(try encoder.encode(repositories))) }
-            try tar.close()
-            try syscallChecked("rename \(temp)") { rename(temp, path) }
-        } catch {
-            unlink(temp)
-            throw error
         }
+        try tar.close()
     }
 
     /// sha256 and length of a file, and whether it starts with a gzip or zstd header.

@@ -9,6 +9,13 @@ public enum FileDescriptors {
         return (fds[0], fds[1])
     }
 
+    /// Asks for a pipe buffer of `bytes` (F_SETPIPE_SZ, which Glibc's module does not export);
+    /// a pipe keeps its default size where the kernel refuses.
+    public static func setPipeSize(_ fd: Int32, _ bytes: Int32) {
+        let setPipeSize: Int32 = 1024 + 7
+        _ = fcntl(fd, setPipeSize, bytes)
+    }
+
     /// A connected pair of Unix sockets; `.seqpacket` keeps message boundaries.
     public static func socketPair(seqpacket: Bool = false) throws -> (Int32, Int32) {
         var fds: [Int32] = [0, 0]

@@ -57,6 +57,9 @@ struct BerthDaemon: AsyncParsableCommand {
     var tlskey: String?
 
     mutating func run() async throws {
+        // A reader that went away (a client that hung up on `docker save`, a shim) is an EPIPE
+        // for the writer to handle, never the end of the daemon.
+        signal(SIGPIPE, SIG_IGN)
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
         var config = DaemonConfig(binaryDirectory: (executable as NSString).deletingLastPathComponent)
         var tlsContext: NIOSSLContext?

@@ -29,6 +29,25 @@ struct StreamingBodyTests {
         let imageSize = Int(daemon.docker("image", "inspect", "-f", "{{.Size}}", "big:1").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         #expect(imageSize >= 268_435_456, "loaded image of \(imageSize) bytes")
         #expect(Self.scratchEntries(daemon).isEmpty)
+
+        // A client that hangs up part-way through a save: the writer sees a broken pipe, the
+        // daemon goes on serving; its children still start with SIGPIPE's default action.
+        let hungUp = daemon.python("""
+            import socket
+            s = socket.socket(socket.AF_UNIX)
+            s.connect('\(daemon.socket)')
+            s.sendall(b'GET /v1.50/images/get?names=big:1 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')
+            got = 0
+            while got < (4 << 20):
+                got += len(s.recv(65536))
+            s.close()
+            print('read', got >= (4 << 20))
+            """)
+        #expect(hungUp.stdout == "read True\n", "\(hungUp.stderr)")
+        let ignored = daemon.docker("run", "--rm", "--network", "none", "busybox", "grep", "SigIgn", "/proc/self/status")
+        let mask = UInt64(ignored.stdout.split(separator: "\t").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "", radix: 16)
+        #expect(mask.map { $0 & (1 << (UInt64(SIGPIPE) - 1)) == 0 } == true, "\(ignored.stdout) \(ignored.stderr)")
+        #expect(daemon.docker("image", "inspect", "-f", "{{.Id}}", "big:1").status == 0)
     }
 
     @Test func aTruncatedUploadLeavesNothingAndTheDaemonServes() throws {
