@@ -204,7 +204,7 @@ public final class ImageService: Sendable {
         let file = engine.scratchPath("import")
         try await ScratchFile.write(body, to: file)
         defer { unlink(file) }
-        let id = try store.importRootfs(file, reference: reference, config: config, message: message)
+        let id = try store.importRootfs(file, reference: reference, config: config, message: message, source: "-", consuming: true)
         await events.publish("image", "import", id: id.description)
         return id
     }

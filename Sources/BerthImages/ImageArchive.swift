@@ -183,6 +183,18 @@ extension ImageStore {
         try tar.close()
     }
 
+    /// Whether the file starts with a compressor's magic bytes (gzip, zstd, xz, bzip2).
+    static func isCompressed(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return true }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: 6)
+        let n = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, 6) }
+        guard n > 0 else { return true }
+        let magic: [[UInt8]] = [[0x1f, 0x8b], [0x28, 0xb5, 0x2f, 0xfd], [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], [0x42, 0x5a, 0x68]]
+        return magic.contains { head[0..<n].starts(with: $0) }
+    }
+
     /// sha256 and length of a file, and whether it starts with a gzip or zstd header.
     static func hashFile(_ path: String) throws -> (Digest, Int64, Bool) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -254,33 +266,39 @@ extension ImageStore {
 
 extension ImageStore {
     /// `docker import`: a root filesystem tar (plain or compressed) becomes a one-layer image,
-    /// tagged `reference` if given; `config` supplies Cmd, Env and the like (`--change`).
+    /// tagged `reference` if given; `config` supplies Cmd, Env and the like (`--change`). The
+    /// history names `source` (what the user imported; `-` for stdin). With `consuming`, `path`
+    /// is the caller's scratch file: a plain tar moves into the store instead of being copied.
     public func importRootfs(_ path: String, reference: String?, config runtime: ImageConfig.Config? = nil,
-                             message: String? = nil) throws -> Digest {
+                             message: String? = nil, source: String? = nil, consuming: Bool = false) throws -> Digest {
         let work = "\(root)/tmp/import-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try SmallFile.makeDirectories(work, mode: 0o700)
         defer { SmallFile.removeTree(work) }
         let layer = work + "/layer.tar"
-        var hasher = DigestHasher()
-        do {
-            try Decompressor.decompress(path, to: layer) { hasher.update($0) }
-        } catch {
-            throw ImageStoreError.io("cannot import \(path): \(error)")
+        var layers = LayerFiles()
+        if consuming, !Self.isCompressed(path), rename(path, layer) == 0 {
+            layers.stored[layer] = try Self.hashFile(layer)
+        } else {
+            var hasher = DigestHasher()
+            do {
+                try Decompressor.decompress(path, to: layer) { hasher.update($0) }
+            } catch {
+                throw ImageStoreError.io("cannot import \(source ?? path): \(error)")
+            }
+            // Hashed while it was decompressed: not read again.
+            var info = stat()
+            if stat(layer, &info) == 0 { layers.stored[layer] = (hasher.finalize(), Int64(info.st_size), false) }
         }
-        let diffID = hasher.finalize()
+        guard let diffID = layers.stored[layer]?.digest else { throw ImageStoreError.io("cannot import \(source ?? path): no layer") }
         let created = Self.now()
         let config = ImageConfig(architecture: Platform.current.architecture, config: runtime, rootfs: .init(diffIDs: [diffID]),
-                                 history: [.init(created: created, createdBy: "", comment: message ?? "Imported from \(path)")],
+                                 history: [.init(created: created, createdBy: "", comment: message ?? "Imported from \(source ?? path)")],
                                  created: created)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let configPath = work + "/config.json"
         try encoder.encode(config).write(to: URL(fileURLWithPath: configPath))
         let tags = try reference.map { [try ImageReference(parsing: $0).description] } ?? []
-        // Hashed while it was decompressed: not read again.
-        var layers = LayerFiles()
-        var info = stat()
-        if stat(layer, &info) == 0 { layers.stored[layer] = (diffID, Int64(info.st_size), false) }
         return try importImage(configPath: configPath, layerPaths: [layer], tags: tags, layers: &layers)
     }
 

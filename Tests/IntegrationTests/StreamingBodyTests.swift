@@ -16,6 +16,7 @@ struct StreamingBodyTests {
         #expect(Command.capture(["/bin/sh", "-c", "head -c 268435456 /dev/urandom > \(root)/blob && tar -C \(root) -cf \(daemon.dir)/big.tar blob && rm \(root)/blob"], timeout: 120).status == 0)
         let imported = daemon.docker(["import", daemon.dir + "/big.tar", "big:1"], timeout: 300)
         #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(daemon.docker("history", "--format", "{{.Comment}}", "big:1").stdout == "Imported from -\n")
         let saved = daemon.docker(["save", "-o", daemon.dir + "/saved.tar", "big:1"], timeout: 300)
         #expect(saved.status == 0, "\(saved.stderr)")
         let size = (try? FileManager.default.attributesOfItem(atPath: daemon.dir + "/saved.tar")[.size] as? Int) ?? 0
@@ -64,6 +65,11 @@ struct StreamingBodyTests {
             print('sent')
             """)
         #expect(sent.stdout == "sent\n", "\(sent.stderr)")
+        #expect(Command.eventually(timeout: 20) { Self.scratchEntries(daemon).isEmpty }, "\(Self.scratchEntries(daemon))")
+        // A plain "tar" that is not one: refused, nothing stored or left behind.
+        try String(repeating: "not a tar archive\n", count: 10_000).write(toFile: daemon.dir + "/junk.tar", atomically: true, encoding: .utf8)
+        let junk = daemon.docker("import", daemon.dir + "/junk.tar", "junk:1")
+        #expect(junk.status != 0 && junk.stderr.contains("Error response from daemon"), "\(junk.stderr)")
         #expect(Command.eventually(timeout: 20) { Self.scratchEntries(daemon).isEmpty }, "\(Self.scratchEntries(daemon))")
         #expect(daemon.docker("images", "-q").stdout == images)
         #expect(daemon.docker("run", "--rm", "--network", "none", "busybox", "echo", "still").stdout == "still\n")
