@@ -164,6 +164,8 @@ let package = Package(
         .testTarget(name: "BerthAPITypesTests", dependencies: ["BerthAPITypes"]),
         .testTarget(name: "BerthClientTests", dependencies: ["BerthClient", "BerthAPITypes", "BerthTestSupport"]),
         .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthSystem"]),
+        .testTarget(name: "BerthAPITests", dependencies: ["BerthAPI", "BerthEngine", "BerthImages", "BerthOCI", "BerthRegistry",
+                                                        .product(name: "NIOHTTP1", package: "swift-nio")]),
         .testTarget(name: "BerthSystemTests", dependencies: ["BerthSystem"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthTestSupport", "BerthRuntime", "BerthSystem"]),
     ]

@@ -5,24 +5,27 @@ import BerthRegistry
 import Foundation
 import NIOHTTP1
 
-/// Maps Engine API paths to the engine. Every route answers an `APIResponse`; errors become
-/// Docker's `{"message": …}` bodies with the status their kind maps to.
+/// The Engine API's entry: checks the API version, finds the route in one table made of each
+/// resource's router (containers and exec, images, system; networks, volumes and build will
+/// add theirs), and turns every error into Docker's `{"message": …}` body with the status its
+/// kind maps to — in one place, `Router.mapped`.
 public final class Router: Sendable {
     public static let apiVersion = EngineAPIVersion.current
     public static let minimumAPIVersion = EngineAPIVersion.minimum
     public static let engineVersion = EngineAPIVersion.engine
 
-    let engine: ContainerEngine
-    let imageService: ImageService
-    let events: EventBus
-    let config: DaemonConfig
-    let started = Date()
+    let table: RouteTable
+    let debug: Bool
 
-    public init(engine: ContainerEngine, registry: RegistryClient) {
-        self.engine = engine
-        imageService = ImageService(engine: engine, registry: registry)
-        events = engine.events
-        config = engine.config
+    public convenience init(engine: ContainerEngine, registry: RegistryClient) {
+        self.init(containers: engine, images: ImageService(engine: engine, registry: registry), events: engine.events, config: engine.config)
+    }
+
+    /// The routers over these backends (fakes, in the routers' tests).
+    public init(containers: any ContainerBackend, images: any ImageBackend, events: EventBus, config: DaemonConfig) {
+        table = RouteTable(ContainerRouter(engine: containers).routes + ImageRouter(images: images).routes
+            + SystemRouter(containers: containers, images: images, events: events, config: config).routes)
+        debug = config.debug
     }
 
     static func makeRequest(head: HTTPRequestHead, body: [UInt8]) -> APIRequest {
@@ -71,7 +74,7 @@ public final class Router: Sendable {
     }
 
     public func handle(_ request: APIRequest) async -> APIResponse {
-        guard config.debug else { return await route(request) }
+        guard debug else { return await route(request) }
         let start = ContinuousClock.now
         let response = await route(request)
         let elapsed = ContinuousClock.now - start
@@ -87,27 +90,10 @@ public final class Router: Sendable {
             if Router.compare(request.version, Router.minimumAPIVersion) < 0 {
                 throw EngineError(.badRequest, "client version \(request.version) is too old. Minimum supported API version is \(Router.minimumAPIVersion), please upgrade your client to a newer version")
             }
-            let segments = request.path.split(separator: "/").map(String.init)
-            guard let first = segments.first else { throw EngineError(.notFound, "page not found") }
-            switch first {
-            case "_ping": return ping(request)
-            case "version", "info", "events", "system", "auth": return try await system(request, segments)
-            case "containers": return try await containers(request, Array(segments.dropFirst()))
-            case "exec": return try await exec(request, Array(segments.dropFirst()))
-            case "images": return try await images(request, Array(segments.dropFirst()))
-            case "commit" where request.method == "POST": return try await commit(request)
-            case "swarm", "nodes", "services", "tasks", "secrets", "configs":
-                // As dockerd on a node outside a swarm (Berth never joins one): clients that
-                // clean up swarm state expect these answers.
-                if first == "swarm" && segments.count == 2 && segments[1] == "leave" && request.method == "POST" {
-                    throw EngineError(.serviceUnavailable, "This node is not part of a swarm")
-                }
-                throw EngineError(.serviceUnavailable, "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.")
-            case "networks", "volumes", "build", "plugins", "distribution", "session", "grpc":
-                throw EngineError(.notImplemented, "/\(first) is not supported by Berth yet")
-            default:
-                throw EngineError(.notFound, "page not found")
+            if let (route, parameters) = table.lookup(request.method, request.path) {
+                return try await route.handle(request, parameters)
             }
+            throw Router.unrouted(request)
         } catch {
             return .error(Router.mapped(error))
         }
@@ -151,11 +137,24 @@ public final class Router: Sendable {
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    func ping(_ request: APIRequest) -> APIResponse {
-        .bytes(200, contentType: "text/plain; charset=utf-8", Array("OK".utf8))
-    }
-
-    static func unsupported(_ request: APIRequest) -> EngineError {
-        EngineError(.notFound, "page not found: \(request.method) \(request.path)")
+    /// The answer for a path no route takes: what dockerd says outside a swarm, Berth's word
+    /// for the areas it does not serve yet, else 404.
+    static func unrouted(_ request: APIRequest) -> EngineError {
+        let segments = request.path.split(separator: "/")
+        switch segments.first ?? "" {
+        case "swarm", "nodes", "services", "tasks", "secrets", "configs":
+            // As dockerd on a node outside a swarm (Berth never joins one): clients that clean
+            // up swarm state expect these answers.
+            if segments == ["swarm", "leave"] && request.method == "POST" {
+                return EngineError(.serviceUnavailable, "This node is not part of a swarm")
+            }
+            return EngineError(.serviceUnavailable, "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.")
+        case "networks", "volumes", "build", "plugins", "distribution", "session", "grpc":
+            return EngineError(.notImplemented, "/\(segments[0]) is not supported by Berth yet")
+        case "containers", "exec", "images":
+            return EngineError(.notFound, "page not found: \(request.method) \(request.path)")
+        default:
+            return EngineError(.notFound, "page not found")
+        }
     }
 }

@@ -27,6 +27,11 @@ public final class ImageService: Sendable {
     public struct Listing: Sendable {
         public let record: ImageRecord
         public let labels: [String: String]
+
+        public init(record: ImageRecord, labels: [String: String]) {
+            self.record = record
+            self.labels = labels
+        }
     }
 
     /// `GET /images/json` with its `dangling`, `reference` and `label` filters.
@@ -175,6 +180,11 @@ public final class ImageService: Sendable {
     public struct Loaded: Sendable {
         public let id: Digest
         public let names: [String]
+
+        public init(id: Digest, names: [String]) {
+            self.id = id
+            self.names = names
+        }
     }
 
     /// `docker load`: the archive is written to a scratch file as it arrives, then loaded;

@@ -4,16 +4,24 @@ import BerthOCI
 import BerthRegistry
 import Foundation
 
-extension Router {
-    func system(_ request: APIRequest, _ path: [String]) async throws -> APIResponse {
-        switch (request.method, path.joined(separator: "/")) {
-        case ("GET", "version"): return .json(200, version())
-        case ("GET", "info"): return .json(200, try await info())
-        case ("GET", "events"): return try await eventStream(request)
-        case ("GET", "system/df"): return .json(200, try await diskUsage())
-        case ("POST", "auth"): return try await authenticate(request)
-        default: throw Router.unsupported(request)
-        }
+/// `/_ping`, `/version`, `/info`, `/events`, `/system/df` and `/auth`.
+struct SystemRouter: Sendable {
+    let containers: any ContainerBackend
+    let images: any ImageBackend
+    let events: EventBus
+    let config: DaemonConfig
+
+    var routes: [Route] {
+        let ping: Route.Handler = { _, _ in .bytes(200, contentType: "text/plain; charset=utf-8", Array("OK".utf8)) }
+        return [
+            Route("GET", "/_ping", ping),
+            Route("HEAD", "/_ping", ping),
+            Route("GET", "/version") { _, _ in .json(200, self.version()) },
+            Route("GET", "/info") { _, _ in .json(200, try await self.info()) },
+            Route("GET", "/events") { request, _ in try await self.eventStream(request) },
+            Route("GET", "/system/df") { _, _ in .json(200, try await self.diskUsage()) },
+            Route("POST", "/auth") { request, _ in try await self.authenticate(request) },
+        ]
     }
 
     private static var kernel: String {
@@ -36,7 +44,7 @@ extension Router {
         let details: JSONValue = .object([
             "ApiVersion": .string(Router.apiVersion), "MinAPIVersion": .string(Router.minimumAPIVersion),
             "GitCommit": .string(""), "GoVersion": .string("swift6"), "Os": .string("linux"),
-            "Arch": .string(Router.architecture), "KernelVersion": .string(Router.kernel), "Experimental": .string("false"),
+            "Arch": .string(SystemRouter.architecture), "KernelVersion": .string(SystemRouter.kernel), "Experimental": .string("false"),
             "BuildTime": .string(""),
         ])
         return .object([
@@ -44,13 +52,13 @@ extension Router {
             "Components": .array([.object(["Name": .string("Engine"), "Version": .string(Router.engineVersion), "Details": details])]),
             "Version": .string(Router.engineVersion), "ApiVersion": .string(Router.apiVersion),
             "MinAPIVersion": .string(Router.minimumAPIVersion), "GitCommit": .string(""), "GoVersion": .string("swift6"),
-            "Os": .string("linux"), "Arch": .string(Router.architecture), "KernelVersion": .string(Router.kernel),
+            "Os": .string("linux"), "Arch": .string(SystemRouter.architecture), "KernelVersion": .string(SystemRouter.kernel),
             "BuildTime": .string(""),
         ])
     }
 
     private func info() async throws -> JSONValue {
-        let containers = try await engine.list(all: true, limit: nil, size: false, filters: [:])
+        let containers = try await self.containers.list(all: true, limit: nil, size: false, filters: [:])
         let states = containers.compactMap { $0["State"]?.string }
         let cgroupVersion = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers") ? "2" : "1"
         var memory: Int64 = 0
@@ -66,8 +74,8 @@ extension Router {
             "ContainersRunning": .int(Int64(states.filter { $0 == "running" }.count)),
             "ContainersPaused": .int(Int64(states.filter { $0 == "paused" }.count)),
             "ContainersStopped": .int(Int64(states.filter { $0 != "running" && $0 != "paused" }.count)),
-            "Images": .int(Int64(try imageService.store.list().count)),
-            "Driver": .string(imageService.store.snapshots.driver == .overlay ? "overlay2" : "vfs"),
+            "Images": .int(Int64(try await images.all().count)),
+            "Driver": .string(images.storageDriver),
             "DriverStatus": .array([.array([.string("Backing Filesystem"), .string("extfs")])]),
             "Plugins": .object(["Volume": .array([.string("local")]), "Network": .array([.string("host"), .string("none")]),
                                 "Log": .array([.string("json-file"), .string("none")])]),
@@ -75,8 +83,8 @@ extension Router {
             "CPUShares": .bool(true), "CPUSet": .bool(true), "PidsLimit": .bool(true), "IPv4Forwarding": .bool(true),
             "Debug": .bool(config.debug), "NFd": .int(0), "NGoroutines": .int(0), "SystemTime": .string(Date().rfc3339Nano),
             "LoggingDriver": .string(config.logDriver), "CgroupDriver": .string("cgroupfs"), "CgroupVersion": .string(cgroupVersion),
-            "NEventsListener": .int(0), "KernelVersion": .string(Router.kernel), "OperatingSystem": .string(operatingSystem()),
-            "OSVersion": .string(""), "OSType": .string("linux"), "Architecture": .string(Router.architecture == "amd64" ? "x86_64" : Router.architecture),
+            "NEventsListener": .int(0), "KernelVersion": .string(SystemRouter.kernel), "OperatingSystem": .string(operatingSystem()),
+            "OSVersion": .string(""), "OSType": .string("linux"), "Architecture": .string(SystemRouter.architecture == "amd64" ? "x86_64" : SystemRouter.architecture),
             "IndexServerAddress": .string("https://index.docker.io/v1/"),
             "RegistryConfig": .object([
                 "InsecureRegistryCIDRs": .array([.string("127.0.0.0/8")]),
@@ -113,7 +121,7 @@ extension Router {
         let until = request.query["until"].flatMap(Date.parseTimestamp)?.timeIntervalSince1970
         let (past, events) = await self.events.subscribe(since: since)
         let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
-        for event in past where Router.matches(event, filters) {
+        for event in past where SystemRouter.matches(event, filters) {
             if let until, Double(event.timeNano) / 1e9 > until { break }
             continuation.yield(event.json.bytes + [10])
         }
@@ -131,7 +139,7 @@ extension Router {
             }
             for await event in events {
                 if let until, Double(event.timeNano) / 1e9 > until { break }
-                if Router.matches(event, filters) { continuation.yield(event.json.bytes + [10]) }
+                if SystemRouter.matches(event, filters) { continuation.yield(event.json.bytes + [10]) }
             }
             timer?.cancel()
             continuation.finish()
@@ -158,9 +166,9 @@ extension Router {
     }
 
     private func diskUsage() async throws -> JSONValue {
-        let containers = try await engine.list(all: true, limit: nil, size: true, filters: [:])
-        let inUse = await engine.imagesInUse()
-        let imageList = try imageService.store.list()
+        let containers = try await self.containers.list(all: true, limit: nil, size: true, filters: [:])
+        let inUse = Set(containers.compactMap { $0["ImageID"]?.string })
+        let imageList = try await images.all()
         return .object([
             "LayersSize": .int(imageList.reduce(0) { $0 + $1.size }),
             "Images": .array(imageList.map { record in
@@ -168,7 +176,7 @@ extension Router {
                          "RepoTags": .array(record.tags.compactMap { (try? ImageReference(parsing: $0))?.familiar }.map(JSONValue.string)),
                          "RepoDigests": .array([]), "Created": .int(record.created.flatMap(Date.parseTimestamp)?.unixSeconds ?? 0),
                          "Size": .int(record.size), "SharedSize": .int(0), "VirtualSize": .int(record.size), "Labels": .object([:]),
-                         "Containers": .int(inUse.contains(record.id) ? 1 : 0)])
+                         "Containers": .int(inUse.contains(record.id.description) ? 1 : 0)])
             }),
             "Containers": .array(containers), "Volumes": .array([]), "BuildCache": .array([]),
         ])
@@ -179,7 +187,7 @@ extension Router {
         guard let user = body["username"]?.string, let password = body["password"]?.string else {
             throw EngineError(.badRequest, "username and password are required")
         }
-        try await imageService.login(user: user, password: password, server: body["serveraddress"]?.string ?? "docker.io")
+        try await images.login(user: user, password: password, server: body["serveraddress"]?.string ?? "docker.io")
         return .json(200, .object(["Status": .string("Login Succeeded"), "IdentityToken": .string("")]))
     }
 }

@@ -5,39 +5,36 @@ import BerthRegistry
 import Foundation
 import Synchronization
 
-extension Router {
-    func images(_ request: APIRequest, _ path: [String]) async throws -> APIResponse {
-        switch (request.method, path.first ?? "") {
-        case ("GET", "json") where path.count == 1: return .json(200, try listImages(request))
-        case ("POST", "create") where path.count == 1: return try await create(request)
-        case ("POST", "load") where path.count == 1: return try await load(request)
-        case ("GET", "get") where path.count == 1: return try save(names: request.queryList("names"))
-        case ("POST", "prune") where path.count == 1: return .json(200, try await prune(request))
-        case ("GET", "search") where path.count == 1:
-            throw EngineError(.notImplemented, "image search is not supported by Berth: search your registry's own interface")
-        default: break
-        }
-        // Names hold slashes (`127.0.0.1:5000/team/app:1`): the action is the last segment.
-        guard !path.isEmpty else { throw Router.unsupported(request) }
-        if request.method == "DELETE" {
-            return try await remove(path.joined(separator: "/"), request)
-        }
-        let action = path.last!
-        let name = path.dropLast().joined(separator: "/")
-        switch (request.method, action) {
-        case ("GET", "json"): return .json(200, try inspectImage(name))
-        case ("GET", "history"): return .json(200, try history(name))
-        case ("GET", "get"): return try save(names: [name])
-        case ("POST", "tag"):
-            try await imageService.tag(name, repository: request.query["repo"], tag: request.query["tag"])
-            return .empty(201)
-        case ("POST", "push"): return try await push(name, request)
-        default: throw Router.unsupported(request)
-        }
+/// `/images` over an `ImageBackend`. Image names hold slashes (`127.0.0.1:5000/team/app:1`):
+/// their routes take the path up to the action, the last segment.
+struct ImageRouter: Sendable {
+    let images: any ImageBackend
+
+    var routes: [Route] {
+        let images = self.images
+        return [
+            Route("GET", "/images/json") { request, _ in .json(200, try await self.listImages(request)) },
+            Route("POST", "/images/create") { request, _ in try await self.create(request) },
+            Route("POST", "/images/load") { request, _ in try await self.load(request) },
+            Route("GET", "/images/get") { request, _ in try await self.save(names: request.queryList("names")) },
+            Route("POST", "/images/prune") { request, _ in .json(200, try await self.prune(request)) },
+            Route("GET", "/images/search") { _, _ in
+                throw EngineError(.notImplemented, "image search is not supported by Berth: search your registry's own interface")
+            },
+            Route("GET", "/images/{name*}/json") { _, path in .json(200, try await self.inspectImage(path["name"])) },
+            Route("GET", "/images/{name*}/history") { _, path in .json(200, try await self.history(path["name"])) },
+            Route("GET", "/images/{name*}/get") { _, path in try await self.save(names: [path["name"]]) },
+            Route("POST", "/images/{name*}/tag") { request, path in
+                try await images.tag(path["name"], repository: request.query["repo"], tag: request.query["tag"])
+                return .empty(201)
+            },
+            Route("POST", "/images/{name*}/push") { request, path in try await self.push(path["name"], request) },
+            Route("DELETE", "/images/{name*}") { request, path in try await self.remove(path["name"], request) },
+        ]
     }
 
-    private func listImages(_ request: APIRequest) throws -> JSONValue {
-        .array(try imageService.list(filters: try request.filters()).map { listing in
+    private func listImages(_ request: APIRequest) async throws -> JSONValue {
+        .array(try await images.list(filters: try request.filters()).map { listing in
             let record = listing.record
             return .object([
                 "Id": .string(record.id.description), "ParentId": .string(""),
@@ -62,8 +59,8 @@ extension Router {
         })).sorted()
     }
 
-    func inspectImage(_ name: String) throws -> JSONValue {
-        let (record, config) = try imageService.inspect(name)
+    func inspectImage(_ name: String) async throws -> JSONValue {
+        let (record, config) = try await images.inspect(name)
         let runtime = try JSONValue(encoding: config.config ?? ImageConfig.Config())
         var object: [String: JSONValue] = [
             "Id": .string(record.id.description), "RepoTags": .array(familiarTags(record).map(JSONValue.string)),
@@ -80,8 +77,8 @@ extension Router {
         return .object(object)
     }
 
-    private func history(_ name: String) throws -> JSONValue {
-        .array(try imageService.history(name).map { entry in
+    private func history(_ name: String) async throws -> JSONValue {
+        .array(try await images.history(name).map { entry in
             .object([
                 "Id": .string(entry.id), "Created": .int(entry.created.flatMap(Date.parseTimestamp)?.unixSeconds ?? 0),
                 "CreatedBy": .string(entry.createdBy),
@@ -92,7 +89,7 @@ extension Router {
     }
 
     private func remove(_ name: String, _ request: APIRequest) async throws -> APIResponse {
-        .json(200, .array(try await imageService.remove(name, force: request.flag("force")).map { removal in
+        .json(200, .array(try await images.remove(name, force: request.flag("force")).map { removal in
             switch removal {
             case let .untagged(familiar): return .object(["Untagged": .string(familiar)])
             case let .deleted(id): return .object(["Deleted": .string(id.description)])
@@ -102,7 +99,7 @@ extension Router {
 
     private func prune(_ request: APIRequest) async throws -> JSONValue {
         let filter = try PruneFilter(try request.filters(), accepting: ["dangling", "until", "label", "label!"])
-        let removed = try await imageService.prune(filter)
+        let removed = try await images.prune(filter)
         let entries: [JSONValue] = removed.flatMap { image, names in
             names.map { JSONValue.object(["Untagged": .string($0)]) } + [.object(["Deleted": .string(image.id.description)])]
         }
@@ -117,7 +114,7 @@ extension Router {
         if let tag = request.query["tag"], !tag.isEmpty { name += tag.hasPrefix("sha256:") ? "@\(tag)" : ":\(tag)" }
         let reference: ImageReference
         do { reference = try ImageReference(parsing: name) } catch { throw EngineError(.badRequest, "invalid reference format: \(name)") }
-        let service = imageService, auth = request.header("X-Registry-Auth")
+        let service = images, auth = request.header("X-Registry-Auth")
         return try await progressStream { send in try await service.pull(reference, auth: auth, progress: send) }
     }
 
@@ -139,7 +136,7 @@ extension Router {
                     }
                     gate.open()
                 } catch {
-                    if !gate.fail(Router.mapped(error)) { continuation.yield(Router.errorLine(error)) }
+                    if !gate.fail(Router.mapped(error)) { continuation.yield(ImageRouter.errorLine(error)) }
                 }
                 continuation.finish()
             }
@@ -160,7 +157,7 @@ extension Router {
         if let repository = request.query["repo"], !repository.isEmpty {
             reference = repository + ((request.query["tag"]).flatMap { $0.isEmpty ? nil : ":\($0)" } ?? "")
         }
-        let id = try await imageService.importRootfs(request.uploadedBody, reference: reference,
+        let id = try await images.importArchive(request.uploadedBody, reference: reference,
                                                      changes: request.queryPairs.filter { $0.0 == "changes" }.map(\.1),
                                                      message: request.query["message"].flatMap { $0.isEmpty ? nil : $0 })
         return .bytes(200, contentType: "application/json", JSONValue.object(["status": .string(id.description)]).bytes + [10])
@@ -171,20 +168,20 @@ extension Router {
         if let tag = request.query["tag"], !tag.isEmpty { target += ":\(tag)" }
         let reference: ImageReference
         do { reference = try ImageReference(parsing: target) } catch { throw EngineError(.badRequest, "invalid reference format: \(target)") }
-        _ = try imageService.inspect(reference.description)
-        let service = imageService, auth = request.header("X-Registry-Auth")
+        _ = try await images.inspect(reference.description)
+        let service = images, auth = request.header("X-Registry-Auth")
         return try await progressStream { send in try await service.push(reference, auth: auth, progress: send) }
     }
 
-    private func save(names: [String]) throws -> APIResponse {
-        .download(contentType: "application/x-tar", try imageService.save(names))
+    private func save(names: [String]) async throws -> APIResponse {
+        .download(contentType: "application/x-tar", try await images.save(names))
     }
 
     /// `docker load`: quietly (`quiet=1`, what the docker CLI asks when not on a terminal) the
     /// "Loaded image" lines once done, or errors as HTTP statuses; otherwise a stream with a
     /// "Loading layer" progress message per layer first, errors as `errorDetail` lines.
     private func load(_ request: APIRequest) async throws -> APIResponse {
-        let service = imageService, body = request.uploadedBody
+        let service = images, body = request.uploadedBody
         @Sendable func lines(_ loaded: [ImageService.Loaded]) -> [UInt8] {
             loaded.flatMap { image in
                 (image.names.isEmpty ? ["Loaded image ID: \(image.id)\n"] : image.names.map { "Loaded image: \($0)\n" })
@@ -192,17 +189,17 @@ extension Router {
             }
         }
         let quiet = ["1", "true"].contains(request.query["quiet"] ?? "")
-        guard !quiet else { return .bytes(200, contentType: "application/json", lines(try await service.load(body))) }
+        guard !quiet else { return .bytes(200, contentType: "application/json", lines(try await service.loadArchive(body) { _, _ in })) }
         let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
         Task {
             do {
-                let loaded = try await service.load(body) { digest, size in
+                let loaded = try await service.loadArchive(body) { digest, size in
                     let message = ProgressMessage(status: "Loading layer", id: PullEvent.shortID(digest), current: size, total: size)
                     if let value = try? JSONValue(encoding: message) { continuation.yield(value.bytes + [10]) }
                 }
                 continuation.yield(lines(loaded))
             } catch {
-                continuation.yield(Router.errorLine(error))
+                continuation.yield(ImageRouter.errorLine(error))
             }
             continuation.finish()
         }
