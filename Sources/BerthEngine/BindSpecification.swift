@@ -69,7 +69,7 @@ struct BindSpecification: Equatable {
     /// Before a start, as dockerd: a missing `-v` source is created (a `--mount` one only with
     /// CreateMountpoint, checked at create), and every shared or slave bind's source must
     /// propagate.
-    static func prepareSources(_ host: JSONValue) throws {
+    static func prepareSources(_ host: HostConfig) throws {
         for bind in try SpecBuilder.binds(host) {
             try SmallFile.makeDirectories(bind.source)
             try checkSourcePropagation(bind.source, propagation: bind.propagation)

@@ -131,7 +131,8 @@ enum ConfigValidator {
     /// Binds, Mounts and Tmpfs: each readable, each destination once (dockerd: "Duplicate mount
     /// point"). Returns the destinations.
     private static func mountDestinations(_ host: JSONValue) throws -> Set<String> {
-        let destinations = try SpecBuilder.binds(host).map(\.destination) + SpecBuilder.mountEntries(host).map(\.target)
+        let typed = HostConfig(json: host)
+        let destinations = try SpecBuilder.binds(typed).map(\.destination) + SpecBuilder.mountEntries(typed).map(\.target)
             + (host["Tmpfs"]?.object ?? [:]).keys.sorted()
         var seen = Set<String>()
         for destination in destinations {

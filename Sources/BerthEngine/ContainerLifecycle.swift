@@ -31,7 +31,7 @@ extension ContainerEngine {
         }
         do {
             let runsInit = record.hostConfig["Init"]?.bool ?? config.initByDefault
-            try BindSpecification.prepareSources(record.hostConfig)
+            try BindSpecification.prepareSources(record.host)
             let user = try UserResolver(rootfs: rootfs).resolve(record.config["User"]?.string ?? "",
                                                                 extraGroups: record.hostConfig["GroupAdd"]?.strings ?? [])
             let spec = try SpecBuilder(record: record, rootfs: rootfs, user: user,

@@ -43,11 +43,12 @@ extension ContainerEngine {
     }
 
     private func mounts(_ record: ContainerRecord) -> [JSONValue] {
-        let binds = (try? SpecBuilder.binds(record.hostConfig)) ?? []
+        let host = record.host
+        let binds = (try? SpecBuilder.binds(host)) ?? []
         return binds.map { bind in
             .object(["Type": .string("bind"), "Source": .string(bind.source), "Destination": .string(bind.destination),
                      "Mode": .string(bind.mode), "RW": .bool(!bind.readOnly), "Propagation": .string(bind.propagation)])
-        } + ((try? SpecBuilder.mountEntries(record.hostConfig)) ?? []).map(\.inspectEntry)
+        } + ((try? SpecBuilder.mountEntries(host)) ?? []).map(\.inspectEntry)
     }
 
     /// `GET /containers/json`: newest first, Docker's summary objects.

@@ -1,3 +1,4 @@
+import BerthAPITypes
 import Foundation
 
 /// A container as berthd stores it in `containers/<id>/config.v2.json` and reports it on inspect.
@@ -49,6 +50,11 @@ public struct ContainerRecord: Codable, Sendable {
             return String(repeating: "0", count: 16 - hex.count) + hex
         }.joined()
     }
+
+    /// The typed view of `config`.
+    public var containerConfig: ContainerConfig { ContainerConfig(json: config) }
+    /// The typed view of `hostConfig`.
+    public var host: HostConfig { HostConfig(json: hostConfig) }
 
     public var tty: Bool { config["Tty"]?.bool ?? false }
     public var labels: [String: String] {

@@ -38,7 +38,8 @@ extension ContainerEngine {
             host["RestartPolicy"] = policy
         }
         if record.state.running {
-            var resources = SpecBuilder.resources(host, privileged: host["Privileged"]?.bool ?? false)
+            let typed = HostConfig(json: host)
+            var resources = SpecBuilder.resources(typed, privileged: typed.privileged ?? false)
             resources.devices = nil
             let file = scratchPath("update")
             defer { unlink(file) }

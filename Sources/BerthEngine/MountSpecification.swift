@@ -1,3 +1,4 @@
+import BerthAPITypes
 import BerthOCI
 import BerthSystem
 #if canImport(FoundationEssentials)
@@ -18,49 +19,47 @@ struct MountSpecification: Equatable {
     let target: String
     let readOnly: Bool
 
-    init(_ value: JSONValue) throws {
-        guard let object = value.object else { throw EngineError(.badRequest, "invalid mount config: a mount must be an object") }
-        let type = object["Type"]?.string ?? ""
-        guard let target = object["Target"]?.string, !target.isEmpty else {
+    init(_ mount: Mount) throws {
+        let type = mount.type ?? ""
+        guard let target = mount.target, !target.isEmpty else {
             throw EngineError(.badRequest, "invalid mount config for type \"\(type)\": field Target must not be empty")
         }
         guard target.hasPrefix("/") else {
             throw EngineError(.badRequest, "invalid mount config for type \"\(type)\": invalid mount path: '\(target)' mount path must be absolute")
         }
         self.target = target
-        readOnly = object["ReadOnly"]?.bool ?? false
-        let source = object["Source"]?.string ?? ""
+        readOnly = mount.readOnly ?? false
+        let source = mount.source ?? ""
         switch type {
         case "bind":
             guard !source.isEmpty else { throw EngineError(.badRequest, "invalid mount config for type \"bind\": field Source must not be empty") }
             guard source.hasPrefix("/") else {
                 throw EngineError(.badRequest, "invalid mount config for type \"bind\": invalid mount path: '\(source)' mount path must be absolute")
             }
-            if object["TmpfsOptions"].map({ !$0.isNull }) ?? false || object["VolumeOptions"].map({ !$0.isNull }) ?? false {
-                throw EngineError(.badRequest, "invalid mount config for type \"bind\": field \(object["TmpfsOptions"] != nil ? "TmpfsOptions" : "VolumeOptions") must not be specified")
+            if mount.tmpfsOptions != nil || mount.volumeOptions != nil {
+                throw EngineError(.badRequest, "invalid mount config for type \"bind\": field \(mount.tmpfsOptions != nil ? "TmpfsOptions" : "VolumeOptions") must not be specified")
             }
-            let options = object["BindOptions"]?.object ?? [:]
-            let create = options["CreateMountpoint"]?.bool ?? false
-            if !create && !FileManager.default.fileExists(atPath: source) {
+            let options = mount.bindOptions ?? MountBindOptions()
+            if !(options.createMountpoint ?? false) && !FileManager.default.fileExists(atPath: source) {
                 throw EngineError(.badRequest, "invalid mount config for type \"bind\": bind source path does not exist: \(source)")
             }
-            let propagation = options["Propagation"]?.string.flatMap { $0.isEmpty ? nil : $0 } ?? "rprivate"
+            let propagation = options.propagation.flatMap { $0.isEmpty ? nil : $0 } ?? "rprivate"
             guard BindSpecification.propagations.contains(propagation) else {
                 throw EngineError(.badRequest, "invalid mount config for type \"bind\": invalid propagation mode: \(propagation)")
             }
-            for key in ["ReadOnlyNonRecursive", "ReadOnlyForceRecursive"] where options[key]?.bool == true {
+            for (key, set) in [("ReadOnlyNonRecursive", options.readOnlyNonRecursive), ("ReadOnlyForceRecursive", options.readOnlyForceRecursive)] where set == true {
                 throw EngineError(.badRequest, "BindOptions.\(key) is not supported by Berth yet (HostConfig.Mounts)")
             }
-            kind = .bind(source: source, propagation: propagation, nonRecursive: options["NonRecursive"]?.bool ?? false)
+            kind = .bind(source: source, propagation: propagation, nonRecursive: options.nonRecursive ?? false)
         case "tmpfs":
             guard source.isEmpty else { throw EngineError(.badRequest, "invalid mount config for type \"tmpfs\": field Source must not be specified") }
-            let options = object["TmpfsOptions"]?.object ?? [:]
-            if let extra = options["Options"], !extra.isNull, !(extra.array ?? []).isEmpty {
+            let options = mount.tmpfsOptions ?? MountTmpfsOptions()
+            if let extra = options.options, !extra.isNull, !(extra.array ?? []).isEmpty {
                 throw EngineError(.badRequest, "TmpfsOptions.Options is not supported by Berth yet (HostConfig.Mounts)")
             }
-            let size = options["SizeBytes"]?.int
+            let size = options.sizeBytes
             if let size, size < 0 { throw EngineError(.badRequest, "invalid mount config for type \"tmpfs\": invalid tmpfs size \(size)") }
-            let mode = options["Mode"]?.int
+            let mode = options.mode
             if let mode, !(0...0o7777).contains(mode) { throw EngineError(.badRequest, "invalid mount config for type \"tmpfs\": invalid tmpfs mode \(mode)") }
             kind = .tmpfs(sizeBytes: size.flatMap { $0 > 0 ? $0 : nil }, mode: mode.map { UInt32($0) })
         case "volume", "image", "npipe", "cluster":

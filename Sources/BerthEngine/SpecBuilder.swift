@@ -1,3 +1,4 @@
+import BerthAPITypes
 import BerthOCI
 import BerthRuntime
 import BerthSystem
@@ -45,36 +46,40 @@ struct SpecBuilder {
 
     func build() throws -> RuntimeSpec {
         var spec = DefaultSpec.make()
-        let config = record.config
-        let host = record.hostConfig
-        let privileged = host["Privileged"]?.bool ?? false
+        let config = record.containerConfig
+        let host = record.host
+        // The validator refused values of the wrong type at create; a record with one is damaged.
+        if let field = (config.mistypedFields.map { "Config.\($0)" } + host.mistypedFields.map { "HostConfig.\($0)" }).first {
+            throw EngineError(.badRequest, "\(field) of container \(record.name) has a value of the wrong type")
+        }
+        let privileged = host.privileged ?? false
 
         var process = spec.process!
         process.terminal = record.tty
         process.args = (initBinary == nil ? [] : [Self.initPath, "--"]) + [record.path] + record.args
-        process.env = config["Env"]?.strings ?? []
-        process.cwd = (config["WorkingDir"]?.string).flatMap { $0.isEmpty ? nil : $0 } ?? "/"
+        process.env = config.env ?? []
+        process.cwd = config.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
         process.user = user
-        process.noNewPrivileges = (host["SecurityOpt"]?.strings ?? []).contains { $0.hasPrefix("no-new-privileges") && !$0.hasSuffix("false") }
-        let capabilities = try capabilitySet(add: host["CapAdd"]?.strings ?? [], drop: host["CapDrop"]?.strings ?? [], privileged: privileged)
+        process.noNewPrivileges = (host.securityOpt ?? []).contains { $0.hasPrefix("no-new-privileges") && !$0.hasSuffix("false") }
+        let capabilities = try capabilitySet(add: host.capAdd ?? [], drop: host.capDrop ?? [], privileged: privileged)
         process.capabilities = .init(bounding: capabilities, effective: capabilities, permitted: capabilities)
-        if let adjust = host["OomScoreAdj"]?.int, adjust != 0 { process.oomScoreAdj = Int(adjust) }
-        let limits = try rlimits(host["Ulimits"]?.array ?? [])
+        if let adjust = host.oomScoreAdj, adjust != 0 { process.oomScoreAdj = Int(adjust) }
+        let limits = try rlimits(host.ulimits ?? [])
         process.rlimits = limits.isEmpty ? nil : limits
-        if let size = host["ConsoleSize"]?.array?.compactMap({ $0.int.flatMap(UInt.init(exactly:)) }), size.count == 2, size[0] > 0 {
+        if let size = host.consoleSize?.compactMap(UInt.init(exactly:)), size.count == 2, size[0] > 0 {
             process.consoleSize = .init(height: size[0], width: size[1])
         }
         spec.process = process
 
-        spec.root = .init(path: rootfs, readonly: host["ReadonlyRootfs"]?.bool ?? false)
-        spec.hostname = config["Hostname"]?.string.flatMap { $0.isEmpty ? nil : $0 } ?? String(record.id.prefix(12))
-        if let annotations = host["Annotations"]?.object?.compactMapValues(\.string), !annotations.isEmpty {
+        spec.root = .init(path: rootfs, readonly: host.readonlyRootfs ?? false)
+        spec.hostname = config.hostname.flatMap { $0.isEmpty ? nil : $0 } ?? String(record.id.prefix(12))
+        if let annotations = host.annotations, !annotations.isEmpty {
             spec.annotations = (spec.annotations ?? [:]).merging(annotations) { _, given in given }
         }
-        if let domain = config["Domainname"]?.string, !domain.isEmpty { spec.domainname = domain }
+        if let domain = config.domainname, !domain.isEmpty { spec.domainname = domain }
 
         var mounts = spec.mounts ?? []
-        if let size = host["ShmSize"]?.int, size > 0, let index = mounts.firstIndex(where: { $0.destination == "/dev/shm" }) {
+        if let size = host.shmSize, size > 0, let index = mounts.firstIndex(where: { $0.destination == "/dev/shm" }) {
             mounts[index].options = ["nosuid", "noexec", "nodev", "mode=1777", "size=\(size)"]
         }
         for (destination, source) in [("/etc/hostname", record.hostnamePath), ("/etc/hosts", record.hostsPath),
@@ -95,8 +100,8 @@ struct SpecBuilder {
             propagate(entry.rootPropagation)
             mounts.append(entry.mount())
         }
-        for (destination, options) in (host["Tmpfs"]?.object ?? [:]).sorted(by: { $0.key < $1.key }) {
-            let extra = (options.string ?? "").split(separator: ",").map(String.init)
+        for (destination, options) in (host.tmpfs ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let extra = options.split(separator: ",").map(String.init)
             mounts.append(.init(destination: destination, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "noexec"] + extra))
         }
         spec.mounts = mounts
@@ -106,10 +111,10 @@ struct SpecBuilder {
         linux.cgroupsPath = Self.cgroupsPath(record)
         if let rootPropagation { linux.rootfsPropagation = rootPropagation }
         linux.resources = Self.resources(host, privileged: privileged)
-        linux.maskedPaths = privileged ? [] : host["MaskedPaths"]?.strings ?? DefaultPaths.masked
-        linux.readonlyPaths = privileged ? [] : host["ReadonlyPaths"]?.strings ?? DefaultPaths.readonly
-        if let sysctls = host["Sysctls"]?.object { linux.sysctl = sysctls.compactMapValues(\.string) }
-        linux.seccomp = privileged ? nil : try seccomp(host["SecurityOpt"]?.strings ?? [], capabilities: capabilities)
+        linux.maskedPaths = privileged ? [] : host.maskedPaths ?? DefaultPaths.masked
+        linux.readonlyPaths = privileged ? [] : host.readonlyPaths ?? DefaultPaths.readonly
+        if let sysctls = host.sysctls { linux.sysctl = sysctls }
+        linux.seccomp = privileged ? nil : try seccomp(host.securityOpt ?? [], capabilities: capabilities)
         spec.linux = linux
         if privileged, let index = spec.mounts?.firstIndex(where: { $0.destination == "/sys" }) {
             spec.mounts?[index].options = ["nosuid", "noexec", "nodev", "rw"]
@@ -136,17 +141,15 @@ struct SpecBuilder {
 
     /// The container's cgroup: named by its ID, under `--cgroup-parent` or `/berth`.
     static func cgroupsPath(_ record: ContainerRecord) -> String {
-        let parent = record.hostConfig["CgroupParent"]?.string.flatMap { $0.isEmpty ? nil : $0 } ?? "/berth"
+        let parent = record.host.cgroupParent.flatMap { $0.isEmpty ? nil : $0 } ?? "/berth"
         return (parent.hasPrefix("/") ? parent : "/" + parent) + "/" + record.id
     }
 
-    private func namespaces(_ host: JSONValue) throws -> [RuntimeSpec.Namespace] {
+    private func namespaces(_ host: HostConfig) throws -> [RuntimeSpec.Namespace] {
         var namespaces: [RuntimeSpec.Namespace] = [.init(type: .mount), .init(type: .uts), .init(type: .ipc)]
-        let pidMode = host["PidMode"]?.string ?? ""
-        if pidMode != "host" { namespaces.append(.init(type: .pid)) }
-        let ipcMode = host["IpcMode"]?.string ?? ""
-        if ipcMode == "host" { namespaces.removeAll { $0.type == .ipc } }
-        if (host["CgroupnsMode"]?.string ?? "private") != "host" { namespaces.append(.init(type: .cgroup)) }
+        if host.pidMode != "host" { namespaces.append(.init(type: .pid)) }
+        if host.ipcMode == "host" { namespaces.removeAll { $0.type == .ipc } }
+        if (host.cgroupnsMode ?? "private") != "host" { namespaces.append(.init(type: .cgroup)) }
         switch record.networkMode {
         case "host":
             break
@@ -155,7 +158,7 @@ struct SpecBuilder {
         default:
             throw EngineError(.badRequest, "network mode \"\(record.networkMode)\" is not supported yet: use --network none or --network host")
         }
-        if (host["UTSMode"]?.string ?? "") == "host" { namespaces.removeAll { $0.type == .uts } }
+        if host.utsMode == "host" { namespaces.removeAll { $0.type == .uts } }
         return namespaces
     }
 
@@ -180,11 +183,11 @@ struct SpecBuilder {
         return set
     }
 
-    private func rlimits(_ ulimits: [JSONValue]) throws -> [RuntimeSpec.Rlimit] {
+    private func rlimits(_ ulimits: [Ulimit]) throws -> [RuntimeSpec.Rlimit] {
         // None by default: the container inherits the daemon's limits, as with Docker.
         var limits: [String: RuntimeSpec.Rlimit] = [:]
         for entry in ulimits {
-            guard let name = entry["Name"]?.string, let soft = entry["Soft"]?.int, let hard = entry["Hard"]?.int else {
+            guard let name = entry.name, let soft = entry.soft, let hard = entry.hard else {
                 throw EngineError(.badRequest, "invalid ulimit: each needs Name, Soft and Hard")
             }
             let type = "RLIMIT_" + name.uppercased()
@@ -193,9 +196,9 @@ struct SpecBuilder {
         return limits.values.sorted { $0.type < $1.type }
     }
 
-    static func resources(_ host: JSONValue, privileged: Bool) -> RuntimeSpec.Resources {
+    static func resources(_ host: HostConfig, privileged: Bool) -> RuntimeSpec.Resources {
         var resources = RuntimeSpec.Resources(devices: [.init(allow: privileged, access: "rwm")])
-        let memory = host["Memory"]?.int ?? 0, swap = host["MemorySwap"]?.int ?? 0, reservation = host["MemoryReservation"]?.int ?? 0
+        let memory = host.memory ?? 0, swap = host.memorySwap ?? 0, reservation = host.memoryReservation ?? 0
         if memory > 0 || reservation > 0 {
             resources.memory = .init()
             if memory > 0 {
@@ -207,18 +210,18 @@ struct SpecBuilder {
             if reservation > 0 { resources.memory?.reservation = reservation }
         }
         // -1 (dockerd's "unset") and absent leave the kernel's default.
-        if let swappiness = host["MemorySwappiness"]?.int, (0...100).contains(swappiness) {
+        if let swappiness = host.memorySwappiness, (0...100).contains(swappiness) {
             resources.memory = resources.memory ?? .init()
             resources.memory?.swappiness = UInt64(swappiness)
         }
-        if host["OomKillDisable"]?.bool == true {
+        if host.oomKillDisable == true {
             resources.memory = resources.memory ?? .init()
             resources.memory?.disableOOMKiller = true
         }
-        let shares = host["CpuShares"]?.int ?? 0, nanoCPUs = host["NanoCpus"]?.int ?? 0
-        let quota = host["CpuQuota"]?.int ?? 0, period = host["CpuPeriod"]?.int ?? 0
-        let cpus = host["CpusetCpus"]?.string ?? "", mems = host["CpusetMems"]?.string ?? ""
-        let realtimePeriod = host["CpuRealtimePeriod"]?.int ?? 0, realtimeRuntime = host["CpuRealtimeRuntime"]?.int ?? 0
+        let shares = host.cpuShares ?? 0, nanoCPUs = host.nanoCpus ?? 0
+        let quota = host.cpuQuota ?? 0, period = host.cpuPeriod ?? 0
+        let cpus = host.cpusetCpus ?? "", mems = host.cpusetMems ?? ""
+        let realtimePeriod = host.cpuRealtimePeriod ?? 0, realtimeRuntime = host.cpuRealtimeRuntime ?? 0
         if shares > 0 || nanoCPUs > 0 || quota > 0 || !cpus.isEmpty || !mems.isEmpty || realtimePeriod > 0 || realtimeRuntime > 0 {
             var cpu = RuntimeSpec.CPU()
             if realtimePeriod > 0 { cpu.realtimePeriod = UInt64(realtimePeriod) }
@@ -230,18 +233,20 @@ struct SpecBuilder {
             if !mems.isEmpty { cpu.mems = mems }
             resources.cpu = cpu
         }
-        if let pids = host["PidsLimit"]?.int, pids > 0 { resources.pids = .init(limit: pids) }
-        if let weight = host["BlkioWeight"]?.int.flatMap(UInt16.init(exactly:)), weight > 0 { resources.blockIO = .init(weight: weight) }
+        if let pids = host.pidsLimit, pids > 0 { resources.pids = .init(limit: pids) }
+        if let weight = host.blkioWeight.flatMap(UInt16.init(exactly:)), weight > 0 { resources.blockIO = .init(weight: weight) }
         return resources
     }
 
     /// `HostConfig.Binds`, parsed.
-    static func binds(_ host: JSONValue) throws -> [BindSpecification] {
-        try (host["Binds"]?.strings ?? []).map(BindSpecification.init)
+    static func binds(_ host: HostConfig) throws -> [BindSpecification] {
+        if host.unknownFields["Binds"] != nil { throw EngineError(.badRequest, "invalid HostConfig.Binds: a list of strings is expected") }
+        return try (host.binds ?? []).map(BindSpecification.init)
     }
 
     /// `HostConfig.Mounts`, parsed.
-    static func mountEntries(_ host: JSONValue) throws -> [MountSpecification] {
-        try (host["Mounts"]?.array ?? []).map(MountSpecification.init)
+    static func mountEntries(_ host: HostConfig) throws -> [MountSpecification] {
+        if host.unknownFields["Mounts"] != nil { throw EngineError(.badRequest, "invalid mount config: a mount must be an object") }
+        return try (host.mounts ?? []).map(MountSpecification.init)
     }
 }

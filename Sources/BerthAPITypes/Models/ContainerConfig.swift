@@ -58,6 +58,9 @@ public struct ContainerConfig: Sendable, Equatable {
     /// Known fields the client sent as `null`.
     public var nullFields: Set<String> = []
 
+    /// Known fields whose value has another type than the spec's (kept in `unknownFields`).
+    public var mistypedFields: [String] { unknownFields.keys.filter(Self.fieldNames.contains).sorted() }
+
     /// Every field of the spec, as the API spells it.
     public static let fieldNames: Set<String> = ["Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "ExposedPorts", "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd", "Healthcheck", "ArgsEscaped", "Image", "Volumes", "WorkingDir", "Entrypoint", "NetworkDisabled", "MacAddress", "OnBuild", "Labels", "StopSignal", "StopTimeout", "Shell"]
 

@@ -12,6 +12,9 @@ public struct PortBinding: Sendable, Equatable {
     /// Known fields the client sent as `null`.
     public var nullFields: Set<String> = []
 
+    /// Known fields whose value has another type than the spec's (kept in `unknownFields`).
+    public var mistypedFields: [String] { unknownFields.keys.filter(Self.fieldNames.contains).sorted() }
+
     /// Every field of the spec, as the API spells it.
     public static let fieldNames: Set<String> = ["HostIp", "HostPort"]
 

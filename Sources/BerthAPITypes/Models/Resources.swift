@@ -75,6 +75,9 @@ public struct Resources: Sendable, Equatable {
     /// Known fields the client sent as `null`.
     public var nullFields: Set<String> = []
 
+    /// Known fields whose value has another type than the spec's (kept in `unknownFields`).
+    public var mistypedFields: [String] { unknownFields.keys.filter(Self.fieldNames.contains).sorted() }
+
     /// Every field of the spec, as the API spells it.
     public static let fieldNames: Set<String> = ["CpuShares", "Memory", "CgroupParent", "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", "CpuPeriod", "CpuQuota", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetCpus", "CpusetMems", "Devices", "DeviceCgroupRules", "DeviceRequests", "KernelMemoryTCP", "MemoryReservation", "MemorySwap", "MemorySwappiness", "NanoCpus", "OomKillDisable", "Init", "PidsLimit", "Ulimits", "CpuCount", "CpuPercent", "IOMaximumIOps", "IOMaximumBandwidth"]
 
