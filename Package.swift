@@ -149,6 +149,10 @@ let package = Package(
                              stripped]
         ),
         .executableTarget(
+            name: "berth-json-bench",
+            dependencies: ["BerthAPITypes"]
+        ),
+        .executableTarget(
             name: "berth-image-bench",
             dependencies: ["BerthImages", "BerthRegistry", "BerthOCI",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]

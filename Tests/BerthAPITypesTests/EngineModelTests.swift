@@ -57,3 +57,23 @@ struct EngineModelTests {
         #expect(ContainerConfig.fieldNames.count == 25 && EndpointSettings.fieldNames.count == 15)
     }
 }
+
+@Suite("JSON serialization")
+struct JSONSerializationTests {
+    @Test("compact, keys sorted, slashes kept, control characters escaped; integral numbers as integers")
+    func exactBytes() throws {
+        let value: JSONValue = .object(["b": .array([.int(-3), .double(2.0), .double(0.5), .double(1e300), .null, .bool(true)]),
+                                        "a": .string("q\"\\/é\n\t\u{01}"), "": .object([:])])
+        let text = String(decoding: value.bytes, as: UTF8.self)
+        #expect(text == #"{"":{},"a":"q\"\\/é\n\t\u0001","b":[-3,2,0.5,1e+300,null,true]}"#)
+        #expect(try JSONValue(parsing: value.bytes) == .object(["b": .array([.int(-3), .int(2), .double(0.5), .double(1e300), .null, .bool(true)]),
+                                                                "a": .string("q\"\\/é\n\t\u{01}"), "": .object([:])]))
+        #expect(String(decoding: JSONValue.double(.nan).bytes, as: UTF8.self) == "null")
+    }
+
+    @Test("a docker CLI body serializes to what parses back to it")
+    func roundTrip() throws {
+        let body = try EngineModelTests.fixture("docker-cli-28-create.json")
+        #expect(try JSONValue(parsing: body.bytes) == body)
+    }
+}
