@@ -2,8 +2,9 @@ import BerthSystem
 import Foundation
 import Glibc
 
-/// berthd's side of a shim's control socket (`shim.sock`): one line out, one line back.
-/// Each request runs on its own thread so a long `WAIT` never holds a cooperative-pool thread.
+/// berthd's side of a shim's control socket (`shim.sock`): one line out, one line back, on
+/// the one thread that polls every shim socket (`ShimPoller`), so a long `WAIT` holds neither a
+/// cooperative-pool thread nor one of its own.
 struct ShimClient: Sendable {
     let directory: String
 
@@ -13,25 +14,7 @@ struct ShimClient: Sendable {
     /// Sends a command and returns the reply without its `OK ` prefix; `ERR …` replies throw.
     @discardableResult
     func request(_ command: ShimCommand) async throws -> String {
-        let path = socketPath, line = command.line
-        return try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Result { try ShimClient.exchange(path, line) })
-            }
-        }
-    }
-
-    private static func exchange(_ path: String, _ line: String) throws -> String {
-        let fd = try UnixSocket.connect(path)
-        defer { close(fd) }
-        try FileDescriptors.writeAll(fd, Array((line + "\n").utf8))
-        var reply: [UInt8] = []
-        while !reply.contains(10) {
-            let chunk = try FileDescriptors.read(fd, max: 4096)
-            if chunk.isEmpty { throw EngineError(.internalError, "the container's shim closed the connection") }
-            reply += chunk
-        }
-        let text = String(decoding: reply.prefix { $0 != 10 }, as: UTF8.self)
+        let text = try await ShimPoller.shared.exchange(socketPath, command.line)
         // The shim refuses to signal a reaped PID: for the caller that is "not running", not a fault.
         if text == "ERR the process has exited" { throw EngineError(.conflict, "the container's process has exited") }
         if text.hasPrefix("ERR ") { throw EngineError(.internalError, ShimClient.runtimeMessage(String(text.dropFirst(4)))) }

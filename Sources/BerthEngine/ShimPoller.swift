@@ -1,0 +1,101 @@
+import BerthSystem
+import Foundation
+import Synchronization
+
+/// Every exchange berthd has with its shims (one request line out, one reply line back) runs on
+/// one thread that polls all their sockets. A `WAIT` lasts as long as the container runs: with
+/// a thread per request, each running container held one; now none do.
+final class ShimPoller: Sendable {
+    static let shared = ShimPoller()
+
+    /// A request handed to the poll thread.
+    private struct Exchange: Sendable {
+        let fd: Int32
+        let request: [UInt8]
+        let continuation: CheckedContinuation<String, any Error>
+    }
+
+    private let queued = Mutex<[Exchange]>([])
+    /// Written to wake the poll thread when an exchange is queued.
+    private let wakeWrite: Int32
+    private let wakeRead: Int32
+
+    private init() {
+        let (read, write) = try! FileDescriptors.pipe()
+        _ = fcntl(read, F_SETFL, O_NONBLOCK)
+        _ = fcntl(write, F_SETFL, O_NONBLOCK)
+        wakeRead = read
+        wakeWrite = write
+        let thread = Thread { [self] in self.run() }
+        thread.name = "berthd shim poller"
+        thread.start()
+    }
+
+    /// Sends `line` to the shim listening at `path` and returns its reply line (without the newline).
+    func exchange(_ path: String, _ line: String) async throws -> String {
+        let fd = try UnixSocket.connect(path)
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        return try await withCheckedThrowingContinuation { continuation in
+            queued.withLock { $0.append(Exchange(fd: fd, request: Array((line + "\n").utf8), continuation: continuation)) }
+            var byte: UInt8 = 1
+            _ = Glibc.write(wakeWrite, &byte, 1)
+        }
+    }
+
+    /// One exchange in progress on the poll thread.
+    private struct Pending {
+        var unsent: ArraySlice<UInt8>
+        var reply: [UInt8] = []
+        let continuation: CheckedContinuation<String, any Error>
+    }
+
+    private func run() {
+        var pending: [Int32: Pending] = [:]
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        func finish(_ fd: Int32, _ result: Result<String, any Error>) {
+            guard let entry = pending.removeValue(forKey: fd) else { return }
+            close(fd)
+            entry.continuation.resume(with: result)
+        }
+        while true {
+            var fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            for (fd, entry) in pending {
+                fds.append(pollfd(fd: fd, events: Int16(entry.unsent.isEmpty ? POLLIN : POLLOUT), revents: 0))
+            }
+            guard poll(&fds, nfds_t(fds.count), -1) >= 0 || errno == EINTR else { continue }
+            if fds[0].revents != 0 {
+                while buffer.withUnsafeMutableBytes({ Glibc.read(wakeRead, $0.baseAddress, $0.count) }) > 0 {}
+                for exchange in queued.withLock({ queue in defer { queue.removeAll() }; return queue }) {
+                    pending[exchange.fd] = Pending(unsent: exchange.request[...], continuation: exchange.continuation)
+                }
+            }
+            for entry in fds.dropFirst() where entry.revents != 0 {
+                let fd = entry.fd
+                guard var state = pending[fd] else { continue }
+                if !state.unsent.isEmpty {
+                    let sent = state.unsent.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    if sent < 0 && errno != EAGAIN && errno != EINTR {
+                        finish(fd, .failure(EngineError(.internalError, "the container's shim closed the connection")))
+                        continue
+                    }
+                    if sent > 0 { state.unsent = state.unsent.dropFirst(sent) }
+                    pending[fd] = state
+                    continue
+                }
+                let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                if count < 0 && (errno == EAGAIN || errno == EINTR) { continue }
+                guard count > 0 else {
+                    finish(fd, .failure(EngineError(.internalError, "the container's shim closed the connection")))
+                    continue
+                }
+                state.reply += buffer[0..<count]
+                if let newline = state.reply.firstIndex(of: 10) {
+                    pending[fd] = state
+                    finish(fd, .success(String(decoding: state.reply[..<newline], as: UTF8.self)))
+                } else {
+                    pending[fd] = state
+                }
+            }
+        }
+    }
+}
