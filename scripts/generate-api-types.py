@@ -221,7 +221,13 @@ def render(name, description, fields):
     for field in fields:
         encoded = ENCODE[field.kind].format(v="value")
         lines.append(f'        if let value = {field.name} {{ object["{field.go}"] = {encoded} }}')
-    lines += ["        return .object(object)", "    }", "}", ""]
+    lines += ["        return .object(object)", "    }", "}", "",
+              f"/// Stored (a container's record) as the API's JSON, unknown fields and nulls included.",
+              f"extension {name}: Codable {{",
+              "    public init(from decoder: Decoder) throws { self.init(json: try JSONValue(from: decoder)) }",
+              "",
+              "    public func encode(to encoder: Encoder) throws { try json.encode(to: encoder) }",
+              "}", ""]
     return "\n".join(lines)
 
 

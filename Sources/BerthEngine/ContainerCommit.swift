@@ -36,7 +36,8 @@ extension ContainerEngine {
             throw EngineError(.badRequest, "invalid reference format: \(reference)")
         }
         var config = JSONValue.object([:])
-        for key in Self.committedKeys { config[key] = record.config[key] ?? .null }
+        let recorded = record.config.json
+        for key in Self.committedKeys { config[key] = recorded[key] ?? .null }
         if let overrides = request.config?.object {
             for (key, value) in overrides where Self.committedKeys.contains(key) && !value.isNull { config[key] = value }
         }

@@ -261,7 +261,7 @@ public actor ContainerEngine {
         let id = ContainerRecord.newID()
         let directory = directory(id)
         let record = ContainerRecord(id: id, name: name, created: Date().rfc3339Nano, path: path, args: Array(argv.dropFirst()),
-                                     image: image.id.description, config: config, hostConfig: host,
+                                     image: image.id.description, config: ContainerConfig(json: config), hostConfig: HostConfig(json: host),
                                      runtime: host["Runtime"]!.string!, directory: directory)
         // What start would refuse (capabilities, a seccomp profile) is refused now, before
         // anything is written: the spec is built once without a root or a resolved user.
@@ -310,15 +310,14 @@ public actor ContainerEngine {
     }
 
     private func writeEtcFiles(_ record: ContainerRecord) throws {
-        let hostname = record.config["Hostname"]?.string.flatMap { $0.isEmpty ? nil : $0 } ?? String(record.id.prefix(12))
+        let hostname = record.config.hostname.flatMap { $0.isEmpty ? nil : $0 } ?? String(record.id.prefix(12))
         let hostNetwork = record.networkMode == "host"
         let hosts = hostNetwork ? ((try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)) ?? "")
             : "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
         let host = record.hostConfig
-        let hostsWithExtras = try EtcFiles.hosts(hosts, extraHosts: host["ExtraHosts"]?.strings ?? [])
+        let hostsWithExtras = try EtcFiles.hosts(hosts, extraHosts: host.extraHosts ?? [])
         let resolv = EtcFiles.resolvConf((try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? "",
-                                         dns: host["Dns"]?.strings ?? [], search: host["DnsSearch"]?.strings ?? [],
-                                         options: host["DnsOptions"]?.strings ?? [])
+                                         dns: host.dns ?? [], search: host.dnsSearch ?? [], options: host.dnsOptions ?? [])
         try BackgroundSync.shared.writeAtomically(record.hostnamePath, Array((hostNetwork ? ProcessInfo.processInfo.hostName : hostname).utf8 + [10]))
         try BackgroundSync.shared.writeAtomically(record.hostsPath, Array(hostsWithExtras.utf8))
         try BackgroundSync.shared.writeAtomically(record.resolvConfPath, Array(resolv.utf8))

@@ -114,7 +114,7 @@ extension ContainerEngine {
 
     private func writableRootfs(_ reference: String) throws -> String {
         let id = try resolve(reference)
-        if containers[id]!.hostConfig["ReadonlyRootfs"]?.bool ?? false {
+        if containers[id]!.hostConfig.readonlyRootfs ?? false {
             throw EngineError(.badRequest, "container rootfs is marked read-only")
         }
         return id

@@ -8,7 +8,7 @@ import Glibc
 extension ContainerEngine {
     func startHealthMonitor(_ id: String) {
         healthMonitors.removeValue(forKey: id)?.cancel()
-        guard let record = containers[id], let check = HealthCheck(record.config["Healthcheck"]) else { return }
+        guard let record = containers[id], let check = HealthCheck(record.config.healthcheck?.json) else { return }
         let started = ContinuousClock.now
         healthMonitors[id] = Task { [weak self] in
             var processPath: String?

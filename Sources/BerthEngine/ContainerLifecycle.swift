@@ -30,10 +30,9 @@ extension ContainerEngine {
             throw EngineError(.internalError, "mount the root filesystem of \(record.name): \(error)")
         }
         do {
-            let runsInit = record.hostConfig["Init"]?.bool ?? config.initByDefault
-            try BindSpecification.prepareSources(record.host)
-            let user = try UserResolver(rootfs: rootfs).resolve(record.config["User"]?.string ?? "",
-                                                                extraGroups: record.hostConfig["GroupAdd"]?.strings ?? [])
+            let runsInit = record.hostConfig.`init` ?? config.initByDefault
+            try BindSpecification.prepareSources(record.hostConfig)
+            let user = try UserResolver(rootfs: rootfs).resolve(record.config.user ?? "", extraGroups: record.hostConfig.groupAdd ?? [])
             let spec = try SpecBuilder(record: record, rootfs: rootfs, user: user,
                                        initBinary: runsInit ? config.binaryDirectory + "/berth-init" : nil,
                                        defaultSeccomp: defaultSeccomp).build()
@@ -73,7 +72,7 @@ extension ContainerEngine {
         record.state.error = ""
         record.state.exitCode = 0
         record.state.oomKilled = false
-        record.state.health = HealthCheck(record.config["Healthcheck"]) == nil ? nil : HealthState()
+        record.state.health = HealthCheck(record.config.healthcheck?.json) == nil ? nil : HealthState()
         record.state.startedAt = Date().rfc3339Nano
         record.state.finishedAt = ContainerState.zeroTime
         try save(record)
@@ -98,8 +97,8 @@ extension ContainerEngine {
             arguments += ["--log", record.logPath] + log.shimArguments(attributes: log.attributes(of: record))
         }
         if record.tty { arguments.append("--tty") }
-        if record.config["OpenStdin"]?.bool ?? false { arguments.append("--stdin") }
-        if record.config["StdinOnce"]?.bool ?? false { arguments.append("--stdin-once") }
+        if record.config.openStdin ?? false { arguments.append("--stdin") }
+        if record.config.stdinOnce ?? false { arguments.append("--stdin-once") }
         if let oomFile = CgroupFactory.memoryEventsFile(cgroupsPath: SpecBuilder.cgroupsPath(record)) { arguments += ["--oom-file", oomFile] }
         return arguments
     }
@@ -183,11 +182,11 @@ extension ContainerEngine {
     }
 
     private func shouldRestart(_ record: ContainerRecord) -> Bool {
-        let policy = record.hostConfig["RestartPolicy"]
-        switch policy?["Name"]?.string ?? "no" {
+        let policy = record.hostConfig.restartPolicy
+        switch policy?.name ?? "no" {
         case "always", "unless-stopped": return true
         case "on-failure":
-            let maximum = policy?["MaximumRetryCount"]?.int ?? 0
+            let maximum = policy?.maximumRetryCount ?? 0
             return record.state.exitCode != 0 && (maximum == 0 || record.restartCount < maximum)
         default: return false
         }
@@ -207,9 +206,9 @@ extension ContainerEngine {
         }
         guard record.state.running else { throw EngineError(.notModified, "container already stopped") }
         stopping.insert(id)
-        let name = signal ?? record.config["StopSignal"]?.string ?? "SIGTERM"
+        let name = signal ?? record.config.stopSignal ?? "SIGTERM"
         guard let number = Signals.number(name) else { throw EngineError(.badRequest, "invalid signal: \(name)") }
-        let seconds = timeout ?? record.config["StopTimeout"]?.int.map(Int.init) ?? 10
+        let seconds = timeout ?? record.config.stopTimeout.map(Int.init) ?? 10
         if record.state.status == .paused { await EngineLog.attempt("unpause \(record.name) to stop it") { try await setPaused(id, false) } }
         await EngineLog.attempt("signal \(record.name) with \(name)") { try await shim(id).request(.kill(signal: number)) }
         if seconds < 0 {

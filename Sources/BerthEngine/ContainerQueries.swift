@@ -22,11 +22,11 @@ extension ContainerEngine {
             "RestartCount": .int(Int64(record.restartCount)), "Driver": .string(images.snapshots.driver == .overlay ? "overlay2" : "vfs"),
             "Platform": .string("linux"), "MountLabel": .string(""), "ProcessLabel": .string(""), "AppArmorProfile": .string(""),
             "ExecIDs": record.execIDs.isEmpty ? .null : .array(record.execIDs.map(JSONValue.string)),
-            "HostConfig": record.hostConfig,
+            "HostConfig": record.hostConfig.json,
             "GraphDriver": .object(["Name": .string(images.snapshots.driver == .overlay ? "overlay2" : "vfs"),
                                     "Data": .object(["UpperDir": .string(upper), "MergedDir": .string(images.snapshots.containerRoot(record.id)),
                                                      "WorkDir": .string(images.snapshots.containerWork(record.id))])]),
-            "Mounts": .array(mounts(record)), "Config": record.config,
+            "Mounts": .array(mounts(record)), "Config": record.config.json,
             "NetworkSettings": .object([
                 "Bridge": .string(""), "SandboxID": .string(""), "SandboxKey": .string(""), "Ports": .object([:]),
                 "HairpinMode": .bool(false), "LinkLocalIPv6Address": .string(""), "LinkLocalIPv6PrefixLen": .int(0),
@@ -43,7 +43,7 @@ extension ContainerEngine {
     }
 
     private func mounts(_ record: ContainerRecord) -> [JSONValue] {
-        let host = record.host
+        let host = record.hostConfig
         let binds = (try? SpecBuilder.binds(host)) ?? []
         return binds.map { bind in
             .object(["Type": .string("bind"), "Source": .string(bind.source), "Destination": .string(bind.destination),

@@ -11,8 +11,8 @@ public struct ContainerRecord: Codable, Sendable {
     public var args: [String]
     /// `sha256:…` of the image config.
     public var image: String
-    public var config: JSONValue
-    public var hostConfig: JSONValue
+    public var config: ContainerConfig
+    public var hostConfig: HostConfig
     public var state: ContainerState
     public var restartCount: Int
     public var logPath: String
@@ -24,7 +24,7 @@ public struct ContainerRecord: Codable, Sendable {
     public var runtime: String
 
     public init(id: String, name: String, created: String, path: String, args: [String], image: String,
-                config: JSONValue, hostConfig: JSONValue, runtime: String, directory: String) {
+                config: ContainerConfig, hostConfig: HostConfig, runtime: String, directory: String) {
         self.id = id
         self.name = name
         self.created = created
@@ -51,18 +51,11 @@ public struct ContainerRecord: Codable, Sendable {
         }.joined()
     }
 
-    /// The typed view of `config`.
-    public var containerConfig: ContainerConfig { ContainerConfig(json: config) }
-    /// The typed view of `hostConfig`.
-    public var host: HostConfig { HostConfig(json: hostConfig) }
-
-    public var tty: Bool { config["Tty"]?.bool ?? false }
-    public var labels: [String: String] {
-        (config["Labels"]?.object ?? [:]).compactMapValues(\.string)
-    }
-    public var imageName: String { config["Image"]?.string ?? image }
-    public var autoRemove: Bool { hostConfig["AutoRemove"]?.bool ?? false }
-    public var networkMode: String { hostConfig["NetworkMode"]?.string ?? "default" }
+    public var tty: Bool { config.tty ?? false }
+    public var labels: [String: String] { config.labels ?? [:] }
+    public var imageName: String { config.image ?? image }
+    public var autoRemove: Bool { hostConfig.autoRemove ?? false }
+    public var networkMode: String { hostConfig.networkMode ?? "default" }
 }
 
 /// `State` of a container, with Docker's field names and status words.

@@ -13,7 +13,7 @@ extension ContainerEngine {
         try ConfigValidator.validateUpdate(body)
         let id = try resolve(reference)
         let record = containers[id]!
-        var host = record.hostConfig
+        var host = record.hostConfig.json
         // As dockerd: a zero or empty field means "leave as it is".
         for key in Self.updatableKeys {
             guard let value = body[key] else { continue }
@@ -56,7 +56,7 @@ extension ContainerEngine {
         }
         // Re-read after the runtime call: the state may have changed meanwhile (an exit).
         guard var current = containers[id] else { throw EngineError.noSuchContainer(reference) }
-        current.hostConfig = host
+        current.hostConfig = HostConfig(json: host)
         try save(current)
         await publish("update", current)
         return warnings

@@ -101,7 +101,7 @@ extension JSONFileLogConfig {
             for (key, value) in labels where key.contains(regex) { attributes[key] = value }
         }
         var environment: [String: String] = [:]
-        for entry in record.config["Env"]?.strings ?? [] {
+        for entry in record.config.env ?? [] {
             let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             if parts.count == 2 { environment[String(parts[0])] = String(parts[1]) }
         }
@@ -147,8 +147,8 @@ extension JSONFileLogConfig {
 extension ContainerRecord {
     /// The json-file options the container was created with; nil for the `none` driver.
     var jsonFileLog: JSONFileLogConfig? {
-        guard (hostConfig["LogConfig"]?["Type"]?.string ?? "json-file") == "json-file" else { return nil }
-        let options = hostConfig["LogConfig"]?["Config"]?.object?.compactMapValues(\.string) ?? [:]
+        guard (hostConfig.logConfig?.type ?? "json-file") == "json-file" else { return nil }
+        let options = hostConfig.logConfig?.config ?? [:]
         return (try? JSONFileLogConfig(options)) ?? JSONFileLogConfig()
     }
 }

@@ -101,7 +101,7 @@ extension ContainerEngine {
     public func logs(_ reference: String, options: LogOptions) throws -> (tty: Bool, frames: AsyncStream<[UInt8]>) {
         let id = try resolve(reference)
         let record = containers[id]!
-        guard (record.hostConfig["LogConfig"]?["Type"]?.string ?? "json-file") == "json-file" else {
+        guard (record.hostConfig.logConfig?.type ?? "json-file") == "json-file" else {
             throw EngineError(.notImplemented, "configured logging driver does not support reading")
         }
         let reader = LogReader(path: record.logPath, maxFiles: record.jsonFileLog?.maxFiles ?? 1, tty: record.tty, options: options)

@@ -46,8 +46,8 @@ struct SpecBuilder {
 
     func build() throws -> RuntimeSpec {
         var spec = DefaultSpec.make()
-        let config = record.containerConfig
-        let host = record.host
+        let config = record.config
+        let host = record.hostConfig
         // The validator refused values of the wrong type at create; a record with one is damaged.
         if let field = (config.mistypedFields.map { "Config.\($0)" } + host.mistypedFields.map { "HostConfig.\($0)" }).first {
             throw EngineError(.badRequest, "\(field) of container \(record.name) has a value of the wrong type")
@@ -141,7 +141,7 @@ struct SpecBuilder {
 
     /// The container's cgroup: named by its ID, under `--cgroup-parent` or `/berth`.
     static func cgroupsPath(_ record: ContainerRecord) -> String {
-        let parent = record.host.cgroupParent.flatMap { $0.isEmpty ? nil : $0 } ?? "/berth"
+        let parent = record.hostConfig.cgroupParent.flatMap { $0.isEmpty ? nil : $0 } ?? "/berth"
         return (parent.hasPrefix("/") ? parent : "/" + parent) + "/" + record.id
     }
 

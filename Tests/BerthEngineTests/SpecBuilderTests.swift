@@ -15,7 +15,8 @@ struct SpecBuilderTests {
         var hostConfig = host
         if hostConfig["NetworkMode"] == nil { hostConfig["NetworkMode"] = .string("none") }
         let record = ContainerRecord(id: "0123456789abcdef0123", name: "unit", created: "", path: "sh", args: ["-c", "true"],
-                                     image: "sha256:00", config: .object(config), hostConfig: .object(hostConfig),
+                                     image: "sha256:00", config: ContainerConfig(json: .object(config)),
+                                     hostConfig: HostConfig(json: .object(hostConfig)),
                                      runtime: "berth-runtime", directory: "/run/unit")
         return try SpecBuilder(record: record, rootfs: "/rootfs", user: .init(uid: 7, gid: 8), initBinary: initBinary,
                                defaultSeccomp: nil, facts: facts).build()

@@ -63,3 +63,10 @@ public struct MountBindOptions: Sendable, Equatable {
         return .object(object)
     }
 }
+
+/// Stored (a container's record) as the API's JSON, unknown fields and nulls included.
+extension MountBindOptions: Codable {
+    public init(from decoder: Decoder) throws { self.init(json: try JSONValue(from: decoder)) }
+
+    public func encode(to encoder: Encoder) throws { try json.encode(to: encoder) }
+}

@@ -52,3 +52,10 @@ public struct MountTmpfsOptions: Sendable, Equatable {
         return .object(object)
     }
 }
+
+/// Stored (a container's record) as the API's JSON, unknown fields and nulls included.
+extension MountTmpfsOptions: Codable {
+    public init(from decoder: Decoder) throws { self.init(json: try JSONValue(from: decoder)) }
+
+    public func encode(to encoder: Encoder) throws { try json.encode(to: encoder) }
+}

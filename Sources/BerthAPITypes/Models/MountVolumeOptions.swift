@@ -57,3 +57,10 @@ public struct MountVolumeOptions: Sendable, Equatable {
         return .object(object)
     }
 }
+
+/// Stored (a container's record) as the API's JSON, unknown fields and nulls included.
+extension MountVolumeOptions: Codable {
+    public init(from decoder: Decoder) throws { self.init(json: try JSONValue(from: decoder)) }
+
+    public func encode(to encoder: Encoder) throws { try json.encode(to: encoder) }
+}

@@ -197,3 +197,10 @@ public struct Resources: Sendable, Equatable {
         return .object(object)
     }
 }
+
+/// Stored (a container's record) as the API's JSON, unknown fields and nulls included.
+extension Resources: Codable {
+    public init(from decoder: Decoder) throws { self.init(json: try JSONValue(from: decoder)) }
+
+    public func encode(to encoder: Encoder) throws { try json.encode(to: encoder) }
+}

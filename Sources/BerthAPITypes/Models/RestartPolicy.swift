@@ -49,3 +49,10 @@ public struct RestartPolicy: Sendable, Equatable {
         return .object(object)
     }
 }
+
+/// Stored (a container's record) as the API's JSON, unknown fields and nulls included.
+extension RestartPolicy: Codable {
+    public init(from decoder: Decoder) throws { self.init(json: try JSONValue(from: decoder)) }
+
+    public func encode(to encoder: Encoder) throws { try json.encode(to: encoder) }
+}
