@@ -44,7 +44,10 @@ KEYWORDS = {"init", "default", "private", "public", "internal", "protocol", "ext
 
 
 def swift_name(go):
-    """`CpuShares` -> `cpuShares`, `IOMaximumIOps` -> `ioMaximumIOps`, `UTSMode` -> `utsMode`."""
+    """`CpuShares` -> `cpuShares`, `IOMaximumIOps` -> `ioMaximumIOps`, `UTSMode` -> `utsMode`,
+    `IPv4Address` -> `ipv4Address`, `IPAMConfig` -> `ipamConfig`."""
+    if go.startswith("IPv"):
+        return "ipv" + go[3:]
     match = re.match(r"^([A-Z]+)(?=[A-Z][a-z]|$|[0-9])", go)
     if match and len(match.group(1)) > 1:
         head = match.group(1)

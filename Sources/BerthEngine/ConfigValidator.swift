@@ -126,6 +126,23 @@ enum ConfigValidator {
         if let networking = fields["NetworkingConfig"], !networking.isNull, networking.object == nil {
             throw typeError(networking, "CreateRequest.NetworkingConfig", "network.NetworkingConfig")
         }
+        if let networking = fields["NetworkingConfig"] { try refuseEndpointSettings(NetworkingConfig(json: networking)) }
+    }
+
+    /// Endpoint settings need networks (addresses, aliases, links, MAC addresses, driver
+    /// options): until Berth has them, a setting a client makes is refused by name, not dropped.
+    private static func refuseEndpointSettings(_ networking: NetworkingConfig) throws {
+        for (network, endpoint) in (networking.endpointsConfig ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let ipam = endpoint.ipamConfig
+            let settings: [(String, Bool)] = [
+                ("IPAMConfig", !(ipam?.ipv4Address ?? "").isEmpty || !(ipam?.ipv6Address ?? "").isEmpty || !(ipam?.linkLocalIPs ?? []).isEmpty),
+                ("Aliases", !(endpoint.aliases ?? []).isEmpty), ("Links", !(endpoint.links ?? []).isEmpty),
+                ("MacAddress", !(endpoint.macAddress ?? "").isEmpty), ("DriverOpts", !(endpoint.driverOpts ?? [:]).isEmpty),
+            ]
+            if let (field, _) = settings.first(where: { $0.1 }) {
+                throw EngineError(.badRequest, "network settings are not supported by Berth yet (NetworkingConfig.EndpointsConfig.\(network).\(field))")
+            }
+        }
     }
 
     /// Binds, Mounts and Tmpfs: each readable, each destination once (dockerd: "Duplicate mount

@@ -2,8 +2,8 @@
 
 /// EndpointIPAMConfig represents an endpoint's IPAM configuration.
 public struct EndpointIPAMConfig: Sendable, Equatable {
-    public var iPv4Address: String?
-    public var iPv6Address: String?
+    public var ipv4Address: String?
+    public var ipv6Address: String?
     public var linkLocalIPs: [String]?
     /// Fields this model does not know, and known fields whose value has another type than
     /// the spec's: kept as sent, never dropped.
@@ -29,9 +29,9 @@ public struct EndpointIPAMConfig: Sendable, Equatable {
             }
             switch key {
             case "IPv4Address":
-                if let decoded = (value.string) { iPv4Address = decoded } else { unknownFields[key] = value }
+                if let decoded = (value.string) { ipv4Address = decoded } else { unknownFields[key] = value }
             case "IPv6Address":
-                if let decoded = (value.string) { iPv6Address = decoded } else { unknownFields[key] = value }
+                if let decoded = (value.string) { ipv6Address = decoded } else { unknownFields[key] = value }
             case "LinkLocalIPs":
                 if let decoded = (value.stringArray) { linkLocalIPs = decoded } else { unknownFields[key] = value }
             default: unknownFields[key] = value
@@ -43,8 +43,8 @@ public struct EndpointIPAMConfig: Sendable, Equatable {
     public var json: JSONValue {
         var object = unknownFields
         for key in nullFields { object[key] = .null }
-        if let value = iPv4Address { object["IPv4Address"] = .string(value) }
-        if let value = iPv6Address { object["IPv6Address"] = .string(value) }
+        if let value = ipv4Address { object["IPv4Address"] = .string(value) }
+        if let value = ipv6Address { object["IPv6Address"] = .string(value) }
         if let value = linkLocalIPs { object["LinkLocalIPs"] = .array(value.map(JSONValue.string)) }
         return .object(object)
     }

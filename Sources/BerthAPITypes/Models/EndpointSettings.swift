@@ -22,7 +22,7 @@ public struct EndpointSettings: Sendable, Equatable {
     /// Mask length of the IPv4 address.
     public var ipPrefixLen: Int64?
     /// IPv6 gateway address.
-    public var iPv6Gateway: String?
+    public var ipv6Gateway: String?
     /// Global IPv6 address.
     public var globalIPv6Address: String?
     /// Mask length of the global IPv6 address.
@@ -75,7 +75,7 @@ public struct EndpointSettings: Sendable, Equatable {
             case "IPPrefixLen":
                 if let decoded = (value.int) { ipPrefixLen = decoded } else { unknownFields[key] = value }
             case "IPv6Gateway":
-                if let decoded = (value.string) { iPv6Gateway = decoded } else { unknownFields[key] = value }
+                if let decoded = (value.string) { ipv6Gateway = decoded } else { unknownFields[key] = value }
             case "GlobalIPv6Address":
                 if let decoded = (value.string) { globalIPv6Address = decoded } else { unknownFields[key] = value }
             case "GlobalIPv6PrefixLen":
@@ -102,7 +102,7 @@ public struct EndpointSettings: Sendable, Equatable {
         if let value = gateway { object["Gateway"] = .string(value) }
         if let value = ipAddress { object["IPAddress"] = .string(value) }
         if let value = ipPrefixLen { object["IPPrefixLen"] = .int(value) }
-        if let value = iPv6Gateway { object["IPv6Gateway"] = .string(value) }
+        if let value = ipv6Gateway { object["IPv6Gateway"] = .string(value) }
         if let value = globalIPv6Address { object["GlobalIPv6Address"] = .string(value) }
         if let value = globalIPv6PrefixLen { object["GlobalIPv6PrefixLen"] = .int(value) }
         if let value = dnsNames { object["DNSNames"] = .array(value.map(JSONValue.string)) }
