@@ -20,15 +20,8 @@ if [ -z "$bin" ]; then
   bin=$PWD/.build/release
 fi
 
-top=$(mktemp -d /tmp/berth-archivebench.XXXXXX)
-truncate -s $((size_mib * 8 + 4096))M "$top/fs.img"
-mkfs.ext4 -q -F "$top/fs.img"
-mkdir "$top/fs"
-mount -o loop "$top/fs.img" "$top/fs"
-work=$top/fs
-run=$top/run
-mkdir "$run"
-mount -t tmpfs -o mode=755 tmpfs "$run"
+source benchmarks/state-dirs.sh
+make_state_dirs archivebench $((size_mib * 8 + 4096))M
 source benchmarks/dockerd-peer.sh
 cleanup() {
   set +e

@@ -25,15 +25,8 @@ if [ -z "$bin" ]; then
 fi
 scripts/build-test-images.sh >/dev/null
 
-top=$(mktemp -d /tmp/berth-runbench.XXXXXX)
-truncate -s 4G "$top/fs.img"
-mkfs.ext4 -q -F "$top/fs.img"
-mkdir "$top/fs"
-mount -o loop "$top/fs.img" "$top/fs"
-work=$top/fs
-run=$top/run
-mkdir "$run"
-mount -t tmpfs -o mode=755 tmpfs "$run"
+source benchmarks/state-dirs.sh
+make_state_dirs runbench 4G
 source benchmarks/dockerd-peer.sh
 # crun refuses a hybrid cgroup layout whose v2 mount still holds a controller; on this VM only
 # hugetlb is bound to no v1 hierarchy (../shared/HOST-AND-PEERS.md): give it one for the run.

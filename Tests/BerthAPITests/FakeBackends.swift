@@ -4,11 +4,20 @@ import BerthImages
 import BerthOCI
 import Synchronization
 
-/// A call a fake backend was asked to make, with its arguments, as the tests compare them.
+/// The calls a fake backend was asked to make, with their arguments as the tests compare them,
+/// and the error every call answers with, if the test set one.
 final class CallLog: Sendable {
     private let calls = Mutex<[String]>([])
+    let failure: (any Error)?
 
-    func record(_ call: String) { calls.withLock { $0.append(call) } }
+    init(failing failure: (any Error)? = nil) { self.failure = failure }
+
+    /// Records `call`; throws the test's error, if any.
+    func called(_ call: String) throws {
+        calls.withLock { $0.append(call) }
+        if let failure { throw failure }
+    }
+
     var all: [String] { calls.withLock { $0 } }
 }
 
@@ -21,15 +30,11 @@ struct Unexpected: Error, CustomStringConvertible {
 /// The container backend the container routes are tested over: each method records its call
 /// and answers what the test set, or the error it set.
 final class FakeContainers: ContainerBackend {
-    let log = CallLog()
-    let failure: (any Error)?
+    let log: CallLog
 
-    init(failing failure: (any Error)? = nil) { self.failure = failure }
+    init(failing failure: (any Error)? = nil) { log = CallLog(failing: failure) }
 
-    private func called(_ call: String) throws {
-        log.record(call)
-        if let failure { throw failure }
-    }
+    private func called(_ call: String) throws { try log.called(call) }
 
     func list(all: Bool, limit: Int?, size: Bool, filters: [String: [String]]) async throws -> [JSONValue] {
         try called("list all=\(all) limit=\(limit.map(String.init) ?? "-") size=\(size) filters=\(filters)")
@@ -91,15 +96,11 @@ final class FakeContainers: ContainerBackend {
 
 /// The image backend the image routes are tested over.
 final class FakeImages: ImageBackend {
-    let log = CallLog()
-    let failure: (any Error)?
+    let log: CallLog
 
-    init(failing failure: (any Error)? = nil) { self.failure = failure }
+    init(failing failure: (any Error)? = nil) { log = CallLog(failing: failure) }
 
-    private func called(_ call: String) throws {
-        log.record(call)
-        if let failure { throw failure }
-    }
+    private func called(_ call: String) throws { try log.called(call) }
 
     func list(filters: [String: [String]]) async throws -> [ImageService.Listing] { try called("list"); return [] }
     func inspect(_ name: String) async throws -> (record: ImageRecord, config: ImageConfig) {
