@@ -22,9 +22,12 @@ public final class Router: Sendable {
     }
 
     /// The routers over these backends (fakes, in the routers' tests).
-    public init(containers: any ContainerBackend, images: any ImageBackend, events: EventBus, config: DaemonConfig) {
+    public init(containers: any ContainerBackend, images: any ImageBackend, events: EventBus, config: DaemonConfig,
+                describeHost: (@Sendable () -> HostDescription)? = nil) {
+        let dataRoot = config.dataRoot
         table = RouteTable(ContainerRouter(engine: containers).routes + ImageRouter(images: images).routes
-            + SystemRouter(containers: containers, images: images, events: events, config: config).routes)
+            + SystemRouter(containers: containers, images: images, events: events, config: config,
+                           describeHost: describeHost ?? { HostDescription.read(dataRoot: dataRoot) }).routes)
         debug = config.debug
     }
 

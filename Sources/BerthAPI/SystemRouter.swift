@@ -10,13 +10,15 @@ struct SystemRouter: Sendable {
     let images: any ImageBackend
     let events: EventBus
     let config: DaemonConfig
+    /// The host's facts for `/version` and `/info`, read by the engine.
+    let describeHost: @Sendable () -> HostDescription
 
     var routes: [Route] {
         let ping: Route.Handler = { _, _ in .bytes(200, contentType: "text/plain; charset=utf-8", Array("OK".utf8)) }
         return [
             Route("GET", "/_ping", ping),
             Route("HEAD", "/_ping", ping),
-            Route("GET", "/version") { _, _ in .json(200, self.version()) },
+            Route("GET", "/version") { _, _ in .json(200, self.version(self.describeHost())) },
             Route("GET", "/info") { _, _ in .json(200, try await self.info()) },
             Route("GET", "/events") { request, _ in try await self.eventStream(request) },
             Route("GET", "/system/df") { _, _ in .json(200, try await self.diskUsage()) },
@@ -24,27 +26,11 @@ struct SystemRouter: Sendable {
         ]
     }
 
-    private static var kernel: String {
-        var name = utsname()
-        uname(&name)
-        return withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-    }
-
-    private static var architecture: String {
-        #if arch(x86_64)
-        return "amd64"
-        #elseif arch(arm64)
-        return "arm64"
-        #else
-        return "unknown"
-        #endif
-    }
-
-    private func version() -> JSONValue {
+    private func version(_ host: HostDescription) -> JSONValue {
         let details: JSONValue = .object([
             "ApiVersion": .string(Router.apiVersion), "MinAPIVersion": .string(Router.minimumAPIVersion),
             "GitCommit": .string(""), "GoVersion": .string("swift6"), "Os": .string("linux"),
-            "Arch": .string(SystemRouter.architecture), "KernelVersion": .string(SystemRouter.kernel), "Experimental": .string("false"),
+            "Arch": .string(host.goArchitecture), "KernelVersion": .string(host.kernelVersion), "Experimental": .string("false"),
             "BuildTime": .string(""),
         ])
         return .object([
@@ -52,7 +38,7 @@ struct SystemRouter: Sendable {
             "Components": .array([.object(["Name": .string("Engine"), "Version": .string(Router.engineVersion), "Details": details])]),
             "Version": .string(Router.engineVersion), "ApiVersion": .string(Router.apiVersion),
             "MinAPIVersion": .string(Router.minimumAPIVersion), "GitCommit": .string(""), "GoVersion": .string("swift6"),
-            "Os": .string("linux"), "Arch": .string(SystemRouter.architecture), "KernelVersion": .string(SystemRouter.kernel),
+            "Os": .string("linux"), "Arch": .string(host.goArchitecture), "KernelVersion": .string(host.kernelVersion),
             "BuildTime": .string(""),
         ])
     }
@@ -60,17 +46,13 @@ struct SystemRouter: Sendable {
     private func info() async throws -> JSONValue {
         let containers = try await self.containers.list(all: true, limit: nil, size: false, filters: [:])
         let states = containers.compactMap { $0["State"]?.string }
-        let cgroupVersion = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers") ? "2" : "1"
-        var memory: Int64 = 0
-        if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8), let line = text.split(separator: "\n").first,
-           let kb = Int64(line.split(separator: " ").dropFirst().first ?? "") { memory = kb * 1024 }
+        let host = describeHost()
         var runtimes: [String: JSONValue] = [:]
         for name in config.runtimeNames {
             if let path = try? config.runtimePath(name) { runtimes[name] = .object(["path": .string(path)]) }
         }
-        let hostname = ProcessInfo.processInfo.hostName
         return .object([
-            "ID": .string(engineID()), "Containers": .int(Int64(containers.count)),
+            "ID": .string(host.engineID), "Containers": .int(Int64(containers.count)),
             "ContainersRunning": .int(Int64(states.filter { $0 == "running" }.count)),
             "ContainersPaused": .int(Int64(states.filter { $0 == "paused" }.count)),
             "ContainersStopped": .int(Int64(states.filter { $0 != "running" && $0 != "paused" }.count)),
@@ -82,16 +64,16 @@ struct SystemRouter: Sendable {
             "MemoryLimit": .bool(true), "SwapLimit": .bool(true), "CpuCfsPeriod": .bool(true), "CpuCfsQuota": .bool(true),
             "CPUShares": .bool(true), "CPUSet": .bool(true), "PidsLimit": .bool(true), "IPv4Forwarding": .bool(true),
             "Debug": .bool(config.debug), "NFd": .int(0), "NGoroutines": .int(0), "SystemTime": .string(Date().rfc3339Nano),
-            "LoggingDriver": .string(config.logDriver), "CgroupDriver": .string("cgroupfs"), "CgroupVersion": .string(cgroupVersion),
-            "NEventsListener": .int(0), "KernelVersion": .string(SystemRouter.kernel), "OperatingSystem": .string(operatingSystem()),
-            "OSVersion": .string(""), "OSType": .string("linux"), "Architecture": .string(SystemRouter.architecture == "amd64" ? "x86_64" : SystemRouter.architecture),
+            "LoggingDriver": .string(config.logDriver), "CgroupDriver": .string("cgroupfs"), "CgroupVersion": .string(host.cgroupVersion),
+            "NEventsListener": .int(0), "KernelVersion": .string(host.kernelVersion), "OperatingSystem": .string(host.operatingSystem),
+            "OSVersion": .string(""), "OSType": .string("linux"), "Architecture": .string(host.machine),
             "IndexServerAddress": .string("https://index.docker.io/v1/"),
             "RegistryConfig": .object([
                 "InsecureRegistryCIDRs": .array([.string("127.0.0.0/8")]),
                 "IndexConfigs": .object([:]), "Mirrors": .array(config.registryMirrors.map(JSONValue.string)),
             ]),
-            "NCPU": .int(Int64(ProcessInfo.processInfo.activeProcessorCount)), "MemTotal": .int(memory),
-            "DockerRootDir": .string(config.dataRoot), "Name": .string(hostname), "Labels": .array([]),
+            "NCPU": .int(Int64(host.cpus)), "MemTotal": .int(host.memoryBytes),
+            "DockerRootDir": .string(config.dataRoot), "Name": .string(host.hostname), "Labels": .array([]),
             "ExperimentalBuild": .bool(false), "ServerVersion": .string(Router.engineVersion),
             "Runtimes": .object(runtimes), "DefaultRuntime": .string(config.defaultRuntime),
             "LiveRestoreEnabled": .bool(config.liveRestore), "Isolation": .string(""), "InitBinary": .string(""),
@@ -99,20 +81,6 @@ struct SystemRouter: Sendable {
             "Swarm": .object(["LocalNodeState": .string("inactive"), "NodeID": .string(""), "NodeAddr": .string(""),
                               "ControlAvailable": .bool(false), "Error": .string(""), "RemoteManagers": .null]),
         ])
-    }
-
-    private func engineID() -> String {
-        let path = config.dataRoot + "/engine-id"
-        if let id = try? String(contentsOfFile: path, encoding: .utf8) { return id.trimmingCharacters(in: .whitespacesAndNewlines) }
-        let id = UUID().uuidString.lowercased()
-        try? id.write(toFile: path, atomically: true, encoding: .utf8)
-        return id
-    }
-
-    private func operatingSystem() -> String {
-        guard let text = try? String(contentsOfFile: "/etc/os-release", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("PRETTY_NAME=") }) else { return "Linux" }
-        return line.dropFirst(12).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
     }
 
     private func eventStream(_ request: APIRequest) async throws -> APIResponse {

@@ -10,8 +10,12 @@ import Testing
 /// to its status in one place.
 @Suite("Engine API routers over fake backends")
 struct RouterTests {
+    static let host = HostDescription(kernelVersion: "6.1.0-test", goArchitecture: "amd64", machine: "x86_64", operatingSystem: "Test OS",
+                                      cgroupVersion: "1", memoryBytes: 1 << 30, cpus: 3, hostname: "testhost", engineID: "test-engine")
+
     static func router(containers: FakeContainers = FakeContainers(), images: FakeImages = FakeImages()) -> Router {
-        Router(containers: containers, images: images, events: EventBus(), config: DaemonConfig(binaryDirectory: "/nonexistent"))
+        Router(containers: containers, images: images, events: EventBus(), config: DaemonConfig(binaryDirectory: "/nonexistent"),
+               describeHost: { host })
     }
 
     static func send(_ router: Router, _ method: HTTPMethod, _ uri: String, body: String = "") async -> APIResponse {
@@ -96,6 +100,16 @@ struct RouterTests {
         #expect(removed.0 == 200 && removed.1?.array?.first?["Untagged"]?.string == "127.0.0.1:5000/team/app:1")
         #expect(Self.answer(await Self.send(router, .POST, "/images/127.0.0.1:5000/team/app:1/tag?repo=mine&tag=2")).0 == 201)
         #expect(images.log.all == ["remove 127.0.0.1:5000/team/app:1 force=true", "tag 127.0.0.1:5000/team/app:1 mine 2"])
+    }
+
+    @Test("/info and /version say what the backends and the host description say")
+    func systemRoutes() async {
+        let router = Self.router()
+        let info = Self.answer(await Self.send(router, .GET, "/info"))
+        #expect(info.0 == 200 && info.1?["ID"]?.string == "test-engine" && info.1?["NCPU"]?.int == 3 && info.1?["Images"]?.int == 0)
+        #expect(info.1?["Name"]?.string == "testhost" && info.1?["Driver"]?.string == "overlay2" && info.1?["Architecture"]?.string == "x86_64")
+        let version = Self.answer(await Self.send(router, .GET, "/version"))
+        #expect(version.0 == 200 && version.1?["KernelVersion"]?.string == "6.1.0-test" && version.1?["ApiVersion"]?.string == Router.apiVersion)
     }
 
     @Test("paths without a route: 404, Berth's 501 for areas it does not serve yet, dockerd's swarm answers")
