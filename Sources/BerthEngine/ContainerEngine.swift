@@ -13,7 +13,7 @@ public actor ContainerEngine {
     /// Loaded once: the daemon's `seccomp-profile`.
     nonisolated let defaultSeccomp: DockerSeccompProfile?
     var containers: [String: ContainerRecord] = [:]
-    var exitWaiters: [String: [ExitWaiter]] = [:]
+    var exitWaiters: [ProcessKey: [ExitWaiter]] = [:]
     var removalWaiters: [String: [CheckedContinuation<Int32, Never>]] = [:]
     var pendingAttaches: [String: [AsyncThrowingStream<AttachTicket, Error>.Continuation]] = [:]
     /// Containers whose record could not be read at start: their files, shims and runtime state
@@ -82,6 +82,8 @@ public actor ContainerEngine {
     func directory(_ id: String) -> String { "\(containersRoot)/\(id)" }
     /// Short directory names keep `shim.sock` and `console.sock` within a socket path's 107 bytes.
     func shim(_ id: String) -> ShimClient { ShimClient(directory: "\(config.execRoot)/shims/\(id.prefix(20))") }
+    /// An exec's shim lives beside the containers' shims, under `x` and the exec's ID.
+    func execShim(_ id: String) -> ShimClient { shim("x" + id) }
     func bundle(_ id: String) -> String { "\(config.execRoot)/bundles/\(id)" }
 
     /// Ends the attachment `token` at the shim listening on `socketPath` without ending its

@@ -42,7 +42,7 @@ extension ContainerEngine {
         guard let record = containers[exec.containerID], record.state.running else { throw EngineError.notRunning(exec.containerID) }
         let config = exec.config
         let process = try execProcess(record, command: config["Cmd"]?.strings ?? [], config: config)
-        let shim = shim("x" + id)
+        let shim = execShim(id)
         try FileManager.default.createDirectory(atPath: shim.directory, withIntermediateDirectories: true)
         let processPath = shim.directory + "/process.json"
         try SmallFile.writeAtomically(processPath, Array(try JSONEncoder().encode(process)), durability: .volatile)
@@ -91,7 +91,7 @@ extension ContainerEngine {
     /// as dockerd's does, and the exit code (127 or 126) is in the exec's inspect.
     public func startExec(_ id: String, detached: Bool = false) async throws {
         guard var exec = execs[id] else { throw EngineError.noSuchExec(id) }
-        let shim = shim("x" + id)
+        let shim = execShim(id)
         let reply: String
         do { reply = try await shim.request(.start) } catch {
             // The shim records 127 (no such program) or 126 when the process could not start.
@@ -114,7 +114,7 @@ extension ContainerEngine {
 
     private func execExited(_ id: String) async {
         guard var exec = execs[id] else { return }
-        let shim = shim("x" + id)
+        let shim = execShim(id)
         exec.exitCode = shim.recordedExit()?.code ?? 126
         exec.running = false
         execs[id] = exec
@@ -122,26 +122,26 @@ extension ContainerEngine {
         if let record = containers[exec.containerID] {
             await publish("exec_die", record, extra: ["execID": id, "exitCode": String(exec.exitCode!)])
         }
-        for waiter in exitWaiters.removeValue(forKey: "x" + id) ?? [] { waiter.resume(exec.exitCode) }
+        for waiter in exitWaiters.removeValue(forKey: .exec(id)) ?? [] { waiter.resume(exec.exitCode) }
     }
 
     /// Waits until an exec's process has exited (after its attach stream ended, the exit may lag a little).
     public func waitExec(_ id: String) async -> Int32? {
         guard let exec = execs[id] else { return nil }
         if let code = exec.exitCode { return code }
-        return await waitForExit("x" + id, timeout: 10)
+        return await waitForExit(.exec(id), timeout: 10)
     }
 
     public func resizeExec(_ id: String, height: Int, width: Int) async throws {
         guard execs[id] != nil else { throw EngineError.noSuchExec(id) }
-        try await shim("x" + id).request(.resize(height: height, width: width))
+        try await execShim(id).request(.resize(height: height, width: width))
     }
 
     public func inspectExec(_ id: String) throws -> JSONValue {
         guard var exec = execs[id] else { throw EngineError.noSuchExec(id) }
         // Clients inspect as soon as the stream ends; the shim wrote the exit before closing it,
         // while our own monitor may not have heard yet.
-        if exec.exitCode == nil, let recorded = shim("x" + id).recordedExit() {
+        if exec.exitCode == nil, let recorded = execShim(id).recordedExit() {
             exec.running = false
             exec.exitCode = recorded.code
         }

@@ -151,7 +151,7 @@ extension ContainerEngine {
         }
         if record.state.oomKilled { await publish("oom", record) }
         await publish("die", record, extra: ["exitCode": String(record.state.exitCode)])
-        for waiter in exitWaiters.removeValue(forKey: id) ?? [] { waiter.resume(record.state.exitCode) }
+        for waiter in exitWaiters.removeValue(forKey: .container(id)) ?? [] { waiter.resume(record.state.exitCode) }
         if record.autoRemove {
             await EngineLog.attempt("remove \(record.name) after its exit (--rm)") { try await remove(id, force: true) }
         } else if restarts, var current = containers[id] {
@@ -295,7 +295,7 @@ extension ContainerEngine {
     }
 
     func waitForExit(_ id: String) async -> Int32 {
-        await waitForExit(id, timeout: nil) ?? 255
+        await waitForExit(.container(id), timeout: nil) ?? 255
     }
 
     /// For a container seen running before a suspension point (a request to its shim): its exit
@@ -303,14 +303,14 @@ extension ContainerEngine {
     /// is never woken; otherwise as `waitForExit`.
     func exitOfRunning(_ id: String, timeout: Double? = nil) async -> Int32? {
         guard let record = containers[id], record.state.running else { return containers[id]?.state.exitCode ?? 255 }
-        return await waitForExit(id, timeout: timeout)
+        return await waitForExit(.container(id), timeout: timeout)
     }
 
-    /// The exit code, or `nil` if the container still runs after `timeout` seconds.
-    func waitForExit(_ id: String, timeout: Double?) async -> Int32? {
+    /// The exit code, or `nil` if the process still runs after `timeout` seconds.
+    func waitForExit(_ key: ProcessKey, timeout: Double?) async -> Int32? {
         await withCheckedContinuation { continuation in
             let waiter = ExitWaiter(continuation)
-            exitWaiters[id, default: []].append(waiter)
+            exitWaiters[key, default: []].append(waiter)
             if let timeout {
                 Task {
                     try? await Task.sleep(seconds: timeout)

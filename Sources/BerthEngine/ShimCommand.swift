@@ -22,3 +22,4 @@ enum ShimCommand: Sendable, Equatable {
         }
     }
 }
+
