@@ -12,13 +12,11 @@ public actor ContainerEngine {
     public nonisolated let events: EventBus
     /// Loaded once: the daemon's `seccomp-profile`.
     nonisolated let defaultSeccomp: DockerSeccompProfile?
-    var containers: [String: ContainerRecord] = [:]
+    /// Records, names and IDs, and their files.
+    var containers: ContainerStore
     var exitWaiters: [ProcessKey: [ExitWaiter]] = [:]
     var removalWaiters: [String: [CheckedContinuation<Int32, Never>]] = [:]
     var pendingAttaches: [String: [AsyncThrowingStream<AttachTicket, Error>.Continuation]] = [:]
-    /// Containers whose record could not be read at start: their files, shims and runtime state
-    /// are left alone (an operator decides), never treated as orphans.
-    var unreadableRecords: Set<String> = []
     /// Containers being stopped or killed by a user: their exit is not restarted by the policy.
     var stopping: Set<String> = []
     var execs: [String: ExecRecord] = [:]
@@ -35,31 +33,9 @@ public actor ContainerEngine {
         self.images = images
         self.events = events
         defaultSeccomp = try config.defaultSeccompProfile()
-        let root = config.dataRoot + "/containers"
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: config.execRoot + "/shims", withIntermediateDirectories: true)
-        var loaded: [String: ContainerRecord] = [:]
-        var unreadable: Set<String> = []
-        for id in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
-            let path = "\(root)/\(id)/config.v2.json"
-            guard let data = FileManager.default.contents(atPath: path) else {
-                // A create that crashed before its record was written: nothing refers to it.
-                EngineLog.attempt("remove \(root)/\(id), left by an interrupted create") { try FileManager.default.removeItem(atPath: "\(root)/\(id)") }
-                continue
-            }
-            let record: ContainerRecord
-            do { record = try JSONDecoder().decode(ContainerRecord.self, from: data) } catch {
-                // Records are written atomically: one that does not decode was written by another
-                // version, or damaged. Kept, for an operator to look at, never deleted.
-                EngineLog.logger.error("container record \(path) cannot be read, skipped (the container's files are kept): \(error)")
-                unreadable.insert(id)
-                continue
-            }
-            loaded[id] = record
-        }
-        containers = loaded
-        unreadableRecords = unreadable
-        discardOrphans(known: Set(loaded.keys).union(unreadable))
+        containers = try ContainerStore(root: config.dataRoot + "/containers")
+        discardOrphans(known: Set(containers.ids).union(containers.unreadable))
     }
 
     /// Files of containers without a record: a removal (or a create) that a crash interrupted.
@@ -78,8 +54,7 @@ public actor ContainerEngine {
         }
     }
 
-    nonisolated var containersRoot: String { config.dataRoot + "/containers" }
-    func directory(_ id: String) -> String { "\(containersRoot)/\(id)" }
+    func directory(_ id: String) -> String { containers.directory(id) }
     /// Short directory names keep `shim.sock` and `console.sock` within a socket path's 107 bytes.
     func shim(_ id: String) -> ShimClient { ShimClient(directory: "\(config.execRoot)/shims/\(id.prefix(20))") }
     /// An exec's shim lives beside the containers' shims, under `x` and the exec's ID.
@@ -140,25 +115,13 @@ public actor ContainerEngine {
     // MARK: Lookup
 
     /// A container by full ID, name (with or without `/`), or unique ID prefix.
-    func resolve(_ reference: String) throws -> String {
-        if containers[reference] != nil { return reference }
-        let name = reference.hasPrefix("/") ? String(reference.dropFirst()) : reference
-        if let match = containers.values.first(where: { $0.name == name }) { return match.id }
-        let matches = containers.keys.filter { $0.hasPrefix(reference) }
-        if matches.count == 1, !reference.isEmpty { return matches[0] }
-        if matches.count > 1 { throw EngineError(.badRequest, "multiple IDs found with provided prefix: \(reference)") }
-        throw EngineError.noSuchContainer(reference)
-    }
+    func resolve(_ reference: String) throws -> String { try containers.resolve(reference) }
 
     public func record(_ reference: String) throws -> ContainerRecord {
         containers[try resolve(reference)]!
     }
 
-    func save(_ record: ContainerRecord) throws {
-        containers[record.id] = record
-        let path = directory(record.id) + "/config.v2.json"
-        try BackgroundSync.shared.writeAtomically(path, Array(try JSONEncoder().encode(record)), mode: 0o600)
-    }
+    func save(_ record: ContainerRecord) throws { try containers.save(record) }
 
     /// Returns once every record written so far is on disk (records are synced in the background).
     public nonisolated func syncRecords() {
@@ -299,14 +262,14 @@ public actor ContainerEngine {
             guard name.count >= 2, allowed(name.first!), name.allSatisfy({ allowed($0) || "_.-".contains($0) }) else {
                 throw EngineError(.badRequest, "Invalid container name (\(name)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
             }
-            if let other = containers.values.first(where: { $0.name == name }) {
+            if let otherID = containers.id(named: name), let other = containers[otherID] {
                 throw EngineError(.conflict, "Conflict. The container name \"/\(name)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name.")
             }
             return name
         }
         for attempt in 0..<10 {
             let name = NameGenerator.make(retry: attempt)
-            if !containers.values.contains(where: { $0.name == name }) { return name }
+            if containers.id(named: name) == nil { return name }
         }
         throw EngineError(.internalError, "could not generate a unique container name")
     }

@@ -18,7 +18,7 @@ extension ContainerEngine {
     /// accounts for is killed, deleted or unmounted (a start, create or exec that berthd's death
     /// interrupted).
     func reapOrphans() async {
-        let running = Set(containers.values.filter(\.state.running).map(\.id)).union(unreadableRecords)
+        let running = Set(containers.values.filter(\.state.running).map(\.id)).union(containers.unreadable)
         let shimsRoot = config.execRoot + "/shims"
         // An exec's shim in a running container lives on (a `docker exec -d` process survives a
         // daemon restart, as with dockerd); one whose container is gone serves nothing.
