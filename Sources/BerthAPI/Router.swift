@@ -98,7 +98,12 @@ public final class Router: Sendable {
             }
             throw Router.unrouted(request)
         } catch {
-            return .error(Router.mapped(error))
+            let mapped = Router.mapped(error)
+            // A fault of the daemon, not of the request: the operator's log says what and why.
+            if let failure = mapped as? EngineError, failure.httpStatus >= 500, failure.kind != .notImplemented, failure.kind != .serviceUnavailable {
+                EngineLog.logger.error("\(request.method) \(request.path): \(failure.message)\(failure.cause.map { " (\(String(reflecting: $0)))" } ?? "")")
+            }
+            return .error(mapped)
         }
     }
 
@@ -106,19 +111,20 @@ public final class Router: Sendable {
     static func mapped(_ error: Error) -> Error {
         if let registryError = error as? RegistryError {
             switch registryError {
-            case .unauthorized: return EngineError(.unauthorized, registryError.description)
-            case .notFound, .noMatchingPlatform: return EngineError(.notFound, registryError.description)
-            case .server, .protocolError: return EngineError(.internalError, registryError.description)
+            case .unauthorized: return EngineError(.unauthorized, registryError.description, cause: registryError)
+            case .notFound, .noMatchingPlatform: return EngineError(.notFound, registryError.description, cause: registryError)
+            case .server, .protocolError: return EngineError(.internalError, registryError.description, cause: registryError)
             }
         }
         if let storeError = error as? ImageStoreError {
             switch storeError {
-            case .imageNotFound: return EngineError(.notFound, storeError.description)
-            case .conflict: return EngineError(.conflict, storeError.description)
-            default: return EngineError(.internalError, storeError.description)
+            case .imageNotFound: return EngineError(.notFound, storeError.description, cause: storeError)
+            case .conflict: return EngineError(.conflict, storeError.description, cause: storeError)
+            default: return EngineError(.internalError, storeError.description, cause: storeError)
             }
         }
-        return error
+        if error is EngineError { return error }
+        return EngineError(.internalError, "\(error)", cause: error)
     }
 
     static func compare(_ a: String, _ b: String) -> Int {

@@ -1,13 +1,16 @@
-/// A failed engine operation, with the message users see and the Engine API status it maps to.
+/// A failed engine operation: its kind (the Engine API status it maps to), the message users
+/// see, and the error underneath, if one caused it (for the daemon's log).
 public struct EngineError: Error, CustomStringConvertible, Sendable {
     public enum Kind: Sendable { case badRequest, unauthorized, notFound, conflict, notModified, notImplemented, internalError, serviceUnavailable }
 
     public let kind: Kind
     public let message: String
+    public let cause: (any Error)?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, cause: (any Error)? = nil) {
         self.kind = kind
         self.message = message
+        self.cause = cause
     }
 
     public var description: String { message }

@@ -88,6 +88,9 @@ struct RouterTests {
         let denied = Self.router(images: FakeImages(failing: RegistryError.unauthorized("127.0.0.1:5000/private")))
         let pull = Self.answer(await Self.send(denied, .POST, "/images/create?fromImage=127.0.0.1:5000/private&tag=1"))
         #expect(pull.0 == 401 && pull.1?["message"]?.string?.hasPrefix("pull access denied") == true)
+        let fault = Self.answer(await Self.send(Self.router(containers: FakeContainers(failing: Unexpected(call: "boom"))), .POST, "/containers/web/start"))
+        #expect(fault.0 == 500 && fault.1?["message"]?.string == "unexpected call: boom")
+        #expect((Router.mapped(RegistryError.notFound("x")) as? EngineError)?.cause is RegistryError)
         let tooNew = Self.answer(await Self.send(Self.router(), .GET, "/v1.99/version"))
         #expect(tooNew.0 == 400 && tooNew.1?["message"]?.string?.contains("is too new") == true)
     }
