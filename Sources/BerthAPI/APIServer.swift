@@ -161,6 +161,10 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 let (stream, source) = RequestBody.make(control: .init(resume: release, abandoned: release))
                 request.upload = stream
                 upload = source
+                // curl asks before it sends a large upload, and waits a second without an answer.
+                if requestHead.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+                    context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+                }
                 answering = true
                 dispatch(context: context, request: request, keepAlive: requestHead.isKeepAlive)
                 return

@@ -99,6 +99,20 @@ struct StreamingBodyTests {
             """)
         #expect(missing.stdout == "404 True\n", "\(missing.stdout) \(missing.stderr)")
         #expect(Self.scratchEntries(daemon).isEmpty)
+        // A client that asks before sending (curl, for large uploads) is told to go on.
+        let asked = daemon.python("""
+            import socket
+            s = socket.socket(socket.AF_UNIX)
+            s.connect('\(daemon.socket)')
+            s.sendall(b'POST /v1.50/images/load?quiet=1 HTTP/1.1\\r\\nHost: x\\r\\nExpect: 100-continue\\r\\nContent-Length: 5\\r\\n\\r\\n')
+            print(s.recv(4096).split(b'\\r\\n')[0].decode())
+            s.sendall(b'junk!')
+            reply = b''
+            while b'\\r\\n\\r\\n' not in reply:
+                reply += s.recv(4096)
+            print(reply.split(b'\\r\\n')[0].decode())
+            """)
+        #expect(asked.stdout == "HTTP/1.1 100 Continue\nHTTP/1.1 400 Bad Request\n", "\(asked.stdout) \(asked.stderr)")
         #expect(daemon.docker("version", "-f", "{{.Server.Version}}").status == 0)
     }
 
