@@ -122,6 +122,7 @@ public actor ContainerEngine {
     }
 
     func save(_ record: ContainerRecord) throws { try containers.save(record) }
+    func insert(_ record: ContainerRecord) throws { try containers.insert(record) }
 
     /// Returns once every record written so far is on disk (records are synced in the background).
     public nonisolated func syncRecords() {
@@ -234,7 +235,7 @@ public actor ContainerEngine {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try writeEtcFiles(record)
-            try save(record)
+            try insert(record)
         } catch {
             containers[id] = nil
             try? FileManager.default.removeItem(atPath: directory)
@@ -309,7 +310,12 @@ public actor ContainerEngine {
             stopping.insert(id)
             await EngineLog.attempt("kill \(record.name) for its removal") { try await shim(id).request(.kill(signal: SIGKILL, all: true)) }
             _ = await exitOfRunning(id)
+            // A start that slipped in after the exit ends before the files go.
+            await waitForStart(id)
             guard let exited = containers[id] else { return }
+            if exited.state.running {
+                throw EngineError(.conflict, "cannot remove container \"/\(record.name)\": it was started again while it was being removed")
+            }
             record = exited
         }
         record.state.status = .removing

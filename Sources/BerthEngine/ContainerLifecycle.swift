@@ -66,6 +66,8 @@ extension ContainerEngine {
             if record.autoRemove {
                 await EngineLog.attempt("remove \(record.name) after its failed start (--rm)") { try await removeNow(id, reference: id, force: true) }
             }
+            // Removed while it started (its files went with it): for the client it is gone.
+            if containers[id] == nil, !record.autoRemove { throw EngineError.noSuchContainer(reference) }
             throw error as? EngineError ?? EngineError(.internalError, "\(error)")
         }
         record.state.status = .running

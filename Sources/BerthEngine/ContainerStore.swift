@@ -70,8 +70,16 @@ struct ContainerStore: Sequence {
         throw EngineError.noSuchContainer(reference)
     }
 
-    /// Keeps `record` and writes it (atomically now, durably soon after).
+    /// Keeps `record` and writes it (atomically now, durably soon after). A record the store no
+    /// longer has is not written back: a request that held a copy across a concurrent removal
+    /// must not bring the container back without its files (`insert` is for new ones).
     mutating func save(_ record: ContainerRecord) throws {
+        guard records[record.id] != nil else { throw EngineError.noSuchContainer(record.name) }
+        try insert(record)
+    }
+
+    /// Keeps a new container's record and writes it.
+    mutating func insert(_ record: ContainerRecord) throws {
         self[record.id] = record
         try BackgroundSync.shared.writeAtomically(directory(record.id) + "/config.v2.json", Array(try JSONEncoder().encode(record)), mode: 0o600)
     }

@@ -36,7 +36,8 @@ struct ContainerStoreTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         var store = try ContainerStore(root: root)
         try FileManager.default.createDirectory(atPath: root + "/aaa", withIntermediateDirectories: true)
-        try store.save(Self.record("aaa", "kept", root: root))
+        try store.insert(Self.record("aaa", "kept", root: root))
+        #expect(throws: EngineError.self) { try store.save(Self.record("zzz", "never-inserted", root: root)) }
         BackgroundSync.shared.drain()
         try FileManager.default.createDirectory(atPath: root + "/bbb", withIntermediateDirectories: true)
         try "{not json".write(toFile: root + "/bbb/config.v2.json", atomically: true, encoding: .utf8)
