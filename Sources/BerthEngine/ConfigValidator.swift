@@ -153,6 +153,10 @@ enum ConfigValidator {
             + (host["Tmpfs"]?.object ?? [:]).keys.sorted()
         var seen = Set<String>()
         for destination in destinations {
+            // A mount over the whole root would hide it (and the files the daemon mounts into it).
+            if cleanPath(destination) == "/" {
+                throw EngineError(.badRequest, "invalid mount config: invalid specification: destination can't be '/'")
+            }
             guard seen.insert(cleanPath(destination)).inserted else { throw EngineError(.badRequest, "Duplicate mount point: \(cleanPath(destination))") }
         }
         return seen
