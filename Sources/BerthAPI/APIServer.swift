@@ -309,40 +309,19 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             finish(context.writeAndFlush(wrapOutboundOut(.end(nil))))
         case let .stream(contentType, headers, chunks):
-            sendChunked(context, contentType: contentType, headers: headers, keepAlive: keepAlive) { channel in
-                for await chunk in chunks {
-                    guard channel.isActive else { return false }
-                    try await Self.write(chunk, to: channel)
-                }
-                return true
-            }
+            sendChunked(context, contentType: contentType, headers: headers, keepAlive: keepAlive) { try await Self.pump(chunks, to: $0) }
         case let .download(contentType, headers, chunks):
-            sendChunked(context, contentType: contentType, headers: headers, keepAlive: keepAlive) { channel in
-                // One chunk in flight while the next is read: the file and the socket both stay busy.
-                var inFlight: EventLoopFuture<Void>?
-                for try await chunk in chunks where !chunk.isEmpty {
-                    guard channel.isActive else { return false }
-                    var buffer = channel.allocator.buffer(capacity: chunk.count)
-                    buffer.writeBytes(chunk)
-                    let written = channel.eventLoop.makePromise(of: Void.self)
-                    channel.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: written)
-                    try await inFlight?.get()
-                    inFlight = written.futureResult
-                }
-                try await inFlight?.get()
-                return true
-            }
+            sendChunked(context, contentType: contentType, headers: headers, keepAlive: keepAlive) { try await Self.pump(chunks, to: $0) }
         case let .hijack(contentType, action):
             hijack(context: context, contentType: contentType, action: action)
         }
     }
 
-    /// A chunked response whose chunks `produce` writes, each once the previous one is written
-    /// (the client's pace). `produce` answers whether the body is complete: if not, or if it
-    /// throws, the connection closes without the final chunk, which tells the client it failed.
-    @discardableResult
+    /// A chunked response whose body `produce` writes (`pump`). `produce` answers whether the
+    /// body is complete: if not, or if it throws, the connection closes without the final chunk,
+    /// which tells the client the body is incomplete.
     private func sendChunked(_ context: ChannelHandlerContext, contentType: String, headers: [(String, String)], keepAlive: Bool,
-                             produce: @escaping @Sendable (Channel) async throws -> Bool) -> Task<Void, Never> {
+                             produce: @escaping @Sendable (Channel) async throws -> Bool) {
         var head = responseHead(200, [("Content-Type", contentType)] + headers, keepAlive: keepAlive)
         head.headers.add(name: "Transfer-Encoding", value: "chunked")
         context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
@@ -361,15 +340,25 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         // A client that hangs up ends the stream (and `logs -f` / events with it).
         channel.closeFuture.whenComplete { _ in streaming.cancel() }
-        return streaming
     }
 
-    private static func write(_ chunk: [UInt8], to channel: Channel) async throws {
+    /// Writes every chunk as a body part, each read once the one before is handed to the socket
+    /// (the client's pace sets the producer's; one chunk in flight keeps both busy); false if the
+    /// client went first.
+    private static func pump<Chunks: AsyncSequence>(_ chunks: Chunks, to channel: Channel) async throws -> Bool where Chunks.Element == [UInt8] {
+        var inFlight: EventLoopFuture<Void>?
         // An empty chunk would read as the end of a chunked body.
-        guard !chunk.isEmpty else { return }
-        var buffer = channel.allocator.buffer(capacity: chunk.count)
-        buffer.writeBytes(chunk)
-        try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)))
+        for try await chunk in chunks where !chunk.isEmpty {
+            guard channel.isActive else { return false }
+            var buffer = channel.allocator.buffer(capacity: chunk.count)
+            buffer.writeBytes(chunk)
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            channel.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: written)
+            try await inFlight?.get()
+            inFlight = written.futureResult
+        }
+        try await inFlight?.get()
+        return true
     }
 
     private func writeWhole(_ context: ChannelHandlerContext, _ status: Int, contentType: String, _ bytes: [UInt8],
