@@ -21,7 +21,15 @@ OUT = os.path.join(ROOT, "Sources", "BerthAPITypes", "Models")
 # Models generated from definitions (HostConfig carries Resources' fields, as Go embeds them).
 DEFINITIONS = ["ContainerConfig", "HostConfig", "Resources", "HealthConfig", "RestartPolicy", "Mount", "PortBinding",
                "DeviceMapping", "DeviceRequest", "ThrottleDevice", "NetworkingConfig", "EndpointSettings",
-               "EndpointIPAMConfig"]
+               "EndpointIPAMConfig",
+               # What the API answers: summaries, inspect bodies, events.
+               "ContainerSummary", "ContainerInspectResponse", "ContainerState", "Health", "HealthcheckResult",
+               "NetworkSettings", "MountPoint", "Port", "DriverData", "EventMessage", "EventActor", "ImageSummary",
+               "ImageInspect", "ImageDeleteResponseItem", "ContainerCreateResponse", "ContainerWaitResponse",
+               "ContainerTopResponse"]
+# Definitions kept as plain JSON where a model refers to them (not served by Berth in detail, or,
+# for the image's config, already modelled by BerthImages' OCI types).
+OPAQUE = {"OCIDescriptor", "ImageManifestSummary", "Address", "ContainerWaitExitError", "ImageConfig"}
 # Objects the spec defines inline, given a name: (model, field) -> type name.
 INLINE = {
     ("HostConfig", "LogConfig"): "LogConfig",
@@ -34,6 +42,10 @@ INLINE = {
     ("Mount", "ImageOptions"): "MountImageOptions",
     ("Mount", "TmpfsOptions"): "MountTmpfsOptions",
     ("MountVolumeOptions", "DriverConfig"): "MountVolumeDriverConfig",
+    ("ContainerSummary", "HostConfig"): "ContainerSummaryHostConfig",
+    ("ContainerSummary", "NetworkSettings"): "ContainerSummaryNetworkSettings",
+    ("ImageInspect", "RootFS"): "ImageInspectRootFS",
+    ("ImageInspect", "Metadata"): "ImageInspectMetadata",
 }
 # Go's StrSlice: a string or an array of strings.
 STRING_SLICES = {("ContainerConfig", "Cmd"), ("ContainerConfig", "Entrypoint"), ("HealthConfig", "Test")}
@@ -95,6 +107,8 @@ def field_for(model, go, schema, pending):
         ref = schema["$ref"].split("/")[-1]
         if ref == "PortMap":
             return Field(go, "portmap", "[String: [PortBinding]?]")
+        if ref in OPAQUE:
+            return Field(go, "json", "JSONValue")
         return Field(go, "model", ref)
     kind = schema.get("type")
     if (model, go) in INLINE:
@@ -116,6 +130,8 @@ def field_for(model, go, schema, pending):
         items = schema.get("items", {})
         if "$ref" in items:
             ref = items["$ref"].split("/")[-1]
+            if ref in OPAQUE:
+                return Field(go, "json", "JSONValue")
             return Field(go, "models", f"[{ref}]", ref)
         if items.get("type") == "string":
             return Field(go, "strings", "[String]")

@@ -4,10 +4,10 @@ import BerthOCI
 /// What the container and exec routes need of the engine, and nothing else: the routes are
 /// tested over a fake of it (`Tests/BerthAPITests`).
 public protocol ContainerBackend: Sendable {
-    func list(all: Bool, limit: Int?, size: Bool, filters: [String: [String]]) async throws -> [JSONValue]
+    func list(all: Bool, limit: Int?, size: Bool, filters: [String: [String]]) async throws -> [ContainerSummary]
     func create(name: String?, body: JSONValue) async throws -> (id: String, warnings: [String])
     func remove(_ reference: String, force: Bool) async throws
-    func inspect(_ reference: String, size: Bool) async throws -> JSONValue
+    func inspect(_ reference: String, size: Bool) async throws -> ContainerInspectResponse
     func start(_ reference: String) async throws
     func stop(_ reference: String, timeout: Int?, signal: String?) async throws
     func restart(_ reference: String, timeout: Int?, signal: String?) async throws
@@ -19,7 +19,7 @@ public protocol ContainerBackend: Sendable {
     /// a container that does not exist.
     func usesTerminal(_ reference: String) async throws -> Bool
     func resize(_ reference: String, height: Int, width: Int) async throws
-    func top(_ reference: String, psArguments: String) async throws -> JSONValue
+    func top(_ reference: String, psArguments: String) async throws -> ContainerTopResponse
     func logs(_ reference: String, options: LogOptions) async throws -> (tty: Bool, frames: AsyncStream<[UInt8]>)
     func reserveAttach(_ reference: String) async throws -> AsyncThrowingStream<AttachTicket, Error>
     func detachAttachment(socketPath: String, token: String) async

@@ -10,11 +10,14 @@ struct ContainerRouter: Sendable {
         return [
             Route("GET", "/containers/json") { request, _ in
                 .json(200, .array(try await engine.list(all: request.flag("all"), limit: request.int("limit"), size: request.flag("size"),
-                                                        filters: try request.filters())))
+                                                        filters: try request.filters()).map(\.json)))
             },
             Route("POST", "/containers/create") { request, _ in
                 let created = try await engine.create(name: request.query["name"], body: try request.json())
-                return .json(201, .object(["Id": .string(created.id), "Warnings": .array(created.warnings.map(JSONValue.string))]))
+                var response = ContainerCreateResponse()
+                response.id = created.id
+                response.warnings = created.warnings
+                return .json(201, response.json)
             },
             Route("POST", "/containers/prune") { request, _ in .json(200, try await self.prune(request)) },
             Route("DELETE", "/containers/{id}") { request, path in
@@ -22,7 +25,7 @@ struct ContainerRouter: Sendable {
                 return .empty(204)
             },
             Route("GET", "/containers/{id}/json") { request, path in
-                .json(200, try await engine.inspect(path["id"], size: request.flag("size")))
+                .json(200, try await engine.inspect(path["id"], size: request.flag("size")).json)
             },
             Route("POST", "/containers/{id}/start") { _, path in
                 do { try await engine.start(path["id"]) } catch let error as EngineError where error.kind == .notModified { return .empty(304) }
@@ -60,7 +63,7 @@ struct ContainerRouter: Sendable {
                 return .empty(200)
             },
             Route("GET", "/containers/{id}/top") { request, path in
-                .json(200, try await engine.top(path["id"], psArguments: request.query["ps_args"] ?? ""))
+                .json(200, try await engine.top(path["id"], psArguments: request.query["ps_args"] ?? "").json)
             },
             Route("GET", "/containers/{id}/logs") { request, path in try await self.logs(request, path["id"]) },
             Route("POST", "/containers/{id}/attach") { request, path in try await self.attach(request, path["id"]) },
@@ -102,12 +105,15 @@ struct ContainerRouter: Sendable {
         let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
         let engine = self.engine
         let task = Task {
+            var response = ContainerWaitResponse()
             do {
-                let code = try await engine.wait(id, condition: condition)
-                continuation.yield(JSONValue.object(["StatusCode": .int(Int64(code)), "Error": .null]).bytes + [10])
+                response.statusCode = Int64(try await engine.wait(id, condition: condition))
+                response.nullFields = ["Error"]
             } catch {
-                continuation.yield(JSONValue.object(["StatusCode": .int(-1), "Error": .object(["Message": .string("\(error)")])]).bytes + [10])
+                response.statusCode = -1
+                response.error = .object(["Message": .string("\(error)")])
             }
+            continuation.yield(response.json.bytes + [10])
             continuation.finish()
         }
         continuation.onTermination = { _ in task.cancel() }
@@ -252,14 +258,13 @@ struct ContainerRouter: Sendable {
         let all = try await engine.list(all: true, limit: nil, size: true, filters: [:])
         var deleted: [JSONValue] = []
         var reclaimed: Int64 = 0
-        for summary in all where !["running", "paused", "restarting"].contains(summary["State"]?.string ?? "") {
-            guard let id = summary["Id"]?.string else { continue }
-            let labels = (summary["Labels"]?.object ?? [:]).compactMapValues(\.string)
-            let created = summary["Created"]?.int.map { Date(timeIntervalSince1970: Double($0)) }
-            guard filter.selects(labels: labels, created: created) else { continue }
+        for summary in all where !["running", "paused", "restarting"].contains(summary.state ?? "") {
+            guard let id = summary.id else { continue }
+            let created = summary.created.map { Date(timeIntervalSince1970: Double($0)) }
+            guard filter.selects(labels: summary.labels ?? [:], created: created) else { continue }
             if (try? await engine.remove(id, force: false)) != nil {
                 deleted.append(.string(id))
-                reclaimed += summary["SizeRw"]?.int ?? 0
+                reclaimed += summary.sizeRw ?? 0
             }
         }
         return .object(["ContainersDeleted": deleted.isEmpty ? .null : .array(deleted), "SpaceReclaimed": .int(reclaimed)])

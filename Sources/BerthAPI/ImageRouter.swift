@@ -35,23 +35,33 @@ struct ImageRouter: Sendable {
 
     private func listImages(_ request: APIRequest) async throws -> JSONValue {
         .array(try await images.list(filters: try request.filters()).map { listing in
-            let record = listing.record
-            return .object([
-                "Id": .string(record.id.description), "ParentId": .string(""),
-                "RepoTags": .array(familiarTags(record).map(JSONValue.string)),
-                "RepoDigests": .array(repoDigests(record).map(JSONValue.string)),
-                "Created": .int(record.created.flatMap(Date.parseTimestamp)?.unixSeconds ?? 0),
-                "Size": .int(record.size), "SharedSize": .int(-1), "VirtualSize": .int(record.size),
-                "Labels": .object(listing.labels.mapValues(JSONValue.string)), "Containers": .int(-1),
-            ])
+            var summary = Self.summary(listing.record)
+            summary.labels = listing.labels
+            return summary.json
         })
     }
 
-    private func familiarTags(_ record: ImageRecord) -> [String] {
+    /// An image as `GET /images/json` and `/system/df` list it; `Containers` and `SharedSize`
+    /// are -1 (not counted) as dockerd answers without `shared-size`.
+    static func summary(_ record: ImageRecord) -> ImageSummary {
+        var summary = ImageSummary()
+        summary.id = record.id.description
+        summary.parentId = ""
+        summary.repoTags = familiarTags(record)
+        summary.repoDigests = repoDigests(record)
+        summary.created = record.created.flatMap(Date.parseTimestamp)?.unixSeconds ?? 0
+        summary.size = record.size
+        summary.sharedSize = -1
+        summary.labels = [:]
+        summary.containers = -1
+        return summary
+    }
+
+    private static func familiarTags(_ record: ImageRecord) -> [String] {
         record.tags.compactMap { (try? ImageReference(parsing: $0))?.familiar }.sorted()
     }
 
-    private func repoDigests(_ record: ImageRecord) -> [String] {
+    private static func repoDigests(_ record: ImageRecord) -> [String] {
         guard let digest = record.manifestDigest else { return [] }
         return Array(Set(record.tags.compactMap { tag -> String? in
             guard let reference = try? ImageReference(parsing: tag) else { return nil }
@@ -61,20 +71,32 @@ struct ImageRouter: Sendable {
 
     func inspectImage(_ name: String) async throws -> JSONValue {
         let (record, config) = try await images.inspect(name)
-        let runtime = try JSONValue(encoding: config.config ?? ImageConfig.Config())
-        var object: [String: JSONValue] = [
-            "Id": .string(record.id.description), "RepoTags": .array(familiarTags(record).map(JSONValue.string)),
-            "RepoDigests": .array(repoDigests(record).map(JSONValue.string)), "Parent": .string(""),
-            "Comment": .string(config.history?.last?.comment ?? ""),
-            "Created": .string(record.created ?? ""), "DockerVersion": .string(""), "Author": .string(config.author ?? ""),
-            "Config": runtime, "Architecture": .string(config.architecture), "Os": .string(config.os),
-            "Size": .int(record.size), "VirtualSize": .int(record.size),
-            "GraphDriver": .object(["Name": .string("overlay2"), "Data": .null]),
-            "RootFS": .object(["Type": .string("layers"), "Layers": .array(config.rootfs.diffIDs.map { .string($0.description) })]),
-            "Metadata": .object(["LastTagTime": .string(ContainerState.zeroTime)]),
-        ]
-        if let variant = config.variant { object["Variant"] = .string(variant) }
-        return .object(object)
+        var inspect = ImageInspect()
+        inspect.id = record.id.description
+        inspect.repoTags = Self.familiarTags(record)
+        inspect.repoDigests = Self.repoDigests(record)
+        inspect.parent = ""
+        inspect.comment = config.history?.last?.comment ?? ""
+        inspect.created = record.created ?? ""
+        inspect.dockerVersion = ""
+        inspect.author = config.author ?? ""
+        inspect.config = try JSONValue(encoding: config.config ?? ImageConfig.Config())
+        inspect.architecture = config.architecture
+        inspect.variant = config.variant
+        inspect.os = config.os
+        inspect.size = record.size
+        var driver = DriverData()
+        driver.name = images.storageDriver
+        driver.nullFields = ["Data"]
+        inspect.graphDriver = driver
+        var rootFS = ImageInspectRootFS()
+        rootFS.type = "layers"
+        rootFS.layers = config.rootfs.diffIDs.map(\.description)
+        inspect.rootFS = rootFS
+        var metadata = ImageInspectMetadata()
+        metadata.lastTagTime = ContainerRunState.zeroTime
+        inspect.metadata = metadata
+        return inspect.json
     }
 
     private func history(_ name: String) async throws -> JSONValue {
@@ -90,10 +112,12 @@ struct ImageRouter: Sendable {
 
     private func remove(_ name: String, _ request: APIRequest) async throws -> APIResponse {
         .json(200, .array(try await images.remove(name, force: request.flag("force")).map { removal in
+            var item = ImageDeleteResponseItem()
             switch removal {
-            case let .untagged(familiar): return .object(["Untagged": .string(familiar)])
-            case let .deleted(id): return .object(["Deleted": .string(id.description)])
+            case let .untagged(familiar): item.untagged = familiar
+            case let .deleted(id): item.deleted = id.description
             }
+            return item.json
         }))
     }
 
@@ -101,7 +125,13 @@ struct ImageRouter: Sendable {
         let filter = try PruneFilter(try request.filters(), accepting: ["dangling", "until", "label", "label!"])
         let removed = try await images.prune(filter)
         let entries: [JSONValue] = removed.flatMap { image, names in
-            names.map { JSONValue.object(["Untagged": .string($0)]) } + [.object(["Deleted": .string(image.id.description)])]
+            var deleted = ImageDeleteResponseItem()
+            deleted.deleted = image.id.description
+            return names.map { name in
+                var untagged = ImageDeleteResponseItem()
+                untagged.untagged = name
+                return untagged.json
+            } + [deleted.json]
         }
         return .object(["ImagesDeleted": entries.isEmpty ? .null : .array(entries),
                         "SpaceReclaimed": .int(removed.reduce(0) { $0 + $1.image.size })])

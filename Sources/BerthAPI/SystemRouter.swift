@@ -45,7 +45,7 @@ struct SystemRouter: Sendable {
 
     private func info() async throws -> JSONValue {
         let containers = try await self.containers.list(all: true, limit: nil, size: false, filters: [:])
-        let states = containers.compactMap { $0["State"]?.string }
+        let states = containers.compactMap(\.state)
         let host = describeHost()
         var runtimes: [String: JSONValue] = [:]
         for name in config.runtimeNames {
@@ -91,7 +91,7 @@ struct SystemRouter: Sendable {
         let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
         for event in past where SystemRouter.matches(event, filters) {
             if let until, Double(event.timeNano) / 1e9 > until { break }
-            continuation.yield(event.json.bytes + [10])
+            continuation.yield(event.message.json.bytes + [10])
         }
         if let until, until <= Date().timeIntervalSince1970 {
             continuation.finish()
@@ -107,7 +107,7 @@ struct SystemRouter: Sendable {
             }
             for await event in events {
                 if let until, Double(event.timeNano) / 1e9 > until { break }
-                if SystemRouter.matches(event, filters) { continuation.yield(event.json.bytes + [10]) }
+                if SystemRouter.matches(event, filters) { continuation.yield(event.message.json.bytes + [10]) }
             }
             timer?.cancel()
             continuation.finish()
@@ -135,18 +135,17 @@ struct SystemRouter: Sendable {
 
     private func diskUsage() async throws -> JSONValue {
         let containers = try await self.containers.list(all: true, limit: nil, size: true, filters: [:])
-        let inUse = Set(containers.compactMap { $0["ImageID"]?.string })
+        let inUse = Set(containers.compactMap(\.imageID))
         let imageList = try await images.all()
         return .object([
             "LayersSize": .int(imageList.reduce(0) { $0 + $1.size }),
             "Images": .array(imageList.map { record in
-                .object(["Id": .string(record.id.description), "ParentId": .string(""),
-                         "RepoTags": .array(record.tags.compactMap { (try? ImageReference(parsing: $0))?.familiar }.map(JSONValue.string)),
-                         "RepoDigests": .array([]), "Created": .int(record.created.flatMap(Date.parseTimestamp)?.unixSeconds ?? 0),
-                         "Size": .int(record.size), "SharedSize": .int(0), "VirtualSize": .int(record.size), "Labels": .object([:]),
-                         "Containers": .int(inUse.contains(record.id.description) ? 1 : 0)])
+                var summary = ImageRouter.summary(record)
+                summary.sharedSize = 0
+                summary.containers = inUse.contains(record.id.description) ? 1 : 0
+                return summary.json
             }),
-            "Containers": .array(containers), "Volumes": .array([]), "BuildCache": .array([]),
+            "Containers": .array(containers.map(\.json)), "Volumes": .array([]), "BuildCache": .array([]),
         ])
     }
 

@@ -10,16 +10,16 @@ struct Attach: ParsableCommand {
     @Argument var container: String
 
     func run() throws {
-        let info = try session.client.request("GET", "/containers/\(container)/json").json
-        guard info["State"]?["Running"]?.bool == true else {
+        let info = try session.client.inspectContainer(container)
+        guard info.state?.running == true else {
             throw CLIError.message("You cannot attach to a stopped container, start it first", code: 1)
         }
-        if info["State"]?["Paused"]?.bool == true {
+        if info.state?.paused == true {
             throw CLIError.message("You cannot attach to a paused container, unpause it first", code: 1)
         }
-        let stdin = !noStdin && (info["Config"]?["OpenStdin"]?.bool ?? false)
+        let stdin = !noStdin && (info.config?.openStdin ?? false)
         // "not-running", as the docker CLI: the container may exit before the wait request lands.
-        let code = try AttachedRun(id: info["Id"]?.string ?? container, tty: info["Config"]?["Tty"]?.bool ?? false,
+        let code = try AttachedRun(id: info.id ?? container, tty: info.config?.tty ?? false,
                                    stdin: stdin, detachKeys: detachKeys, waitCondition: "not-running").run(start: false)
         if code != 0 { throw CLIError.exitCode(code) }
     }

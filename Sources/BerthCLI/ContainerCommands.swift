@@ -189,12 +189,12 @@ struct Logs: ParsableCommand {
     @Argument var container: String
 
     func run() throws {
-        let info = try session.client.request("GET", "/containers/\(container)/json").json
+        let info = try session.client.inspectContainer(container)
         var query = [("stdout", "1"), ("stderr", "1"), ("tail", tail), ("follow", follow ? "1" : "0"), ("timestamps", timestamps ? "1" : "0")]
         if details { query.append(("details", "1")) }
         if let since { query.append(("since", try Timestamps.parse(since))) }
         if let until { query.append(("until", try Timestamps.parse(until))) }
-        let demuxer = StreamDemuxer(tty: info["Config"]?["Tty"]?.bool ?? false)
+        let demuxer = StreamDemuxer(tty: info.config?.tty ?? false)
         try session.client.stream("GET", "/containers/\(container)/logs", query: query) { demuxer.feed($0) }
     }
 }

@@ -25,11 +25,12 @@ struct Events: ParsableCommand {
     }
 
     /// `2026-11-23T10:00:00.000000000Z container start ID (image=busybox, name=web)`.
-    static func line(_ event: JSONValue) -> String {
-        let nanos = event["timeNano"]?.int ?? (event["time"]?.int ?? 0) * 1_000_000_000
-        var text = timestamp(nanos) + " " + (event["Type"]?.string ?? "") + " " + (event["Action"]?.string ?? "")
-        text += " " + (event["Actor"]?["ID"]?.string ?? "")
-        let attributes = (event["Actor"]?["Attributes"]?.object ?? [:]).compactMapValues(\.string)
+    static func line(_ json: JSONValue) -> String {
+        let event = EventMessage(json: json)
+        let nanos = event.timeNano ?? (event.time ?? 0) * 1_000_000_000
+        var text = timestamp(nanos) + " " + (event.type ?? "") + " " + (event.action ?? "")
+        text += " " + (event.actor?.id ?? "")
+        let attributes = event.actor?.attributes ?? [:]
         if !attributes.isEmpty {
             text += " (" + attributes.keys.sorted().map { "\($0)=\(attributes[$0]!)" }.joined(separator: ", ") + ")"
         }

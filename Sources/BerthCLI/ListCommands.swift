@@ -23,9 +23,9 @@ struct PS: ParsableCommand {
         var query = [("all", all || limit > 0 ? "1" : "0"), ("size", size ? "1" : "0")]
         if limit > 0 { query.append(("limit", String(limit))) }
         query += try filtersQuery(filter)
-        let containers = try session.client.request("GET", "/containers/json", query: query).json.array ?? []
+        let containers = try session.client.listContainers(query: query)
         if quiet {
-            for container in containers { print(noTrunc ? container["Id"]?.string ?? "" : Human.shortID(container["Id"]?.string ?? "")) }
+            for container in containers { print(noTrunc ? container.id ?? "" : Human.shortID(container.id ?? "")) }
             return
         }
         let defaultFormat = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}" + (size ? "\t{{.Size}}" : "")
@@ -34,24 +34,24 @@ struct PS: ParsableCommand {
     }
 
     /// The fields docker's formatter offers for a container.
-    func row(_ container: JSONValue) -> JSONValue {
-        let id = container["Id"]?.string ?? ""
-        var command = container["Command"]?.string ?? ""
+    func row(_ container: ContainerSummary) -> JSONValue {
+        let id = container.id ?? ""
+        var command = container.command ?? ""
         if !noTrunc, command.count > 20 { command = String(command.prefix(19)) + "…" }
-        let created = container["Created"]?.int ?? 0
-        let names = (container["Names"]?.strings ?? []).map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
-        let labels = (container["Labels"]?.object ?? [:]).compactMapValues(\.string)
+        let created = container.created ?? 0
+        let names = (container.names ?? []).map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
+        let labels = container.labels ?? [:]
         var sizeText = ""
-        if let rw = container["SizeRw"]?.int {
-            sizeText = Human.size(rw) + " (virtual \(Human.size(container["SizeRootFs"]?.int ?? 0)))"
+        if let rw = container.sizeRw {
+            sizeText = Human.size(rw) + " (virtual \(Human.size(container.sizeRootFs ?? 0)))"
         }
         return .object([
-            "ID": .string(noTrunc ? id : Human.shortID(id)), "Image": .string(container["Image"]?.string ?? ""),
+            "ID": .string(noTrunc ? id : Human.shortID(id)), "Image": .string(container.image ?? ""),
             "Command": .string(Evaluator.json(.string(command))), "CreatedAt": .string(Self.createdAt(created)),
-            "RunningFor": .string(Human.ago(created)), "Ports": .string(""), "State": .string(container["State"]?.string ?? ""),
-            "Status": .string(container["Status"]?.string ?? ""), "Size": .string(sizeText), "Names": .string(names.joined(separator: ",")),
+            "RunningFor": .string(Human.ago(created)), "Ports": .string(""), "State": .string(container.state ?? ""),
+            "Status": .string(container.status ?? ""), "Size": .string(sizeText), "Names": .string(names.joined(separator: ",")),
             "Labels": .string(labels.keys.sorted().map { "\($0)=\(labels[$0]!)" }.joined(separator: ",")),
-            "Mounts": .string(""), "Networks": .string((container["NetworkSettings"]?["Networks"]?.object ?? [:]).keys.sorted().joined(separator: ",")),
+            "Mounts": .string(""), "Networks": .string((container.networkSettings?.networks ?? [:]).keys.sorted().joined(separator: ",")),
         ])
     }
 
@@ -78,14 +78,14 @@ struct Images: ParsableCommand {
     func run() throws {
         var filters = filter
         if let repository { filters.append("reference=\(repository)") }
-        let images = try session.client.request("GET", "/images/json", query: [("all", all ? "1" : "0")] + filtersQuery(filters)).json.array ?? []
+        let images = try session.client.listImages(query: [("all", all ? "1" : "0")] + filtersQuery(filters))
         var rows: [JSONValue] = []
         for image in images {
-            let id = image["Id"]?.string ?? ""
+            let id = image.id ?? ""
             let shown = noTrunc ? id : Human.shortID(id)
-            let created = image["Created"]?.int ?? 0
-            let digest = (image["RepoDigests"]?.strings?.first).flatMap { $0.split(separator: "@").last.map(String.init) } ?? "<none>"
-            var tags = image["RepoTags"]?.strings ?? []
+            let created = image.created ?? 0
+            let digest = (image.repoDigests?.first).flatMap { $0.split(separator: "@").last.map(String.init) } ?? "<none>"
+            var tags = image.repoTags ?? []
             if tags.isEmpty { tags = ["<none>:<none>"] }
             for tag in tags {
                 let colon = tag.lastIndex(of: ":")
@@ -94,7 +94,7 @@ struct Images: ParsableCommand {
                 rows.append(.object([
                     "Repository": .string(repo), "Tag": .string(name), "ID": .string(shown), "Digest": .string(digest),
                     "CreatedSince": .string(Human.ago(created)), "CreatedAt": .string(PS.createdAt(created)),
-                    "Size": .string(Human.size(image["Size"]?.int ?? 0)), "Containers": .string("N/A"),
+                    "Size": .string(Human.size(image.size ?? 0)), "Containers": .string("N/A"),
                 ]))
             }
         }

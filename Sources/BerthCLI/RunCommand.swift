@@ -195,8 +195,8 @@ struct Start: ParsableCommand {
             return
         }
         guard containers.count == 1 else { throw CLIError.usage("you cannot start and attach multiple containers at once") }
-        let info = try session.client.request("GET", "/containers/\(containers[0])/json").json
-        let code = try AttachedRun(id: info["Id"]?.string ?? containers[0], tty: info["Config"]?["Tty"]?.bool ?? false,
+        let info = try session.client.inspectContainer(containers[0])
+        let code = try AttachedRun(id: info.id ?? containers[0], tty: info.config?.tty ?? false,
                                    stdin: interactive, detachKeys: nil, waitCondition: "next-exit").run(start: true)
         if code != 0 { throw CLIError.exitCode(code) }
     }

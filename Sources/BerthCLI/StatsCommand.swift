@@ -22,8 +22,7 @@ struct Stats: ParsableCommand {
     func run() throws {
         var names = containers
         if names.isEmpty {
-            let list = try session.client.request("GET", "/containers/json", query: [("all", all ? "1" : "0")]).json.array ?? []
-            names = list.compactMap { $0["Id"]?.string }
+            names = try session.client.listContainers(query: [("all", all ? "1" : "0")]).compactMap(\.id)
         }
         let output = try OutputFormat(format ?? Self.defaultFormat, headers: Self.headers)
         let board = StatsBoard(order: names)

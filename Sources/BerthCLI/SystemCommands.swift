@@ -128,7 +128,7 @@ struct DiskUsage: ParsableCommand {
 struct ImageGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Manage images",
-        subcommands: [ImageList.self, ImageRemove.self, ImageInspect.self, History.self, ImagePrune.self, Tag.self,
+        subcommands: [ImageList.self, ImageRemove.self, ImageInspectCommand.self, History.self, ImagePrune.self, Tag.self,
                       Save.self, Load.self, Import.self, Pull.self, Push.self])
 }
 
@@ -158,7 +158,7 @@ struct ImageRemove: ParsableCommand {
     func run() throws { try remove.run() }
 }
 
-struct ImageInspect: ParsableCommand {
+struct ImageInspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Display detailed information on one or more images")
     @OptionGroup var inspect: Inspect
     func run() throws { try inspect.run(only: "image") }

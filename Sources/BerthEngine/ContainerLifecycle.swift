@@ -76,7 +76,7 @@ extension ContainerEngine {
         record.state.oomKilled = false
         record.state.health = HealthCheck(record.config.healthcheck?.json) == nil ? nil : HealthState()
         record.state.startedAt = Date().rfc3339Nano
-        record.state.finishedAt = ContainerState.zeroTime
+        record.state.finishedAt = ContainerRunState.zeroTime
         try save(record)
         stopping.remove(id)
         await publish("start", record)
@@ -178,7 +178,7 @@ extension ContainerEngine {
             do { try await self.start(id) } catch {
                 // A restart that cannot start leaves the container exited, not restarting forever.
                 EngineLog.logger.warning("restart \(id) (restart policy): \(error)")
-                await self.endRestart(id)
+                self.endRestart(id)
             }
         }
     }

@@ -3,56 +3,125 @@ import BerthOCI
 import Foundation
 
 extension ContainerEngine {
-    /// `GET /containers/{id}/json`: Docker's full inspect object.
-    public func inspect(_ reference: String, size: Bool = false) throws -> JSONValue {
-        let record = try record(reference)
-        var networks: [String: JSONValue] = [:]
-        networks[record.networkMode] = .object([
-            "IPAMConfig": .null, "Links": .null, "Aliases": .null, "MacAddress": .string(""), "DriverOpts": .null,
-            "NetworkID": .string(""), "EndpointID": .string(""), "Gateway": .string(""), "IPAddress": .string(""),
-            "IPPrefixLen": .int(0), "IPv6Gateway": .string(""), "GlobalIPv6Address": .string(""),
-            "GlobalIPv6PrefixLen": .int(0), "DNSNames": .null,
-        ])
-        let upper = images.snapshots.containerChanges(record.id)
-        var object: [String: JSONValue] = [
-            "Id": .string(record.id), "Created": .string(record.created), "Path": .string(record.path),
-            "Args": .array(record.args.map(JSONValue.string)), "State": record.state.json, "Image": .string(record.image),
-            "ResolvConfPath": .string(record.resolvConfPath), "HostnamePath": .string(record.hostnamePath),
-            "HostsPath": .string(record.hostsPath), "LogPath": .string(record.logPath), "Name": .string("/" + record.name),
-            "RestartCount": .int(Int64(record.restartCount)), "Driver": .string(images.snapshots.driver == .overlay ? "overlay2" : "vfs"),
-            "Platform": .string("linux"), "MountLabel": .string(""), "ProcessLabel": .string(""), "AppArmorProfile": .string(""),
-            "ExecIDs": record.execIDs.isEmpty ? .null : .array(record.execIDs.map(JSONValue.string)),
-            "HostConfig": record.hostConfig.json,
-            "GraphDriver": .object(["Name": .string(images.snapshots.driver == .overlay ? "overlay2" : "vfs"),
-                                    "Data": .object(["UpperDir": .string(upper), "MergedDir": .string(images.snapshots.containerRoot(record.id)),
-                                                     "WorkDir": .string(images.snapshots.containerWork(record.id))])]),
-            "Mounts": .array(mounts(record)), "Config": record.config.json,
-            "NetworkSettings": .object([
-                "Bridge": .string(""), "SandboxID": .string(""), "SandboxKey": .string(""), "Ports": .object([:]),
-                "HairpinMode": .bool(false), "LinkLocalIPv6Address": .string(""), "LinkLocalIPv6PrefixLen": .int(0),
-                "SecondaryIPAddresses": .null, "SecondaryIPv6Addresses": .null, "EndpointID": .string(""), "Gateway": .string(""),
-                "GlobalIPv6Address": .string(""), "GlobalIPv6PrefixLen": .int(0), "IPAddress": .string(""), "IPPrefixLen": .int(0),
-                "IPv6Gateway": .string(""), "MacAddress": .string(""), "Networks": .object(networks),
-            ]),
-        ]
-        if size {
-            object["SizeRw"] = .int(directorySize(upper))
-            object["SizeRootFs"] = .int(directorySize(upper) + ((try? images.resolve(record.image).size) ?? 0))
+    /// `GET /containers/{id}/json`: Docker's full inspect object. Sizes (a walk of the
+    /// container's layer) are measured off the actor.
+    public nonisolated func inspect(_ reference: String, size: Bool = false) async throws -> ContainerInspectResponse {
+        var inspect = try await inspectBody(reference)
+        if size, let id = inspect.id, let image = inspect.image {
+            let sizes = await layerSizes(id, image: image)
+            inspect.sizeRw = sizes.rw
+            inspect.sizeRootFs = sizes.rootFs
         }
-        return .object(object)
+        return inspect
     }
 
-    private func mounts(_ record: ContainerRecord) -> [JSONValue] {
+    private func inspectBody(_ reference: String) throws -> ContainerInspectResponse {
+        let record = try record(reference)
+        let driver = images.snapshots.driver == .overlay ? "overlay2" : "vfs"
+        var inspect = ContainerInspectResponse()
+        inspect.id = record.id
+        inspect.created = record.created
+        inspect.path = record.path
+        inspect.args = record.args
+        inspect.state = record.state.model
+        inspect.image = record.image
+        inspect.resolvConfPath = record.resolvConfPath
+        inspect.hostnamePath = record.hostnamePath
+        inspect.hostsPath = record.hostsPath
+        inspect.logPath = record.logPath
+        inspect.name = "/" + record.name
+        inspect.restartCount = Int64(record.restartCount)
+        inspect.driver = driver
+        inspect.platform = "linux"
+        inspect.mountLabel = ""
+        inspect.processLabel = ""
+        inspect.appArmorProfile = ""
+        if record.execIDs.isEmpty { inspect.nullFields.insert("ExecIDs") } else { inspect.execIDs = record.execIDs }
+        inspect.hostConfig = record.hostConfig
+        var graph = DriverData()
+        graph.name = driver
+        graph.data = ["UpperDir": images.snapshots.containerChanges(record.id), "MergedDir": images.snapshots.containerRoot(record.id),
+                      "WorkDir": images.snapshots.containerWork(record.id)]
+        inspect.graphDriver = graph
+        inspect.mounts = mounts(record)
+        inspect.config = record.config
+        inspect.networkSettings = networkSettings(record)
+        return inspect
+    }
+
+    /// What a container without a network of its own shows (until Berth has networks).
+    private func networkSettings(_ record: ContainerRecord) -> NetworkSettings {
+        var endpoint = EndpointSettings()
+        endpoint.nullFields = ["IPAMConfig", "Links", "Aliases", "DriverOpts", "DNSNames"]
+        endpoint.macAddress = ""
+        endpoint.networkID = ""
+        endpoint.endpointID = ""
+        endpoint.gateway = ""
+        endpoint.ipAddress = ""
+        endpoint.ipPrefixLen = 0
+        endpoint.ipv6Gateway = ""
+        endpoint.globalIPv6Address = ""
+        endpoint.globalIPv6PrefixLen = 0
+        var settings = NetworkSettings()
+        settings.nullFields = ["SecondaryIPAddresses", "SecondaryIPv6Addresses"]
+        settings.bridge = ""
+        settings.sandboxID = ""
+        settings.sandboxKey = ""
+        settings.ports = [:]
+        settings.hairpinMode = false
+        settings.linkLocalIPv6Address = ""
+        settings.linkLocalIPv6PrefixLen = 0
+        settings.endpointID = ""
+        settings.gateway = ""
+        settings.globalIPv6Address = ""
+        settings.globalIPv6PrefixLen = 0
+        settings.ipAddress = ""
+        settings.ipPrefixLen = 0
+        settings.ipv6Gateway = ""
+        settings.macAddress = ""
+        settings.networks = [record.networkMode: endpoint]
+        return settings
+    }
+
+    private func mounts(_ record: ContainerRecord) -> [MountPoint] {
         let host = record.hostConfig
         let binds = (try? SpecBuilder.binds(host)) ?? []
         return binds.map { bind in
-            .object(["Type": .string("bind"), "Source": .string(bind.source), "Destination": .string(bind.destination),
-                     "Mode": .string(bind.mode), "RW": .bool(!bind.readOnly), "Propagation": .string(bind.propagation)])
+            var point = MountPoint()
+            point.type = "bind"
+            point.source = bind.source
+            point.destination = bind.destination
+            point.mode = bind.mode
+            point.rw = !bind.readOnly
+            point.propagation = bind.propagation
+            return point
         } + ((try? SpecBuilder.mountEntries(host)) ?? []).map(\.inspectEntry)
     }
 
+    /// The container's writable layer, and that plus its image: a walk of the layer's files, on
+    /// a thread of its own (a large layer takes seconds, which the actor must not wait for).
+    nonisolated func layerSizes(_ id: String, image: String) async -> (rw: Int64, rootFs: Int64) {
+        let upper = images.snapshots.containerChanges(id)
+        let imageSize = (try? images.resolve(image).size) ?? 0
+        let rw = await Task.detached { Self.directorySize(upper) }.value
+        return (rw, rw + imageSize)
+    }
+
     /// `GET /containers/json`: newest first, Docker's summary objects.
-    public func list(all: Bool, limit: Int?, size: Bool, filters: [String: [String]]) throws -> [JSONValue] {
+    public nonisolated func list(all: Bool, limit: Int?, size: Bool, filters: [String: [String]]) async throws -> [ContainerSummary] {
+        var summaries = try await summaries(all: all, limit: limit, filters: filters)
+        if size {
+            for index in summaries.indices {
+                guard let id = summaries[index].id, let image = summaries[index].imageID else { continue }
+                let sizes = await layerSizes(id, image: image)
+                summaries[index].sizeRw = sizes.rw
+                summaries[index].sizeRootFs = sizes.rootFs
+            }
+        }
+        return summaries
+    }
+
+    private func summaries(all: Bool, limit: Int?, filters: [String: [String]]) throws -> [ContainerSummary] {
         var records = containers.values.sorted { $0.created > $1.created }
         if !all && limit == nil && filters["status"] == nil && filters["exited"] == nil {
             records = records.filter { $0.state.running || $0.state.status == .restarting }
@@ -60,22 +129,28 @@ extension ContainerEngine {
         records = try records.filter { try matches($0, filters) }
         if let limit, limit > 0 { records = Array(records.prefix(limit)) }
         return records.map { record in
-            var summary: [String: JSONValue] = [
-                "Id": .string(record.id), "Names": .array([.string("/" + record.name)]), "Image": .string(record.imageName),
-                "ImageID": .string(record.image), "Command": .string(([record.path] + record.args).joined(separator: " ")),
-                "Created": .int(Date.parseTimestamp(record.created)?.unixSeconds ?? 0),
-                "Ports": .array([]), "Labels": .object(record.labels.mapValues(JSONValue.string)),
-                "State": .string(record.state.status.rawValue), "Status": .string(statusText(record)),
-                "HostConfig": .object(["NetworkMode": .string(record.networkMode)]),
-                "NetworkSettings": .object(["Networks": .object([record.networkMode: .object(["NetworkID": .string(""), "IPAddress": .string("")])])]),
-                "Mounts": .array(mounts(record)),
-            ]
-            if size {
-                let upper = directorySize(images.snapshots.containerChanges(record.id))
-                summary["SizeRw"] = .int(upper)
-                summary["SizeRootFs"] = .int(upper + ((try? images.resolve(record.image).size) ?? 0))
-            }
-            return .object(summary)
+            var summary = ContainerSummary()
+            summary.id = record.id
+            summary.names = ["/" + record.name]
+            summary.image = record.imageName
+            summary.imageID = record.image
+            summary.command = ([record.path] + record.args).joined(separator: " ")
+            summary.created = Date.parseTimestamp(record.created)?.unixSeconds ?? 0
+            summary.ports = []
+            summary.labels = record.labels
+            summary.state = record.state.status.rawValue
+            summary.status = statusText(record)
+            var host = ContainerSummaryHostConfig()
+            host.networkMode = record.networkMode
+            summary.hostConfig = host
+            var endpoint = EndpointSettings()
+            endpoint.networkID = ""
+            endpoint.ipAddress = ""
+            var networks = ContainerSummaryNetworkSettings()
+            networks.networks = [record.networkMode: endpoint]
+            summary.networkSettings = networks
+            summary.mounts = mounts(record)
+            return summary
         }
     }
 
@@ -141,7 +216,7 @@ extension ContainerEngine {
     }
 
     /// `GET /containers/{id}/top`: `ps` on the host, limited to the container's processes.
-    public func top(_ reference: String, psArguments: String) async throws -> JSONValue {
+    public func top(_ reference: String, psArguments: String) async throws -> ContainerTopResponse {
         let id = try resolve(reference)
         let record = containers[id]!
         guard record.state.running else { throw EngineError(.conflict, "container \(id) is not running") }
@@ -165,10 +240,13 @@ extension ContainerEngine {
             guard fields.count == titles.count, let pid = Int(fields[pidColumn]), wanted.contains(pid) else { return nil }
             return .array(fields.map(JSONValue.string))
         }
-        return .object(["Titles": .array(titles.map(JSONValue.string)), "Processes": .array(processes)])
+        var response = ContainerTopResponse()
+        response.titles = titles
+        response.processes = .array(processes)
+        return response
     }
 
-    func directorySize(_ path: String) -> Int64 {
+    static func directorySize(_ path: String) -> Int64 {
         guard let enumerator = FileManager.default.enumerator(atPath: path) else { return 0 }
         var total: Int64 = 0
         while let entry = enumerator.nextObject() as? String {

@@ -13,7 +13,7 @@ public struct ContainerRecord: Codable, Sendable {
     public var image: String
     public var config: ContainerConfig
     public var hostConfig: HostConfig
-    public var state: ContainerState
+    public var state: ContainerRunState
     public var restartCount: Int
     public var logPath: String
     public var hostnamePath: String
@@ -34,7 +34,7 @@ public struct ContainerRecord: Codable, Sendable {
         self.config = config
         self.hostConfig = hostConfig
         self.runtime = runtime
-        state = ContainerState()
+        state = ContainerRunState()
         restartCount = 0
         logPath = "\(directory)/\(id)-json.log"
         hostnamePath = "\(directory)/hostname"
@@ -59,7 +59,7 @@ public struct ContainerRecord: Codable, Sendable {
 }
 
 /// `State` of a container, with Docker's field names and status words.
-public struct ContainerState: Codable, Sendable {
+public struct ContainerRunState: Codable, Sendable {
     public enum Status: String, Codable, Sendable { case created, running, paused, restarting, removing, exited, dead }
 
     public var status: Status = .created
@@ -67,8 +67,8 @@ public struct ContainerState: Codable, Sendable {
     public var exitCode: Int32 = 0
     public var error: String = ""
     public var oomKilled = false
-    public var startedAt = ContainerState.zeroTime
-    public var finishedAt = ContainerState.zeroTime
+    public var startedAt = ContainerRunState.zeroTime
+    public var finishedAt = ContainerRunState.zeroTime
     /// Present while a container with a health check runs (and after, with its last results).
     public var health: HealthState?
 
@@ -78,23 +78,22 @@ public struct ContainerState: Codable, Sendable {
     /// Whether a process of the container runs (a restarting container's does not, yet).
     public var running: Bool { status == .running || status == .paused }
 
-    /// Docker's `State` object.
-    public var json: JSONValue {
-        var object: [String: JSONValue] = [
-            "Status": .string(status.rawValue),
-            // dockerd counts a container waiting to be restarted as running.
-            "Running": .bool(running || status == .restarting),
-            "Paused": .bool(status == .paused),
-            "Restarting": .bool(status == .restarting),
-            "OOMKilled": .bool(oomKilled),
-            "Dead": .bool(status == .dead),
-            "Pid": .int(Int64(pid)),
-            "ExitCode": .int(Int64(exitCode)),
-            "Error": .string(error),
-            "StartedAt": .string(startedAt),
-            "FinishedAt": .string(finishedAt),
-        ]
-        if let health { object["Health"] = health.json }
-        return .object(object)
+    /// The API's `State` object.
+    public var model: ContainerState {
+        var state = ContainerState()
+        state.status = status.rawValue
+        // dockerd counts a container waiting to be restarted as running.
+        state.running = running || status == .restarting
+        state.paused = status == .paused
+        state.restarting = status == .restarting
+        state.oomKilled = oomKilled
+        state.dead = status == .dead
+        state.pid = Int64(pid)
+        state.exitCode = Int64(exitCode)
+        state.error = error
+        state.startedAt = startedAt
+        state.finishedAt = finishedAt
+        state.health = health?.model
+        return state
     }
 }

@@ -7,7 +7,7 @@ extension ContainerEngine {
         let id = try resolve(reference)
         let record = containers[id]!
         var object: [String: JSONValue] = [
-            "read": .string(Date().rfc3339Nano), "preread": .string(ContainerState.zeroTime),
+            "read": .string(Date().rfc3339Nano), "preread": .string(ContainerRunState.zeroTime),
             "name": .string("/" + record.name), "id": .string(id), "num_procs": .int(0), "storage_stats": .object([:]),
         ]
         let online = Int64(ProcessInfo.processInfo.activeProcessorCount)

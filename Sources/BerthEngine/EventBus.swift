@@ -8,19 +8,25 @@ public struct EngineEvent: Sendable {
     public var attributes: [String: String]
     public var timeNano: Int64
 
-    public var json: JSONValue {
-        var object: [String: JSONValue] = [
-            "Type": .string(type), "Action": .string(action), "scope": .string("local"),
-            "Actor": .object(["ID": .string(actorID), "Attributes": .object(attributes.mapValues(JSONValue.string))]),
-            "time": .int(timeNano / 1_000_000_000), "timeNano": .int(timeNano),
-        ]
-        // The legacy fields older clients read.
+    /// The API's event message.
+    public var message: EventMessage {
+        var message = EventMessage()
+        message.type = type
+        message.action = action
+        message.scope = "local"
+        var actor = EventActor()
+        actor.id = actorID
+        actor.attributes = attributes
+        message.actor = actor
+        message.time = timeNano / 1_000_000_000
+        message.timeNano = timeNano
+        // The legacy fields older clients read (outside the spec, so kept as unknown fields).
         if type == "container" || type == "image" {
-            object["status"] = .string(action)
-            object["id"] = .string(actorID)
-            if let image = attributes["image"] { object["from"] = .string(image) }
+            message.unknownFields["status"] = .string(action)
+            message.unknownFields["id"] = .string(actorID)
+            if let image = attributes["image"] { message.unknownFields["from"] = .string(image) }
         }
-        return .object(object)
+        return message
     }
 }
 

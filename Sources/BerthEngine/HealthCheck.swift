@@ -59,13 +59,19 @@ public struct HealthState: Codable, Sendable, Equatable {
         }
     }
 
-    var json: JSONValue {
-        .object([
-            "Status": .string(status), "FailingStreak": .int(Int64(failingStreak)),
-            "Log": .array(log.map { probe in
-                .object(["Start": .string(probe.start), "End": .string(probe.end), "ExitCode": .int(Int64(probe.exitCode)),
-                         "Output": .string(probe.output)])
-            }),
-        ])
+    /// The API's `State.Health`.
+    var model: Health {
+        var health = Health()
+        health.status = status
+        health.failingStreak = Int64(failingStreak)
+        health.log = log.map { probe in
+            var result = HealthcheckResult()
+            result.start = probe.start
+            result.end = probe.end
+            result.exitCode = Int64(probe.exitCode)
+            result.output = probe.output
+            return result
+        }
+        return health
     }
 }

@@ -100,14 +100,21 @@ struct MountSpecification: Equatable {
     }
 
     /// inspect's `Mounts` entry.
-    var inspectEntry: JSONValue {
+    var inspectEntry: MountPoint {
+        var point = MountPoint()
+        point.destination = target
+        point.mode = ""
+        point.rw = !readOnly
         switch kind {
         case let .bind(source, propagation, _):
-            return .object(["Type": .string("bind"), "Source": .string(source), "Destination": .string(target), "Mode": .string(""),
-                            "RW": .bool(!readOnly), "Propagation": .string(propagation)])
+            point.type = "bind"
+            point.source = source
+            point.propagation = propagation
         case .tmpfs:
-            return .object(["Type": .string("tmpfs"), "Source": .string(""), "Destination": .string(target), "Mode": .string(""),
-                            "RW": .bool(!readOnly), "Propagation": .string("")])
+            point.type = "tmpfs"
+            point.source = ""
+            point.propagation = ""
         }
+        return point
     }
 }

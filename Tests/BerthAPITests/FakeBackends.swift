@@ -36,7 +36,7 @@ final class FakeContainers: ContainerBackend {
 
     private func called(_ call: String) throws { try log.called(call) }
 
-    func list(all: Bool, limit: Int?, size: Bool, filters: [String: [String]]) async throws -> [JSONValue] {
+    func list(all: Bool, limit: Int?, size: Bool, filters: [String: [String]]) async throws -> [ContainerSummary] {
         try called("list all=\(all) limit=\(limit.map(String.init) ?? "-") size=\(size) filters=\(filters)")
         return []
     }
@@ -45,9 +45,11 @@ final class FakeContainers: ContainerBackend {
         return ("c0ffee", [])
     }
     func remove(_ reference: String, force: Bool) async throws { try called("remove \(reference) force=\(force)") }
-    func inspect(_ reference: String, size: Bool) async throws -> JSONValue {
+    func inspect(_ reference: String, size: Bool) async throws -> ContainerInspectResponse {
         try called("inspect \(reference)")
-        return .object(["Id": .string(reference)])
+        var inspect = ContainerInspectResponse()
+        inspect.id = reference
+        return inspect
     }
     func start(_ reference: String) async throws { try called("start \(reference)") }
     func stop(_ reference: String, timeout: Int?, signal: String?) async throws {
@@ -66,7 +68,7 @@ final class FakeContainers: ContainerBackend {
         return false
     }
     func resize(_ reference: String, height: Int, width: Int) async throws { try called("resize \(reference) \(height)x\(width)") }
-    func top(_ reference: String, psArguments: String) async throws -> JSONValue { throw Unexpected(call: "top") }
+    func top(_ reference: String, psArguments: String) async throws -> ContainerTopResponse { throw Unexpected(call: "top") }
     func logs(_ reference: String, options: LogOptions) async throws -> (tty: Bool, frames: AsyncStream<[UInt8]>) {
         try called("logs \(reference) tail=\(options.tail.map(String.init) ?? "all")")
         return (false, AsyncStream { $0.finish() })
