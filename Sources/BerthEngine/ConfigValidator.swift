@@ -172,23 +172,23 @@ enum ConfigValidator {
 
     /// Limits this host cannot apply, dropped with a warning the client shows, as dockerd does
     /// (`WARNING: Your kernel does not support …`); never dropped silently.
-    static func discardUnsupported(_ host: inout JSONValue) -> [String] {
+    static func discardUnsupported(_ host: inout HostConfig) -> [String] {
         var warnings: [String] = []
         // dockerd drops kernel memory limits (deprecated in the kernel) with these warnings.
-        if (host["KernelMemory"]?.int ?? 0) != 0 {
-            host["KernelMemory"] = .int(0)
+        if (host.unknownFields["KernelMemory"]?.int ?? 0) != 0 {
+            host.unknownFields["KernelMemory"] = .int(0)
             warnings.append("Specifying a kernel memory limit is deprecated and will be removed in a future release.")
         }
-        if (host["KernelMemoryTCP"]?.int ?? 0) != 0 {
-            host["KernelMemoryTCP"] = .int(0)
+        if (host.kernelMemoryTCP ?? 0) != 0 {
+            host.kernelMemoryTCP = 0
             warnings.append("Your kernel does not support kernel memory TCP limit or the cgroup is not mounted. Limitation discarded.")
         }
-        if host["OomKillDisable"]?.bool == true, SmallFile.exists("/sys/fs/cgroup/cgroup.controllers") {
-            host["OomKillDisable"] = .bool(false)
+        if host.oomKillDisable == true, SmallFile.exists("/sys/fs/cgroup/cgroup.controllers") {
+            host.oomKillDisable = false
             warnings.append("Your kernel does not support OomKillDisable. OomKillDisable discarded.")
         }
-        if (host["BlkioWeight"]?.int ?? 0) > 0, !blkioWeightSupported {
-            host["BlkioWeight"] = .int(0)
+        if (host.blkioWeight ?? 0) > 0, !blkioWeightSupported {
+            host.blkioWeight = 0
             warnings.append("Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.")
         }
         return warnings
@@ -229,7 +229,7 @@ enum ConfigValidator {
     }
 
     /// dockerd's resource checks (daemon/daemon_unix.go, verifyPlatformContainerResources), same wording.
-    private static func validateResources(_ host: [String: JSONValue]) throws {
+    static func validateResources(_ host: [String: JSONValue]) throws {
         func value(_ key: String) -> Int64 { host[key]?.int ?? 0 }
         let minimum: Int64 = 6 * 1024 * 1024
         let memory = value("Memory"), swap = value("MemorySwap"), reservation = value("MemoryReservation")
@@ -255,6 +255,8 @@ enum ConfigValidator {
             throw EngineError(.badRequest, "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)")
         }
         if quota > 0 && quota < 1000 { throw EngineError(.badRequest, "CPU cfs quota can not be less than 1ms (i.e. 1000)") }
+        // The kernel takes -1 (no limit) and nothing else below zero.
+        if quota < -1 { throw EngineError(.badRequest, "invalid CPU cfs quota \(quota): use -1 or 0 for no limit, or at least 1000") }
         if value("CpuShares") < 0 { throw EngineError(.badRequest, "invalid CPU shares: \(value("CpuShares")): must not be negative") }
         let weight = value("BlkioWeight")
         if weight > 0 && !(10...1000).contains(weight) { throw EngineError(.badRequest, "Range of blkio weight is from 10 to 1000") }

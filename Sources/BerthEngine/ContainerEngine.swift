@@ -156,7 +156,8 @@ public actor ContainerEngine {
     public func create(name requestedName: String?, body requestBody: JSONValue) async throws -> (id: String, warnings: [String]) {
         let body = GoJSONKeys.createRequest(requestBody)
         try ConfigValidator.validateCreate(body)
-        guard let imageName = body["Image"]?.string, !imageName.isEmpty else { throw EngineError(.badRequest, "config cannot be empty in order to create a container") }
+        let request = ContainerCreateRequest(json: body)
+        guard let imageName = request.config.image, !imageName.isEmpty else { throw EngineError(.badRequest, "config cannot be empty in order to create a container") }
         let image: ImageRecord
         do { image = try images.resolve(imageName) } catch let error as ImageStoreError {
             if case .imageNotFound = error { throw EngineError(.notFound, "No such image: \(imageName)") }
@@ -164,71 +165,56 @@ public actor ContainerEngine {
         }
         let imageConfig = (try? images.config(image))?.config
         let name = try chooseName(requestedName)
-        var config = ContainerDefaults.config.merging(body)
-        for key in ["HostConfig", "NetworkingConfig"] { config[key] = nil }
-        config["Image"] = .string(imageName)
-        var host = ContainerDefaults.hostConfig.merging(body["HostConfig"] ?? .object([:]))
-        host["Runtime"] = .string((body["HostConfig"]?["Runtime"]?.string).flatMap { $0.isEmpty ? nil : $0 } ?? self.config.defaultRuntime)
-        _ = try self.config.runtimePath(host["Runtime"]!.string!)
+        // Docker's defaults under what the client sent: inspect shows every field dockerd shows.
+        var config = ContainerConfig(json: ContainerDefaults.config.merging(request.config.json))
+        config.image = imageName
+        var host = HostConfig(json: ContainerDefaults.hostConfig.merging(request.hostConfig?.json ?? .object([:])))
+        let runtime = (request.hostConfig?.runtime).flatMap { $0.isEmpty ? nil : $0 } ?? self.config.defaultRuntime
+        _ = try self.config.runtimePath(runtime)
+        host.runtime = runtime
         // `NetworkDisabled` (the SDK's network_disabled) is a container without networking.
-        let disabled = body["NetworkDisabled"]?.bool == true
-        host["NetworkMode"] = .string(disabled ? "none" : try networkMode(host["NetworkMode"]?.string ?? "default"))
+        host.networkMode = request.config.networkDisabled == true ? "none" : try networkMode(host.networkMode ?? "default")
         let warnings = ConfigValidator.discardUnsupported(&host)
-        if let driver = host["LogConfig"]?["Type"]?.string, !driver.isEmpty, !["json-file", "none"].contains(driver) {
-            // dockerd's words for a name no driver has (clients match on them); Docker's other
-            // drivers exist but Berth does not have them.
-            let dockerDrivers: Set = ["local", "syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "etwlogs", "gcplogs", "logentries"]
-            throw EngineError(.badRequest, dockerDrivers.contains(driver)
-                ? "logging driver \(driver) is not supported by Berth: use json-file or none"
-                : "logger: no log driver named '\(driver)' is registered")
-        }
-        // As dockerd: no driver means the daemon's; the daemon's options fill in what a container
-        // using the daemon's driver leaves unset.
-        var logType = host["LogConfig"]?["Type"]?.string ?? ""
-        if logType.isEmpty { logType = self.config.logDriver }
-        var logOptions = host["LogConfig"]?["Config"]?.object?.compactMapValues(\.string) ?? [:]
-        if logType == self.config.logDriver { logOptions.merge(self.config.logOpts) { mine, _ in mine } }
-        if logType == "json-file" { _ = try JSONFileLogConfig(logOptions) }
-        host["LogConfig"] = .object(["Type": .string(logType), "Config": .object(logOptions.mapValues(JSONValue.string))])
+        host.logConfig = try logConfig(host.logConfig)
 
         // The image's defaults under the request's values, as Docker merges them.
         var env = imageConfig?.env ?? []
-        for entry in config["Env"]?.strings ?? [] {
+        for entry in request.config.env ?? [] {
             let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
             env.removeAll { $0 == key || $0.hasPrefix(key + "=") }
             env.append(entry)
         }
-        config["Env"] = .array(env.map(JSONValue.string))
+        config.env = env
         let entrypoint: [String]
         var command: [String]
-        if let requested = config["Entrypoint"]?.strings {
+        if let requested = request.config.entrypoint {
             entrypoint = requested
-            command = config["Cmd"]?.strings ?? []
+            command = request.config.cmd ?? []
         } else {
             entrypoint = imageConfig?.entrypoint ?? []
-            command = config["Cmd"]?.strings ?? imageConfig?.cmd ?? []
-            config["Entrypoint"] = imageConfig?.entrypoint.map { .array($0.map(JSONValue.string)) } ?? .null
+            command = request.config.cmd ?? imageConfig?.cmd ?? []
+            config.entrypoint = imageConfig?.entrypoint
         }
-        if entrypoint == [""] { command = config["Cmd"]?.strings ?? [] }
-        config["Cmd"] = .array(command.map(JSONValue.string))
-        if (config["WorkingDir"]?.string ?? "").isEmpty { config["WorkingDir"] = .string(imageConfig?.workingDir ?? "") }
-        if (config["User"]?.string ?? "").isEmpty { config["User"] = .string(imageConfig?.user ?? "") }
-        var labels = imageConfig?.labels ?? [:]
-        for (key, value) in config["Labels"]?.object ?? [:] { labels[key] = value.string ?? "" }
-        config["Labels"] = .object(labels.mapValues(JSONValue.string))
-        if config["StopSignal"] == nil, let signal = imageConfig?.stopSignal { config["StopSignal"] = .string(signal) }
-        if config["Healthcheck"]?.isNull ?? true, let check = imageConfig?.healthcheck { config["Healthcheck"] = try JSONValue(encoding: check) }
+        if entrypoint == [""] { command = request.config.cmd ?? [] }
+        config.cmd = command
+        if (config.workingDir ?? "").isEmpty { config.workingDir = imageConfig?.workingDir ?? "" }
+        if (config.user ?? "").isEmpty { config.user = imageConfig?.user ?? "" }
+        config.labels = (imageConfig?.labels ?? [:]).merging(request.config.labels ?? [:]) { _, requested in requested }
+        if config.stopSignal == nil { config.stopSignal = imageConfig?.stopSignal }
+        if config.healthcheck == nil, let check = imageConfig?.healthcheck {
+            config.healthcheck = BerthAPITypes.HealthConfig(json: try JSONValue(encoding: check))
+        }
         let argv = entrypoint.filter { !$0.isEmpty } + command
         guard let path = argv.first else { throw EngineError(.badRequest, "no command specified") }
-        if let signal = config["StopSignal"]?.string, Signals.number(signal) == nil {
+        if let signal = config.stopSignal, Signals.number(signal) == nil {
             throw EngineError(.badRequest, "invalid stop signal: \(signal)")
         }
 
         let id = ContainerRecord.newID()
         let directory = directory(id)
         let record = ContainerRecord(id: id, name: name, created: Date().rfc3339Nano, path: path, args: Array(argv.dropFirst()),
-                                     image: image.id.description, config: ContainerConfig(json: config), hostConfig: HostConfig(json: host),
-                                     runtime: host["Runtime"]!.string!, directory: directory)
+                                     image: image.id.description, config: config, hostConfig: host,
+                                     runtime: runtime, directory: directory)
         // What start would refuse (capabilities, a seccomp profile) is refused now, before
         // anything is written: the spec is built once without a root or a resolved user.
         _ = try SpecBuilder(record: record, rootfs: "/", defaultSeccomp: defaultSeccomp).build()
@@ -243,6 +229,27 @@ public actor ContainerEngine {
         }
         await publish("create", record)
         return (id, warnings)
+    }
+
+    /// The container's log driver and options: as dockerd, no driver means the daemon's, and
+    /// the daemon's options fill in what a container using the daemon's driver leaves unset.
+    private func logConfig(_ requested: LogConfig?) throws -> LogConfig {
+        let driver = requested?.type ?? ""
+        if !driver.isEmpty, !["json-file", "none"].contains(driver) {
+            // dockerd's words for a name no driver has (clients match on them); Docker's other
+            // drivers exist but Berth does not have them.
+            let dockerDrivers: Set = ["local", "syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "etwlogs", "gcplogs", "logentries"]
+            throw EngineError(.badRequest, dockerDrivers.contains(driver)
+                ? "logging driver \(driver) is not supported by Berth: use json-file or none"
+                : "logger: no log driver named '\(driver)' is registered")
+        }
+        var log = LogConfig()
+        log.type = driver.isEmpty ? config.logDriver : driver
+        var options = requested?.config ?? [:]
+        if log.type == config.logDriver { options.merge(config.logOpts) { mine, _ in mine } }
+        if log.type == "json-file" { _ = try JSONFileLogConfig(options) }
+        log.config = options
+        return log
     }
 
     private func networkMode(_ requested: String) throws -> String {

@@ -14,13 +14,19 @@ extension ContainerEngine {
         let id = try resolve(reference)
         let record = containers[id]!
         var host = record.hostConfig.json
+        try Self.checkCPUConflicts(requested: body, current: record.hostConfig)
         // As dockerd: a zero or empty field means "leave as it is".
         for key in Self.updatableKeys {
             guard let value = body[key] else { continue }
             let isZero = value.isNull || value.int == 0 || value.string == ""
             if !isZero { host[key] = value }
         }
-        let warnings = ConfigValidator.discardUnsupported(&host)
+        var typed = HostConfig(json: host)
+        let warnings = ConfigValidator.discardUnsupported(&typed)
+        host = typed.json
+        // The limits as they will be, not only the request's: an update that sets a CPU period
+        // on a container limited by NanoCpus conflicts with what it already has.
+        try ConfigValidator.validateResources(host.object ?? [:])
         let memory = host["Memory"]?.int ?? 0, swap = host["MemorySwap"]?.int ?? 0
         if let requested = body["Memory"]?.int, requested != 0 {
             if requested < 6 * 1024 * 1024 { throw EngineError(.badRequest, "Minimum memory limit allowed is 6MB") }
@@ -60,5 +66,23 @@ extension ContainerEngine {
         try save(current)
         await publish("update", current)
         return warnings
+    }
+
+    /// NanoCpus is a quota and a period in one: once one form is set, the other cannot be
+    /// updated (dockerd's rule and words).
+    static func checkCPUConflicts(requested body: JSONValue, current: HostConfig) throws {
+        let nano = body["NanoCpus"]?.int ?? 0, period = body["CpuPeriod"]?.int ?? 0, quota = body["CpuQuota"]?.int ?? 0
+        if nano > 0 && (current.cpuPeriod ?? 0) > 0 {
+            throw EngineError(.badRequest, "Conflicting options: Nano CPUs cannot be updated as CPU Period has already been set")
+        }
+        if nano > 0 && (current.cpuQuota ?? 0) > 0 {
+            throw EngineError(.badRequest, "Conflicting options: Nano CPUs cannot be updated as CPU Quota has already been set")
+        }
+        if period > 0 && (current.nanoCpus ?? 0) > 0 {
+            throw EngineError(.badRequest, "Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set")
+        }
+        if quota > 0 && (current.nanoCpus ?? 0) > 0 {
+            throw EngineError(.badRequest, "Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set")
+        }
     }
 }

@@ -55,6 +55,12 @@ struct ContainerChangeTests {
         let tooSmall = daemon.docker("update", "--memory", "1m", "up1")
         #expect(tooSmall.status != 0)
         #expect(tooSmall.stderr.contains("Minimum memory limit allowed is 6MB"))
+        // --cpus is a quota already: a quota of its own conflicts (the kernel would refuse a
+        // quota below 1 ms, or below -1, at the runtime's update; both refused before).
+        let quota = daemon.docker("update", "--cpu-quota", "50000", "up1")
+        #expect(quota.status != 0 && quota.stderr.contains("CPU Quota cannot be updated as NanoCPUs has already been set"), "\(quota.stderr)")
+        #expect(daemon.docker("update", "--cpu-quota", "-5", "up1").stderr.contains("invalid CPU cfs quota -5"))
+        #expect(daemon.docker("update", "--cpu-quota", "500", "up1").stderr.contains("CPU cfs quota can not be less than 1ms"))
         let sdk = daemon.python("""
             c = client.containers.get('up1')
             c.update(mem_limit='128m', memswap_limit='256m')
