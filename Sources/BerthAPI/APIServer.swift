@@ -288,7 +288,7 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         func finish(_ future: EventLoopFuture<Void>) {
             if keepAlive { answered(context) } else {
                 future.whenComplete { _ in
-                    let (handler, context) = loopBound.value
+                    let (handler, _) = loopBound.value
                     // A client still sending an upload that was refused is let finish (its
                     // chunks dropped) so that it reads the answer rather than a reset.
                     if handler.upload != nil { handler.closeWhenUploadEnds = true } else { channel.close(promise: nil) }
@@ -353,7 +353,7 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             var buffer = channel.allocator.buffer(capacity: chunk.count)
             buffer.writeBytes(chunk)
             let written = channel.eventLoop.makePromise(of: Void.self)
-            channel.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: written)
+            channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: written)
             try await inFlight?.get()
             inFlight = written.futureResult
         }

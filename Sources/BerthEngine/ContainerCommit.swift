@@ -57,7 +57,7 @@ extension ContainerEngine {
                 // As dockerd: a container that is exiting cannot be paused and needs not be (the
                 // runtime no longer has it, or its shim has recorded the exit already).
                 let text = "\(error)"
-                let exiting = containers[id]?.state.running != true || shim(id).recordedExit() != nil
+                let exiting = containers[id]?.state.running != true || shims.shim(id).recordedExit() != nil
                     || text.contains("container not running") || text.contains("does not exist")
                 guard exiting else { throw error }
                 frozen = false

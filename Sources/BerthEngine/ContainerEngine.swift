@@ -4,8 +4,9 @@ import BerthOCI
 import BerthSystem
 import Foundation
 
-/// The daemon's container core: records and their state machine, the shims that run them,
-/// waiters and attach hand-offs. One actor, so every state change is serialized.
+/// The daemon's container core: the containers' state machine, with their waiters and attach
+/// hand-offs. One actor, so every state change is serialized; records live in a
+/// `ContainerStore`, processes are started and ended by a `ShimSupervisor`.
 public actor ContainerEngine {
     public nonisolated let config: DaemonConfig
     public nonisolated let images: ImageStore
@@ -14,6 +15,8 @@ public actor ContainerEngine {
     nonisolated let defaultSeccomp: DockerSeccompProfile?
     /// Records, names and IDs, and their files.
     var containers: ContainerStore
+    /// The shims and runtime commands that run the containers and their execs.
+    nonisolated let shims: ShimSupervisor
     var exitWaiters: [ProcessKey: [ExitWaiter]] = [:]
     var removalWaiters: [String: [CheckedContinuation<Int32, Never>]] = [:]
     var pendingAttaches: [String: [AsyncThrowingStream<AttachTicket, Error>.Continuation]] = [:]
@@ -33,6 +36,7 @@ public actor ContainerEngine {
         self.images = images
         self.events = events
         defaultSeccomp = try config.defaultSeccompProfile()
+        shims = ShimSupervisor(config: config)
         try FileManager.default.createDirectory(atPath: config.execRoot + "/shims", withIntermediateDirectories: true)
         containers = try ContainerStore(root: config.dataRoot + "/containers")
         discardOrphans(known: Set(containers.ids).union(containers.unreadable))
@@ -49,17 +53,12 @@ public actor ContainerEngine {
         // A shim that still answers (an exec's, whose name is not a container's) keeps its directory.
         let prefixes = Set(known.map { String($0.prefix(20)) })
         for name in SmallFile.list(config.execRoot + "/shims") where !prefixes.contains(name) {
-            let directory = config.execRoot + "/shims/" + name
-            if !ShimClient(directory: directory).isAlive { SmallFile.removeTree(directory) }
+            let shim = shims.shim(name)
+            if !shim.isAlive { SmallFile.removeTree(shim.directory) }
         }
     }
 
     func directory(_ id: String) -> String { containers.directory(id) }
-    /// Short directory names keep `shim.sock` and `console.sock` within a socket path's 107 bytes.
-    func shim(_ id: String) -> ShimClient { ShimClient(directory: "\(config.execRoot)/shims/\(id.prefix(20))") }
-    /// An exec's shim lives beside the containers' shims, under `x` and the exec's ID.
-    func execShim(_ id: String) -> ShimClient { shim("x" + id) }
-    func bundle(_ id: String) -> String { "\(config.execRoot)/bundles/\(id)" }
 
     /// Ends the attachment `token` at the shim listening on `socketPath` without ending its
     /// input: the client typed its detach keys, and the process's stdin stays open.
@@ -67,10 +66,6 @@ public actor ContainerEngine {
         let directory = String(socketPath.dropLast("/shim.sock".count))
         _ = try? await ShimClient(directory: directory).request(.detach(token: token))
     }
-    func runtimeRoot(_ runtime: String) -> String {
-        "\(config.execRoot)/runtime/\(runtime.split(separator: "/").last.map(String.init) ?? runtime)"
-    }
-    var shimBinary: String { config.binaryDirectory + "/berth-shim" }
     /// A scratch path under the data root (same filesystem as the store, so renames are atomic).
     public nonisolated func scratchPath(_ purpose: String) -> String {
         "\(config.dataRoot)/tmp/\(purpose)-\(UInt64.random(in: 0...UInt64.max))"
@@ -80,13 +75,12 @@ public actor ContainerEngine {
     /// Without live restore, containers left running by the previous daemon are killed.
     public func reconcile(liveRestore: Bool = true) async {
         for (id, record) in containers where record.state.running {
-            let shim = shim(id)
-            if shim.isAlive {
+            if shims.shim(id).isAlive {
                 monitor(id)
                 startHealthMonitor(id)
                 if !liveRestore {
                     stopping.insert(id)
-                    await EngineLog.attempt("kill \(record.name) (no live restore)") { try await shim.request(.kill(signal: SIGKILL, all: true)) }
+                    await EngineLog.attempt("kill \(record.name) (no live restore)") { try await shims.signal(id, SIGKILL, all: true) }
                     _ = await exitOfRunning(id, timeout: 10)
                 }
             } else {
@@ -315,7 +309,7 @@ public actor ContainerEngine {
                 throw EngineError(.conflict, "cannot remove container \"/\(record.name)\": container is running: stop the container before removing or force remove")
             }
             stopping.insert(id)
-            await EngineLog.attempt("kill \(record.name) for its removal") { try await shim(id).request(.kill(signal: SIGKILL, all: true)) }
+            await EngineLog.attempt("kill \(record.name) for its removal") { try await shims.signal(id, SIGKILL, all: true) }
             _ = await exitOfRunning(id)
             // A start that slipped in after the exit ends before the files go.
             await waitForStart(id)
@@ -341,7 +335,7 @@ public actor ContainerEngine {
     /// namespace (several milliseconds), which `docker run --rm` need not wait for.
     private func discardFiles(of id: String) {
         let snapshots = images.snapshots
-        let paths = [bundle(id), shim(id).directory, directory(id)]
+        let paths = [shims.bundle(id), shims.shim(id).directory, directory(id)]
         discarding[id] = Task.detached {
             snapshots.removeContainer(id)
             for path in paths where FileManager.default.fileExists(atPath: path) {

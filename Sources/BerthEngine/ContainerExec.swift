@@ -42,16 +42,7 @@ extension ContainerEngine {
         guard let record = containers[exec.containerID], record.state.running else { throw EngineError.notRunning(exec.containerID) }
         let config = exec.config
         let process = try execProcess(record, command: config["Cmd"]?.strings ?? [], config: config)
-        let shim = execShim(id)
-        try FileManager.default.createDirectory(atPath: shim.directory, withIntermediateDirectories: true)
-        let processPath = shim.directory + "/process.json"
-        try SmallFile.writeAtomically(processPath, Array(try JSONEncoder().encode(process)), durability: .volatile)
-        let runtime = try self.config.runtimePath(record.runtime)
-        var arguments = ["--id", record.id, "--bundle", bundle(record.id), "--dir", shim.directory, "--runtime", runtime,
-                         "--runtime-root", runtimeRoot(runtime), "--exec-process", processPath]
-        if exec.tty { arguments.append("--tty") }
-        if config["AttachStdin"]?.bool ?? false { arguments += ["--stdin", "--stdin-once"] }
-        _ = try await ShimClient.spawn(shimBinary, arguments: arguments)
+        let shim = try await shims.launchExec(id, in: record, process: process, tty: exec.tty, stdin: config["AttachStdin"]?.bool ?? false)
         exec.running = false
         execs[id] = exec
         return shim.socketPath
@@ -60,10 +51,8 @@ extension ContainerEngine {
     /// The container's process spec from its bundle, turned into `command` with an exec's
     /// `Env`, `User`, `WorkingDir`, `Tty` and `Privileged`.
     func execProcess(_ record: ContainerRecord, command: [String], config: JSONValue) throws -> RuntimeSpec.Process {
-        guard let data = FileManager.default.contents(atPath: bundle(record.id) + "/config.json"),
-              let spec = try? JSONDecoder().decode(RuntimeSpec.self, from: data), var process = spec.process else {
-            throw EngineError(.internalError, "the bundle of container \(record.name) is missing")
-        }
+        let spec = try shims.bundledSpec(record)
+        guard var process = spec.process else { throw EngineError(.internalError, "the bundle of container \(record.name) has no process") }
         process.args = command
         process.terminal = config["Tty"]?.bool ?? false
         process.consoleSize = nil
@@ -91,7 +80,7 @@ extension ContainerEngine {
     /// as dockerd's does, and the exit code (127 or 126) is in the exec's inspect.
     public func startExec(_ id: String, detached: Bool = false) async throws {
         guard var exec = execs[id] else { throw EngineError.noSuchExec(id) }
-        let shim = execShim(id)
+        let shim = shims.execShim(id)
         let reply: String
         do { reply = try await shim.request(.start) } catch {
             // The shim records 127 (no such program) or 126 when the process could not start.
@@ -114,7 +103,7 @@ extension ContainerEngine {
 
     private func execExited(_ id: String) async {
         guard var exec = execs[id] else { return }
-        let shim = execShim(id)
+        let shim = shims.execShim(id)
         exec.exitCode = shim.recordedExit()?.code ?? 126
         exec.running = false
         execs[id] = exec
@@ -134,14 +123,14 @@ extension ContainerEngine {
 
     public func resizeExec(_ id: String, height: Int, width: Int) async throws {
         guard execs[id] != nil else { throw EngineError.noSuchExec(id) }
-        try await execShim(id).request(.resize(height: height, width: width))
+        try await shims.execShim(id).request(.resize(height: height, width: width))
     }
 
     public func inspectExec(_ id: String) throws -> JSONValue {
         guard var exec = execs[id] else { throw EngineError.noSuchExec(id) }
         // Clients inspect as soon as the stream ends; the shim wrote the exit before closing it,
         // while our own monitor may not have heard yet.
-        if exec.exitCode == nil, let recorded = execShim(id).recordedExit() {
+        if exec.exitCode == nil, let recorded = shims.execShim(id).recordedExit() {
             exec.running = false
             exec.exitCode = recorded.code
         }

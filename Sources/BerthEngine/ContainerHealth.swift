@@ -46,18 +46,10 @@ extension ContainerEngine {
 
     /// One run of the probe; `nil` when the container no longer runs.
     private func runProbe(_ id: String, _ check: HealthCheck, processPath: String) async -> HealthState.Probe? {
-        guard let record = containers[id], record.state.status == .running,
-              let runtime = try? config.runtimePath(record.runtime) else { return nil }
-        let pidPath = probeDirectory(id) + "/pid"
-        unlink(pidPath)
+        guard let record = containers[id], record.state.status == .running else { return nil }
         let start = Date().rfc3339Nano
-        let result = await Subprocess.run([runtime, "--root", runtimeRoot(runtime), "exec", "--process", processPath,
-                                           "--pid-file", pidPath, id], timeout: check.timeout) {
-            // The probe itself, inside the container: killing the runtime alone would orphan it.
-            if let text = try? SmallFile.read(pidPath), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 {
-                _ = Glibc.kill(pid, SIGKILL)
-            }
-        }
+        guard let result = try? await shims.probe(record, processPath: processPath, pidPath: probeDirectory(id) + "/pid",
+                                                  timeout: check.timeout) else { return nil }
         var output = result.output
         if output.utf8.count > HealthCheck.maxOutput { output = String(decoding: Array(output.utf8.prefix(HealthCheck.maxOutput)), as: UTF8.self) }
         if result.timedOut {

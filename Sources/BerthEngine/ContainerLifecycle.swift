@@ -25,37 +25,16 @@ extension ContainerEngine {
         starting[id] = []
         defer { for waiter in starting.removeValue(forKey: id) ?? [] { waiter.resume() } }
         let image = try images.resolve(record.image)
-        let rootfs: String
-        do { rootfs = try images.snapshots.mountContainer(id, chain: image.chain) } catch {
-            throw EngineError(.internalError, "mount the root filesystem of \(record.name): \(error)")
-        }
         do {
-            let runsInit = record.hostConfig.`init` ?? config.initByDefault
-            try BindSpecification.prepareSources(record.hostConfig)
-            let user = try UserResolver(rootfs: rootfs).resolve(record.config.user ?? "", extraGroups: record.hostConfig.groupAdd ?? [])
-            let spec = try SpecBuilder(record: record, rootfs: rootfs, user: user,
-                                       initBinary: runsInit ? config.binaryDirectory + "/berth-init" : nil,
-                                       defaultSeccomp: defaultSeccomp).build()
-            try FileManager.default.createDirectory(atPath: bundle(id), withIntermediateDirectories: true)
-            try SmallFile.writeAtomically(bundle(id) + "/config.json", Array(try JSONEncoder().encode(spec)), durability: .volatile)
-            let shim = shim(id)
-            // The previous run's shim answers waiters before it deletes the runtime's container of the
-            // same ID (and unlinks its socket last): a quick restart must not race that delete.
-            var polls = 0
-            while polls < 500, shim.isAlive {
-                try? await Task.sleep(nanoseconds: 10_000_000)
-                polls += 1
-            }
-            try? FileManager.default.removeItem(atPath: shim.directory)
-            record.state.pid = try await ShimClient.spawn(shimBinary, arguments: shimArguments(record, directory: shim.directory),
-                                                          timeout: config.startTimeout)
-            await handOffAttaches(id, socket: shim.socketPath)
-            try await shim.request(.start)
+            let spec = try await prepareRun(record, chain: image.chain)
+            record.state.pid = try await shims.launch(record, spec: spec)
+            await handOffAttaches(id, socket: shims.shim(id).socketPath)
+            try await shims.shim(id).request(.start)
         } catch {
             // A shim whose START failed still holds the created container: its end deletes it.
             // A shim that never answered (a hung runtime) is ended with whatever it started.
-            if record.state.pid > 0 { await EngineLog.attempt("kill the failed start of \(record.name)") { try await shim(id).request(.kill(signal: SIGKILL)) } }
-            else if let runtime = try? config.runtimePath(record.runtime) { await destroyInRuntime(id, runtimePath: runtime) }
+            if record.state.pid > 0 { await EngineLog.attempt("kill the failed start of \(record.name)") { try await shims.signal(id, SIGKILL) } }
+            else if let runtime = try? config.runtimePath(record.runtime) { await shims.destroy(id, runtimePath: runtime) }
             record.state.pid = 0
             images.snapshots.unmountContainer(id)
             record.state.error = "\(error)"
@@ -84,6 +63,21 @@ extension ContainerEngine {
         startHealthMonitor(id)
     }
 
+    /// Mounts the container's root, creates missing bind sources, resolves its user and builds
+    /// its spec: file system work, done off the actor (a start of one container does not hold
+    /// up requests for the others).
+    private nonisolated func prepareRun(_ record: ContainerRecord, chain: [Digest]) async throws -> RuntimeSpec {
+        let rootfs: String
+        do { rootfs = try images.snapshots.mountContainer(record.id, chain: chain) } catch {
+            throw EngineError(.internalError, "mount the root filesystem of \(record.name): \(error)")
+        }
+        let runsInit = record.hostConfig.`init` ?? config.initByDefault
+        try BindSpecification.prepareSources(record.hostConfig)
+        let user = try UserResolver(rootfs: rootfs).resolve(record.config.user ?? "", extraGroups: record.hostConfig.groupAdd ?? [])
+        return try SpecBuilder(record: record, rootfs: rootfs, user: user, initBinary: runsInit ? config.binaryDirectory + "/berth-init" : nil,
+                               defaultSeccomp: defaultSeccomp).build()
+    }
+
     /// Returns once no start of `id` is under way.
     func waitForStart(_ id: String) async {
         while starting[id] != nil {
@@ -91,34 +85,20 @@ extension ContainerEngine {
         }
     }
 
-    func shimArguments(_ record: ContainerRecord, directory: String) throws -> [String] {
-        let runtime = try config.runtimePath(record.runtime)
-        var arguments = ["--id", record.id, "--bundle", bundle(record.id), "--dir", directory,
-                         "--runtime", runtime, "--runtime-root", runtimeRoot(runtime)]
-        if let log = record.jsonFileLog {
-            arguments += ["--log", record.logPath] + log.shimArguments(attributes: log.attributes(of: record))
-        }
-        if record.tty { arguments.append("--tty") }
-        if record.config.openStdin ?? false { arguments.append("--stdin") }
-        if record.config.stdinOnce ?? false { arguments.append("--stdin-once") }
-        if let oomFile = CgroupFactory.memoryEventsFile(cgroupsPath: SpecBuilder.cgroupsPath(record)) { arguments += ["--oom-file", oomFile] }
-        return arguments
-    }
-
     /// Keeps a `WAIT` open on the shim; its answer (or the shim vanishing) is the container's exit.
     func monitor(_ id: String) {
-        let shim = shim(id)
+        let shims = self.shims
         Task {
-            _ = try? await shim.request(.wait)
+            await shims.waitForExit(id)
             await self.containerExited(id)
         }
     }
 
     func containerExited(_ id: String) async {
         guard let seen = containers[id], seen.state.running else { return }
-        let exit = shim(id).recordedExit()
+        let exit = shims.shim(id).recordedExit()
         if exit == nil {
-            if shim(id).isAlive {
+            if shims.shim(id).isAlive {
                 // The WAIT broke but the shim still serves (a transient failure): wait again.
                 try? await Task.sleep(seconds: 0.1)
                 if containers[id]?.state.running == true { monitor(id) }
@@ -126,7 +106,7 @@ extension ContainerEngine {
             }
             // The shim died (kill -9, OOM) without seeing an exit: the container may still run,
             // and nothing else would ever stop it.
-            if let runtime = try? config.runtimePath(seen.runtime) { await destroyInRuntime(id, runtimePath: runtime) }
+            if let runtime = try? config.runtimePath(seen.runtime) { await shims.destroy(id, runtimePath: runtime) }
         }
         guard var record = containers[id], record.state.running else { return }
         stopHealthMonitor(id)
@@ -148,7 +128,7 @@ extension ContainerEngine {
             // Before the first suspension point: a start that slipped in later would have its
             // new root unmounted.
             images.snapshots.unmountContainer(id)
-            EngineLog.attempt("remove the bundle of \(record.name)") { try FileManager.default.removeItem(atPath: bundle(id)) }
+            EngineLog.attempt("remove the bundle of \(record.name)") { try FileManager.default.removeItem(atPath: shims.bundle(id)) }
             EngineLog.attempt("record the exit of \(record.name)") { try save(record) }
         }
         if record.state.oomKilled { await publish("oom", record) }
@@ -212,11 +192,11 @@ extension ContainerEngine {
         guard let number = Signals.number(name) else { throw EngineError(.badRequest, "invalid signal: \(name)") }
         let seconds = timeout ?? record.config.stopTimeout.map(Int.init) ?? 10
         if record.state.status == .paused { await EngineLog.attempt("unpause \(record.name) to stop it") { try await setPaused(id, false) } }
-        await EngineLog.attempt("signal \(record.name) with \(name)") { try await shim(id).request(.kill(signal: number)) }
+        await EngineLog.attempt("signal \(record.name) with \(name)") { try await shims.signal(id, number) }
         if seconds < 0 {
             _ = await exitOfRunning(id)
         } else if await exitOfRunning(id, timeout: Double(seconds)) == nil {
-            await EngineLog.attempt("kill \(record.name) after its stop timeout") { try await shim(id).request(.kill(signal: SIGKILL, all: true)) }
+            await EngineLog.attempt("kill \(record.name) after its stop timeout") { try await shims.signal(id, SIGKILL, all: true) }
             _ = await exitOfRunning(id)
         }
         await publish("stop", containers[id] ?? record)
@@ -229,7 +209,7 @@ extension ContainerEngine {
         let name = signal.flatMap { $0.isEmpty ? nil : $0 } ?? "SIGKILL"
         guard let number = Signals.number(name) else { throw EngineError(.badRequest, "invalid signal: \(name)") }
         if number == SIGKILL || number == SIGTERM { stopping.insert(id) }
-        do { try await shim(id).request(.kill(signal: number, all: number == SIGKILL)) } catch let error as EngineError where error.kind == .conflict {
+        do { try await shims.signal(id, number, all: number == SIGKILL) } catch let error as EngineError where error.kind == .conflict {
             // It exited between the check above and the signal.
             throw EngineError(.conflict, "cannot kill container: \(reference): container \(id) is not running")
         }
@@ -271,9 +251,7 @@ extension ContainerEngine {
     /// (a commit's freeze is not a user's pause).
     func freeze(_ id: String, _ paused: Bool) async throws {
         guard let record = containers[id] else { throw EngineError.noSuchContainer(id) }
-        let runtime = try config.runtimePath(record.runtime)
-        let result = await Subprocess.run([runtime, "--root", runtimeRoot(runtime), paused ? "pause" : "resume", id], timeout: 30)
-        guard result.status == 0 else { throw EngineError(.internalError, "\(paused ? "pause" : "unpause") \(record.name): \(result.output)") }
+        try await shims.freeze(record, paused)
     }
 
     // MARK: Wait
@@ -334,7 +312,7 @@ extension ContainerEngine {
         let (tickets, continuation) = AsyncThrowingStream<AttachTicket, Error>.makeStream()
         if containers[id]!.state.running {
             let (_, ready) = AsyncStream<Void>.makeStream()
-            continuation.yield(AttachTicket(socketPath: shim(id).socketPath, ready: ready))
+            continuation.yield(AttachTicket(socketPath: shims.shim(id).socketPath, ready: ready))
             continuation.finish()
         } else {
             pendingAttaches[id, default: []].append(continuation)
@@ -365,7 +343,7 @@ extension ContainerEngine {
     public func resize(_ reference: String, height: Int, width: Int) async throws {
         let id = try resolve(reference)
         guard containers[id]!.state.running else { throw EngineError.notRunning(id) }
-        try await shim(id).request(.resize(height: height, width: width))
+        try await shims.resize(id, height: height, width: width)
     }
 }
 

@@ -220,11 +220,7 @@ extension ContainerEngine {
         let id = try resolve(reference)
         let record = containers[id]!
         guard record.state.running else { throw EngineError(.conflict, "container \(id) is not running") }
-        let runtime = try config.runtimePath(record.runtime)
-        let listed = await Subprocess.run([runtime, "--root", runtimeRoot(runtime), "ps", "--format", "json", id])
-        guard listed.status == 0, let pids = try? JSONDecoder().decode([Int].self, from: Data(listed.output.utf8)) else {
-            throw EngineError(.internalError, "list the processes of \(record.name): \(listed.output)")
-        }
+        let pids = try await shims.processes(record)
         let arguments = psArguments.isEmpty ? ["-ef"] : psArguments.split(separator: " ").map(String.init)
         let ps = await Subprocess.run(["/bin/ps"] + arguments)
         guard ps.status == 0 else { throw EngineError(.internalError, "ps \(psArguments): \(ps.output)") }

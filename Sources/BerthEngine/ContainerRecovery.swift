@@ -5,15 +5,6 @@ import Glibc
 /// Crash recovery: what a dead shim or a dead berthd left half done is ended or undone, so that
 /// no process, runtime state or mount outlives the record that accounts for it.
 extension ContainerEngine {
-    /// Ends a container that its runtime may still hold when no shim will: SIGKILL to any shim
-    /// left for it, then `delete --force` through the runtime (its processes, its cgroup and its
-    /// state go).
-    func destroyInRuntime(_ id: String, runtimePath: String) async {
-        let shimsRoot = config.execRoot + "/shims"
-        for shim in ShimProcess.all(under: shimsRoot) where shim.containerID == id { shim.killSession() }
-        _ = await Subprocess.run([runtimePath, "--root", runtimeRoot(runtimePath), "delete", "--force", id], timeout: 20)
-    }
-
     /// At start-up: every shim, runtime container, root mount and bundle that no running record
     /// accounts for is killed, deleted or unmounted (a start, create or exec that berthd's death
     /// interrupted).
@@ -29,12 +20,12 @@ extension ContainerEngine {
         // A start interrupted after mounting the root (or an exit berthd never heard of).
         for record in containers.values where !record.state.running {
             images.snapshots.unmountContainer(record.id)
-            SmallFile.removeTree(bundle(record.id))
+            SmallFile.removeTree(shims.bundle(record.id))
         }
         for name in SmallFile.list(config.execRoot + "/runtime") {
             guard let runtimePath = runtimePath(named: name) else { continue }
             for id in SmallFile.list(config.execRoot + "/runtime/" + name) where !id.hasPrefix("@") && !running.contains(id) {
-                await destroyInRuntime(id, runtimePath: runtimePath)
+                await shims.destroy(id, runtimePath: runtimePath)
             }
         }
     }

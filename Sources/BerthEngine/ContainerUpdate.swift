@@ -47,18 +47,8 @@ extension ContainerEngine {
             let typed = HostConfig(json: host)
             var resources = SpecBuilder.resources(typed, privileged: typed.privileged ?? false)
             resources.devices = nil
-            let file = scratchPath("update")
-            defer { unlink(file) }
-            let encoder = JSONEncoder()
-            try SmallFile.writeAtomically(file, Array(try encoder.encode(resources)), durability: .volatile)
-            let runtime = try config.runtimePath(record.runtime)
-            let result = await Subprocess.run([runtime, "--root", runtimeRoot(runtime), "update", "--resources", file, id])
-            // A container that exited meanwhile (the runtime has it stopped or deleted) takes the
-            // limits for its next start, as a stopped one does.
-            let exited = result.output.contains("container not running") || result.output.contains("container does not exist")
-            guard result.status == 0 || exited else {
-                throw EngineError(.internalError, "Cannot update container \(id): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
-            }
+            // A container that exited meanwhile takes the limits for its next start, as a stopped one does.
+            _ = try await shims.update(record, resources: resources, scratch: scratchPath("update"))
         }
         // Re-read after the runtime call: the state may have changed meanwhile (an exit).
         guard var current = containers[id] else { throw EngineError.noSuchContainer(reference) }

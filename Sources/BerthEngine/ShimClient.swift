@@ -22,6 +22,12 @@ struct ShimClient: Sendable {
         return text.hasPrefix("OK ") ? String(text.dropFirst(3)) : text
     }
 
+    /// Returns once no shim serves this directory: at once when none answers, else when the
+    /// shim exits (the end of a `HOLD` connection), or after `timeout`.
+    func departure(timeout: Duration) async {
+        _ = try? await ShimPoller.shared.exchange(socketPath, ShimCommand.hold.line, timeout: timeout)
+    }
+
     /// Whether a shim answers on the socket.
     var isAlive: Bool {
         guard let fd = try? UnixSocket.connect(socketPath) else { return false }

@@ -11,6 +11,8 @@ enum ShimCommand: Sendable, Equatable {
     case resize(height: Int, width: Int)
     /// End the attachment `token` without closing the process's stdin (the client detached).
     case detach(token: String)
+    /// Never answered: the connection ends when the shim exits.
+    case hold
 
     var line: String {
         switch self {
@@ -19,6 +21,7 @@ enum ShimCommand: Sendable, Equatable {
         case let .kill(signal, all): return "KILL \(signal)" + (all ? " all" : "")
         case let .resize(height, width): return "RESIZE \(height) \(width)"
         case let .detach(token): return "DETACH \(token)"
+        case .hold: return "HOLD"
         }
     }
 }

@@ -12,6 +12,7 @@ final class ShimPoller: Sendable {
     private struct Exchange: Sendable {
         let fd: Int32
         let request: [UInt8]
+        let deadline: ContinuousClock.Instant?
         let continuation: CheckedContinuation<String, any Error>
     }
 
@@ -31,21 +32,27 @@ final class ShimPoller: Sendable {
         thread.start()
     }
 
-    /// Sends `line` to the shim listening at `path` and returns its reply line (without the newline).
-    func exchange(_ path: String, _ line: String) async throws -> String {
+    /// Sends `line` to the shim listening at `path` and returns its reply line (without the
+    /// newline); with a `timeout`, gives up after that long (`ShimPoller.TimedOut`).
+    func exchange(_ path: String, _ line: String, timeout: Duration? = nil) async throws -> String {
         let fd = try UnixSocket.connect(path)
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        let deadline = timeout.map { ContinuousClock.now + $0 }
         return try await withCheckedThrowingContinuation { continuation in
-            queued.withLock { $0.append(Exchange(fd: fd, request: Array((line + "\n").utf8), continuation: continuation)) }
+            queued.withLock { $0.append(Exchange(fd: fd, request: Array((line + "\n").utf8), deadline: deadline, continuation: continuation)) }
             var byte: UInt8 = 1
             _ = Glibc.write(wakeWrite, &byte, 1)
         }
     }
 
+    /// An exchange that got no reply within its timeout.
+    struct TimedOut: Error {}
+
     /// One exchange in progress on the poll thread.
     private struct Pending {
         var unsent: ArraySlice<UInt8>
         var reply: [UInt8] = []
+        let deadline: ContinuousClock.Instant?
         let continuation: CheckedContinuation<String, any Error>
     }
 
@@ -62,11 +69,21 @@ final class ShimPoller: Sendable {
             for (fd, entry) in pending {
                 fds.append(pollfd(fd: fd, events: Int16(entry.unsent.isEmpty ? POLLIN : POLLOUT), revents: 0))
             }
-            guard poll(&fds, nfds_t(fds.count), -1) >= 0 || errno == EINTR else { continue }
+            let now = ContinuousClock.now
+            let nearest = pending.values.compactMap(\.deadline).min()
+            let wait = nearest.map { deadline -> Int32 in
+                let left = now.duration(to: deadline).components
+                return Int32(clamping: max(0, left.seconds * 1000 + left.attoseconds / 1_000_000_000_000_000 + 1))
+            } ?? -1
+            guard poll(&fds, nfds_t(fds.count), wait) >= 0 || errno == EINTR else { continue }
+            if nearest != nil {
+                let after = ContinuousClock.now
+                for (fd, entry) in pending where entry.deadline.map({ $0 <= after }) ?? false { finish(fd, .failure(TimedOut())) }
+            }
             if fds[0].revents != 0 {
                 while buffer.withUnsafeMutableBytes({ Glibc.read(wakeRead, $0.baseAddress, $0.count) }) > 0 {}
                 for exchange in queued.withLock({ queue in defer { queue.removeAll() }; return queue }) {
-                    pending[exchange.fd] = Pending(unsent: exchange.request[...], continuation: exchange.continuation)
+                    pending[exchange.fd] = Pending(unsent: exchange.request[...], deadline: exchange.deadline, continuation: exchange.continuation)
                 }
             }
             for entry in fds.dropFirst() where entry.revents != 0 {

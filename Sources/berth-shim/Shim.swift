@@ -5,13 +5,15 @@ import CShimLibc
 /// process's stdio or pty, writes the json-file log, reaps the process and records its exit,
 /// and serves berthd on `shim.sock` with line commands (see docs/daemon.md):
 /// `START`, `KILL SIG [all]`, `RESIZE ROWS COLS`, `WAIT`, `STATUS`,
-/// `ATTACH STDIN STDOUT STDERR MUX [TOKEN]`, `DETACH TOKEN`. An attachment's end of input closes
+/// `ATTACH STDIN STDOUT STDERR MUX [TOKEN]`, `DETACH TOKEN`, `HOLD`. An attachment's end of input closes
 /// a `--stdin-once` stdin; a `DETACH` of its token ends it and leaves stdin open.
 final class Shim {
     private enum Client {
         case command([UInt8])
         case attach(Attachment)
         case waiting
+        /// Never answered: the connection ends when the shim does (`HOLD`).
+        case holding
     }
 
     private struct Attachment {
@@ -282,7 +284,7 @@ final class Shim {
         }
         let bytes = Array(chunk[0..<count])
         switch clients[fd]! {
-        case .waiting: break
+        case .waiting, .holding: break
         case let .attach(attachment):
             if attachment.stdin { writeStdin(bytes) }
         case var .command(buffer):
@@ -364,6 +366,10 @@ final class Shim {
             reply(fd, "OK")
         case "WAIT":
             if exitHandled, let code = exitCode { reply(fd, "EXIT \(code)") } else { clients[fd] = .waiting }
+        case "HOLD":
+            // berthd learns when this shim has gone (its runtime container deleted, its socket
+            // unlinked) from the end of this connection, without polling for it.
+            clients[fd] = .holding
         case "ATTACH" where exitHandled:
             drop(fd)
         case "ATTACH" where words.count == 5 || words.count == 6:
