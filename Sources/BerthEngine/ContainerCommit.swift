@@ -71,7 +71,7 @@ extension ContainerEngine {
             let source = FileManager.default.fileExists(atPath: upper) ? upper : scratchPath("empty")
             if source != upper { try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true) }
             defer { if source != upper { try? FileManager.default.removeItem(atPath: source) } }
-            _ = try await Task.detached { try LayerDiffer().write(directory: source, to: layer) }.value
+            _ = try await BlockingWork.run { try LayerDiffer().write(directory: source, to: layer) }
         } catch {
             if frozen { await EngineLog.attempt("thaw \(record.name) after a failed commit") { try await freeze(id, false) } }
             throw EngineError(.internalError, "commit \(record.name): \(error)")
@@ -81,7 +81,7 @@ extension ContainerEngine {
         let options = ImageStore.CommitOptions(config: imageConfig, comment: request.comment, author: request.author,
                                                createdBy: ([record.path] + record.args).joined(separator: " "),
                                                reference: request.reference)
-        let imageID = try await Task.detached { [images] in try images.commit(base: base, layerTar: layer, options: options) }.value
+        let imageID = try await BlockingWork.run { [images] in try images.commit(base: base, layerTar: layer, options: options) }
         await publish("commit", record, extra: ["comment": request.comment ?? "", "imageID": imageID.description,
                                                 "imageRef": request.reference ?? ""])
         return imageID

@@ -27,9 +27,10 @@ public actor ContainerEngine {
     var healthMonitors: [String: Task<Void, Never>] = [:]
     /// Removed containers whose files are being deleted.
     var discarding: [String: Task<Void, Never>] = [:]
-    /// Containers being started, with the requests waiting for that start to end: a second start
-    /// or a removal must not run while a start has the root mounted and the bundle half written.
-    var starting: [String: [CheckedContinuation<Void, Never>]] = [:]
+    /// Containers whose root a start or a copy holds, with the requests waiting for it: a second
+    /// start or a removal must not run while a start has the root mounted and the bundle half
+    /// written, nor while `cp` or `export` reads a stopped container's root.
+    var occupied: [String: [CheckedContinuation<Void, Never>]] = [:]
 
     public init(config: DaemonConfig, images: ImageStore, events: EventBus) throws {
         self.config = config
@@ -294,7 +295,7 @@ public actor ContainerEngine {
 
     public func remove(_ reference: String, force: Bool) async throws {
         let id = try resolve(reference)
-        await waitForStart(id)
+        await waitUntilFree(id)
         try await removeNow(id, reference: reference, force: force)
     }
 
@@ -312,7 +313,7 @@ public actor ContainerEngine {
             await EngineLog.attempt("kill \(record.name) for its removal") { try await shims.signal(id, SIGKILL, all: true) }
             _ = await exitOfRunning(id)
             // A start that slipped in after the exit ends before the files go.
-            await waitForStart(id)
+            await waitUntilFree(id)
             guard let exited = containers[id] else { return }
             if exited.state.running {
                 throw EngineError(.conflict, "cannot remove container \"/\(record.name)\": it was started again while it was being removed")

@@ -8,16 +8,33 @@ import Glibc
 /// reached only through paths resolved inside that root (a symlink in the container can never
 /// lead to a host path).
 extension ContainerEngine {
-    /// Runs `body` with the container's merged root mounted (mounting it for a stopped container).
-    func withRootfs<T>(_ id: String, _ body: (String) throws -> T) throws -> T {
-        let record = containers[id]!
-        if record.state.running {
-            return try body(images.snapshots.containerRoot(id))
-        }
+    /// Runs `body` as `BlockingWork` (a tar of a large tree takes seconds, which the actor must
+    /// not wait for) with the container's merged root mounted: a stopped container's root is
+    /// mounted for it, and a start or a removal of that container waits until it is done.
+    nonisolated func withRootfs<T: Sendable>(_ reference: String, _ body: @escaping @Sendable (String, ContainerRecord) throws -> T) async throws -> T {
+        let (record, rootfs, mounted) = try await holdRootfs(reference)
+        let result = await BlockingWork.run { Result { try body(rootfs, record) } }
+        if mounted { await releaseRootfs(record.id) }
+        return try result.get()
+    }
+
+    private func holdRootfs(_ reference: String) async throws -> (ContainerRecord, String, mounted: Bool) {
+        let id = try resolve(reference)
+        await waitUntilFree(id)
+        guard let record = containers[id] else { throw EngineError.noSuchContainer(reference) }
+        if record.state.running { return (record, images.snapshots.containerRoot(id), false) }
         let image = try images.resolve(record.image)
-        let rootfs = try images.snapshots.mountContainer(id, chain: image.chain)
-        defer { images.snapshots.unmountContainer(id) }
-        return try body(rootfs)
+        occupy(id)
+        do { return (record, try images.snapshots.mountContainer(id, chain: image.chain), true) } catch {
+            release(id)
+            throw EngineError(.internalError, "mount the root filesystem of \(record.name): \(error)")
+        }
+    }
+
+    private func releaseRootfs(_ id: String) {
+        // A start that slipped in meanwhile waited: the root is still this copy's to unmount.
+        images.snapshots.unmountContainer(id)
+        release(id)
     }
 
     /// The host path of `path` inside `rootfs`, resolved as the container would see it.
@@ -79,15 +96,13 @@ extension ContainerEngine {
     }
 
     /// HEAD/GET `/containers/{id}/archive`: the stat of `path`, and with `content` a tar of it.
-    public func archive(_ reference: String, path: String, content: Bool) async throws -> (stat: JSONValue, tar: AsyncThrowingStream<[UInt8], any Error>?) {
-        let id = try resolve(reference)
-        let record = containers[id]!
-        let (stat, file): (JSONValue, String?) = try withRootfs(id) { rootfs in
+    public nonisolated func archive(_ reference: String, path: String, content: Bool) async throws -> (stat: JSONValue, tar: AsyncThrowingStream<[UInt8], any Error>?) {
+        let output = scratchPath("cp") + ".tar"
+        let (stat, file): (JSONValue, String?) = try await withRootfs(reference) { rootfs, record in
             let resolved = try Self.resolve(path, in: rootfs)
             let hostPath = Self.mountedFile(over: resolved, rootfs: rootfs, record: record) ?? resolved
             let stat = try Self.pathStat(hostPath, name: path)
             guard content else { return (stat, nil) }
-            let output = scratchPath("cp") + ".tar"
             let parent = (hostPath as NSString).deletingLastPathComponent
             let result = Subprocess.runBlocking(["/bin/tar", "--numeric-owner", "-C", parent, "-cf", output,
                                                  "--", (hostPath as NSString).lastPathComponent])
@@ -105,24 +120,13 @@ extension ContainerEngine {
     /// leave it (`..`, absolute names, through symlinks) are refused by the layer applier. The
     /// tar is written to a scratch file as it arrives, off the actor.
     public nonisolated func extract<Body: AsyncSequence>(_ reference: String, path: String, tar: Body) async throws where Body.Element == [UInt8] {
-        let id = try await writableRootfs(reference)
+        if try await record(reference).hostConfig.readonlyRootfs ?? false {
+            throw EngineError(.badRequest, "container rootfs is marked read-only")
+        }
         let input = scratchPath("cp") + ".tar"
         try await ScratchFile.write(tar, to: input)
         defer { unlink(input) }
-        try await extract(id, archive: input, into: path)
-    }
-
-    private func writableRootfs(_ reference: String) throws -> String {
-        let id = try resolve(reference)
-        if containers[id]!.hostConfig.readonlyRootfs ?? false {
-            throw EngineError(.badRequest, "container rootfs is marked read-only")
-        }
-        return id
-    }
-
-    private func extract(_ id: String, archive input: String, into path: String) throws {
-        guard containers[id] != nil else { throw EngineError(.notFound, "No such container: \(id)") }
-        try withRootfs(id) { rootfs in
+        try await withRootfs(reference) { rootfs, _ in
             let directory = try Self.resolve(path, in: rootfs, directory: true)
             do { _ = try LayerApplier(mode: .flat).apply(layerPath: input, to: directory) } catch {
                 throw EngineError(.badRequest, "extract into \(path): \(error)")
@@ -131,11 +135,10 @@ extension ContainerEngine {
     }
 
     /// GET `/containers/{id}/export`: the whole root filesystem as a tar.
-    public func export(_ reference: String) async throws -> AsyncThrowingStream<[UInt8], any Error> {
-        let id = try resolve(reference)
+    public nonisolated func export(_ reference: String) async throws -> AsyncThrowingStream<[UInt8], any Error> {
         let output = scratchPath("export") + ".tar"
         do {
-            try withRootfs(id) { rootfs in
+            try await withRootfs(reference) { rootfs, _ in
                 let result = Subprocess.runBlocking(["/bin/tar", "--numeric-owner", "--xattrs", "-C", rootfs, "-cf", output, "."])
                 guard Self.tarSucceeded(result.status) else { throw EngineError(.internalError, "export: \(result.output)") }
             }
@@ -152,11 +155,15 @@ extension ContainerEngine {
     static func tarSucceeded(_ status: Int32) -> Bool { status == 0 || status == 1 }
 
     /// GET `/containers/{id}/changes`: Kind 0 modified, 1 added, 2 deleted, from the upper layer.
-    public func changes(_ reference: String) throws -> JSONValue {
-        let id = try resolve(reference)
-        let upper = images.snapshots.containerChanges(id)
-        let image = try images.resolve(containers[id]!.image)
+    public nonisolated func changes(_ reference: String) async throws -> JSONValue {
+        let record = try await record(reference)
+        let upper = images.snapshots.containerChanges(record.id)
+        let image = try images.resolve(record.image)
         let lowers = image.chain.map { images.snapshots.layerPath($0) }
+        return await BlockingWork.run { Self.changes(upper: upper, lowers: lowers) }
+    }
+
+    private static func changes(upper: String, lowers: [String]) -> JSONValue {
         var result: [JSONValue] = []
         guard let enumerator = FileManager.default.enumerator(atPath: upper) else { return .array([]) }
         while let relative = enumerator.nextObject() as? String {

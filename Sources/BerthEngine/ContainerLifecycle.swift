@@ -19,11 +19,11 @@ extension ContainerEngine {
 
     public func start(_ reference: String) async throws {
         let id = try resolve(reference)
-        await waitForStart(id)
+        await waitUntilFree(id)
         guard var record = containers[id] else { throw EngineError.noSuchContainer(reference) }
         if record.state.running { throw EngineError(.notModified, "container already started") }
-        starting[id] = []
-        defer { for waiter in starting.removeValue(forKey: id) ?? [] { waiter.resume() } }
+        occupy(id)
+        defer { release(id) }
         let image = try images.resolve(record.image)
         do {
             let spec = try await prepareRun(record, chain: image.chain)
@@ -78,11 +78,18 @@ extension ContainerEngine {
                                defaultSeccomp: defaultSeccomp).build()
     }
 
-    /// Returns once no start of `id` is under way.
-    func waitForStart(_ id: String) async {
-        while starting[id] != nil {
-            await withCheckedContinuation { starting[id, default: []].append($0) }
+    /// Returns once no start (or copy) holds the root of `id`.
+    func waitUntilFree(_ id: String) async {
+        while occupied[id] != nil {
+            await withCheckedContinuation { occupied[id, default: []].append($0) }
         }
+    }
+
+    /// Holds the root of `id` (the caller has waited until it was free, in the same actor turn).
+    func occupy(_ id: String) { occupied[id] = [] }
+
+    func release(_ id: String) {
+        for waiter in occupied.removeValue(forKey: id) ?? [] { waiter.resume() }
     }
 
     /// Keeps a `WAIT` open on the shim; its answer (or the shim vanishing) is the container's exit.

@@ -103,7 +103,7 @@ extension ContainerEngine {
     nonisolated func layerSizes(_ id: String, image: String) async -> (rw: Int64, rootFs: Int64) {
         let upper = images.snapshots.containerChanges(id)
         let imageSize = (try? images.resolve(image).size) ?? 0
-        let rw = await Task.detached { Self.directorySize(upper) }.value
+        let rw = await BlockingWork.run { Self.directorySize(upper) }
         return (rw, rw + imageSize)
     }
 

@@ -1,5 +1,6 @@
 import BerthTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// The real docker CLI (28.x) against a real berthd: the everyday commands.
@@ -108,6 +109,18 @@ struct DockerCLITests {
         #expect(daemon.docker("stop", "-t", "0", "cpbox").status == 0)
         #expect(daemon.docker("cp", "cpbox:/tmp/in.txt", daemon.dir + "/again.txt").status == 0)
         #expect((try? String(contentsOfFile: daemon.dir + "/again.txt", encoding: .utf8)) == "from the host\n")
+        // An export of the stopped container (its root mounted for it, off the daemon's actor)
+        // and a start of it at the same time: both succeed, and the end of the export does not
+        // unmount the root the started container runs in.
+        let exports = (0..<3).map { daemon.dir + "/stopped-\($0).tar" }
+        let results = Mutex<[Int32]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { index in
+            let result = index == 0 ? daemon.docker("start", "cpbox") : daemon.docker("export", "-o", exports[index - 1], "cpbox")
+            results.withLock { $0.append(result.status) }
+        }
+        #expect(results.withLock { $0 } == [0, 0, 0, 0])
+        for export in exports { #expect(Command.capture(["tar", "-tf", export]).stdout.contains("./tmp/in.txt\n")) }
+        #expect(daemon.docker("exec", "cpbox", "cat", "/tmp/in.txt").stdout == "from the host\n")
     }
 
     @Test func interactiveTerminalWithResize() throws {
