@@ -37,8 +37,9 @@ extension ContainerEngine {
             else if let runtime = try? config.runtimePath(record.runtime) { await shims.destroy(id, runtimePath: runtime) }
             record.state.pid = 0
             images.snapshots.unmountContainer(id)
-            record.state.error = "\(error)"
-            record.state.exitCode = 128
+            let failure = Self.startFailure(error)
+            record.state.error = failure.error.message
+            record.state.exitCode = failure.exitCode
             EngineLog.attempt("record the failed start of \(record.name)") { try save(record) }
             failAttaches(id, error)
             // `run --rm` waits for the removal; Docker removes an auto-remove container whose start failed.
@@ -47,7 +48,7 @@ extension ContainerEngine {
             }
             // Removed while it started (its files went with it): for the client it is gone.
             if containers[id] == nil, !record.autoRemove { throw EngineError.noSuchContainer(reference) }
-            throw error as? EngineError ?? EngineError(.internalError, "\(error)")
+            throw failure.error
         }
         record.state.status = .running
         record.state.error = ""
@@ -61,6 +62,25 @@ extension ContainerEngine {
         await publish("start", record)
         monitor(id)
         startHealthMonitor(id)
+    }
+
+    /// dockerd's reading of a failed start: a program or file that is not there is the
+    /// container's config (400, exit code 127), as is one that cannot be run (400, 126) or a
+    /// file mounted over a directory (400, with dockerd's hint); anything else is the daemon's
+    /// (500, 128).
+    static func startFailure(_ error: any Error) -> (error: EngineError, exitCode: Int32) {
+        let engineError = error as? EngineError ?? EngineError(.internalError, "\(error)", cause: error)
+        guard engineError.kind == .internalError else { return (engineError, 128) }
+        let text = engineError.message.lowercased()
+        if ["executable file not found", "no such file or directory", "system cannot find the file specified"].contains(where: text.contains) {
+            return (EngineError(.badRequest, engineError.message, cause: engineError.cause), 127)
+        }
+        if text.contains("permission denied") { return (EngineError(.badRequest, engineError.message, cause: engineError.cause), 126) }
+        if text.contains("not a directory") {
+            let hint = ": Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type"
+            return (EngineError(.badRequest, engineError.message + hint, cause: engineError.cause), 128)
+        }
+        return (engineError, 128)
     }
 
     /// Mounts the container's root, creates missing bind sources, resolves its user and builds

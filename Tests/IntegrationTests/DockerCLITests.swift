@@ -180,6 +180,15 @@ struct DockerCLITests {
         #expect(daemon.docker("start", "nothing-here").stderr.contains("No such container: nothing-here"))
         // Nothing half-made is left behind.
         #expect(daemon.docker("ps", "-a", "--format", "{{.Names}}").stdout == "dup\n")
+        // A start whose program is not there is the config's fault, as dockerd answers it: 400,
+        // and the container's exit code is 127 (126 for a program that cannot run).
+        #expect(daemon.docker("create", "--name", "noprog", "--network", "none", "busybox", "/no/such/program").status == 0)
+        let noProgram = daemon.api("POST", "/v1.50/containers/noprog/start")
+        #expect(noProgram.status == 400 && noProgram.body.contains("no such file or directory"), "\(noProgram.body)")
+        #expect(daemon.docker("inspect", "-f", "{{.State.ExitCode}} {{.State.Status}}", "noprog").stdout == "127 created\n")
+        #expect(daemon.docker("create", "--name", "noexec", "--network", "none", "busybox", "/etc/passwd").status == 0)
+        #expect(daemon.api("POST", "/v1.50/containers/noexec/start").status == 400)
+        #expect(daemon.docker("inspect", "-f", "{{.State.ExitCode}}", "noexec").stdout == "126\n")
     }
 
     @Test func versionInfoAndImages() throws {
