@@ -82,8 +82,13 @@ let package = Package(
         // The daemon's core: container records and state machine, shims, events, logs, exec.
         .target(
             name: "BerthEngine",
-            dependencies: ["BerthOCI", "BerthSystem", "CBerthSystem", "BerthArchive", "BerthImages", "BerthRegistry", "BerthRuntime", "BerthAPITypes",
+            dependencies: ["BerthOCI", "BerthSystem", "CBerthSystem", "BerthArchive", "BerthImages", "BerthRegistry", "BerthRuntime", "BerthAPITypes", "BerthNetwork",
                            .product(name: "Logging", package: "swift-log")]
+        ),
+        // Networks: netlink, addresses, bridges and veths, Berth's nftables tables.
+        .target(
+            name: "BerthNetwork",
+            dependencies: ["BerthSystem", "CBerthSystem"]
         ),
         // The HTTP server on SwiftNIO, routes over BerthEngine, hijacked streams.
         .target(
@@ -171,6 +176,7 @@ let package = Package(
         .testTarget(name: "BerthAPITests", dependencies: ["BerthAPI", "BerthEngine", "BerthImages", "BerthOCI", "BerthRegistry",
                                                         .product(name: "NIOHTTP1", package: "swift-nio")]),
         .testTarget(name: "BerthSystemTests", dependencies: ["BerthSystem"]),
+        .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthSystem"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthTestSupport", "BerthRuntime", "BerthSystem"]),
     ]
 )

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 
 need=()
-for pkg in libseccomp-dev libarchive-dev libisal-dev zlib1g-dev zstd busybox-static python3 python3-dbus python3-gi containerd runc docker-registry skopeo apache2-utils curl tmux openssl; do
+for pkg in libseccomp-dev libarchive-dev libisal-dev zlib1g-dev zstd busybox-static python3 python3-dbus python3-gi containerd runc docker-registry skopeo apache2-utils curl tmux openssl nftables iproute2; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

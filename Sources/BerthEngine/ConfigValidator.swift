@@ -171,9 +171,13 @@ enum ConfigValidator {
     }
 
     /// Limits this host cannot apply, dropped with a warning the client shows, as dockerd does
-    /// (`WARNING: Your kernel does not support …`); never dropped silently.
-    static func discardUnsupported(_ host: inout HostConfig) -> [String] {
+    /// (`WARNING: Your kernel does not support …`); never dropped silently. CPU shares beyond
+    /// the kernel's range are brought into it (2 to 262144), as dockerd does.
+    static func adaptToHost(_ host: inout HostConfig) -> [String] {
         var warnings: [String] = []
+        if let shares = host.cpuShares, shares != 0 {
+            host.cpuShares = min(max(shares, 2), 262_144)
+        }
         // dockerd drops kernel memory limits (deprecated in the kernel) with these warnings.
         if (host.unknownFields["KernelMemory"]?.int ?? 0) != 0 {
             host.unknownFields["KernelMemory"] = .int(0)

@@ -1,5 +1,6 @@
 @_exported import BerthAPITypes
 import BerthImages
+import BerthNetwork
 import BerthOCI
 import BerthSystem
 import Foundation
@@ -17,6 +18,8 @@ public actor ContainerEngine {
     var containers: ContainerStore
     /// The shims and runtime commands that run the containers and their execs.
     nonisolated let shims: ShimSupervisor
+    /// The default bridge network (`bridge`).
+    nonisolated let bridge: BridgeNetwork
     var exitWaiters: [ProcessKey: [ExitWaiter]] = [:]
     var removalWaiters: [String: [CheckedContinuation<Int32, Never>]] = [:]
     var pendingAttaches: [String: [AsyncThrowingStream<AttachTicket, Error>.Continuation]] = [:]
@@ -38,6 +41,7 @@ public actor ContainerEngine {
         self.events = events
         defaultSeccomp = try config.defaultSeccompProfile()
         shims = ShimSupervisor(config: config)
+        bridge = BridgeNetwork(settings: try config.bridgeSettings(), host: Netlink(try RouteNetlinkSocket()))
         try FileManager.default.createDirectory(atPath: config.execRoot + "/shims", withIntermediateDirectories: true)
         containers = try ContainerStore(root: config.dataRoot + "/containers")
         discardOrphans(known: Set(containers.ids).union(containers.unreadable))
@@ -76,6 +80,7 @@ public actor ContainerEngine {
     /// Without live restore, containers left running by the previous daemon are killed.
     public func reconcile(liveRestore: Bool = true) async {
         for (id, record) in containers where record.state.running {
+            if let endpoint = record.endpoint { await bridge.reclaim(endpoint) }
             if shims.shim(id).isAlive {
                 monitor(id)
                 startHealthMonitor(id)
@@ -169,7 +174,7 @@ public actor ContainerEngine {
         host.runtime = runtime
         // `NetworkDisabled` (the SDK's network_disabled) is a container without networking.
         host.networkMode = request.config.networkDisabled == true ? "none" : try networkMode(host.networkMode ?? "default")
-        let warnings = ConfigValidator.discardUnsupported(&host)
+        let warnings = ConfigValidator.adaptToHost(&host)
         host.logConfig = try logConfig(host.logConfig)
 
         // The image's defaults under the request's values, as Docker merges them.
@@ -250,9 +255,8 @@ public actor ContainerEngine {
     private func networkMode(_ requested: String) throws -> String {
         switch requested {
         case "none", "host": return requested
-        case "", "default", "bridge":
-            if let fallback = config.defaultNetwork { return fallback }
-            throw EngineError(.badRequest, "the bridge network is not available yet in Berth: use --network none or --network host (or set \"default-network\" in daemon.json)")
+        case "bridge": return "bridge"
+        case "", "default": return config.defaultNetwork ?? "bridge"
         default:
             throw EngineError(.notFound, "network \(requested) not found")
         }
@@ -277,18 +281,41 @@ public actor ContainerEngine {
         throw EngineError(.internalError, "could not generate a unique container name")
     }
 
+    /// The container's `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`, beside its record.
     private func writeEtcFiles(_ record: ContainerRecord) throws {
-        let hostname = record.config.hostname.flatMap { $0.isEmpty ? nil : $0 } ?? String(record.id.prefix(12))
+        let hostname = Self.hostname(record)
         let hostNetwork = record.networkMode == "host"
-        let hosts = hostNetwork ? ((try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)) ?? "")
-            : "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
         let host = record.hostConfig
-        let hostsWithExtras = try EtcFiles.hosts(hosts, extraHosts: host.extraHosts ?? [])
         let resolv = EtcFiles.resolvConf((try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? "",
                                          dns: host.dns ?? [], search: host.dnsSearch ?? [], options: host.dnsOptions ?? [])
         try BackgroundSync.shared.writeAtomically(record.hostnamePath, Array((hostNetwork ? ProcessInfo.processInfo.hostName : hostname).utf8 + [10]))
-        try BackgroundSync.shared.writeAtomically(record.hostsPath, Array(hostsWithExtras.utf8))
+        try BackgroundSync.shared.writeAtomically(record.hostsPath, Array(try Self.hosts(record).utf8))
         try BackgroundSync.shared.writeAtomically(record.resolvConfPath, Array(resolv.utf8))
+    }
+
+    static func hostname(_ record: ContainerRecord) -> String {
+        record.config.hostname.flatMap { $0.isEmpty ? nil : $0 } ?? String(record.id.prefix(12))
+    }
+
+    /// `/etc/hosts`: the host's for `--network host`, else localhost, `--add-host` entries and,
+    /// on a bridge, the container's own address and hostname.
+    static func hosts(_ record: ContainerRecord) throws -> String {
+        let base = record.networkMode == "host" ? ((try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)) ?? "")
+            : "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+        var hosts = try EtcFiles.hosts(base, extraHosts: record.hostConfig.extraHosts ?? [])
+        if let endpoint = record.endpoint { hosts += "\(endpoint.address)\t\(hostname(record))\n" }
+        return hosts
+    }
+
+    /// Rewrites `/etc/hosts` in place once the container has its address: the runtime has
+    /// bind-mounted the file already, so a new file renamed over it would not be seen inside.
+    func updateHosts(_ record: ContainerRecord) throws {
+        guard let file = FileHandle(forWritingAtPath: record.hostsPath) else {
+            throw EngineError(.internalError, "open \(record.hostsPath) to add the container's address")
+        }
+        defer { try? file.close() }
+        try file.truncate(atOffset: 0)
+        try file.write(contentsOf: Data(try Self.hosts(record).utf8))
     }
 
     // MARK: Remove, rename

@@ -1,4 +1,5 @@
 import BerthImages
+import BerthNetwork
 import BerthOCI
 import BerthRuntime
 import BerthSystem
@@ -28,6 +29,10 @@ extension ContainerEngine {
         do {
             let spec = try await prepareRun(record, chain: image.chain)
             record.state.pid = try await shims.launch(record, spec: spec)
+            if record.networkMode == "bridge" {
+                record.endpoint = try await bridge.connect(NetworkNamespace(pid: record.state.pid))
+                try updateHosts(record)
+            }
             await handOffAttaches(id, socket: shims.shim(id).socketPath)
             try await shims.shim(id).request(.start)
         } catch {
@@ -36,6 +41,10 @@ extension ContainerEngine {
             if record.state.pid > 0 { await EngineLog.attempt("kill the failed start of \(record.name)") { try await shims.signal(id, SIGKILL) } }
             else if let runtime = try? config.runtimePath(record.runtime) { await shims.destroy(id, runtimePath: runtime) }
             record.state.pid = 0
+            if let endpoint = record.endpoint {
+                record.endpoint = nil
+                await bridge.disconnect(endpoint)
+            }
             images.snapshots.unmountContainer(id)
             let failure = Self.startFailure(error)
             record.state.error = failure.error.message
@@ -146,6 +155,9 @@ extension ContainerEngine {
         record.state.oomKilled = exit?.oomKilled ?? false
         record.state.finishedAt = exit?.finishedAt ?? Date().rfc3339Nano
         record.state.pid = 0
+        // Its veth went with its namespace; the address is given back below.
+        let endpoint = record.endpoint
+        record.endpoint = nil
         if exit == nil { record.state.error = "the container's shim exited without recording an exit status" }
         if record.autoRemove {
             // Its removal comes next and discards the root in the background; a crash before
@@ -158,6 +170,7 @@ extension ContainerEngine {
             EngineLog.attempt("remove the bundle of \(record.name)") { try FileManager.default.removeItem(atPath: shims.bundle(id)) }
             EngineLog.attempt("record the exit of \(record.name)") { try save(record) }
         }
+        if let endpoint { await bridge.disconnect(endpoint) }
         if record.state.oomKilled { await publish("oom", record) }
         await publish("die", record, extra: ["exitCode": String(record.state.exitCode)])
         for waiter in exitWaiters.removeValue(forKey: .container(id)) ?? [] { waiter.resume(record.state.exitCode) }

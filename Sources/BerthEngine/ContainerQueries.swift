@@ -49,16 +49,19 @@ extension ContainerEngine {
         return inspect
     }
 
-    /// What a container without a network of its own shows (until Berth has networks).
+    /// The container's place on its network: its address, gateway and MAC while it runs on a
+    /// bridge, empty fields otherwise (as dockerd shows a stopped container).
     private func networkSettings(_ record: ContainerRecord) -> NetworkSettings {
+        let address = record.endpoint?.address ?? "", prefix = Int64(record.endpoint?.prefixLength ?? 0)
+        let gateway = record.endpoint?.gateway ?? "", mac = record.endpoint?.macAddress ?? ""
         var endpoint = EndpointSettings()
         endpoint.nullFields = ["IPAMConfig", "Links", "Aliases", "DriverOpts", "DNSNames"]
-        endpoint.macAddress = ""
+        endpoint.macAddress = mac
         endpoint.networkID = ""
         endpoint.endpointID = ""
-        endpoint.gateway = ""
-        endpoint.ipAddress = ""
-        endpoint.ipPrefixLen = 0
+        endpoint.gateway = gateway
+        endpoint.ipAddress = address
+        endpoint.ipPrefixLen = prefix
         endpoint.ipv6Gateway = ""
         endpoint.globalIPv6Address = ""
         endpoint.globalIPv6PrefixLen = 0
@@ -72,13 +75,13 @@ extension ContainerEngine {
         settings.linkLocalIPv6Address = ""
         settings.linkLocalIPv6PrefixLen = 0
         settings.endpointID = ""
-        settings.gateway = ""
+        settings.gateway = gateway
         settings.globalIPv6Address = ""
         settings.globalIPv6PrefixLen = 0
-        settings.ipAddress = ""
-        settings.ipPrefixLen = 0
+        settings.ipAddress = address
+        settings.ipPrefixLen = prefix
         settings.ipv6Gateway = ""
-        settings.macAddress = ""
+        settings.macAddress = mac
         settings.networks = [record.networkMode: endpoint]
         return settings
     }
@@ -145,7 +148,7 @@ extension ContainerEngine {
             summary.hostConfig = host
             var endpoint = EndpointSettings()
             endpoint.networkID = ""
-            endpoint.ipAddress = ""
+            endpoint.ipAddress = record.endpoint?.address ?? ""
             var networks = ContainerSummaryNetworkSettings()
             networks.networks = [record.networkMode: endpoint]
             summary.networkSettings = networks

@@ -1,4 +1,5 @@
 import BerthAPITypes
+import BerthNetwork
 import Foundation
 
 /// A container as berthd stores it in `containers/<id>/config.v2.json` and reports it on inspect.
@@ -22,6 +23,8 @@ public struct ContainerRecord: Codable, Sendable {
     public var execIDs: [String]
     /// The runtime binary the container was started with (`berth-runtime`, `runc`, `crun`).
     public var runtime: String
+    /// Where the running container is on its bridge network (nil when stopped, or on none/host).
+    public var endpoint: NetworkEndpoint?
 
     public init(id: String, name: String, created: String, path: String, args: [String], image: String,
                 config: ContainerConfig, hostConfig: HostConfig, runtime: String, directory: String) {

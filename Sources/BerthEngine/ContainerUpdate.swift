@@ -22,7 +22,7 @@ extension ContainerEngine {
             if !isZero { host[key] = value }
         }
         var typed = HostConfig(json: host)
-        let warnings = ConfigValidator.discardUnsupported(&typed)
+        let warnings = ConfigValidator.adaptToHost(&typed)
         host = typed.json
         // The limits as they will be, not only the request's: an update that sets a CPU period
         // on a container limited by NanoCpus conflicts with what it already has.

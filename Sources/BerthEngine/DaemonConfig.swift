@@ -1,3 +1,4 @@
+import BerthNetwork
 import BerthOCI
 import Foundation
 
@@ -17,8 +18,17 @@ public struct DaemonConfig: Sendable {
     public var defaultRuntime = "berth-runtime"
     public var runtimes: [String: RuntimeEntry] = [:]
     public var logDriver = "json-file"
-    /// Berth's own key: the mode for containers that ask for the default network, until bridge exists.
+    /// Berth's own key: the mode for containers that ask for the default network (`bridge`
+    /// unless set; `none` keeps a host's network untouched).
     public var defaultNetwork: String?
+    /// dockerd's `bridge`: the default bridge network's Linux bridge.
+    public var bridge = "berth0"
+    /// dockerd's `bip`: the bridge's address and prefix (its gateway for containers).
+    public var bip = "172.17.0.1/16"
+    /// dockerd's `fixed-cidr`: where container addresses on the default bridge come from.
+    public var fixedCIDR: String?
+    /// dockerd's `mtu` for the default bridge.
+    public var mtu: Int?
     public var logOpts: [String: String] = [:]
     public var liveRestore = true
     /// `seccomp-profile`: `builtin` (Berth's default profile), `unconfined`, or a profile file in Docker's format.
@@ -52,7 +62,7 @@ public struct DaemonConfig: Sendable {
         "data-root", "exec-root", "hosts", "group", "registry-mirrors", "insecure-registries", "default-runtime", "runtimes",
         "log-driver", "log-opts", "live-restore", "default-ulimits", "max-concurrent-downloads", "debug", "tlsverify",
         "tlscacert", "tlscert", "tlskey", "tls", "storage-driver", "default-network", "init", "seccomp-profile",
-        "start-timeout", "log-level",
+        "start-timeout", "log-level", "bridge", "bip", "fixed-cidr", "mtu",
     ]
 
     /// Lays the keys of a daemon.json over this configuration; unknown keys and wrong types are refused
@@ -93,6 +103,13 @@ public struct DaemonConfig: Sendable {
         if let value = try string("default-runtime") { defaultRuntime = value }
         if let value = try string("log-driver") { logDriver = value }
         if let value = try string("default-network") { defaultNetwork = value }
+        if let value = try string("bridge") { bridge = value }
+        if let value = try string("bip") { bip = value }
+        if let value = try string("fixed-cidr") { fixedCIDR = value }
+        if let value = object["mtu"] {
+            guard let size = value.int, (68...65535).contains(size) else { throw EngineError(.badRequest, "\(path): \"mtu\" must be a number from 68 to 65535") }
+            mtu = Int(size)
+        }
         if let value = try bool("live-restore") { liveRestore = value }
         if let value = try bool("debug") { debug = value }
         if let value = try string("log-level") {
@@ -153,9 +170,30 @@ public struct DaemonConfig: Sendable {
         }
         _ = try runtimePath(defaultRuntime)
         _ = try defaultSeccompProfile()
-        if let mode = defaultNetwork, !["none", "host"].contains(mode) {
-            throw EngineError(.badRequest, "default-network must be none or host, not \(mode)")
+        if let mode = defaultNetwork, !["none", "host", "bridge"].contains(mode) {
+            throw EngineError(.badRequest, "default-network must be bridge, none or host, not \(mode)")
         }
+        _ = try bridgeSettings()
+    }
+
+    /// The default bridge network's settings from `bridge`, `bip`, `fixed-cidr` and `mtu`.
+    public func bridgeSettings() throws -> BridgeSettings {
+        guard (1...15).contains(bridge.utf8.count), bridge.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            throw EngineError(.badRequest, "invalid bridge name \(bridge): 1 to 15 letters, digits, '-', '_' or '.'")
+        }
+        let parts = bip.split(separator: "/")
+        guard parts.count == 2, let gateway = IPv4Address(String(parts[0])), let subnet = IPv4Subnet(bip), subnet.prefix <= 30,
+              gateway != subnet.network, gateway != subnet.broadcast else {
+            throw EngineError(.badRequest, "invalid bip \(bip): an IPv4 address with a prefix length, such as 172.17.0.1/16")
+        }
+        var range: IPv4Subnet?
+        if let fixedCIDR {
+            guard let parsed = IPv4Subnet(fixedCIDR), subnet.contains(parsed.network), parsed.prefix >= subnet.prefix else {
+                throw EngineError(.badRequest, "invalid fixed-cidr \(fixedCIDR): a subnet inside the bridge's \(subnet)")
+            }
+            range = parsed
+        }
+        return BridgeSettings(bridge: bridge, subnet: subnet, gateway: gateway, range: range, mtu: mtu)
     }
 
     /// The profile containers get unless they ask otherwise; `nil` for `unconfined`.

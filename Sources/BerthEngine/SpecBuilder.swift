@@ -153,7 +153,8 @@ struct SpecBuilder {
         switch record.networkMode {
         case "host":
             break
-        case "none":
+        case "none", "bridge":
+            // A bridge container's namespace gets its veth between create and start.
             namespaces.append(.init(type: .network))
         default:
             throw EngineError(.badRequest, "network mode \"\(record.networkMode)\" is not supported yet: use --network none or --network host")

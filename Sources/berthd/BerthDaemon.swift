@@ -39,8 +39,12 @@ struct BerthDaemon: AsyncParsableCommand {
     var registryMirror: [String] = []
     @Option(name: .customLong("insecure-registry"), help: "Registry spoken to over plain HTTP.")
     var insecureRegistry: [String] = []
-    @Option(name: .customLong("default-network"), help: "Mode for containers that ask for the default network (none or host).")
+    @Option(name: .customLong("default-network"), help: "Mode for containers that ask for the default network (bridge, none or host).")
     var defaultNetwork: String?
+    @Option(name: [.customShort("b"), .long], help: "The default bridge network's Linux bridge (default berth0).")
+    var bridge: String?
+    @Option(help: "The default bridge's address and prefix, its containers' gateway (default 172.17.0.1/16).")
+    var bip: String?
     @Flag(name: [.customShort("D"), .long], help: "Debug output.")
     var debug = false
     @Option(name: [.customShort("l"), .customLong("log-level")], help: "Logging level: debug, info, warn, error or fatal.")
@@ -74,6 +78,8 @@ struct BerthDaemon: AsyncParsableCommand {
             if let defaultRuntime { config.defaultRuntime = defaultRuntime }
             if let logDriver { config.logDriver = logDriver }
             if let defaultNetwork { config.defaultNetwork = defaultNetwork }
+            if let bridge { config.bridge = bridge }
+            if let bip { config.bip = bip }
             for option in logOpt {
                 let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
                 guard parts.count == 2 else { throw EngineError(.badRequest, "invalid --log-opt \(option): use key=value") }

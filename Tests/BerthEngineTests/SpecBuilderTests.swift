@@ -90,13 +90,15 @@ struct SpecBuilderTests {
         #expect(try Self.spec().linux?.rootfsPropagation == nil)
     }
 
-    @Test("namespaces: pid, ipc, uts and cgroup modes; network none and host")
+    @Test("namespaces: pid, ipc, uts and cgroup modes; network none, bridge and host")
     func namespaces() throws {
         let types = { (spec: RuntimeSpec) in Set(spec.linux?.namespaces?.map(\.type) ?? []) }
         #expect(try types(Self.spec()) == [.mount, .uts, .ipc, .pid, .cgroup, .network])
         #expect(try types(Self.spec(host: ["PidMode": .string("host"), "IpcMode": .string("host"), "UTSMode": .string("host"),
                                            "CgroupnsMode": .string("host"), "NetworkMode": .string("host")])) == [.mount])
-        #expect(throws: EngineError.self) { try Self.spec(host: ["NetworkMode": .string("bridge")]) }
+        // A bridge container gets a namespace of its own (its veth comes between create and start).
+        #expect(try types(Self.spec(host: ["NetworkMode": .string("bridge")])).contains(.network))
+        #expect(throws: EngineError.self) { try Self.spec(host: ["NetworkMode": .string("container:web")]) }
     }
 
     @Test("resources: memory, swap, swappiness, OOM killer, CPU shares, quota, NanoCpus, cpusets, realtime, pids, blkio; cgroup parent")

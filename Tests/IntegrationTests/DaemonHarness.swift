@@ -15,9 +15,14 @@ final class DaemonHarness: @unchecked Sendable {
     /// `daemonJSON(dir)` is written as the daemon's configuration file before it starts.
     /// berthd runs with `--debug` unless `debug` is false (its log is then at the configured level).
     let debug: Bool
+    /// `--default-network`: `none` unless a test asks for a bridge of its own (several daemons
+    /// run at once, and each default bridge would be `berth0` on 172.17.0.0/16).
+    let defaultNetwork: String?
 
-    init(_ name: String, extraArguments: [String] = [], daemonJSON: ((String) -> String)? = nil, debug: Bool = true) throws {
+    init(_ name: String, extraArguments: [String] = [], daemonJSON: ((String) -> String)? = nil, debug: Bool = true,
+         defaultNetwork: String? = "none") throws {
         self.debug = debug
+        self.defaultNetwork = defaultNetwork
         // Short: shim and console socket paths must fit in sockaddr_un.
         dir = "/tmp/bi-\(name.prefix(8))-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -35,7 +40,8 @@ final class DaemonHarness: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, dir + "/berthd.log", O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         let argv = [Self.binaries + "/berthd", "-H", host, "--data-root", dir + "/data", "--exec-root", dir + "/run",
-                    "--config-file", dir + "/daemon.json"] + (debug ? ["--debug"] : []) + extraArguments
+                    "--config-file", dir + "/daemon.json"] + (debug ? ["--debug"] : []) + (defaultNetwork.map { ["--default-network", $0] } ?? [])
+            + extraArguments
         let args = argv.map { strdup($0) } + [nil]
         defer { args.forEach { free($0) } }
         guard posix_spawn(&pid, argv[0], &actions, nil, args, environ) == 0 else { throw HarnessFailure("cannot start berthd") }

@@ -1,0 +1,141 @@
+import Glibc
+
+/// The link, address and route operations Berth's drivers need, as rtnetlink requests over a
+/// transport (no `ip` commands). Each request waits for the kernel's acknowledgement, so an
+/// error names the step that failed.
+public struct Netlink: Sendable {
+    public let transport: any NetlinkTransport
+
+    public init(_ transport: any NetlinkTransport) { self.transport = transport }
+
+    // Attribute numbers (linux/if_link.h, linux/if_addr.h, linux/rtnetlink.h, linux/veth.h).
+    static let linkAddress: UInt16 = 1, linkName: UInt16 = 3, linkMTU: UInt16 = 4, linkMaster: UInt16 = 10
+    static let linkInfo: UInt16 = 18, linkNamespaceFD: UInt16 = 28
+    static let infoKind: UInt16 = 1, infoData: UInt16 = 2, vethPeer: UInt16 = 1
+    static let addressAddress: UInt16 = 1, addressLocal: UInt16 = 2
+    static let routeDestination: UInt16 = 1, routeOutput: UInt16 = 4, routeGateway: UInt16 = 5
+    static let nested: UInt16 = 0x8000
+    static let create = NetlinkMessage.request | NetlinkMessage.acknowledge | NetlinkMessage.create | NetlinkMessage.exclusive
+    static let change = NetlinkMessage.request | NetlinkMessage.acknowledge
+
+    // MARK: Links
+
+    /// The index of the link named `name`, or nil when there is none.
+    public func linkIndex(_ name: String) throws -> Int32? {
+        let request = NetlinkMessage(type: NetlinkMessage.getLink, flags: NetlinkMessage.request,
+                                     payload: LinkHeader().bytes + NetlinkAttribute.encode([NetlinkAttribute(Self.linkName, string: name)]))
+        do {
+            guard let reply = try transport.exchange(request).first, let header = LinkHeader(reply.payload) else { return nil }
+            return header.index
+        } catch let error as NetlinkError where error.errno == ENODEV {
+            return nil
+        }
+    }
+
+    /// A Linux bridge (down until `setUp`).
+    public func createBridge(_ name: String, mtu: Int? = nil) throws {
+        try createLink(name, kind: "bridge", mtu: mtu, operation: "create bridge \(name)")
+    }
+
+    /// A dummy link (tests use one as a parent interface).
+    public func createDummy(_ name: String) throws {
+        try createLink(name, kind: "dummy", mtu: nil, operation: "create dummy link \(name)")
+    }
+
+    /// A veth pair: `name` here and `peer`, which gets `peerAddress` as its MAC.
+    public func createVeth(_ name: String, peer: String, peerAddress: [UInt8]? = nil, mtu: Int? = nil) throws {
+        var peerAttributes = [NetlinkAttribute(Self.linkName, string: peer)]
+        if let peerAddress { peerAttributes.append(NetlinkAttribute(Self.linkAddress, peerAddress)) }
+        if let mtu { peerAttributes.append(NetlinkAttribute(Self.linkMTU, uint32: UInt32(mtu))) }
+        let peerInfo = NetlinkAttribute(Self.vethPeer | Self.nested, LinkHeader().bytes + NetlinkAttribute.encode(peerAttributes))
+        try createLink(name, kind: "veth", mtu: mtu, data: [peerInfo], operation: "create veth pair \(name)/\(peer)")
+    }
+
+    private func createLink(_ name: String, kind: String, mtu: Int?, data: [NetlinkAttribute] = [], operation: String) throws {
+        var info = [NetlinkAttribute(Self.infoKind, string: kind)]
+        if !data.isEmpty { info.append(NetlinkAttribute(Self.infoData | Self.nested, nested: data)) }
+        var attributes = [NetlinkAttribute(Self.linkName, string: name)]
+        if let mtu { attributes.append(NetlinkAttribute(Self.linkMTU, uint32: UInt32(mtu))) }
+        attributes.append(NetlinkAttribute(Self.linkInfo | Self.nested, nested: info))
+        try send(NetlinkMessage.newLink, Self.create, LinkHeader().bytes + NetlinkAttribute.encode(attributes), operation)
+    }
+
+    public func setUp(_ index: Int32) throws {
+        try send(NetlinkMessage.newLink, Self.change, LinkHeader(index: index, flags: LinkHeader.up, change: LinkHeader.up).bytes,
+                 "bring link \(index) up")
+    }
+
+    /// Attaches link `index` to the bridge `master`.
+    public func setMaster(_ index: Int32, master: Int32) throws {
+        try setAttribute(index, NetlinkAttribute(Self.linkMaster, int32: master), "attach link \(index) to bridge \(master)")
+    }
+
+    /// Moves link `index` into the network namespace behind `namespaceFD`.
+    public func moveToNamespace(_ index: Int32, namespaceFD: Int32) throws {
+        try setAttribute(index, NetlinkAttribute(Self.linkNamespaceFD, int32: namespaceFD), "move link \(index) into a namespace")
+    }
+
+    public func rename(_ index: Int32, to name: String) throws {
+        try setAttribute(index, NetlinkAttribute(Self.linkName, string: name), "rename link \(index) to \(name)")
+    }
+
+    private func setAttribute(_ index: Int32, _ attribute: NetlinkAttribute, _ operation: String) throws {
+        try send(NetlinkMessage.newLink, Self.change, LinkHeader(index: index).bytes + NetlinkAttribute.encode([attribute]), operation)
+    }
+
+    public func deleteLink(_ index: Int32) throws {
+        try send(NetlinkMessage.deleteLink, Self.change, LinkHeader(index: index).bytes, "delete link \(index)")
+    }
+
+    // MARK: Addresses and routes
+
+    /// Adds `address/prefix` to link `index`.
+    public func addAddress(_ index: Int32, _ address: IPv4Address, prefix: Int) throws {
+        var header: [UInt8] = [UInt8(AF_INET), UInt8(prefix), 0, 0]
+        header.appendLittleEndian(UInt32(bitPattern: index))
+        let attributes = [NetlinkAttribute(Self.addressLocal, address.bytes), NetlinkAttribute(Self.addressAddress, address.bytes)]
+        try send(NetlinkMessage.newAddress, Self.create, header + NetlinkAttribute.encode(attributes), "add address \(address)/\(prefix) to link \(index)")
+    }
+
+    /// The IPv4 addresses of link `index`, with their prefix lengths.
+    public func addresses(_ index: Int32) throws -> [(address: IPv4Address, prefix: Int)] {
+        let header: [UInt8] = [UInt8(AF_INET), 0, 0, 0, 0, 0, 0, 0]
+        let replies = try transport.exchange(NetlinkMessage(type: NetlinkMessage.getAddress, flags: NetlinkMessage.request | NetlinkMessage.dump, payload: header))
+        return replies.compactMap { reply in
+            guard reply.payload.count >= 8, Int32(bitPattern: reply.payload.littleEndian(UInt32.self, at: 4)) == index,
+                  let attributes = NetlinkAttribute.parse(reply.payload[8...]),
+                  let local = attributes.first(where: { $0.type == Self.addressLocal }) ?? attributes.first(where: { $0.type == Self.addressAddress }),
+                  let address = IPv4Address(bytes: local.value) else { return nil }
+            return (address, Int(reply.payload[1]))
+        }
+    }
+
+    /// A default route through `gateway` on link `index`.
+    public func addDefaultRoute(via gateway: IPv4Address, link index: Int32) throws {
+        // rtmsg: family, dst_len, src_len, tos, table main, protocol boot, scope universe, type unicast; flags.
+        var header: [UInt8] = [UInt8(AF_INET), 0, 0, 0, 254, 3, 0, 1]
+        header.appendLittleEndian(UInt32(0))
+        let attributes = [NetlinkAttribute(Self.routeGateway, gateway.bytes), NetlinkAttribute(Self.routeOutput, int32: index)]
+        try send(NetlinkMessage.newRoute, Self.create, header + NetlinkAttribute.encode(attributes), "add a default route via \(gateway)")
+    }
+
+    /// The destinations of the IPv4 routes of the main table (a new network must not overlap them).
+    public func routes() throws -> [IPv4Subnet] {
+        var header: [UInt8] = [UInt8(AF_INET), 0, 0, 0, 0, 0, 0, 0]
+        header.appendLittleEndian(UInt32(0))
+        let replies = try transport.exchange(NetlinkMessage(type: NetlinkMessage.getRoute, flags: NetlinkMessage.request | NetlinkMessage.dump, payload: header))
+        return replies.compactMap { reply in
+            guard reply.payload.count >= 12, reply.payload[4] == 254, reply.payload[1] > 0,
+                  let attributes = NetlinkAttribute.parse(reply.payload[12...]),
+                  let destination = attributes.first(where: { $0.type == Self.routeDestination }),
+                  let address = IPv4Address(bytes: destination.value) else { return nil }
+            return IPv4Subnet(address, prefix: Int(reply.payload[1]))
+        }
+    }
+
+    private func send(_ type: UInt16, _ flags: UInt16, _ payload: [UInt8], _ operation: String) throws {
+        do { _ = try transport.exchange(NetlinkMessage(type: type, flags: flags, payload: payload)) } catch let error as NetlinkError {
+            throw NetlinkError(operation, errno: error.errno)
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// The default bridge network: real namespaces, veths and nftables. Traffic goes only between
+/// the host and the containers the test starts: each daemon has a bridge and a subnet of its
+/// own, and the host's side is a server the test runs on the bridge's gateway address.
+@Suite("the default bridge network")
+struct BridgeNetworkTests {
+    /// A daemon whose default network is a bridge of its own (`bridge`, `bip` in daemon.json).
+    struct BridgeDaemon {
+        let daemon: DaemonHarness
+        let bridge: String
+        let subnet: String
+        let gateway: String
+
+        init(_ name: String) throws {
+            let third = Int.random(in: 0...255), second = Int.random(in: 200...250)
+            bridge = "bt" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+            subnet = "10.\(second).\(third)"
+            gateway = subnet + ".1"
+            let settings = #"{"bridge": "\#(bridge)", "bip": "\#(gateway)/24"}"#
+            daemon = try DaemonHarness(name, daemonJSON: { _ in settings }, defaultNetwork: nil)
+        }
+
+        /// Removes the containers, stops the daemon, then what the bridge network left on the
+        /// host: the bridge and Berth's table for it. Returns the veths still on the bridge
+        /// before it went (none, if every container's went with its namespace).
+        @discardableResult
+        func tearDown() -> String {
+            let ids = daemon.docker("ps", "-aq").stdout.split(separator: "\n").map(String.init)
+            if !ids.isEmpty { daemon.docker(["rm", "-f"] + ids) }
+            var attached = ""
+            _ = Command.eventually(timeout: 10) {
+                attached = Command.capture(["ip", "-br", "link", "show", "master", bridge]).stdout
+                return attached.isEmpty
+            }
+            daemon.shutdown()
+            _ = Command.capture(["ip", "link", "del", bridge])
+            _ = Command.capture(["nft", "delete", "table", "ip", "berth-" + bridge])
+            return attached
+        }
+    }
+
+    @Test func containersGetAnAddressAndReachTheHostAndEachOther() throws {
+        let net = try BridgeDaemon("bridge")
+        var cleaned = false
+        defer { if !cleaned { net.tearDown() } }
+        let daemon = net.daemon
+
+        // The container's address is in the bridge's subnet, with the gateway as its route out.
+        let inside = daemon.docker("run", "--rm", "busybox", "sh", "-c", "ip -4 -o addr show eth0; ip route; cat /etc/hosts; ls /sys/class/net")
+        #expect(inside.status == 0, "\(inside.stderr)")
+        #expect(inside.stdout.contains("inet \(net.subnet).2/24"), "\(inside.stdout)")
+        #expect(inside.stdout.contains("default via \(net.gateway) dev eth0"))
+        #expect(inside.stdout.contains("\(net.subnet).2\t"), "the container's own address in /etc/hosts")
+        #expect(inside.stdout.hasSuffix("eth0\nlo\n"))
+
+        // A service of the test's on the gateway address answers the container.
+        let server = try PythonServer { port in
+            """
+            import http.server, threading
+            class Hello(http.server.BaseHTTPRequestHandler):
+                def do_GET(self):
+                    body = b"hello from the host\\n"
+                    self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+                    self.wfile.write(body)
+                def log_message(self, *args): pass
+            gateway = http.server.HTTPServer(("\(net.gateway)", \(port)), Hello)
+            threading.Thread(target=gateway.serve_forever, daemon=True).start()
+            http.server.HTTPServer(("127.0.0.1", \(port)), Hello).serve_forever()
+            """
+        }
+        defer { server.stop() }
+        let fetched = daemon.docker("run", "--rm", "busybox", "wget", "-qO-", "http://\(net.gateway):\(server.port)/")
+        #expect(fetched.stdout == "hello from the host\n", "\(fetched.stderr)")
+
+        // Two containers on the bridge reach each other; inspect shows the address, the gateway
+        // and Docker's MAC for it, under NetworkSettings and under Networks.bridge.
+        #expect(daemon.docker("run", "-d", "--name", "web", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc").status == 0)
+        let shown = daemon.docker("inspect", "-f", "{{.NetworkSettings.IPAddress}} {{.NetworkSettings.Gateway}} {{.NetworkSettings.MacAddress}} {{.NetworkSettings.Networks.bridge.IPAddress}} {{.HostConfig.NetworkMode}}", "web").stdout
+        let address = String(shown.split(separator: " ").first ?? "")
+        #expect(address.hasPrefix(net.subnet + ".") && shown.hasSuffix(" bridge\n"), "\(shown)")
+        #expect(shown.contains(" \(net.gateway) 02:42:0a:") && shown.contains(" \(address) "), "\(shown)")
+        let hostname = daemon.docker("run", "--rm", "busybox", "wget", "-qO-", "http://\(address)/hostname")
+        #expect(hostname.status == 0 && hostname.stdout.count == 13, "\(hostname.stderr)")
+
+        // The Python SDK's default network is the bridge too; --network none still has only lo.
+        let sdk = daemon.python("print(client.containers.run('busybox', 'ip -4 -o addr show eth0', remove=True).decode())")
+        #expect(sdk.stdout.contains("inet \(net.subnet)."), "\(sdk.stderr)")
+        #expect(daemon.docker("run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net").stdout == "lo\n")
+
+        // A stopped container gives its address back: the next one gets it again.
+        #expect(daemon.docker("rm", "-f", "web").status == 0)
+        let reused = daemon.docker("run", "--rm", "busybox", "ip", "-4", "-o", "addr", "show", "eth0").stdout
+        #expect(reused.contains("inet \(net.subnet).2/24"), "\(reused)")
+
+        // Nothing of the containers is left on the host's side.
+        cleaned = true
+        #expect(net.tearDown() == "")
+        #expect(Command.capture(["ip", "link", "show", net.bridge]).status != 0)
+    }
+
+    @Test func aDaemonRestartKeepsRunningContainersConnected() throws {
+        let net = try BridgeDaemon("brestart")
+        defer { net.tearDown() }
+        let daemon = net.daemon
+        #expect(daemon.docker("run", "-d", "--name", "stay", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc").status == 0)
+        let before = daemon.docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "stay").stdout
+        daemon.kill9()
+        try daemon.start()
+        // The address is still the container's: the next container does not get it.
+        #expect(daemon.docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "stay").stdout == before)
+        let other = daemon.docker("run", "--rm", "busybox", "wget", "-qO-", "http://\(before.trimmingCharacters(in: .whitespacesAndNewlines))/hostname")
+        #expect(other.status == 0 && other.stdout.count == 13, "\(other.stderr)")
+        let second = daemon.docker("run", "--rm", "busybox", "ip", "-4", "-o", "addr", "show", "eth0").stdout
+        #expect(!second.contains("inet \(before.trimmingCharacters(in: .whitespacesAndNewlines))/"), "\(second)")
+    }
+}
