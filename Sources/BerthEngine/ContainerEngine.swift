@@ -80,7 +80,7 @@ public actor ContainerEngine {
     /// Without live restore, containers left running by the previous daemon are killed.
     public func reconcile(liveRestore: Bool = true) async {
         for (id, record) in containers where record.state.running {
-            if let endpoint = record.endpoint { await bridge.reclaim(endpoint) }
+            if let endpoint = record.endpoint { await bridge.reclaim(id, endpoint) }
             if shims.shim(id).isAlive {
                 monitor(id)
                 startHealthMonitor(id)
@@ -93,6 +93,7 @@ public actor ContainerEngine {
                 await containerExited(id)
             }
         }
+        await EngineLog.attempt("restore the published ports of running containers") { try await bridge.restore() }
         await reapOrphans()
         await thawInterruptedCommits()
         for (id, record) in containers where record.state.status == .removing {
@@ -174,8 +175,13 @@ public actor ContainerEngine {
         host.runtime = runtime
         // `NetworkDisabled` (the SDK's network_disabled) is a container without networking.
         host.networkMode = request.config.networkDisabled == true ? "none" : try networkMode(host.networkMode ?? "default")
-        let warnings = ConfigValidator.adaptToHost(&host)
+        var warnings = ConfigValidator.adaptToHost(&host)
         host.logConfig = try logConfig(host.logConfig)
+        if !(try PublishedPorts.requests(config, host)).isEmpty && host.networkMode != "bridge" {
+            // dockerd's warning for host; with none there is nowhere to publish either.
+            warnings.append(host.networkMode == "host" ? "Published ports are discarded when using host network mode"
+                : "Published ports are discarded when using the \(host.networkMode ?? "none") network")
+        }
 
         // The image's defaults under the request's values, as Docker merges them.
         var env = imageConfig?.env ?? []

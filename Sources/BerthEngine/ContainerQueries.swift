@@ -70,7 +70,7 @@ extension ContainerEngine {
         settings.bridge = ""
         settings.sandboxID = ""
         settings.sandboxKey = ""
-        settings.ports = [:]
+        settings.ports = PublishedPorts.settings(record.config, record.endpoint?.ports ?? [])
         settings.hairpinMode = false
         settings.linkLocalIPv6Address = ""
         settings.linkLocalIPv6PrefixLen = 0
@@ -139,7 +139,7 @@ extension ContainerEngine {
             summary.imageID = record.image
             summary.command = ([record.path] + record.args).joined(separator: " ")
             summary.created = Date.parseTimestamp(record.created)?.unixSeconds ?? 0
-            summary.ports = []
+            summary.ports = PublishedPorts.summary(record.config, record.endpoint?.ports ?? [])
             summary.labels = record.labels
             summary.state = record.state.status.rawValue
             summary.status = statusText(record)

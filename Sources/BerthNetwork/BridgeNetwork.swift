@@ -9,13 +9,16 @@ public struct NetworkEndpoint: Codable, Sendable, Equatable {
     public var macAddress: String
     /// The host's end of the veth pair.
     public var hostInterface: String
+    /// Its published ports.
+    public var ports: [PortMapping]?
 
-    public init(address: String, prefixLength: Int, gateway: String, macAddress: String, hostInterface: String) {
+    public init(address: String, prefixLength: Int, gateway: String, macAddress: String, hostInterface: String, ports: [PortMapping]) {
         self.address = address
         self.prefixLength = prefixLength
         self.gateway = gateway
         self.macAddress = macAddress
         self.hostInterface = hostInterface
+        self.ports = ports
     }
 }
 
@@ -48,6 +51,8 @@ public actor BridgeNetwork {
     private var pool: AddressPool
     private var table: FirewallTable
     private var bridgeIndex: Int32?
+    /// Each connected container's address and published ports (the table is built from them).
+    private var connected: [String: (address: IPv4Address, ports: [PortMapping])] = [:]
 
     public init(settings: BridgeSettings, host: Netlink) {
         self.settings = settings
@@ -56,9 +61,53 @@ public actor BridgeNetwork {
         table = FirewallTable(bridge: settings.bridge, subnet: settings.subnet)
     }
 
-    /// An address a container held before the daemon restarted (its veth lives on).
-    public func reclaim(_ endpoint: NetworkEndpoint) {
-        if let address = IPv4Address(endpoint.address) { _ = pool.claim(address) }
+    /// The address and ports a container held before the daemon restarted (its veth and the
+    /// kernel's rules live on; `restore` rewrites the table from what was reclaimed).
+    public func reclaim(_ container: String, _ endpoint: NetworkEndpoint) {
+        guard let address = IPv4Address(endpoint.address) else { return }
+        _ = pool.claim(address)
+        connected[container] = (address, endpoint.ports ?? [])
+    }
+
+    /// After a daemon restart: the table again from the reclaimed containers (a crash may have
+    /// come between a container's exit and its rules' removal).
+    public func restore() throws {
+        guard !connected.isEmpty else { return }
+        _ = try prepare()
+        try applyTable()
+    }
+
+    private func applyTable() throws {
+        table.ports = connected.values.flatMap { entry in
+            entry.ports.map { mapping in
+                FirewallTable.PublishedPort(hostAddress: mapping.hostIP == "0.0.0.0" ? nil : IPv4Address(mapping.hostIP), hostPort: mapping.hostPort,
+                                            proto: mapping.proto, containerAddress: entry.address, containerPort: mapping.containerPort)
+            }
+        }
+        try table.apply()
+    }
+
+    /// Host ports for `requests`: the one asked for, the first free one of a range, or a free
+    /// ephemeral one; none that another container publishes or a host process listens on.
+    private func allocatePorts(_ requests: [PortRequest], endpointName: String, container: String) throws -> [PortMapping] {
+        var taken = connected.values.flatMap(\.ports)
+        var mappings: [PortMapping] = []
+        for request in requests {
+            let hostIP = request.hostAddress?.description ?? "0.0.0.0"
+            func free(_ port: UInt16) -> Bool {
+                let candidate = PortMapping(hostIP: hostIP, hostPort: port, proto: request.proto, containerPort: request.containerPort)
+                return !taken.contains { $0.collides(with: candidate) } && !HostPortProbe.inUse(port, proto: request.proto, address: request.hostAddress)
+            }
+            let range = request.hostPorts ?? HostPortProbe.ephemeralRange()
+            guard let port = range.first(where: free) else {
+                let shown = request.hostPorts.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" } ?? "(ephemeral)"
+                throw NetworkError("driver failed programming external connectivity on endpoint \(endpointName) (\(container)): Bind for \(hostIP):\(shown) failed: port is already allocated")
+            }
+            let mapping = PortMapping(hostIP: hostIP, hostPort: port, proto: request.proto, containerPort: request.containerPort)
+            taken.append(mapping)
+            mappings.append(mapping)
+        }
+        return mappings
     }
 
     /// Makes sure the bridge is there, up, with the gateway address, and the table is in place.
@@ -72,6 +121,8 @@ public actor BridgeNetwork {
         try host.setUp(index)
         try table.apply()
         try Self.enableForwarding(bridge: settings.bridge)
+        // DNAT of 127.0.0.1 to a container: the kernel routes loopback sources only with this.
+        try Self.setSysctl("/proc/sys/net/ipv4/conf/\(settings.bridge)/route_localnet", "1")
         bridgeIndex = index
         return index
     }
@@ -79,8 +130,10 @@ public actor BridgeNetwork {
     /// Connects the container whose network namespace is `namespace`: an address (`requested`,
     /// or the next free one), a veth pair, `eth0` inside with the address and a default route.
     /// On failure nothing is left: no veth, no address taken.
-    public func connect(_ namespace: NetworkNamespace, requested: IPv4Address? = nil) throws -> NetworkEndpoint {
+    public func connect(_ namespace: NetworkNamespace, container: String, endpointName: String, requested: IPv4Address? = nil,
+                        ports requests: [PortRequest] = []) throws -> NetworkEndpoint {
         let bridge = try prepare()
+        let ports = try allocatePorts(requests, endpointName: endpointName, container: container)
         let address: IPv4Address
         if let requested {
             guard pool.claim(requested) else { throw NetworkError("Address already in use: \(requested)") }
@@ -97,7 +150,12 @@ public actor BridgeNetwork {
             try host.createVeth(hostName, peer: peerName, peerAddress: address.dockerMAC, mtu: settings.mtu)
             do {
                 try attach(hostName: hostName, peerName: peerName, bridge: bridge, namespace: namespace, address: address)
+                if !ports.isEmpty {
+                    connected[container] = (address, ports)
+                    try applyTable()
+                }
             } catch {
+                connected[container] = nil
                 if let index = try? host.linkIndex(hostName) { try? host.deleteLink(index) }
                 throw error
             }
@@ -107,7 +165,7 @@ public actor BridgeNetwork {
         }
         return NetworkEndpoint(address: address.description, prefixLength: settings.subnet.prefix, gateway: settings.gateway.description,
                                macAddress: address.dockerMAC.map { String(format: "%02x", $0) }.joined(separator: ":"),
-                               hostInterface: hostName)
+                               hostInterface: hostName, ports: ports)
     }
 
     private func attach(hostName: String, peerName: String, bridge: Int32, namespace: NetworkNamespace, address: IPv4Address) throws {
@@ -115,6 +173,8 @@ public actor BridgeNetwork {
             throw NetworkError("the veth pair \(hostName) vanished")
         }
         try host.setMaster(hostIndex, master: bridge)
+        // A container may reach its own published ports through the host (hairpin).
+        try Self.setSysctl("/sys/class/net/\(hostName)/brport/hairpin_mode", "1")
         try host.setUp(hostIndex)
         let namespaceFD = try namespace.open()
         defer { close(namespaceFD) }
@@ -128,18 +188,23 @@ public actor BridgeNetwork {
         try inside.addDefaultRoute(via: settings.gateway, link: index)
     }
 
-    /// Gives the container's address back (its veth went with its namespace).
-    public func disconnect(_ endpoint: NetworkEndpoint) {
+    /// Gives the container's address and ports back (its veth went with its namespace).
+    public func disconnect(_ container: String, _ endpoint: NetworkEndpoint) throws {
         if let address = IPv4Address(endpoint.address) { pool.release(address) }
+        let published = connected.removeValue(forKey: container)?.ports ?? []
+        if !published.isEmpty { try applyTable() }
     }
 
     /// Routing between the bridge and the host's other interfaces, set only when a bridge
     /// network is in use (dockerd does the same).
     static func enableForwarding(bridge: String) throws {
-        let path = "/proc/sys/net/ipv4/ip_forward"
-        if (try? String(contentsOfFile: path, encoding: .utf8))?.hasPrefix("1") == true { return }
-        do { try "1\n".write(toFile: path, atomically: false, encoding: .utf8) } catch {
-            throw NetworkError("enable IPv4 forwarding for \(bridge): \(error)")
+        try setSysctl("/proc/sys/net/ipv4/ip_forward", "1")
+    }
+
+    static func setSysctl(_ path: String, _ value: String) throws {
+        if (try? String(contentsOfFile: path, encoding: .utf8))?.hasPrefix(value) == true { return }
+        do { try (value + "\n").write(toFile: path, atomically: false, encoding: .utf8) } catch {
+            throw NetworkError("set \(path) to \(value): \(error)")
         }
     }
 

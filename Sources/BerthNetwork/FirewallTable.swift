@@ -47,8 +47,11 @@ public struct FirewallTable: Sendable, Equatable {
         if !isInternal {
             lines.append("    ip saddr \(subnet) oifname != \"\(bridge)\" masquerade")
         }
-        // Loopback clients of a published port reach the container with the host as source.
+        // Loopback clients of a published port reach the container with the host as source, and
+        // a container reaching a published port of its network (its own: hairpin) answers the
+        // host's address, not the container directly.
         lines.append("    ip saddr 127.0.0.0/8 oifname \"\(bridge)\" masquerade")
+        lines.append("    ip saddr \(subnet) oifname \"\(bridge)\" ct status dnat masquerade")
         lines += [
             "  }",
             "  chain forward {",
@@ -67,7 +70,8 @@ public struct FirewallTable: Sendable, Equatable {
         if !ports.isEmpty {
             for (chain, hook) in [("prerouting", "prerouting"), ("output", "output")] {
                 lines.append("  chain \(chain) {")
-                lines.append("    type nat hook \(hook) priority dstnat; policy accept;")
+                // -100 is dstnat's value; nft 1.0.6 takes the name only on prerouting.
+                lines.append("    type nat hook \(hook) priority -100; policy accept;")
                 for port in ports.sorted(by: { ($0.hostPort, $0.proto) < ($1.hostPort, $1.proto) }) {
                     let destination = port.hostAddress.map { "ip daddr \($0)" } ?? "fib daddr type local"
                     lines.append("    \(destination) \(port.proto) dport \(port.hostPort) dnat to \(port.containerAddress):\(port.containerPort)")

@@ -101,6 +101,61 @@ struct BridgeNetworkTests {
         #expect(Command.capture(["ip", "link", "show", net.bridge]).status != 0)
     }
 
+    @Test func publishedPortsServeTheHostWithoutAProxyProcess() throws {
+        let net = try BridgeDaemon("ports")
+        defer { net.tearDown() }
+        let daemon = net.daemon
+        let port = LoopbackRegistry.freePort(), udpPort = LoopbackRegistry.freePort()
+        // busybox httpd on 80, published on 127.0.0.1 only; a UDP echo through nc on 53.
+        #expect(daemon.docker("run", "-d", "--name", "web", "-p", "127.0.0.1:\(port):80", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc").status == 0)
+        let fetched = Command.capture(["curl", "-s", "--max-time", "5", "http://127.0.0.1:\(port)/hostname"], timeout: 10)
+        #expect(fetched.stdout.count == 13, "\(fetched.stdout)\(fetched.stderr)")
+        // No process of Berth's listens on the port: the kernel forwards it.
+        #expect(!Command.capture(["ss", "-ltnH", "sport = :\(port)"]).stdout.contains("\(port)"))
+        #expect(daemon.docker("port", "web").stdout == "80/tcp -> 127.0.0.1:\(port)\n")
+        #expect(daemon.docker("ps", "--format", "{{.Ports}}").stdout == "127.0.0.1:\(port)->80/tcp\n")
+
+        // UDP: an echo server of the test's inside the container's network namespace (busybox's
+        // nc has no UDP), reached through the published port; the client retries, bounded.
+        #expect(daemon.docker("run", "-d", "--name", "udp", "-p", "127.0.0.1:\(udpPort):53/udp", "busybox", "sleep", "60").status == 0)
+        let pid = daemon.docker("inspect", "-f", "{{.State.Pid}}", "udp").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let server = "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('0.0.0.0', 53)); s.settimeout(10)\ndata, peer = s.recvfrom(100); s.sendto(data, peer)"
+        let client = """
+            import socket
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
+            for _ in range(50):
+                s.sendto(b"ping\\n", ("127.0.0.1", \(udpPort)))
+                try:
+                    print(s.recv(100).decode(), end=""); break
+                except socket.timeout:
+                    pass
+            """
+        let echoed = Command.capture(["sh", "-c", "nsenter --net=/proc/\(pid)/ns/net python3 -c \"$0\" & python3 -c \"$1\"; wait", server, client], timeout: 20)
+        #expect(echoed.stdout == "ping\n", "\(echoed.stdout)\(echoed.stderr)")
+
+        // A taken port: dockerd's message, and nothing is left running.
+        let taken = daemon.docker("run", "-d", "--name", "second", "-p", "127.0.0.1:\(port):80", "busybox", "sleep", "60")
+        #expect(taken.status != 0 && taken.stderr.contains("Bind for 127.0.0.1:\(port) failed: port is already allocated"), "\(taken.stderr)")
+        #expect(daemon.docker("inspect", "-f", "{{.State.Running}}", "second").stdout == "false\n")
+        // -P: every exposed port on an ephemeral one, through the Python SDK too.
+        let sdk = daemon.python("""
+            c = client.containers.run('busybox', 'httpd -f -p 8080 -h /etc', detach=True, ports={'8080/tcp': None}, name='sdkweb')
+            c.reload()
+            print(c.ports['8080/tcp'][0]['HostPort'])
+            """)
+        let ephemeral = Int(sdk.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(ephemeral >= 1024, "\(sdk.stdout)\(sdk.stderr)")
+        let viaSDK = Command.capture(["curl", "-s", "--max-time", "5", "http://127.0.0.1:\(ephemeral)/hostname"], timeout: 10)
+        #expect(viaSDK.stdout.count == 13, "\(viaSDK.stderr)")
+        // Removed with the container: the port answers no more, the table keeps no rule for it.
+        #expect(daemon.docker("rm", "-f", "web").status == 0)
+        #expect(!Command.capture(["nft", "list", "table", "ip", "berth-" + net.bridge]).stdout.contains("dport \(port) "))
+        #expect(Command.capture(["curl", "-s", "--max-time", "2", "http://127.0.0.1:\(port)/hostname"], timeout: 10).stdout.isEmpty)
+        // A bad spec is refused at create, with dockerd's words.
+        let bad = daemon.api("POST", "/v1.50/containers/create", body: #"{"Image":"busybox","HostConfig":{"PortBindings":{"80/bogus":[{"HostPort":"1"}]}}}"#)
+        #expect(bad.status == 400 && bad.body.contains("invalid proto: bogus"), "\(bad.body)")
+    }
+
     @Test func aDaemonRestartKeepsRunningContainersConnected() throws {
         let net = try BridgeDaemon("brestart")
         defer { net.tearDown() }
@@ -115,5 +170,13 @@ struct BridgeNetworkTests {
         #expect(other.status == 0 && other.stdout.count == 13, "\(other.stderr)")
         let second = daemon.docker("run", "--rm", "busybox", "ip", "-4", "-o", "addr", "show", "eth0").stdout
         #expect(!second.contains("inet \(before.trimmingCharacters(in: .whitespacesAndNewlines))/"), "\(second)")
+        // A published port keeps serving through a daemon crash, and after it.
+        let port = LoopbackRegistry.freePort()
+        #expect(daemon.docker("run", "-d", "--name", "pub", "-p", "127.0.0.1:\(port):80", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc").status == 0)
+        daemon.kill9()
+        #expect(Command.capture(["curl", "-s", "--max-time", "5", "http://127.0.0.1:\(port)/hostname"], timeout: 10).stdout.count == 13)
+        try daemon.start()
+        #expect(Command.capture(["curl", "-s", "--max-time", "5", "http://127.0.0.1:\(port)/hostname"], timeout: 10).stdout.count == 13)
+        #expect(daemon.docker("port", "pub", "80").stdout == "127.0.0.1:\(port)\n")
     }
 }

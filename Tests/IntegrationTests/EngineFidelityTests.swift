@@ -309,7 +309,7 @@ struct EngineFidelityTests {
                 except docker.errors.APIError as e:
                     return e.status_code, e.explanation
                 raise SystemExit('accepted %s' % host)
-            for host, words in (({'cpu_count': 2}, 'HostConfig.CpuCount'), ({'publish_all_ports': True}, 'HostConfig.PublishAllPorts'),
+            for host, words in (({'cpu_count': 2}, 'HostConfig.CpuCount'), ({'port_bindings': {'80/bogus': 1}}, 'invalid proto: bogus'),
                                 ({'isolation': 'hyperv'}, 'invalid isolation: hyperv on linux'),
                                 ({'volume_driver': 'local'}, 'HostConfig.VolumeDriver'),
                                 ({'extra_hosts': {'gw': 'host-gateway'}}, 'host-gateway')):
