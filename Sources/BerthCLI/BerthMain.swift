@@ -20,7 +20,7 @@ struct Berth: ParsableCommand {
         version: "berth version \(EngineAPIVersion.engine)",
         subcommands: [
             Run.self, Create.self, Start.self, Stop.self, Kill.self, Restart.self, Remove.self, Pause.self, Unpause.self,
-            Rename.self, Wait.self, PS.self, Logs.self, Exec.self, Inspect.self, Top.self,
+            Rename.self, Wait.self, PS.self, Logs.self, Exec.self, Inspect.self, Top.self, PortCommand.self,
             Attach.self, Stats.self, Update.self, Copy.self, Export.self, Diff.self, Commit.self, Events.self,
             Images.self, RemoveImage.self, Tag.self, Pull.self, Push.self, Save.self, Load.self, Import.self, History.self,
             Login.self, Logout.self, Version.self, Info.self, ContextGroup.self, ImageGroup.self, ContainerGroup.self, SystemGroup.self,

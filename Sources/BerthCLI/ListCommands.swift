@@ -48,7 +48,7 @@ struct PS: ParsableCommand {
         return .object([
             "ID": .string(noTrunc ? id : Human.shortID(id)), "Image": .string(container.image ?? ""),
             "Command": .string(Evaluator.json(.string(command))), "CreatedAt": .string(Self.createdAt(created)),
-            "RunningFor": .string(Human.ago(created)), "Ports": .string(""), "State": .string(container.state ?? ""),
+            "RunningFor": .string(Human.ago(created)), "Ports": .string(PortSpec.display(container.ports ?? [])), "State": .string(container.state ?? ""),
             "Status": .string(container.status ?? ""), "Size": .string(sizeText), "Names": .string(names.joined(separator: ",")),
             "Labels": .string(labels.keys.sorted().map { "\($0)=\(labels[$0]!)" }.joined(separator: ",")),
             "Mounts": .string(""), "Networks": .string((container.networkSettings?.networks ?? [:]).keys.sorted().joined(separator: ",")),

@@ -18,6 +18,9 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: [.short, .customLong("label")], help: "Set meta data on a container") var label: [String] = []
     @Option(help: "Runtime to use for this container") var runtime: String?
     @Option(name: [.customLong("network"), .customLong("net")], help: "Connect a container to a network") var network: String?
+    @Option(name: [.short, .customLong("publish")], help: "Publish a container's port(s) to the host") var publish: [String] = []
+    @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Publish all exposed ports to random ports") var publishAll = false
+    @Option(help: "Expose a port or a range of ports") var expose: [String] = []
     @Flag(help: "Run an init inside the container that forwards signals and reaps processes") var `init` = false
     @Option(name: .customLong("stop-signal"), help: "Signal to stop the container") var stopSignal: String?
     @Option(name: .customLong("stop-timeout"), help: "Timeout (in seconds) to stop a container") var stopTimeout: Int?
@@ -66,6 +69,16 @@ struct ContainerOptions: ParsableArguments {
         if let stopSignal { config["StopSignal"] = .string(stopSignal) }
         if let stopTimeout { config["StopTimeout"] = .int(Int64(stopTimeout)) }
         if let hostname { config["Hostname"] = .string(hostname) }
+        var exposed: [String: JSONValue] = [:]
+        var bindings: [String: [JSONValue]] = [:]
+        for spec in expose { for key in try PortSpec.exposed(spec) { exposed[key] = .object([:]) } }
+        for spec in publish {
+            for (key, hostIP, hostPort) in try PortSpec.parse(spec) {
+                exposed[key] = .object([:])
+                bindings[key, default: []].append(.object(["HostIp": .string(hostIP), "HostPort": .string(hostPort)]))
+            }
+        }
+        if !exposed.isEmpty { config["ExposedPorts"] = .object(exposed) }
 
         var host: [String: JSONValue] = [
             "AutoRemove": .bool(autoRemove), "NetworkMode": .string(network ?? "default"), "Privileged": .bool(privileged),
@@ -74,6 +87,8 @@ struct ContainerOptions: ParsableArguments {
             "SecurityOpt": .array(try securityOpt.map(Self.securityOption)),
         ]
         if self.`init` { host["Init"] = .bool(true) }
+        if !bindings.isEmpty { host["PortBindings"] = .object(bindings.mapValues(JSONValue.array)) }
+        if publishAll { host["PublishAllPorts"] = .bool(true) }
         if let runtime { host["Runtime"] = .string(runtime) }
         if let logDriver {
             var options: [String: JSONValue] = [:]

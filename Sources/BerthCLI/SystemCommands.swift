@@ -137,7 +137,7 @@ struct ContainerGroup: ParsableCommand {
         commandName: "container", abstract: "Manage containers",
         subcommands: [ContainerList.self, Remove.self, ContainerInspect.self, Run.self, Create.self, Start.self, Stop.self,
                       Kill.self, Restart.self, Pause.self, Unpause.self, Rename.self, Wait.self, Logs.self, Exec.self, Top.self,
-                      Attach.self, Stats.self, Update.self, Copy.self, Export.self, Diff.self, Commit.self, ContainerPrune.self])
+                      Attach.self, Stats.self, Update.self, Copy.self, Export.self, Diff.self, Commit.self, ContainerPrune.self, PortCommand.self])
 }
 
 struct SystemGroup: ParsableCommand {

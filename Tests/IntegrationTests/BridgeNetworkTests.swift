@@ -114,6 +114,13 @@ struct BridgeNetworkTests {
         #expect(!Command.capture(["ss", "-ltnH", "sport = :\(port)"]).stdout.contains("\(port)"))
         #expect(daemon.docker("port", "web").stdout == "80/tcp -> 127.0.0.1:\(port)\n")
         #expect(daemon.docker("ps", "--format", "{{.Ports}}").stdout == "127.0.0.1:\(port)->80/tcp\n")
+        // berth prints what docker prints; its own -p reaches the same rules.
+        #expect(daemon.berth("ps", "--format", "{{.Ports}}").stdout == "127.0.0.1:\(port)->80/tcp\n")
+        #expect(daemon.berth("port", "web").stdout == daemon.docker("port", "web").stdout)
+        #expect(daemon.berth("port", "web", "80").stdout == "127.0.0.1:\(port)\n")
+        let berthPort = LoopbackRegistry.freePort()
+        #expect(daemon.berth("run", "-d", "--name", "bweb", "-p", "127.0.0.1:\(berthPort):80", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc").status == 0)
+        #expect(Command.capture(["curl", "-s", "--max-time", "5", "http://127.0.0.1:\(berthPort)/hostname"], timeout: 10).stdout.count == 13)
 
         // UDP: an echo server of the test's inside the container's network namespace (busybox's
         // nc has no UDP), reached through the published port; the client retries, bounded.
