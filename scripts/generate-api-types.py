@@ -26,10 +26,12 @@ DEFINITIONS = ["ContainerConfig", "HostConfig", "Resources", "HealthConfig", "Re
                "ContainerSummary", "ContainerInspectResponse", "ContainerState", "Health", "HealthcheckResult",
                "NetworkSettings", "MountPoint", "Port", "DriverData", "EventMessage", "EventActor", "ImageSummary",
                "ImageInspect", "ImageDeleteResponseItem", "ContainerCreateResponse", "ContainerWaitResponse",
-               "ContainerTopResponse"]
+               "ContainerTopResponse",
+               # Networks.
+               "Network", "IPAM", "IPAMConfig", "NetworkContainer", "NetworkCreateResponse", "NetworkCreateRequest"]
 # Definitions kept as plain JSON where a model refers to them (not served by Berth in detail, or,
 # for the image's config, already modelled by BerthImages' OCI types).
-OPAQUE = {"OCIDescriptor", "ImageManifestSummary", "Address", "ContainerWaitExitError", "ImageConfig"}
+OPAQUE = {"OCIDescriptor", "ImageManifestSummary", "Address", "ContainerWaitExitError", "ImageConfig", "ConfigReference", "PeerInfo"}
 # Objects the spec defines inline, given a name: (model, field) -> type name.
 INLINE = {
     ("HostConfig", "LogConfig"): "LogConfig",
@@ -253,7 +255,11 @@ def render(name, description, fields):
 def main():
     global DEFINITIONS_SPEC
     with open(SPEC) as spec_file:
-        definitions = yaml.safe_load(spec_file)["definitions"]
+        spec = yaml.safe_load(spec_file)
+        definitions = spec["definitions"]
+        # Request bodies the spec defines inline in a path, given a name.
+        definitions["NetworkCreateRequest"] = dict(spec["paths"]["/networks/create"]["post"]["parameters"][0]["schema"],
+                                                   description="The body of `POST /networks/create`.")
     DEFINITIONS_SPEC = definitions
     pending = []
     models = {}

@@ -18,8 +18,8 @@ public actor ContainerEngine {
     var containers: ContainerStore
     /// The shims and runtime commands that run the containers and their execs.
     nonisolated let shims: ShimSupervisor
-    /// The default bridge network (`bridge`).
-    nonisolated let bridge: BridgeNetwork
+    /// The networks: the default bridge, user-defined bridges, host and none.
+    public nonisolated let networks: NetworkService
     var exitWaiters: [ProcessKey: [ExitWaiter]] = [:]
     var removalWaiters: [String: [CheckedContinuation<Int32, Never>]] = [:]
     var pendingAttaches: [String: [AsyncThrowingStream<AttachTicket, Error>.Continuation]] = [:]
@@ -41,7 +41,8 @@ public actor ContainerEngine {
         self.events = events
         defaultSeccomp = try config.defaultSeccompProfile()
         shims = ShimSupervisor(config: config)
-        bridge = BridgeNetwork(settings: try config.bridgeSettings(), host: Netlink(try RouteNetlinkSocket()))
+        networks = try NetworkService(root: config.dataRoot + "/networks", defaultBridge: try config.bridgeSettings(),
+                                      host: Netlink(try RouteNetlinkSocket()), events: events)
         try FileManager.default.createDirectory(atPath: config.execRoot + "/shims", withIntermediateDirectories: true)
         containers = try ContainerStore(root: config.dataRoot + "/containers")
         discardOrphans(known: Set(containers.ids).union(containers.unreadable))
@@ -80,7 +81,7 @@ public actor ContainerEngine {
     /// Without live restore, containers left running by the previous daemon are killed.
     public func reconcile(liveRestore: Bool = true) async {
         for (id, record) in containers where record.state.running {
-            if let endpoint = record.endpoint { await bridge.reclaim(id, endpoint) }
+            if let endpoint = record.endpoint { await networks.reclaim(id, name: record.name, endpoint) }
             if shims.shim(id).isAlive {
                 monitor(id)
                 startHealthMonitor(id)
@@ -93,7 +94,7 @@ public actor ContainerEngine {
                 await containerExited(id)
             }
         }
-        await EngineLog.attempt("restore the published ports of running containers") { try await bridge.restore() }
+        await EngineLog.attempt("restore the published ports of running containers") { try await networks.restore() }
         await reapOrphans()
         await thawInterruptedCommits()
         for (id, record) in containers where record.state.status == .removing {
@@ -174,10 +175,10 @@ public actor ContainerEngine {
         _ = try self.config.runtimePath(runtime)
         host.runtime = runtime
         // `NetworkDisabled` (the SDK's network_disabled) is a container without networking.
-        host.networkMode = request.config.networkDisabled == true ? "none" : try networkMode(host.networkMode ?? "default")
+        host.networkMode = request.config.networkDisabled == true ? "none" : try await networkMode(host.networkMode ?? "default")
         var warnings = ConfigValidator.adaptToHost(&host)
         host.logConfig = try logConfig(host.logConfig)
-        if !(try PublishedPorts.requests(config, host)).isEmpty && host.networkMode != "bridge" {
+        if !(try PublishedPorts.requests(config, host)).isEmpty && ["host", "none"].contains(host.networkMode ?? "") {
             // dockerd's warning for host; with none there is nowhere to publish either.
             warnings.append(host.networkMode == "host" ? "Published ports are discarded when using host network mode"
                 : "Published ports are discarded when using the \(host.networkMode ?? "none") network")
@@ -258,13 +259,17 @@ public actor ContainerEngine {
         return log
     }
 
-    private func networkMode(_ requested: String) throws -> String {
+    /// `host`, `none`, or the name of a bridge network (the default, or a user-defined one,
+    /// named as the client named it).
+    private func networkMode(_ requested: String) async throws -> String {
         switch requested {
-        case "none", "host": return requested
-        case "bridge": return "bridge"
         case "", "default": return config.defaultNetwork ?? "bridge"
         default:
-            throw EngineError(.notFound, "network \(requested) not found")
+            if requested.hasPrefix("container:") {
+                throw EngineError(.badRequest, "joining another container's network (--network container:…) is not supported by Berth yet")
+            }
+            let network = try await networks.resolve(requested)
+            return network.driver == "bridge" ? requested : network.name
         }
     }
 

@@ -29,9 +29,9 @@ extension ContainerEngine {
         do {
             let spec = try await prepareRun(record, chain: image.chain)
             record.state.pid = try await shims.launch(record, spec: spec)
-            if record.networkMode == "bridge" {
-                record.endpoint = try await bridge.connect(NetworkNamespace(pid: record.state.pid), container: id, endpointName: record.name,
-                                                           ports: try PublishedPorts.requests(record.config, record.hostConfig))
+            if record.usesBridge {
+                record.endpoint = try await networks.connect(record.networkMode, container: id, name: record.name, namespace: NetworkNamespace(pid: record.state.pid),
+                                                             ports: try PublishedPorts.requests(record.config, record.hostConfig))
                 try updateHosts(record)
             }
             await handOffAttaches(id, socket: shims.shim(id).socketPath)
@@ -44,7 +44,7 @@ extension ContainerEngine {
             record.state.pid = 0
             if let endpoint = record.endpoint {
                 record.endpoint = nil
-                await EngineLog.attempt("release the network of \(record.name)") { try await bridge.disconnect(id, endpoint) }
+                await EngineLog.attempt("release the network of \(record.name)") { try await networks.disconnect(id, endpoint) }
             }
             images.snapshots.unmountContainer(id)
             let failure = Self.startFailure(error)
@@ -171,7 +171,7 @@ extension ContainerEngine {
             EngineLog.attempt("remove the bundle of \(record.name)") { try FileManager.default.removeItem(atPath: shims.bundle(id)) }
             EngineLog.attempt("record the exit of \(record.name)") { try save(record) }
         }
-        if let endpoint { await EngineLog.attempt("release the network of \(record.name)") { try await bridge.disconnect(id, endpoint) } }
+        if let endpoint { await EngineLog.attempt("release the network of \(record.name)") { try await networks.disconnect(id, endpoint) } }
         if record.state.oomKilled { await publish("oom", record) }
         await publish("die", record, extra: ["exitCode": String(record.state.exitCode)])
         for waiter in exitWaiters.removeValue(forKey: .container(id)) ?? [] { waiter.resume(record.state.exitCode) }

@@ -57,7 +57,7 @@ extension ContainerEngine {
         var endpoint = EndpointSettings()
         endpoint.nullFields = ["IPAMConfig", "Links", "Aliases", "DriverOpts", "DNSNames"]
         endpoint.macAddress = mac
-        endpoint.networkID = ""
+        endpoint.networkID = record.endpoint?.networkID ?? ""
         endpoint.endpointID = ""
         endpoint.gateway = gateway
         endpoint.ipAddress = address

@@ -59,6 +59,8 @@ public struct ContainerRecord: Codable, Sendable {
     public var imageName: String { config.image ?? image }
     public var autoRemove: Bool { hostConfig.autoRemove ?? false }
     public var networkMode: String { hostConfig.networkMode ?? "default" }
+    /// On a bridge network (the default or a user-defined one): a veth between create and start.
+    public var usesBridge: Bool { !["host", "none", "default"].contains(networkMode) && !networkMode.hasPrefix("container:") }
 }
 
 /// `State` of a container, with Docker's field names and status words.

@@ -1,7 +1,7 @@
 /// A failed engine operation: its kind (the Engine API status it maps to), the message users
 /// see, and the error underneath, if one caused it (for the daemon's log).
 public struct EngineError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Sendable { case badRequest, unauthorized, notFound, conflict, notModified, notImplemented, internalError, serviceUnavailable }
+    public enum Kind: Sendable { case badRequest, unauthorized, forbidden, notFound, conflict, notModified, notImplemented, internalError, serviceUnavailable }
 
     public let kind: Kind
     public let message: String
@@ -19,6 +19,7 @@ public struct EngineError: Error, CustomStringConvertible, Sendable {
         switch kind {
         case .badRequest: return 400
         case .unauthorized: return 401
+        case .forbidden: return 403
         case .notFound: return 404
         case .conflict: return 409
         case .notModified: return 304

@@ -153,7 +153,7 @@ struct SpecBuilder {
         switch record.networkMode {
         case "host":
             break
-        case "none", "bridge":
+        case _ where record.networkMode == "none" || record.usesBridge:
             // A bridge container's namespace gets its veth between create and start.
             namespaces.append(.init(type: .network))
         default:

@@ -11,6 +11,8 @@ public struct NetworkEndpoint: Codable, Sendable, Equatable {
     public var hostInterface: String
     /// Its published ports.
     public var ports: [PortMapping]?
+    /// The network's ID (nil: the default bridge, for records written before networks had IDs).
+    public var networkID: String?
 
     public init(address: String, prefixLength: Int, gateway: String, macAddress: String, hostInterface: String, ports: [PortMapping]) {
         self.address = address
@@ -30,13 +32,16 @@ public struct BridgeSettings: Sendable, Equatable {
     /// Where container addresses come from (`fixed-cidr`; the whole subnet by default).
     public var range: IPv4Subnet?
     public var mtu: Int?
+    /// No route out and no NAT (`--internal`).
+    public var isInternal: Bool
 
-    public init(bridge: String, subnet: IPv4Subnet, gateway: IPv4Address, range: IPv4Subnet? = nil, mtu: Int? = nil) {
+    public init(bridge: String, subnet: IPv4Subnet, gateway: IPv4Address, range: IPv4Subnet? = nil, mtu: Int? = nil, isInternal: Bool = false) {
         self.bridge = bridge
         self.subnet = subnet
         self.gateway = gateway
         self.range = range
         self.mtu = mtu
+        self.isInternal = isInternal
     }
 }
 
@@ -59,6 +64,7 @@ public actor BridgeNetwork {
         self.host = host
         pool = AddressPool(subnet: settings.subnet, range: settings.range, gateway: settings.gateway)
         table = FirewallTable(bridge: settings.bridge, subnet: settings.subnet)
+        table.isInternal = settings.isInternal
     }
 
     /// The address and ports a container held before the daemon restarted (its veth and the
@@ -109,6 +115,9 @@ public actor BridgeNetwork {
         }
         return mappings
     }
+
+    /// Creates the bridge and its table now (a user-defined network has them from its creation).
+    public func bringUp() throws { _ = try prepare() }
 
     /// Makes sure the bridge is there, up, with the gateway address, and the table is in place.
     private func prepare() throws -> Int32 {
@@ -185,7 +194,8 @@ public actor BridgeNetwork {
         try inside.addAddress(index, address, prefix: settings.subnet.prefix)
         try inside.setUp(index)
         if let loopback = try inside.linkIndex("lo") { try inside.setUp(loopback) }
-        try inside.addDefaultRoute(via: settings.gateway, link: index)
+        // An internal network has no way out: no default route.
+        if !settings.isInternal { try inside.addDefaultRoute(via: settings.gateway, link: index) }
     }
 
     /// Gives the container's address and ports back (its veth went with its namespace).

@@ -137,3 +137,31 @@ final class FakeImages: ImageBackend {
     func all() async throws -> [ImageRecord] { [] }
     var storageDriver: String { "overlay2" }
 }
+
+/// The network backend the network routes are tested over.
+final class FakeNetworks: NetworkBackend {
+    let log: CallLog
+
+    init(failing failure: (any Error)? = nil) { log = CallLog(failing: failure) }
+
+    private func called(_ call: String) throws { try log.called(call) }
+
+    func list(filters: [String: [String]]) async throws -> [Network] {
+        try called("list \(filters)")
+        var network = Network()
+        network.name = "bridge"
+        return [network]
+    }
+    func inspect(_ reference: String) async throws -> Network {
+        try called("inspect \(reference)")
+        var network = Network()
+        network.name = reference
+        return network
+    }
+    func create(_ request: NetworkCreateRequest) async throws -> String {
+        try called("create \(request.name ?? "-") subnet=\(request.ipam?.config?.first?.subnet ?? "-")")
+        return "feed"
+    }
+    func remove(_ reference: String) async throws { try called("remove \(reference)") }
+    func prune(_ filter: PruneFilter) async throws -> [String] { try called("prune"); return ["old"] }
+}

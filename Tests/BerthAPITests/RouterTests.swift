@@ -13,9 +13,10 @@ struct RouterTests {
     static let host = HostDescription(kernelVersion: "6.1.0-test", goArchitecture: "amd64", machine: "x86_64", operatingSystem: "Test OS",
                                       cgroupVersion: "1", memoryBytes: 1 << 30, cpus: 3, hostname: "testhost", engineID: "test-engine")
 
-    static func router(containers: FakeContainers = FakeContainers(), images: FakeImages = FakeImages()) -> Router {
-        Router(containers: containers, images: images, events: EventBus(), config: DaemonConfig(binaryDirectory: "/nonexistent"),
-               describeHost: { host })
+    static func router(containers: FakeContainers = FakeContainers(), images: FakeImages = FakeImages(),
+                       networks: FakeNetworks = FakeNetworks()) -> Router {
+        Router(containers: containers, images: images, networks: networks, events: EventBus(),
+               config: DaemonConfig(binaryDirectory: "/nonexistent"), describeHost: { host })
     }
 
     static func send(_ router: Router, _ method: HTTPMethod, _ uri: String, body: String = "") async -> APIResponse {
@@ -115,13 +116,30 @@ struct RouterTests {
         #expect(version.0 == 200 && version.1?["KernelVersion"]?.string == "6.1.0-test" && version.1?["ApiVersion"]?.string == Router.apiVersion)
     }
 
+    @Test("network routes: list with filters, create from the typed body, inspect, remove, prune; 403 and 409 pass through")
+    func networkRoutes() async {
+        let networks = FakeNetworks()
+        let router = Self.router(networks: networks)
+        let listed = Self.answer(await Self.send(router, .GET, "/networks?filters=%7B%22driver%22%3A%5B%22bridge%22%5D%7D"))
+        #expect(listed.0 == 200 && listed.1?.array?.first?["Name"]?.string == "bridge")
+        let created = Self.answer(await Self.send(router, .POST, "/v1.45/networks/create", body: #"{"Name":"app","IPAM":{"Config":[{"Subnet":"10.9.0.0/24"}]}}"#))
+        #expect(created.0 == 201 && created.1?["Id"]?.string == "feed" && created.1?["Warning"]?.string == "")
+        #expect(Self.answer(await Self.send(router, .GET, "/networks/app")).1?["Name"]?.string == "app")
+        #expect(Self.answer(await Self.send(router, .DELETE, "/networks/app")).0 == 204)
+        #expect(Self.answer(await Self.send(router, .POST, "/networks/prune")).1?["NetworksDeleted"] == .array([.string("old")]))
+        #expect(Self.answer(await Self.send(router, .POST, "/networks/create", body: "[1]")).0 == 400)
+        #expect(networks.log.all == [#"list ["driver": ["bridge"]]"#, "create app subnet=10.9.0.0/24", "inspect app", "remove app", "prune"])
+        let refusing = Self.router(networks: FakeNetworks(failing: EngineError(.forbidden, "bridge is a pre-defined network and cannot be removed")))
+        #expect(Self.answer(await Self.send(refusing, .DELETE, "/networks/bridge")).0 == 403)
+    }
+
     @Test("paths without a route: 404, Berth's 501 for areas it does not serve yet, dockerd's swarm answers")
     func unrouted() async {
         let router = Self.router()
         #expect(Self.answer(await Self.send(router, .GET, "/nothing")).0 == 404)
         #expect(Self.answer(await Self.send(router, .PUT, "/containers/json")).0 == 404)
-        let networks = Self.answer(await Self.send(router, .POST, "/networks/create"))
-        #expect(networks.0 == 501 && networks.1?["message"]?.string == "/networks is not supported by Berth yet")
+        let volumes = Self.answer(await Self.send(router, .POST, "/volumes/create"))
+        #expect(volumes.0 == 501 && volumes.1?["message"]?.string == "/volumes is not supported by Berth yet")
         #expect(Self.answer(await Self.send(router, .GET, "/swarm")).0 == 503)
         #expect(Self.answer(await Self.send(router, .GET, "/_ping")).0 == 200)
         #expect(Self.answer(await Self.send(router, .HEAD, "/_ping")).0 == 200)

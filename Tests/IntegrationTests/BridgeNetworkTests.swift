@@ -30,6 +30,7 @@ struct BridgeNetworkTests {
         func tearDown() -> String {
             let ids = daemon.docker("ps", "-aq").stdout.split(separator: "\n").map(String.init)
             if !ids.isEmpty { daemon.docker(["rm", "-f"] + ids) }
+            daemon.docker("network", "prune", "-f")
             var attached = ""
             _ = Command.eventually(timeout: 10) {
                 attached = Command.capture(["ip", "-br", "link", "show", "master", bridge]).stdout
@@ -161,6 +162,61 @@ struct BridgeNetworkTests {
         // A bad spec is refused at create, with dockerd's words.
         let bad = daemon.api("POST", "/v1.50/containers/create", body: #"{"Image":"busybox","HostConfig":{"PortBindings":{"80/bogus":[{"HostPort":"1"}]}}}"#)
         #expect(bad.status == 400 && bad.body.contains("invalid proto: bogus"), "\(bad.body)")
+    }
+
+    @Test func userNetworksConnectTheirContainersAndKeepOthersOut() throws {
+        let net = try BridgeDaemon("usernet")
+        defer { net.tearDown() }
+        let daemon = net.daemon
+        let second = Int.random(in: 200...250), third = Int.random(in: 0...250)
+        let front = "10.\(second).\(third)", back = "10.\(second).\(third + 1)"
+        #expect(daemon.docker("network", "create", "--subnet", front + ".0/24", "front").status == 0)
+        let sdk = daemon.python("""
+            import docker.types
+            ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet='\(back).0/24', gateway='\(back).254')])
+            n = client.networks.create('back', driver='bridge', ipam=ipam, labels={'tier': 'db'})
+            print(n.attrs['IPAM']['Config'][0]['Gateway'])
+            """)
+        #expect(sdk.stdout == "\(back).254\n", "\(sdk.stderr)")
+        let listed = daemon.docker("network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}").stdout
+        #expect(listed.split(separator: "\n").sorted() == ["back bridge local", "bridge bridge local", "front bridge local", "host host local", "none null local"], "\(listed)")
+        #expect(daemon.docker("network", "ls", "-q", "--filter", "label=tier=db").stdout.count == 13)
+
+        #expect(daemon.docker("run", "-d", "--name", "web", "--network", "front", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc").status == 0)
+        #expect(daemon.docker("run", "-d", "--name", "db", "--network", "back", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc").status == 0)
+        let webIP = daemon.docker("inspect", "-f", "{{.NetworkSettings.Networks.front.IPAddress}}", "web").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let dbIP = daemon.docker("inspect", "-f", "{{.NetworkSettings.Networks.back.IPAddress}}", "db").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(webIP == front + ".2" && dbIP == back + ".1", "\(webIP) \(dbIP)")
+        // On its own network a container reaches the others; across networks it does not.
+        let same = daemon.docker("run", "--rm", "--network", "front", "busybox", "wget", "-qO-", "http://\(webIP)/hostname")
+        #expect(same.status == 0 && same.stdout.count == 13, "\(same.stderr)")
+        let across = daemon.docker("run", "--rm", "--network", "front", "busybox", "ping", "-c", "1", "-W", "1", dbIP)
+        #expect(across.status != 0, "\(across.stdout)")
+        // inspect lists the attached containers; a network in use cannot go.
+        let members = daemon.docker("network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}", "front").stdout
+        #expect(members == "web \(webIP)/24\n", "\(members)")
+        let busy = daemon.docker("network", "rm", "front")
+        #expect(busy.status != 0 && busy.stderr.contains("has active endpoints"), "\(busy.stderr)")
+
+        // Bad input: dockerd's answers, and nothing is made.
+        let overlap = daemon.docker("network", "create", "--subnet", front + ".128/25", "overlap")
+        #expect(overlap.status != 0 && overlap.stderr.contains("Pool overlaps with other one on this address space"), "\(overlap.stderr)")
+        #expect(daemon.docker("network", "create", "--subnet", "10.1.2.300/24", "badcidr").stderr.contains("invalid subnet"))
+        // (The docker CLI checks a gateway itself; other clients rely on the daemon.)
+        let badGateway = daemon.api("POST", "/v1.50/networks/create", body: #"{"Name":"badgw","IPAM":{"Config":[{"Subnet":"10.77.0.0/24","Gateway":"10.78.0.1"}]}}"#)
+        #expect(badGateway.status == 400 && badGateway.body.contains("invalid gateway 10.78.0.1"), "\(badGateway.body)")
+        #expect(daemon.docker("network", "create", "front").stderr.contains("network with name front already exists"))
+        #expect(daemon.docker("network", "create", "-d", "overlay", "ovl").status != 0)
+        #expect(daemon.docker("network", "rm", "bridge").stderr.contains("bridge is a pre-defined network and cannot be removed"))
+        #expect(daemon.docker("network", "ls", "-q").stdout.split(separator: "\n").count == 5)
+
+        // Removed when its containers have gone: the bridge goes with it.
+        let bridge = "br-" + daemon.docker("network", "inspect", "-f", "{{.Id}}", "front").stdout.prefix(12)
+        #expect(Command.capture(["ip", "link", "show", bridge]).status == 0)
+        #expect(daemon.docker("rm", "-f", "web").status == 0)
+        #expect(daemon.docker("network", "rm", "front").status == 0)
+        #expect(Command.capture(["ip", "link", "show", bridge]).status != 0)
+        #expect(!Command.capture(["nft", "list", "tables"]).stdout.contains(bridge))
     }
 
     @Test func aDaemonRestartKeepsRunningContainersConnected() throws {

@@ -1,0 +1,260 @@
+import BerthAPITypes
+import BerthNetwork
+import BerthSystem
+import Foundation
+
+/// The daemon's networks: the predefined `bridge`, `host` and `none`, and user-defined bridge
+/// networks, each stored as a file (`DATA/networks/<id>.json`, written by rename) and served by
+/// a `BridgeNetwork`; and which containers are attached to which, for inspect and removal.
+public actor NetworkService {
+    struct Attachment: Sendable {
+        var name: String
+        var endpoint: NetworkEndpoint
+    }
+
+    private let root: String
+    private let host: Netlink
+    let events: EventBus
+    private var definitions: [String: NetworkDefinition] = [:]
+    private var bridges: [String: BridgeNetwork] = [:]
+    private var attachments: [String: [String: Attachment]] = [:]
+    let defaultSettings: BridgeSettings
+
+    init(root: String, defaultBridge: BridgeSettings, host: Netlink, events: EventBus) throws {
+        self.root = root
+        self.host = host
+        self.events = events
+        defaultSettings = defaultBridge
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        for file in SmallFile.list(root) where file.hasSuffix(".json") {
+            guard let data = FileManager.default.contents(atPath: root + "/" + file),
+                  let definition = try? JSONDecoder().decode(NetworkDefinition.self, from: data) else {
+                EngineLog.logger.warning("network file \(root)/\(file) does not read: ignored")
+                continue
+            }
+            definitions[definition.id] = definition
+        }
+        // The predefined networks keep their IDs across restarts, as dockerd's do.
+        for (name, driver) in [("bridge", "bridge"), ("host", "host"), ("none", "null")] where !definitions.values.contains(where: { $0.name == name }) {
+            var definition = NetworkDefinition(id: ContainerRecord.newID(), name: name, driver: driver, created: Date().rfc3339Nano, predefined: true)
+            if name == "bridge" {
+                definition.subnet = defaultBridge.subnet.description
+                definition.gateway = defaultBridge.gateway.description
+                definition.ipRange = defaultBridge.range?.description
+                definition.bridge = defaultBridge.bridge
+                definition.options = ["com.docker.network.bridge.default_bridge": "true", "com.docker.network.bridge.name": defaultBridge.bridge]
+            }
+            try Self.write(definition, under: root)
+            definitions[definition.id] = definition
+        }
+        for definition in definitions.values where definition.driver == "bridge" {
+            bridges[definition.id] = BridgeNetwork(settings: try Self.settings(definition, defaultBridge: defaultBridge), host: host)
+        }
+    }
+
+    private static func settings(_ definition: NetworkDefinition, defaultBridge: BridgeSettings) throws -> BridgeSettings {
+        if definition.predefined { return defaultBridge }
+        guard let subnet = definition.subnet.flatMap(IPv4Subnet.init), let gateway = definition.gateway.flatMap(IPv4Address.init),
+              let bridge = definition.bridge else {
+            throw EngineError(.internalError, "network \(definition.name) is stored without its subnet, gateway or bridge")
+        }
+        return BridgeSettings(bridge: bridge, subnet: subnet, gateway: gateway, range: definition.ipRange.flatMap(IPv4Subnet.init),
+                              mtu: definition.options["com.docker.network.driver.mtu"].flatMap { Int($0) }, isInternal: definition.isInternal)
+    }
+
+    private static func write(_ definition: NetworkDefinition, under root: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        try SmallFile.writeAtomically(root + "/\(definition.id).json", Array(try encoder.encode(definition)), durability: .immediate)
+    }
+
+    // MARK: Lookup
+
+    /// A network by name, full ID or unique ID prefix, as dockerd resolves it.
+    public func resolve(_ reference: String) throws -> NetworkDefinition {
+        if let byID = definitions[reference] { return byID }
+        if let byName = definitions.values.first(where: { $0.name == reference }) { return byName }
+        let matches = definitions.values.filter { $0.id.hasPrefix(reference) }
+        if matches.count == 1, !reference.isEmpty { return matches[0] }
+        if matches.count > 1 { throw EngineError(.badRequest, "network \(reference) is ambiguous (\(matches.count) matches found based on ID prefix)") }
+        throw EngineError(.notFound, "network \(reference) not found")
+    }
+
+    public func all() -> [NetworkDefinition] { definitions.values.sorted { $0.created < $1.created } }
+
+    // MARK: Create, remove
+
+    /// `POST /networks/create`: a bridge network with a subnet of its own (the one asked for,
+    /// or the next free default pool), its Linux bridge up with the gateway address.
+    func createNetwork(_ request: NetworkCreateRequest) async throws -> NetworkDefinition {
+        guard let name = request.name, !name.isEmpty else { throw EngineError(.badRequest, "network name must not be empty") }
+        if definitions.values.contains(where: { $0.name == name }) {
+            throw EngineError(.conflict, "network with name \(name) already exists")
+        }
+        let driver = request.driver.flatMap { $0.isEmpty ? nil : $0 } ?? "bridge"
+        guard driver == "bridge" else {
+            if ["host", "null"].contains(driver) { throw EngineError(.forbidden, "only one instance of \"\(driver)\" network is allowed") }
+            throw EngineError(.notFound, "plugin \"\(driver)\" not found")
+        }
+        if request.enableIPv6 == true { throw EngineError(.badRequest, "IPv6 networks are not supported by Berth yet (EnableIPv6)") }
+        for field in ["Ingress", "ConfigOnly", "ConfigFrom", "Scope"] where request.json[field].map({ !$0.isNull && $0 != .bool(false) && $0 != .string("") && $0 != .string("local") }) ?? false {
+            throw EngineError(.badRequest, "\(field) is not supported by Berth (NetworkCreateRequest.\(field))")
+        }
+        let configs = request.ipam?.config ?? []
+        guard configs.count <= 1 else { throw EngineError(.badRequest, "more than one IPv4 subnet is not supported by Berth yet (IPAM.Config)") }
+        if let ipamDriver = request.ipam?.driver, !["", "default"].contains(ipamDriver) {
+            throw EngineError(.badRequest, "IPAM driver \(ipamDriver) is not supported by Berth")
+        }
+        let taken = definitions.values.compactMap { $0.subnet.flatMap(IPv4Subnet.init) } + ((try? host.routes()) ?? [])
+        let subnet: IPv4Subnet
+        var gateway: IPv4Address?
+        var range: IPv4Subnet?
+        if let config = configs.first, let text = config.subnet {
+            guard let parsed = IPv4Subnet(text) else {
+                throw EngineError(.badRequest, text.contains(":") ? "IPv6 subnets are not supported by Berth yet" : "invalid subnet \(text): use an IPv4 CIDR such as 10.1.0.0/24")
+            }
+            guard parsed.prefix <= 30 else { throw EngineError(.badRequest, "subnet \(text) is too small: a /30 at least") }
+            let network = definitions.values.first { $0.subnet.flatMap(IPv4Subnet.init)?.overlaps(parsed) ?? false }
+            if let network { throw EngineError(.forbidden, "invalid pool request: Pool overlaps with other one on this address space (network \(network.name))") }
+            subnet = parsed
+            if let text = config.gateway, !text.isEmpty {
+                guard let address = IPv4Address(text), parsed.contains(address), address != parsed.network, address != parsed.broadcast else {
+                    throw EngineError(.badRequest, "invalid gateway \(text): an address inside \(parsed)")
+                }
+                gateway = address
+            }
+            if let text = config.ipRange, !text.isEmpty {
+                guard let parsed = IPv4Subnet(text), subnet.contains(parsed.network), parsed.prefix >= subnet.prefix else {
+                    throw EngineError(.badRequest, "invalid ip range \(text): a subnet inside \(subnet)")
+                }
+                range = parsed
+            }
+            if !(config.auxiliaryAddresses ?? [:]).isEmpty { throw EngineError(.badRequest, "--aux-address is not supported by Berth yet (IPAM.Config.AuxiliaryAddresses)") }
+        } else {
+            if let config = configs.first, config.gateway != nil || config.ipRange != nil {
+                throw EngineError(.badRequest, "a gateway or an IP range needs a subnet")
+            }
+            guard let next = SubnetChooser.next(avoiding: taken) else {
+                throw EngineError(.forbidden, "all predefined address pools have been fully subnetted")
+            }
+            subnet = next
+        }
+        let id = ContainerRecord.newID()
+        var options = request.options ?? [:]
+        let bridgeName = options["com.docker.network.bridge.name"] ?? "br-" + id.prefix(12)
+        options["com.docker.network.bridge.name"] = nil
+        for key in options.keys where !["com.docker.network.driver.mtu"].contains(key) {
+            throw EngineError(.badRequest, "network option \(key) is not supported by Berth yet")
+        }
+        let definition = NetworkDefinition(id: id, name: name, driver: "bridge", created: Date().rfc3339Nano, subnet: subnet.description,
+                                           gateway: (gateway ?? IPv4Address(subnet.network.value + 1)).description, ipRange: range?.description,
+                                           bridge: bridgeName, isInternal: request.`internal` ?? false, attachable: request.attachable ?? false,
+                                           labels: request.labels ?? [:], options: request.options ?? [:])
+        let bridge = BridgeNetwork(settings: try Self.settings(definition, defaultBridge: defaultSettings), host: host)
+        do { try await bridge.bringUp() } catch {
+            try? await bridge.tearDown()
+            throw EngineError(.internalError, "create the bridge of network \(name): \(error)", cause: error)
+        }
+        do { try Self.write(definition, under: root) } catch {
+            try? await bridge.tearDown()
+            throw error
+        }
+        definitions[id] = definition
+        bridges[id] = bridge
+        return definition
+    }
+
+    /// `DELETE /networks/{id}`: refused for the predefined ones and while containers are attached.
+    func removeNetwork(_ reference: String) async throws -> NetworkDefinition {
+        let definition = try resolve(reference)
+        if definition.predefined {
+            throw EngineError(.forbidden, "\(definition.name) is a pre-defined network and cannot be removed")
+        }
+        if let attached = attachments[definition.id], !attached.isEmpty {
+            throw EngineError(.forbidden, "error while removing network: network \(definition.name) id \(definition.id) has active endpoints")
+        }
+        if let bridge = bridges[definition.id] { try await bridge.tearDown() }
+        unlink(root + "/\(definition.id).json")
+        definitions[definition.id] = nil
+        bridges[definition.id] = nil
+        attachments[definition.id] = nil
+        return definition
+    }
+
+    // MARK: Containers
+
+    /// Connects a container to the bridge network `reference` (at its start).
+    func connect(_ reference: String, container: String, name: String, namespace: NetworkNamespace, ports: [PortRequest]) async throws -> NetworkEndpoint {
+        let definition = try resolve(reference)
+        guard let bridge = bridges[definition.id] else { throw EngineError(.badRequest, "network \(definition.name) has no bridge to connect to") }
+        var endpoint = try await bridge.connect(namespace, container: container, endpointName: name, ports: ports)
+        endpoint.networkID = definition.id
+        attachments[definition.id, default: [:]][container] = Attachment(name: name, endpoint: endpoint)
+        return endpoint
+    }
+
+    func disconnect(_ container: String, _ endpoint: NetworkEndpoint) async throws {
+        let id = endpoint.networkID ?? defaultBridgeID
+        attachments[id]?[container] = nil
+        try await bridges[id]?.disconnect(container, endpoint)
+    }
+
+    /// After a daemon restart: what the running containers hold.
+    func reclaim(_ container: String, name: String, _ endpoint: NetworkEndpoint) async {
+        let id = endpoint.networkID ?? defaultBridgeID
+        attachments[id, default: [:]][container] = Attachment(name: name, endpoint: endpoint)
+        await bridges[id]?.reclaim(container, endpoint)
+    }
+
+    func restore() async throws {
+        for bridge in bridges.values { try await bridge.restore() }
+    }
+
+    func attachedCount(_ id: String) -> Int { attachments[id]?.count ?? 0 }
+
+    private var defaultBridgeID: String { definitions.values.first { $0.predefined && $0.name == "bridge" }?.id ?? "" }
+
+    // MARK: API
+
+    /// The API's network object, with its attached containers.
+    public func model(_ definition: NetworkDefinition) -> Network {
+        var network = Network()
+        network.name = definition.name
+        network.id = definition.id
+        network.created = definition.created
+        network.scope = "local"
+        network.driver = definition.driver
+        network.enableIPv4 = definition.driver == "bridge"
+        network.enableIPv6 = false
+        var ipam = IPAM()
+        ipam.driver = "default"
+        ipam.options = [:]
+        if let subnet = definition.subnet {
+            var config = IPAMConfig()
+            config.subnet = subnet
+            config.gateway = definition.gateway
+            config.ipRange = definition.ipRange
+            ipam.config = [config]
+        } else {
+            ipam.config = []
+        }
+        network.ipam = ipam
+        network.`internal` = definition.isInternal
+        network.attachable = definition.attachable
+        network.ingress = false
+        network.configFrom = .object(["Network": .string("")])
+        network.configOnly = false
+        network.containers = (attachments[definition.id] ?? [:]).mapValues { attachment in
+            var container = NetworkContainer()
+            container.name = attachment.name
+            container.endpointID = ""
+            container.macAddress = attachment.endpoint.macAddress
+            container.ipv4Address = "\(attachment.endpoint.address)/\(attachment.endpoint.prefixLength)"
+            container.ipv6Address = ""
+            return container
+        }
+        network.options = definition.options
+        network.labels = definition.labels
+        return network
+    }
+}
