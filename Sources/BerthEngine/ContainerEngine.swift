@@ -42,7 +42,7 @@ public actor ContainerEngine {
         defaultSeccomp = try config.defaultSeccompProfile()
         shims = ShimSupervisor(config: config)
         networks = try NetworkService(root: config.dataRoot + "/networks", defaultBridge: try config.bridgeSettings(),
-                                      host: Netlink(try RouteNetlinkSocket()), events: events)
+                                      host: Netlink(try RouteNetlinkSocket()), events: events, upstreams: config.upstreamResolvers())
         try FileManager.default.createDirectory(atPath: config.execRoot + "/shims", withIntermediateDirectories: true)
         containers = try ContainerStore(root: config.dataRoot + "/containers")
         discardOrphans(known: Set(containers.ids).union(containers.unreadable))
@@ -81,7 +81,7 @@ public actor ContainerEngine {
     /// Without live restore, containers left running by the previous daemon are killed.
     public func reconcile(liveRestore: Bool = true) async {
         for (id, record) in containers where record.state.running {
-            if let endpoint = record.endpoint { await networks.reclaim(id, name: record.name, endpoint) }
+            if let endpoint = record.endpoint { await networks.reclaim(id, name: record.name, pid: record.state.pid, endpoint) }
             if shims.shim(id).isAlive {
                 monitor(id)
                 startHealthMonitor(id)
@@ -177,6 +177,9 @@ public actor ContainerEngine {
         // `NetworkDisabled` (the SDK's network_disabled) is a container without networking.
         host.networkMode = request.config.networkDisabled == true ? "none" : try await networkMode(host.networkMode ?? "default")
         var warnings = ConfigValidator.adaptToHost(&host)
+        if !(host.dns ?? []).isEmpty, !["host", "none", "bridge"].contains(host.networkMode ?? "") {
+            throw EngineError(.badRequest, "--dns on a user-defined network is not supported by Berth yet: its containers use the embedded DNS (HostConfig.Dns)")
+        }
         host.logConfig = try logConfig(host.logConfig)
         if !(try PublishedPorts.requests(config, host)).isEmpty && ["host", "none"].contains(host.networkMode ?? "") {
             // dockerd's warning for host; with none there is nowhere to publish either.
@@ -297,8 +300,16 @@ public actor ContainerEngine {
         let hostname = Self.hostname(record)
         let hostNetwork = record.networkMode == "host"
         let host = record.hostConfig
-        let resolv = EtcFiles.resolvConf((try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? "",
-                                         dns: host.dns ?? [], search: host.dnsSearch ?? [], options: host.dnsOptions ?? [])
+        let hostResolv = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+        let resolv: String
+        if record.usesBridge && record.networkMode != "bridge" {
+            // A user-defined network's containers ask the embedded DNS, which knows their names.
+            resolv = EtcFiles.resolvConf(hostResolv, dns: [NetworkService.dnsAddress.description], search: host.dnsSearch ?? [],
+                                         options: ["ndots:0"] + (host.dnsOptions ?? []))
+        } else {
+            resolv = EtcFiles.resolvConf(hostResolv, dns: (host.dns ?? []).isEmpty ? config.dns : host.dns ?? [], search: host.dnsSearch ?? [],
+                                         options: host.dnsOptions ?? [])
+        }
         try BackgroundSync.shared.writeAtomically(record.hostnamePath, Array((hostNetwork ? ProcessInfo.processInfo.hostName : hostname).utf8 + [10]))
         try BackgroundSync.shared.writeAtomically(record.hostsPath, Array(try Self.hosts(record).utf8))
         try BackgroundSync.shared.writeAtomically(record.resolvConfPath, Array(resolv.utf8))

@@ -29,6 +29,9 @@ public struct DaemonConfig: Sendable {
     public var fixedCIDR: String?
     /// dockerd's `mtu` for the default bridge.
     public var mtu: Int?
+    /// dockerd's `dns`: the resolvers containers use (and the embedded DNS forwards to);
+    /// the host's, without loopback ones, when empty.
+    public var dns: [String] = []
     public var logOpts: [String: String] = [:]
     public var liveRestore = true
     /// `seccomp-profile`: `builtin` (Berth's default profile), `unconfined`, or a profile file in Docker's format.
@@ -62,7 +65,7 @@ public struct DaemonConfig: Sendable {
         "data-root", "exec-root", "hosts", "group", "registry-mirrors", "insecure-registries", "default-runtime", "runtimes",
         "log-driver", "log-opts", "live-restore", "default-ulimits", "max-concurrent-downloads", "debug", "tlsverify",
         "tlscacert", "tlscert", "tlskey", "tls", "storage-driver", "default-network", "init", "seccomp-profile",
-        "start-timeout", "log-level", "bridge", "bip", "fixed-cidr", "mtu",
+        "start-timeout", "log-level", "bridge", "bip", "fixed-cidr", "mtu", "dns",
     ]
 
     /// Lays the keys of a daemon.json over this configuration; unknown keys and wrong types are refused
@@ -106,6 +109,12 @@ public struct DaemonConfig: Sendable {
         if let value = try string("bridge") { bridge = value }
         if let value = try string("bip") { bip = value }
         if let value = try string("fixed-cidr") { fixedCIDR = value }
+        if let value = try strings("dns") {
+            for server in value where IPv4Address(server) == nil {
+                throw EngineError(.badRequest, "\(path): \"dns\": \(server) is not an IPv4 address")
+            }
+            dns = value
+        }
         if let value = object["mtu"] {
             guard let size = value.int, (68...65535).contains(size) else { throw EngineError(.badRequest, "\(path): \"mtu\" must be a number from 68 to 65535") }
             mtu = Int(size)
@@ -174,6 +183,18 @@ public struct DaemonConfig: Sendable {
             throw EngineError(.badRequest, "default-network must be bridge, none or host, not \(mode)")
         }
         _ = try bridgeSettings()
+    }
+
+    /// Where the embedded DNS sends the names it does not know: `dns`, else the host's
+    /// resolvers (a loopback one would be the container's own loopback inside it).
+    public func upstreamResolvers() -> [IPv4Address] {
+        if !dns.isEmpty { return dns.compactMap(IPv4Address.init) }
+        let text = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line -> IPv4Address? in
+            let words = line.split(whereSeparator: \.isWhitespace)
+            guard words.count >= 2, words[0] == "nameserver", let address = IPv4Address(String(words[1])), address.value >> 24 != 127 else { return nil }
+            return address
+        }
     }
 
     /// The default bridge network's settings from `bridge`, `bip`, `fixed-cidr` and `mtu`.

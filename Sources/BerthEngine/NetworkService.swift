@@ -19,11 +19,14 @@ public actor NetworkService {
     private var bridges: [String: BridgeNetwork] = [:]
     private var attachments: [String: [String: Attachment]] = [:]
     let defaultSettings: BridgeSettings
+    /// 127.0.0.11 in the containers of user-defined networks.
+    let dns: EmbeddedDNS
 
-    init(root: String, defaultBridge: BridgeSettings, host: Netlink, events: EventBus) throws {
+    init(root: String, defaultBridge: BridgeSettings, host: Netlink, events: EventBus, upstreams: [IPv4Address]) throws {
         self.root = root
         self.host = host
         self.events = events
+        dns = try EmbeddedDNS(upstreams: upstreams)
         defaultSettings = defaultBridge
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         for file in SmallFile.list(root) where file.hasSuffix(".json") {
@@ -190,20 +193,45 @@ public actor NetworkService {
         var endpoint = try await bridge.connect(namespace, container: container, endpointName: name, ports: ports)
         endpoint.networkID = definition.id
         attachments[definition.id, default: [:]][container] = Attachment(name: name, endpoint: endpoint)
+        if !definition.predefined {
+            do { try serveNames(definition, container: container, name: name, endpoint: endpoint, namespace: namespace) } catch {
+                try? await disconnect(container, endpoint)
+                throw error
+            }
+        }
         return endpoint
     }
+
+    /// The embedded DNS for a container on a user-defined network: its names (name, short ID)
+    /// on that network, and a socket at 127.0.0.11:53 in its namespace.
+    private func serveNames(_ definition: NetworkDefinition, container: String, name: String, endpoint: NetworkEndpoint,
+                            namespace: NetworkNamespace) throws {
+        guard let address = IPv4Address(endpoint.address) else { return }
+        dns.add(EmbeddedDNS.Member(container: container, network: definition.name, names: [name, String(container.prefix(12))], address: address))
+        let socket = try namespace.udpSocket(bindingTo: Self.dnsAddress, port: 53)
+        dns.serve(socket, for: container)
+    }
+
+    public static let dnsAddress = IPv4Address(127 << 24 | 11)
 
     func disconnect(_ container: String, _ endpoint: NetworkEndpoint) async throws {
         let id = endpoint.networkID ?? defaultBridgeID
         attachments[id]?[container] = nil
+        dns.remove(container: container)
         try await bridges[id]?.disconnect(container, endpoint)
     }
 
     /// After a daemon restart: what the running containers hold.
-    func reclaim(_ container: String, name: String, _ endpoint: NetworkEndpoint) async {
+    func reclaim(_ container: String, name: String, pid: Int32, _ endpoint: NetworkEndpoint) async {
         let id = endpoint.networkID ?? defaultBridgeID
         attachments[id, default: [:]][container] = Attachment(name: name, endpoint: endpoint)
         await bridges[id]?.reclaim(container, endpoint)
+        // The previous daemon's DNS socket went with it: a new one, in the same namespace.
+        if let definition = definitions[id], !definition.predefined, pid > 0 {
+            EngineLog.attempt("serve names to \(name) again") {
+                try serveNames(definition, container: container, name: name, endpoint: endpoint, namespace: NetworkNamespace(pid: pid))
+            }
+        }
     }
 
     func restore() async throws {

@@ -19,7 +19,9 @@ struct BridgeNetworkTests {
             bridge = "bt" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
             subnet = "10.\(second).\(third)"
             gateway = subnet + ".1"
-            let settings = #"{"bridge": "\#(bridge)", "bip": "\#(gateway)/24"}"#
+            // "dns": no name a test's container asks leaves the machine; 127.0.0.2 is where the
+            // DNS test runs its fake upstream resolver.
+            let settings = #"{"bridge": "\#(bridge)", "bip": "\#(gateway)/24", "dns": ["127.0.0.2"]}"#
             daemon = try DaemonHarness(name, daemonJSON: { _ in settings }, defaultNetwork: nil)
         }
 
@@ -217,6 +219,53 @@ struct BridgeNetworkTests {
         #expect(daemon.docker("network", "rm", "front").status == 0)
         #expect(Command.capture(["ip", "link", "show", bridge]).status != 0)
         #expect(!Command.capture(["nft", "list", "tables"]).stdout.contains(bridge))
+    }
+
+    @Test func containersOnAUserNetworkFindEachOtherByName() throws {
+        let net = try BridgeDaemon("dns")
+        defer { net.tearDown() }
+        let daemon = net.daemon
+        let second = Int.random(in: 200...250), third = Int.random(in: 0...250)
+        #expect(daemon.docker("network", "create", "--subnet", "10.\(second).\(third).0/24", "app").status == 0)
+        #expect(daemon.docker("network", "create", "--subnet", "10.\(second).\(third + 1).0/24", "other").status == 0)
+        #expect(daemon.docker("run", "-d", "--name", "web", "--network", "app", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc").status == 0)
+        #expect(daemon.docker("run", "-d", "--name", "hidden", "--network", "other", "busybox", "sleep", "60").status == 0)
+        let webIP = daemon.docker("inspect", "-f", "{{.NetworkSettings.Networks.app.IPAddress}}", "web").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // By name, by name.network, by short ID; the resolver is 127.0.0.11.
+        let byName = daemon.docker("run", "--rm", "--network", "app", "busybox", "sh", "-c",
+                                   "cat /etc/resolv.conf; wget -qO- http://web/hostname; nslookup web.app; ping -c1 -W2 web >/dev/null && echo pinged")
+        #expect(byName.stdout.contains("nameserver 127.0.0.11") && byName.stdout.contains("options ndots:0"), "\(byName.stdout)")
+        #expect(byName.stdout.contains("Address: \(webIP)") && byName.stdout.hasSuffix("pinged\n"), "\(byName.stdout)\(byName.stderr)")
+        let id = daemon.docker("inspect", "-f", "{{.Id}}", "web").stdout.prefix(12)
+        #expect(daemon.docker("run", "--rm", "--network", "app", "busybox", "nslookup", String(id)).stdout.contains(webIP))
+        // A name on another network is not this network's: it goes upstream, which does not know it.
+        let hidden = daemon.docker("run", "--rm", "--network", "app", "busybox", "nslookup", "hidden")
+        #expect(hidden.status != 0 && !hidden.stdout.contains("Address: 10."), "\(hidden.stdout)")
+        // Other names go to the upstream resolvers: here a fake one of the test's on 127.0.0.2:53.
+        let upstream = try PythonServer { port in
+            """
+            import socket, threading, http.server
+            def answer():
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.2", 53))
+                while True:
+                    q, peer = s.recvfrom(512)
+                    end = q.index(0, 12) + 5
+                    a = q[:2] + b"\\x81\\x80" + q[4:6] + b"\\x00\\x01\\x00\\x00\\x00\\x00" + q[12:end]
+                    a += b"\\xc0\\x0c\\x00\\x01\\x00\\x01\\x00\\x00\\x00\\x3c\\x00\\x04" + bytes([192, 0, 2, 99])
+                    s.sendto(a, peer)
+            threading.Thread(target=answer, daemon=True).start()
+            http.server.HTTPServer(("127.0.0.1", \(port)), http.server.BaseHTTPRequestHandler).serve_forever()
+            """
+        }
+        defer { upstream.stop() }
+        let forwarded = daemon.docker("run", "--rm", "--network", "app", "busybox", "nslookup", "outside.test")
+        #expect(forwarded.stdout.contains("Address: 192.0.2.99"), "\(forwarded.stdout)\(forwarded.stderr)")
+        // After a daemon crash and restart, the running container is found by name again.
+        daemon.kill9()
+        try daemon.start()
+        #expect(daemon.docker("run", "--rm", "--network", "app", "busybox", "wget", "-qO-", "http://web/hostname").stdout.count == 13)
+        // The default bridge has no embedded DNS, as in Docker.
+        #expect(!daemon.docker("run", "--rm", "busybox", "cat", "/etc/resolv.conf").stdout.contains("127.0.0.11"))
     }
 
     @Test func aDaemonRestartKeepsRunningContainersConnected() throws {

@@ -1,0 +1,185 @@
+import BerthSystem
+import Foundation
+import Glibc
+import Synchronization
+
+/// Docker's embedded DNS for user-defined networks: each container on one gets a UDP socket at
+/// 127.0.0.11:53 inside its namespace, opened by berthd and served by one thread of berthd's for
+/// all containers. A name (container name, alias, short ID) resolves to the addresses of the
+/// containers on the asker's networks only, in turn (round robin); a reverse lookup of such an
+/// address to its name; anything else is forwarded to the upstream resolvers, all at once, and
+/// the first answer wins (a dead upstream never stalls a lookup). Without upstreams it is
+/// NXDOMAIN at once.
+public final class EmbeddedDNS: Sendable {
+    /// A container's entry on one network.
+    public struct Member: Sendable, Equatable {
+        public var container: String
+        public var network: String
+        public var names: [String]
+        public var address: IPv4Address
+
+        public init(container: String, network: String, names: [String], address: IPv4Address) {
+            self.container = container
+            self.network = network
+            self.names = names.map { $0.lowercased() }
+            self.address = address
+        }
+    }
+
+    private struct State {
+        var members: [Member] = []
+        /// The serving socket of each container, and back.
+        var sockets: [Int32: String] = [:]
+        var rotation = 0
+    }
+
+    private let state = Mutex(State())
+    private let upstreams: [IPv4Address]
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+
+    /// `upstreams`: where names the networks do not know are asked (port 53).
+    public init(upstreams: [IPv4Address]) throws {
+        self.upstreams = upstreams
+        let (read, write) = try FileDescriptors.pipe()
+        _ = fcntl(read, F_SETFL, O_NONBLOCK)
+        _ = fcntl(write, F_SETFL, O_NONBLOCK)
+        wakeRead = read
+        wakeWrite = write
+        let thread = Thread { [self] in self.serve() }
+        thread.name = "berthd embedded DNS"
+        thread.start()
+    }
+
+    // MARK: Records and sockets
+
+    public func add(_ member: Member) {
+        state.withLock { state in
+            state.members.removeAll { $0.container == member.container && $0.network == member.network }
+            state.members.append(member)
+        }
+    }
+
+    /// Serves `socket` (bound to 127.0.0.11:53 in the container's namespace) for `container`.
+    public func serve(_ socket: Int32, for container: String) {
+        state.withLock { $0.sockets[socket] = container }
+        wake()
+    }
+
+    /// The container's names go and its socket is closed.
+    public func remove(container: String) {
+        let closed = state.withLock { state in
+            state.members.removeAll { $0.container == container }
+            let sockets = state.sockets.filter { $0.value == container }.map(\.key)
+            for socket in sockets { state.sockets[socket] = nil }
+            return sockets
+        }
+        wake()
+        // The poll thread may still hold the descriptor for one more turn: closing it then would
+        // let a new socket reuse its number under the old owner; it re-reads the table each turn.
+        for socket in closed { close(socket) }
+    }
+
+    private func wake() {
+        var byte: UInt8 = 1
+        _ = write(wakeWrite, &byte, 1)
+    }
+
+    // MARK: Answers
+
+    /// The answer to `query` from `container`, or nil when it must be forwarded.
+    func answer(_ query: DNSQuery, from container: String) -> [UInt8]? {
+        state.withLock { state in
+            let networks = Set(state.members.filter { $0.container == container }.map(\.network))
+            let visible = state.members.filter { networks.contains($0.network) }
+            if let reverse = query.reverseAddress {
+                guard let member = visible.first(where: { $0.address == reverse }) else { return nil }
+                return query.type == DNSQuery.ptr ? query.answer(names: [member.names.first ?? member.container]) : query.answer()
+            }
+            let matching = visible.filter { member in
+                member.names.contains(query.name) || member.names.contains { query.name == "\($0).\(member.network)" }
+            }
+            guard !matching.isEmpty else { return nil }
+            guard query.type == DNSQuery.a else { return query.answer() }
+            // Several containers under one alias: each answer starts at the next one.
+            var addresses = Array(Set(matching.map(\.address))).sorted()
+            state.rotation &+= 1
+            if addresses.count > 1 { addresses = Array(addresses[(state.rotation % addresses.count)...] + addresses[..<(state.rotation % addresses.count)]) }
+            return query.answer(addresses: addresses)
+        }
+    }
+
+    // MARK: Serving
+
+    private func serve() {
+        var buffer = [UInt8](repeating: 0, count: 512)
+        while true {
+            let sockets = state.withLock { $0.sockets }
+            var fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            fds += sockets.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            guard poll(&fds, nfds_t(fds.count), -1) >= 0 else { continue }
+            if fds[0].revents != 0 { while read(wakeRead, &buffer, buffer.count) > 0 {} }
+            for entry in fds.dropFirst() where entry.revents & Int16(POLLIN) != 0 {
+                // Removed meanwhile: its descriptor is not this container's any more.
+                guard let container = state.withLock({ $0.sockets[entry.fd] }) else { continue }
+                var peer = sockaddr_in()
+                var peerLength = socklen_t(MemoryLayout<sockaddr_in>.size)
+                let count = buffer.withUnsafeMutableBytes { bytes in
+                    withUnsafeMutablePointer(to: &peer) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(entry.fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0, &peerLength) }
+                    }
+                }
+                guard count > 0, let query = DNSQuery(Array(buffer[0..<count])) else { continue }
+                if let reply = answer(query, from: container) {
+                    Self.send(reply, on: entry.fd, to: peer)
+                } else {
+                    let packet = Array(buffer[0..<count]), fd = entry.fd, upstreams = self.upstreams, asker = peer
+                    DispatchQueue.global().async { Self.send(Self.forward(packet, query, to: upstreams), on: fd, to: asker) }
+                }
+            }
+        }
+    }
+
+    private static func send(_ reply: [UInt8], on fd: Int32, to peer: sockaddr_in) {
+        var peer = peer
+        _ = reply.withUnsafeBytes { bytes in
+            withUnsafePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        }
+    }
+
+    /// Asks every upstream at once and returns the first answer to arrive within two seconds;
+    /// NXDOMAIN when there is none (no upstream, or none answered).
+    static func forward(_ packet: [UInt8], _ query: DNSQuery, to upstreams: [IPv4Address]) -> [UInt8] {
+        guard !upstreams.isEmpty else { return query.answer(notFound: true) }
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return query.answer(notFound: true) }
+        defer { close(fd) }
+        for upstream in upstreams {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(53).bigEndian
+            address.sin_addr.s_addr = upstream.value.bigEndian
+            _ = packet.withUnsafeBytes { bytes in
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+            }
+        }
+        let deadline = ContinuousClock.now + .seconds(2)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while ContinuousClock.now < deadline {
+            var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let left = ContinuousClock.now.duration(to: deadline).components
+            guard poll(&entry, 1, Int32(max(1, left.seconds * 1000 + left.attoseconds / 1_000_000_000_000_000))) > 0 else { break }
+            let count = recv(fd, &buffer, buffer.count, 0)
+            // An unreachable upstream (ICMP) shows as an error here: the others may still answer.
+            guard count >= 12 else { continue }
+            if UInt16(buffer[0]) << 8 | UInt16(buffer[1]) == query.id { return Array(buffer[0..<count]) }
+        }
+        return query.answer(notFound: true)
+    }
+}
