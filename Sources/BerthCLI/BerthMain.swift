@@ -24,6 +24,7 @@ struct Berth: ParsableCommand {
             Attach.self, Stats.self, Update.self, Copy.self, Export.self, Diff.self, Commit.self, Events.self,
             Images.self, RemoveImage.self, Tag.self, Pull.self, Push.self, Save.self, Load.self, Import.self, History.self,
             Login.self, Logout.self, Version.self, Info.self, ContextGroup.self, ImageGroup.self, ContainerGroup.self, SystemGroup.self,
+            NetworkGroup.self,
         ])
 }
 

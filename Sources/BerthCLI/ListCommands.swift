@@ -110,7 +110,7 @@ struct Images: ParsableCommand {
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Return low-level information on Docker objects")
     @Option(name: [.short, .long], help: "Format output using a custom template") var format: String?
-    @Option(help: "Only inspect objects of the given type (container, image)") var type: String?
+    @Option(help: "Only inspect objects of the given type (container, image, network)") var type: String?
     @Flag(name: [.short, .long], help: "Display total file sizes if the type is container") var size = false
     @Argument var names: [String]
 
@@ -143,9 +143,9 @@ struct Inspect: ParsableCommand {
     }
 
     private func lookup(_ name: String) throws -> JSONValue? {
-        let kinds = type.map { [$0] } ?? ["container", "image"]
+        let kinds = type.map { [$0] } ?? ["container", "image", "network"]
         for kind in kinds {
-            let path = kind == "container" ? "/containers/\(name)/json" : "/images/\(name)/json"
+            let path = kind == "container" ? "/containers/\(name)/json" : kind == "network" ? "/networks/\(name)" : "/images/\(name)/json"
             do {
                 return try session.client.request("GET", path, query: kind == "container" && size ? [("size", "1")] : []).json
             } catch let EngineClient.Failure.api(status, _) where status == 404 {

@@ -183,6 +183,13 @@ struct BridgeNetworkTests {
         let listed = daemon.docker("network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}").stdout
         #expect(listed.split(separator: "\n").sorted() == ["back bridge local", "bridge bridge local", "front bridge local", "host host local", "none null local"], "\(listed)")
         #expect(daemon.docker("network", "ls", "-q", "--filter", "label=tier=db").stdout.count == 13)
+        // berth's network commands print what docker's print.
+        for arguments in [["network", "ls"], ["network", "ls", "--filter", "driver=bridge", "-q"], ["network", "inspect", "-f", "{{.Name}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}", "back"]] {
+            #expect(daemon.berth(arguments).stdout == daemon.docker(arguments).stdout, "\(arguments)")
+        }
+        #expect(daemon.berth("network", "create", "--subnet", "10.\(second).\(third + 2).0/24", "scratch").status == 0)
+        #expect(daemon.berth("network", "rm", "scratch").stdout == "scratch\n")
+        #expect(daemon.berth("network", "rm", "scratch").status == 1)
 
         #expect(daemon.docker("run", "-d", "--name", "web", "--network", "front", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc").status == 0)
         #expect(daemon.docker("run", "-d", "--name", "db", "--network", "back", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc").status == 0)
