@@ -154,11 +154,14 @@ public actor BridgeNetwork {
             address = next
         }
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        let hostName = "veth" + suffix, peerName = "vc" + suffix
+        let hostName = "veth" + suffix
         do {
-            try host.createVeth(hostName, peer: peerName, peerAddress: address.dockerMAC, mtu: settings.mtu)
+            let namespaceFD = try namespace.open()
+            defer { close(namespaceFD) }
+            // The container's end is made in its namespace, as eth0.
+            try host.createVeth(hostName, peer: "eth0", peerAddress: address.dockerMAC, mtu: settings.mtu, peerNamespace: namespaceFD)
             do {
-                try attach(hostName: hostName, peerName: peerName, bridge: bridge, namespace: namespace, address: address)
+                try attach(hostName: hostName, bridge: bridge, namespace: namespace, address: address)
                 if !ports.isEmpty {
                     connected[container] = (address, ports)
                     try applyTable()
@@ -177,20 +180,14 @@ public actor BridgeNetwork {
                                hostInterface: hostName, ports: ports)
     }
 
-    private func attach(hostName: String, peerName: String, bridge: Int32, namespace: NetworkNamespace, address: IPv4Address) throws {
-        guard let hostIndex = try host.linkIndex(hostName), let peerIndex = try host.linkIndex(peerName) else {
-            throw NetworkError("the veth pair \(hostName) vanished")
-        }
+    private func attach(hostName: String, bridge: Int32, namespace: NetworkNamespace, address: IPv4Address) throws {
+        guard let hostIndex = try host.linkIndex(hostName) else { throw NetworkError("the veth pair \(hostName) vanished") }
         try host.setMaster(hostIndex, master: bridge)
         // A container may reach its own published ports through the host (hairpin).
         try Self.setSysctl("/sys/class/net/\(hostName)/brport/hairpin_mode", "1")
         try host.setUp(hostIndex)
-        let namespaceFD = try namespace.open()
-        defer { close(namespaceFD) }
-        try host.moveToNamespace(peerIndex, namespaceFD: namespaceFD)
         let inside = try namespace.netlink()
-        guard let index = try inside.linkIndex(peerName) else { throw NetworkError("\(peerName) did not reach the container") }
-        try inside.rename(index, to: "eth0")
+        guard let index = try inside.linkIndex("eth0") else { throw NetworkError("eth0 did not reach the container") }
         try inside.addAddress(index, address, prefix: settings.subnet.prefix)
         try inside.setUp(index)
         if let loopback = try inside.linkIndex("lo") { try inside.setUp(loopback) }

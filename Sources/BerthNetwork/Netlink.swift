@@ -42,11 +42,14 @@ public struct Netlink: Sendable {
         try createLink(name, kind: "dummy", mtu: nil, operation: "create dummy link \(name)")
     }
 
-    /// A veth pair: `name` here and `peer`, which gets `peerAddress` as its MAC.
-    public func createVeth(_ name: String, peer: String, peerAddress: [UInt8]? = nil, mtu: Int? = nil) throws {
+    /// A veth pair: `name` here and `peer`, which gets `peerAddress` as its MAC and is made in
+    /// the namespace behind `peerNamespace` when given (moving a link between namespaces waits
+    /// for an RCU grace period, tens of milliseconds; making it there does not).
+    public func createVeth(_ name: String, peer: String, peerAddress: [UInt8]? = nil, mtu: Int? = nil, peerNamespace: Int32? = nil) throws {
         var peerAttributes = [NetlinkAttribute(Self.linkName, string: peer)]
         if let peerAddress { peerAttributes.append(NetlinkAttribute(Self.linkAddress, peerAddress)) }
         if let mtu { peerAttributes.append(NetlinkAttribute(Self.linkMTU, uint32: UInt32(mtu))) }
+        if let peerNamespace { peerAttributes.append(NetlinkAttribute(Self.linkNamespaceFD, int32: peerNamespace)) }
         let peerInfo = NetlinkAttribute(Self.vethPeer | Self.nested, LinkHeader().bytes + NetlinkAttribute.encode(peerAttributes))
         try createLink(name, kind: "veth", mtu: mtu, data: [peerInfo], operation: "create veth pair \(name)/\(peer)")
     }

@@ -17,64 +17,50 @@ public struct NetworkNamespace: Sendable {
         return fd
     }
 
-    /// A netlink socket inside the namespace. A socket belongs to the namespace of the thread
-    /// that opened it, so a thread of its own joins the namespace, opens it and ends: no other
-    /// thread of berthd ever runs in the container's namespace.
+    /// A netlink socket inside the namespace.
     public func netlink() throws -> Netlink {
-        let target = try open()
-        defer { close(target) }
-        let result = Mutex<Result<RouteNetlinkSocket, any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        let path = self.path
-        let thread = Thread {
-            result.withLock { $0 = Result { try Self.socket(joining: target, path: path) } }
-            done.signal()
-        }
-        thread.start()
-        done.wait()
-        return Netlink(try result.withLock { $0! }.get())
+        Netlink(try inside { try RouteNetlinkSocket() })
     }
 
     /// A UDP socket inside the namespace bound to `address:port` (the embedded DNS's
-    /// 127.0.0.11:53), opened as `netlink()` opens its socket.
+    /// 127.0.0.11:53).
     public func udpSocket(bindingTo address: IPv4Address, port: UInt16) throws -> Int32 {
+        let path = self.path
+        return try inside {
+            let fd = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else { throw NetlinkError("open a UDP socket in \(path)", errno: errno) }
+            var sin = sockaddr_in()
+            sin.sin_family = sa_family_t(AF_INET)
+            sin.sin_port = port.bigEndian
+            sin.sin_addr.s_addr = address.value.bigEndian
+            let bound = withUnsafePointer(to: &sin) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                let code = errno
+                close(fd)
+                throw NetlinkError("bind \(address):\(port) in \(path)", errno: code)
+            }
+            return fd
+        }
+    }
+
+    /// Runs `body` in the namespace. A socket belongs to the namespace of the thread that
+    /// opened it, so a thread of its own joins the namespace, runs `body` and ends: it never
+    /// returns to the host's namespace, and no other thread of berthd ever runs in the
+    /// container's.
+    private func inside<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T {
         let target = try open()
         defer { close(target) }
-        let result = Mutex<Result<Int32, any Error>?>(nil)
+        let result = Mutex<Result<T, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         let path = self.path
         let thread = Thread {
-            result.withLock {
-                $0 = Result {
-                    try Namespaces.join(fd: target, kind: .network, path: path)
-                    let fd = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-                    guard fd >= 0 else { throw NetlinkError("open a UDP socket in \(path)", errno: errno) }
-                    var sin = sockaddr_in()
-                    sin.sin_family = sa_family_t(AF_INET)
-                    sin.sin_port = port.bigEndian
-                    sin.sin_addr.s_addr = address.value.bigEndian
-                    let bound = withUnsafePointer(to: &sin) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                    }
-                    guard bound == 0 else {
-                        let code = errno
-                        close(fd)
-                        throw NetlinkError("bind \(address):\(port) in \(path)", errno: code)
-                    }
-                    return fd
-                }
-            }
+            result.withLock { $0 = Result { try Namespaces.join(fd: target, kind: .network, path: path); return try body() } }
             done.signal()
         }
         thread.start()
         done.wait()
         return try result.withLock { $0! }.get()
-    }
-
-    private static func socket(joining target: Int32, path: String) throws -> RouteNetlinkSocket {
-        // The thread ends after this; it never returns to the host's namespace, so nothing that
-        // runs on it later could act in the container's by mistake (it is not a pooled thread).
-        try Namespaces.join(fd: target, kind: .network, path: path)
-        return try RouteNetlinkSocket()
     }
 }
