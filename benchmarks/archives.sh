@@ -9,16 +9,11 @@
 #   benchmarks/archives.sh [SIZE_MIB]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/prelude.sh
 size_mib=${1:-1024}
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
-for pkg in docker.io containerd libarchive-dev libseccomp-dev libisal-dev zlib1g-dev busybox-static; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || { apt-get update -q >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >/dev/null; }
-done
-bin=${BERTH_BIN_DIR:-}
-if [ -z "$bin" ]; then
-  scripts/build-release.sh berthd berth-shim berth-runtime berth-init >/dev/null
-  bin=$PWD/.build/release
-fi
+need_packages docker.io containerd libarchive-dev libseccomp-dev libisal-dev zlib1g-dev busybox-static
+berth_binaries berthd berth-shim berth-runtime berth-init
 
 source benchmarks/state-dirs.sh
 make_state_dirs archivebench $((size_mib * 8 + 4096))M

@@ -5,14 +5,11 @@
 #   benchmarks/cli.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/prelude.sh
 runs=${1:-30}
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 command -v docker >/dev/null || { echo "cli.sh needs the docker CLI on PATH" >&2; exit 1; }
-bin=${BERTH_BIN_DIR:-}
-if [ -z "$bin" ]; then
-  scripts/build-release.sh berthd berth-shim berth-runtime berth-init berth >/dev/null
-  bin=$PWD/.build/release
-fi
+berth_binaries berthd berth-shim berth-runtime berth-init berth
 scripts/build-test-images.sh >/dev/null
 
 work=$(mktemp -d /tmp/berth-clibench.XXXXXX)

@@ -10,17 +10,12 @@
 #   benchmarks/network.sh [RUNS] [COUNT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/prelude.sh
 runs=${1:-20}
 count=${2:-50}
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
-for pkg in docker.io containerd nftables iproute2 curl busybox-static; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || { apt-get update -q >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >/dev/null; }
-done
-bin=${BERTH_BIN_DIR:-}
-if [ -z "$bin" ]; then
-  scripts/build-release.sh berthd berth-shim berth-runtime berth-init >/dev/null
-  bin=$PWD/.build/release
-fi
+need_packages docker.io containerd nftables iproute2 curl busybox-static
+berth_binaries berthd berth-shim berth-runtime berth-init
 scripts/build-test-images.sh >/dev/null
 
 source benchmarks/state-dirs.sh

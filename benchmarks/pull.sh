@@ -13,11 +13,10 @@
 #   benchmarks/pull.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/prelude.sh
 runs=${1:-5}
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
-for pkg in skopeo docker-registry libarchive-dev libisal-dev docker.io podman; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || { apt-get update -q >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >/dev/null; }
-done
+need_packages skopeo docker-registry libarchive-dev libisal-dev docker.io podman
 # BERTH_IMAGE_BENCH=PATH measures another build of the driver (say, an older commit's).
 bench=${BERTH_IMAGE_BENCH:-}
 if [ -z "$bench" ]; then
