@@ -79,8 +79,7 @@ public actor BridgeNetwork {
     /// come between a container's exit and its rules' removal).
     public func restore() throws {
         guard !connected.isEmpty else { return }
-        _ = try prepare()
-        try applyTable()
+        if bridgeIndex == nil { _ = try prepare() } else { try applyTable() }
     }
 
     private func applyTable() throws {
@@ -128,7 +127,9 @@ public actor BridgeNetwork {
             try host.addAddress(index, settings.gateway, prefix: settings.subnet.prefix)
         }
         try host.setUp(index)
-        try table.apply()
+        // With the reclaimed containers' ports already: a restarted daemon's first table keeps
+        // the rules the previous one left serving.
+        try applyTable()
         try Self.enableForwarding(bridge: settings.bridge)
         // DNAT of 127.0.0.1 to a container: the kernel routes loopback sources only with this.
         try Self.setSysctl("/proc/sys/net/ipv4/conf/\(settings.bridge)/route_localnet", "1")
