@@ -18,6 +18,8 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: [.short, .customLong("label")], help: "Set meta data on a container") var label: [String] = []
     @Option(help: "Runtime to use for this container") var runtime: String?
     @Option(name: [.customLong("network"), .customLong("net")], help: "Connect a container to a network") var network: String?
+    @Option(name: .customLong("network-alias"), help: "Add network-scoped alias for the container") var networkAlias: [String] = []
+    @Option(help: "IPv4 address (e.g., 172.30.100.104)") var ip: String?
     @Option(name: [.short, .customLong("publish")], help: "Publish a container's port(s) to the host") var publish: [String] = []
     @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Publish all exposed ports to random ports") var publishAll = false
     @Option(help: "Expose a port or a range of ports") var expose: [String] = []
@@ -118,6 +120,12 @@ struct ContainerOptions: ParsableArguments {
         }
         if tty, let size = RawTerminal.size() { host["ConsoleSize"] = .array([.int(Int64(size.rows)), .int(Int64(size.columns))]) }
         config["HostConfig"] = .object(host)
+        if !networkAlias.isEmpty || ip != nil {
+            var endpoint: [String: JSONValue] = [:]
+            if !networkAlias.isEmpty { endpoint["Aliases"] = .array(networkAlias.map(JSONValue.string)) }
+            if let ip { endpoint["IPAMConfig"] = .object(["IPv4Address": .string(ip)]) }
+            config["NetworkingConfig"] = .object(["EndpointsConfig": .object([network ?? "default": .object(endpoint)])])
+        }
         return .object(config)
     }
 

@@ -127,14 +127,18 @@ enum ConfigValidator {
         if let networking = fields["NetworkingConfig"] { try refuseEndpointSettings(NetworkingConfig(json: networking)) }
     }
 
-    /// Endpoint settings need networks (addresses, aliases, links, MAC addresses, driver
-    /// options): until Berth has them, a setting a client makes is refused by name, not dropped.
+    /// Endpoint settings Berth does not have yet (IPv6 and link-local addresses, links, MAC
+    /// addresses, driver options) are refused by name, not dropped; aliases and a static IPv4
+    /// address are honoured (checked against the network at create).
     private static func refuseEndpointSettings(_ networking: NetworkingConfig) throws {
+        if (networking.endpointsConfig ?? [:]).count > 1 {
+            throw EngineError(.badRequest, "a container on several networks is not supported by Berth yet (NetworkingConfig.EndpointsConfig)")
+        }
         for (network, endpoint) in (networking.endpointsConfig ?? [:]).sorted(by: { $0.key < $1.key }) {
             let ipam = endpoint.ipamConfig
             let settings: [(String, Bool)] = [
-                ("IPAMConfig", !(ipam?.ipv4Address ?? "").isEmpty || !(ipam?.ipv6Address ?? "").isEmpty || !(ipam?.linkLocalIPs ?? []).isEmpty),
-                ("Aliases", !(endpoint.aliases ?? []).isEmpty), ("Links", !(endpoint.links ?? []).isEmpty),
+                ("IPAMConfig.IPv6Address", !(ipam?.ipv6Address ?? "").isEmpty), ("IPAMConfig.LinkLocalIPs", !(ipam?.linkLocalIPs ?? []).isEmpty),
+                ("Links", !(endpoint.links ?? []).isEmpty),
                 ("MacAddress", !(endpoint.macAddress ?? "").isEmpty), ("DriverOpts", !(endpoint.driverOpts ?? [:]).isEmpty),
             ]
             if let (field, _) = settings.first(where: { $0.1 }) {
@@ -250,7 +254,8 @@ enum ConfigValidator {
         if nanoCPUs > 0 && period > 0 { throw EngineError(.badRequest, "Conflicting options: Nano CPUs and CPU Period cannot both be set") }
         if nanoCPUs > 0 && quota > 0 { throw EngineError(.badRequest, "Conflicting options: Nano CPUs and CPU Quota cannot both be set") }
         let cpus = Int64(ProcessInfo.processInfo.activeProcessorCount)
-        if nanoCPUs < 0 || nanoCPUs > cpus * 1_000_000_000 {
+        // dockerd's range: a hundredth of a CPU at least (a smaller share is a CFS quota the kernel refuses).
+        if nanoCPUs < 0 || (nanoCPUs > 0 && nanoCPUs < 10_000_000) || nanoCPUs > cpus * 1_000_000_000 {
             throw EngineError(.badRequest, "Range of CPUs is from 0.01 to \(cpus).00, as there are only \(cpus) CPUs available")
         }
         if period != 0 && !(1000...1_000_000).contains(period) {

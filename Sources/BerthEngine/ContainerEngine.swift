@@ -177,6 +177,17 @@ public actor ContainerEngine {
         // `NetworkDisabled` (the SDK's network_disabled) is a container without networking.
         host.networkMode = request.config.networkDisabled == true ? "none" : try await networkMode(host.networkMode ?? "default")
         var warnings = ConfigValidator.adaptToHost(&host)
+        if let mode = host.networkMode, mode.hasPrefix("container:") {
+            // As dockerd: the other container's hostname too.
+            if let other = containers[String(mode.dropFirst(10))] { config.hostname = Self.hostname(other) }
+            // dockerd's words: these belong to the other container's network.
+            if !(request.config.hostname ?? "").isEmpty { throw EngineError(.badRequest, "conflicting options: hostname and the network mode") }
+            if !(host.dns ?? []).isEmpty { throw EngineError(.badRequest, "conflicting options: dns and the network mode") }
+            if !(host.extraHosts ?? []).isEmpty { throw EngineError(.badRequest, "conflicting options: custom host-to-IP mapping and the network mode") }
+            if !(try PublishedPorts.requests(config, host)).isEmpty || host.publishAllPorts == true {
+                throw EngineError(.badRequest, "conflicting options: port publishing and the container type network mode")
+            }
+        }
         if !(host.dns ?? []).isEmpty, !["host", "none", "bridge"].contains(host.networkMode ?? "") {
             throw EngineError(.badRequest, "--dns on a user-defined network is not supported by Berth yet: its containers use the embedded DNS (HostConfig.Dns)")
         }
@@ -220,11 +231,13 @@ public actor ContainerEngine {
             throw EngineError(.badRequest, "invalid stop signal: \(signal)")
         }
 
+        let endpointRequest = try await checkEndpointRequest(request.networkingConfig, networkMode: host.networkMode ?? "none")
         let id = ContainerRecord.newID()
         let directory = directory(id)
-        let record = ContainerRecord(id: id, name: name, created: Date().rfc3339Nano, path: path, args: Array(argv.dropFirst()),
+        var record = ContainerRecord(id: id, name: name, created: Date().rfc3339Nano, path: path, args: Array(argv.dropFirst()),
                                      image: image.id.description, config: config, hostConfig: host,
                                      runtime: runtime, directory: directory)
+        record.networkingConfig = endpointRequest
         // What start would refuse (capabilities, a seccomp profile) is refused now, before
         // anything is written: the spec is built once without a root or a resolved user.
         _ = try SpecBuilder(record: record, rootfs: "/", defaultSeccomp: defaultSeccomp).build()
@@ -262,15 +275,42 @@ public actor ContainerEngine {
         return log
     }
 
+    /// Aliases and a static IPv4 address, as dockerd allows them: on a user-defined network, the
+    /// address inside a subnet the user configured.
+    private func checkEndpointRequest(_ networking: NetworkingConfig?, networkMode: String) async throws -> NetworkingConfig? {
+        guard let (name, endpoint) = networking?.endpointsConfig?.first else { return nil }
+        let aliases = endpoint.aliases ?? [], address = endpoint.ipamConfig?.ipv4Address ?? ""
+        guard !aliases.isEmpty || !address.isEmpty else { return nil }
+        let network = try await networks.resolve(networkMode == "default" ? name : networkMode)
+        if network.predefined {
+            throw EngineError(.badRequest, !aliases.isEmpty ? "network-scoped alias is supported only for containers in user defined networks"
+                : "user specified IP address is supported only when connecting to networks with user configured subnets")
+        }
+        if !address.isEmpty {
+            guard let ip = IPv4Address(address), let subnet = network.subnet.flatMap(IPv4Subnet.init), subnet.contains(ip) else {
+                throw EngineError(.badRequest, "invalid IPv4 address \(address): not in the subnet of network \(network.name)")
+            }
+        }
+        var kept = NetworkingConfig()
+        var settings = EndpointSettings()
+        settings.aliases = aliases.isEmpty ? nil : aliases
+        if !address.isEmpty {
+            var ipam = EndpointIPAMConfig()
+            ipam.ipv4Address = address
+            settings.ipamConfig = ipam
+        }
+        kept.endpointsConfig = [network.name: settings]
+        return kept
+    }
+
     /// `host`, `none`, or the name of a bridge network (the default, or a user-defined one,
     /// named as the client named it).
     private func networkMode(_ requested: String) async throws -> String {
         switch requested {
         case "", "default": return config.defaultNetwork ?? "bridge"
         default:
-            if requested.hasPrefix("container:") {
-                throw EngineError(.badRequest, "joining another container's network (--network container:…) is not supported by Berth yet")
-            }
+            // Stored with the other container's ID, as dockerd stores it.
+            if requested.hasPrefix("container:") { return "container:" + (try resolve(String(requested.dropFirst(10)))) }
             let network = try await networks.resolve(requested)
             return network.driver == "bridge" ? requested : network.name
         }

@@ -27,10 +27,14 @@ extension ContainerEngine {
         defer { release(id) }
         let image = try images.resolve(record.image)
         do {
-            let spec = try await prepareRun(record, chain: image.chain)
+            let joined = try joinedNetwork(record)
+            if joined != nil { try shareNetworkFiles(record) }
+            let spec = try await prepareRun(record, chain: image.chain, joinedNetwork: joined)
             record.state.pid = try await shims.launch(record, spec: spec)
             if record.usesBridge {
+                let request = record.endpointRequest
                 record.endpoint = try await networks.connect(record.networkMode, container: id, name: record.name, namespace: NetworkNamespace(pid: record.state.pid),
+                                                             address: request?.ipamConfig?.ipv4Address.flatMap(IPv4Address.init), aliases: request?.aliases ?? [],
                                                              ports: try PublishedPorts.requests(record.config, record.hostConfig))
                 try updateHosts(record)
             }
@@ -96,7 +100,26 @@ extension ContainerEngine {
     /// Mounts the container's root, creates missing bind sources, resolves its user and builds
     /// its spec: file system work, done off the actor (a start of one container does not hold
     /// up requests for the others).
-    private nonisolated func prepareRun(_ record: ContainerRecord, chain: [Digest]) async throws -> RuntimeSpec {
+    /// `--network container:X`: X's network namespace, X running (dockerd's 409 otherwise).
+    private func joinedNetwork(_ record: ContainerRecord) throws -> String? {
+        guard record.networkMode.hasPrefix("container:") else { return nil }
+        let other = String(record.networkMode.dropFirst(10))
+        guard let target = containers[other] else { throw EngineError(.notFound, "No such container: \(other)") }
+        guard target.state.running, target.state.pid > 0 else {
+            throw EngineError(.conflict, "cannot join network namespace of a non running container: \(other)")
+        }
+        return "/proc/\(target.state.pid)/ns/net"
+    }
+
+    /// A container in another's network sees that one's hostname, hosts and resolv.conf.
+    private func shareNetworkFiles(_ record: ContainerRecord) throws {
+        guard let target = containers[String(record.networkMode.dropFirst(10))] else { return }
+        for (from, to) in [(target.hostnamePath, record.hostnamePath), (target.hostsPath, record.hostsPath), (target.resolvConfPath, record.resolvConfPath)] {
+            try BackgroundSync.shared.writeAtomically(to, Array(try Data(contentsOf: URL(fileURLWithPath: from))))
+        }
+    }
+
+    private nonisolated func prepareRun(_ record: ContainerRecord, chain: [Digest], joinedNetwork: String?) async throws -> RuntimeSpec {
         let rootfs: String
         do { rootfs = try images.snapshots.mountContainer(record.id, chain: chain) } catch {
             throw EngineError(.internalError, "mount the root filesystem of \(record.name): \(error)")
@@ -105,7 +128,7 @@ extension ContainerEngine {
         try BindSpecification.prepareSources(record.hostConfig)
         let user = try UserResolver(rootfs: rootfs).resolve(record.config.user ?? "", extraGroups: record.hostConfig.groupAdd ?? [])
         return try SpecBuilder(record: record, rootfs: rootfs, user: user, initBinary: runsInit ? config.binaryDirectory + "/berth-init" : nil,
-                               defaultSeccomp: defaultSeccomp).build()
+                               defaultSeccomp: defaultSeccomp, joinedNetwork: joinedNetwork).build()
     }
 
     /// Returns once no start (or copy) holds the root of `id`.

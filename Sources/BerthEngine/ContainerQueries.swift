@@ -56,6 +56,14 @@ extension ContainerEngine {
         let gateway = record.endpoint?.gateway ?? "", mac = record.endpoint?.macAddress ?? ""
         var endpoint = EndpointSettings()
         endpoint.nullFields = ["IPAMConfig", "Links", "Aliases", "DriverOpts", "DNSNames"]
+        if let request = record.endpointRequest {
+            endpoint.aliases = request.aliases
+            endpoint.ipamConfig = request.ipamConfig
+        }
+        // The names the embedded DNS answers for it, on a user-defined network.
+        if record.endpoint != nil, record.usesBridge, record.networkMode != "bridge" {
+            endpoint.dnsNames = [record.name, String(record.id.prefix(12))] + (record.endpoint?.aliases ?? [])
+        }
         endpoint.macAddress = mac
         endpoint.networkID = record.endpoint?.networkID ?? ""
         endpoint.endpointID = ""

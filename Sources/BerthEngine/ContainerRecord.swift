@@ -25,6 +25,11 @@ public struct ContainerRecord: Codable, Sendable {
     public var runtime: String
     /// Where the running container is on its bridge network (nil when stopped, or on none/host).
     public var endpoint: NetworkEndpoint?
+    /// What the create asked of its network: aliases, a static address.
+    public var networkingConfig: NetworkingConfig?
+
+    /// The endpoint settings asked for the container's network.
+    public var endpointRequest: EndpointSettings? { networkingConfig?.endpointsConfig?.values.first }
 
     public init(id: String, name: String, created: String, path: String, args: [String], image: String,
                 config: ContainerConfig, hostConfig: HostConfig, runtime: String, directory: String) {

@@ -187,11 +187,13 @@ public actor NetworkService {
     // MARK: Containers
 
     /// Connects a container to the bridge network `reference` (at its start).
-    func connect(_ reference: String, container: String, name: String, namespace: NetworkNamespace, ports: [PortRequest]) async throws -> NetworkEndpoint {
+    func connect(_ reference: String, container: String, name: String, namespace: NetworkNamespace, address: IPv4Address? = nil,
+                 aliases: [String] = [], ports: [PortRequest]) async throws -> NetworkEndpoint {
         let definition = try resolve(reference)
         guard let bridge = bridges[definition.id] else { throw EngineError(.badRequest, "network \(definition.name) has no bridge to connect to") }
-        var endpoint = try await bridge.connect(namespace, container: container, endpointName: name, ports: ports)
+        var endpoint = try await bridge.connect(namespace, container: container, endpointName: name, requested: address, ports: ports)
         endpoint.networkID = definition.id
+        endpoint.aliases = aliases.isEmpty ? nil : aliases
         attachments[definition.id, default: [:]][container] = Attachment(name: name, endpoint: endpoint)
         if !definition.predefined {
             do { try serveNames(definition, container: container, name: name, endpoint: endpoint, namespace: namespace) } catch {
@@ -207,7 +209,8 @@ public actor NetworkService {
     private func serveNames(_ definition: NetworkDefinition, container: String, name: String, endpoint: NetworkEndpoint,
                             namespace: NetworkNamespace) throws {
         guard let address = IPv4Address(endpoint.address) else { return }
-        dns.add(EmbeddedDNS.Member(container: container, network: definition.name, names: [name, String(container.prefix(12))], address: address))
+        dns.add(EmbeddedDNS.Member(container: container, network: definition.name, names: [name, String(container.prefix(12))] + (endpoint.aliases ?? []),
+                                   address: address))
         let socket = try namespace.udpSocket(bindingTo: Self.dnsAddress, port: 53)
         dns.serve(socket, for: container)
     }

@@ -43,6 +43,8 @@ struct SpecBuilder {
     /// The daemon's profile for containers that name none; `nil` when it is `unconfined`.
     var defaultSeccomp: DockerSeccompProfile?
     var facts = HostFacts.current
+    /// `--network container:X`: the network namespace of X's process.
+    var joinedNetwork: String?
 
     func build() throws -> RuntimeSpec {
         var spec = DefaultSpec.make()
@@ -153,6 +155,8 @@ struct SpecBuilder {
         switch record.networkMode {
         case "host":
             break
+        case _ where record.networkMode.hasPrefix("container:"):
+            namespaces.append(.init(type: .network, path: joinedNetwork ?? "/proc/self/ns/net"))
         case _ where record.networkMode == "none" || record.usesBridge:
             // A bridge container's namespace gets its veth between create and start.
             namespaces.append(.init(type: .network))

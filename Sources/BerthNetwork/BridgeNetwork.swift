@@ -13,6 +13,8 @@ public struct NetworkEndpoint: Codable, Sendable, Equatable {
     public var ports: [PortMapping]?
     /// The network's ID (nil: the default bridge, for records written before networks had IDs).
     public var networkID: String?
+    /// Names the container also answers to on this network (`--network-alias`).
+    public var aliases: [String]?
 
     public init(address: String, prefixLength: Int, gateway: String, macAddress: String, hostInterface: String, ports: [PortMapping]) {
         self.address = address
@@ -146,7 +148,7 @@ public actor BridgeNetwork {
         let ports = try allocatePorts(requests, endpointName: endpointName, container: container)
         let address: IPv4Address
         if let requested {
-            guard pool.claim(requested) else { throw NetworkError("Address already in use: \(requested)") }
+            guard pool.claim(requested) else { throw NetworkError("Address already in use") }
             address = requested
         } else {
             guard let next = pool.allocate() else {

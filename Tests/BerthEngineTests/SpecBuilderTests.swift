@@ -98,7 +98,9 @@ struct SpecBuilderTests {
                                            "CgroupnsMode": .string("host"), "NetworkMode": .string("host")])) == [.mount])
         // A bridge container gets a namespace of its own (its veth comes between create and start).
         #expect(try types(Self.spec(host: ["NetworkMode": .string("bridge")])).contains(.network))
-        #expect(throws: EngineError.self) { try Self.spec(host: ["NetworkMode": .string("container:web")]) }
+        // A user-defined network's container too; `container:X` joins X's namespace by path.
+        #expect(try types(Self.spec(host: ["NetworkMode": .string("app")])).contains(.network))
+        #expect(try Self.spec(host: ["NetworkMode": .string("container:0123")]).linux?.namespaces?.first { $0.type == .network }?.path == "/proc/self/ns/net")
     }
 
     @Test("resources: memory, swap, swappiness, OOM killer, CPU shares, quota, NanoCpus, cpusets, realtime, pids, blkio; cgroup parent")

@@ -88,6 +88,17 @@ struct BridgeNetworkTests {
         let hostname = daemon.docker("run", "--rm", "busybox", "wget", "-qO-", "http://\(address)/hostname")
         #expect(hostname.status == 0 && hostname.stdout.count == 13, "\(hostname.stderr)")
 
+        // --network container:web shares web's namespace: its address, its loopback, its hostname.
+        let joined = daemon.docker("run", "--rm", "--network", "container:web", "busybox", "sh", "-c",
+                                   "wget -qO- http://127.0.0.1/hostname; hostname; ip -4 -o addr show eth0")
+        let lines = joined.stdout.split(separator: "\n")
+        #expect(lines.count == 3 && lines[0] == lines[1] && lines[2].contains("inet \(address)/24"), "\(joined.stdout)\(joined.stderr)")
+        let conflict = daemon.docker("run", "--rm", "--network", "container:web", "-p", "8080:80", "busybox", "true")
+        #expect(conflict.stderr.contains("conflicting options: port publishing and the container type network mode"), "\(conflict.stderr)")
+        #expect(daemon.docker("create", "--name", "idle", "busybox", "true").status == 0)
+        let notRunning = daemon.docker("run", "--rm", "--network", "container:idle", "busybox", "true")
+        #expect(notRunning.stderr.contains("cannot join network namespace of a non running container"), "\(notRunning.stderr)")
+
         // The Python SDK's default network is the bridge too; --network none still has only lo.
         let sdk = daemon.python("print(client.containers.run('busybox', 'ip -4 -o addr show eth0', remove=True).decode())")
         #expect(sdk.stdout.contains("inet \(net.subnet)."), "\(sdk.stderr)")
@@ -267,6 +278,21 @@ struct BridgeNetworkTests {
         defer { upstream.stop() }
         let forwarded = daemon.docker("run", "--rm", "--network", "app", "busybox", "nslookup", "outside.test")
         #expect(forwarded.stdout.contains("Address: 192.0.2.99"), "\(forwarded.stdout)\(forwarded.stderr)")
+        // Aliases (several containers on one name answer in turn) and a static address.
+        #expect(daemon.docker("run", "-d", "--name", "api1", "--network", "app", "--network-alias", "api", "busybox", "sleep", "60").status == 0)
+        #expect(daemon.berth("run", "-d", "--name", "api2", "--network", "app", "--network-alias", "api", "--ip", "10.\(second).\(third).200",
+                             "busybox", "sleep", "60").status == 0)
+        #expect(daemon.docker("inspect", "-f", "{{.NetworkSettings.Networks.app.IPAddress}} {{.NetworkSettings.Networks.app.Aliases}}", "api2").stdout
+            == "10.\(second).\(third).200 [api]\n")
+        let api = daemon.docker("run", "--rm", "--network", "app", "busybox", "sh", "-c", "nslookup api; nslookup api")
+        #expect(api.stdout.contains("10.\(second).\(third).200") && api.stdout.components(separatedBy: "Address: 10.").count == 5, "\(api.stdout)")
+        let takenIP = daemon.docker("run", "-d", "--network", "app", "--ip", "10.\(second).\(third).200", "busybox", "true")
+        #expect(takenIP.status != 0 && takenIP.stderr.contains("Address already in use"), "\(takenIP.stderr)")
+        // (The docker CLI refuses an alias on the default bridge itself; other clients rely on the daemon.)
+        let aliasOnBridge = daemon.api("POST", "/v1.50/containers/create", body: #"{"Image":"busybox","NetworkingConfig":{"EndpointsConfig":{"bridge":{"Aliases":["x"]}}}}"#)
+        #expect(aliasOnBridge.status == 400 && aliasOnBridge.body.contains("network-scoped alias is supported only for containers in user defined networks"), "\(aliasOnBridge.body)")
+        #expect(daemon.docker("run", "--rm", "--network", "app", "--ip", "10.9.9.9", "busybox", "true").stderr.contains("not in the subnet"))
+
         // After a daemon crash and restart, the running container is found by name again.
         daemon.kill9()
         try daemon.start()

@@ -31,6 +31,7 @@ struct HardeningTests {
             (#"{"Image":"busybox","HostConfig":"x"}"#, "HostConfig"),
             (#"{"Image":"busybox","HostConfig":{"NanoCpus":1e30}}"#, "NanoCpus"),
             (#"{"Image":"busybox","HostConfig":{"NanoCpus":1000000000000}}"#, "Range of CPUs"),
+            (#"{"Image":"busybox","HostConfig":{"NanoCpus":60000}}"#, "Range of CPUs is from 0.01"),
             (#"{"Image":"busybox","HostConfig":{"Memory":1}}"#, "Minimum memory limit allowed is 6MB"),
             (#"{"Image":"busybox","HostConfig":{"ConsoleSize":[-1,5]}}"#, "ConsoleSize"),
             (#"{"Image":"busybox","HostConfig":{"BlkioWeight":70000}}"#, "BlkioWeight"),
@@ -49,7 +50,9 @@ struct HardeningTests {
             (#"{"Image":"busybox","HostConfig":{"NetworkMode":"none","Tmpfs":{"/":"size=1m"}}}"#, "destination can't be '/'"),
             (#"{"Image":"busybox","HostConfig":{"NetworkMode":"none","Binds":["/tmp:/"]}}"#, "destination can't be '/'"),
             (#"{"Image":"busybox","HostConfig":{"NetworkMode":"none"},"NetworkingConfig":{"EndpointsConfig":{"none":{"IPAMConfig":{"IPv4Address":"10.9.0.5"}}}}}"#,
-             "NetworkingConfig.EndpointsConfig.none.IPAMConfig"),
+             "user specified IP address is supported only when connecting to networks with user configured subnets"),
+            (#"{"Image":"busybox","HostConfig":{"NetworkMode":"none"},"NetworkingConfig":{"EndpointsConfig":{"none":{"IPAMConfig":{"LinkLocalIPs":["169.254.0.5"]}}}}}"#,
+             "NetworkingConfig.EndpointsConfig.none.IPAMConfig.LinkLocalIPs"),
         ]
         for (body, message) in refused {
             let answer = daemon.api("POST", "/containers/create", body: body)
