@@ -112,7 +112,7 @@ enum ConfigValidator {
                 throw EngineError(.badRequest, "\(message) (HostConfig.\(key))")
             }
             bound = try mountDestinations(host)
-            _ = try EtcFiles.hosts("", extraHosts: host["ExtraHosts"]?.strings ?? [])
+            _ = try EtcFiles.hosts("", extraHosts: host["ExtraHosts"]?.strings ?? [], hostGateway: "0.0.0.0")
         }
         // Anonymous volumes (`-v /path`) need the volume store: refused until it exists, never
         // dropped (the data would land in the container's layer and go with it). The Python SDK

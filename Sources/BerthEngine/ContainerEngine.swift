@@ -351,9 +351,12 @@ public actor ContainerEngine {
                                          options: host.dnsOptions ?? [])
         }
         try BackgroundSync.shared.writeAtomically(record.hostnamePath, Array((hostNetwork ? ProcessInfo.processInfo.hostName : hostname).utf8 + [10]))
-        try BackgroundSync.shared.writeAtomically(record.hostsPath, Array(try Self.hosts(record).utf8))
+        try BackgroundSync.shared.writeAtomically(record.hostsPath, Array(try Self.hosts(record, hostGateway: hostGateway).utf8))
         try BackgroundSync.shared.writeAtomically(record.resolvConfPath, Array(resolv.utf8))
     }
+
+    /// What `--add-host NAME:host-gateway` maps to: the default bridge's address.
+    var hostGateway: String? { networks.defaultSettings.gateway.description }
 
     static func hostname(_ record: ContainerRecord) -> String {
         record.config.hostname.flatMap { $0.isEmpty ? nil : $0 } ?? String(record.id.prefix(12))
@@ -361,10 +364,10 @@ public actor ContainerEngine {
 
     /// `/etc/hosts`: the host's for `--network host`, else localhost, `--add-host` entries and,
     /// on a bridge, the container's own address and hostname.
-    static func hosts(_ record: ContainerRecord) throws -> String {
+    static func hosts(_ record: ContainerRecord, hostGateway: String?) throws -> String {
         let base = record.networkMode == "host" ? ((try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)) ?? "")
             : "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-        var hosts = try EtcFiles.hosts(base, extraHosts: record.hostConfig.extraHosts ?? [])
+        var hosts = try EtcFiles.hosts(base, extraHosts: record.hostConfig.extraHosts ?? [], hostGateway: hostGateway)
         if let endpoint = record.endpoint { hosts += "\(endpoint.address)\t\(hostname(record))\n" }
         return hosts
     }
@@ -377,7 +380,7 @@ public actor ContainerEngine {
         }
         defer { try? file.close() }
         try file.truncate(atOffset: 0)
-        try file.write(contentsOf: Data(try Self.hosts(record).utf8))
+        try file.write(contentsOf: Data(try Self.hosts(record, hostGateway: hostGateway).utf8))
     }
 
     // MARK: Remove, rename

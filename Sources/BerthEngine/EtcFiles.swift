@@ -3,7 +3,9 @@
 enum EtcFiles {
     /// `base` with a line per `--add-host` entry (`name:ip`, or `name=ip`; an IPv6 address keeps
     /// its colons: `name:::1`).
-    static func hosts(_ base: String, extraHosts: [String]) throws -> String {
+    /// `hostGateway` is what `host-gateway` stands for (the default bridge's address, as dockerd's
+    /// `host-gateway-ip` defaults to).
+    static func hosts(_ base: String, extraHosts: [String], hostGateway: String? = nil) throws -> String {
         var text = base
         if !text.isEmpty && !text.hasSuffix("\n") { text += "\n" }
         for entry in extraHosts {
@@ -13,8 +15,10 @@ enum EtcFiles {
             guard !name.isEmpty, !address.isEmpty else {
                 throw EngineError(.badRequest, "invalid argument \"\(entry)\" for \"--add-host\" flag: bad format for add-host: \"\(entry)\"")
             }
-            guard address != "host-gateway" else {
-                throw EngineError(.badRequest, "--add-host \(entry): host-gateway needs the bridge network, which Berth does not have yet")
+            if address == "host-gateway" {
+                guard let hostGateway else { throw EngineError(.badRequest, "--add-host \(entry): unable to derive the IP value for host-gateway") }
+                text += "\(hostGateway)\t\(name)\n"
+                continue
             }
             text += "\(address)\t\(name)\n"
         }

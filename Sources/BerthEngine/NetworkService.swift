@@ -201,6 +201,7 @@ public actor NetworkService {
                 throw error
             }
         }
+        await events.publish("network", "connect", id: definition.id, attributes: ["container": container, "name": definition.name, "type": definition.driver])
         return endpoint
     }
 
@@ -222,6 +223,9 @@ public actor NetworkService {
         attachments[id]?[container] = nil
         dns.remove(container: container)
         try await bridges[id]?.disconnect(container, endpoint)
+        if let definition = definitions[id] {
+            await events.publish("network", "disconnect", id: id, attributes: ["container": container, "name": definition.name, "type": definition.driver])
+        }
     }
 
     /// After a daemon restart: what the running containers hold.

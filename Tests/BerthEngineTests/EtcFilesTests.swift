@@ -9,6 +9,7 @@ struct EtcFilesTests {
         #expect(text == "127.0.0.1\tlocalhost\n10.0.0.2\tdb\n::1\tv6\n192.0.2.1\teq\n")
         #expect(throws: EngineError.self) { try EtcFiles.hosts("", extraHosts: ["nocolon"]) }
         #expect(throws: EngineError.self) { try EtcFiles.hosts("", extraHosts: ["gw:host-gateway"]) }
+        #expect(try EtcFiles.hosts("", extraHosts: ["host.docker.internal:host-gateway"], hostGateway: "172.17.0.1") == "172.17.0.1\thost.docker.internal\n")
     }
 
     @Test("--dns, --dns-search and --dns-option replace only their own lines")

@@ -77,6 +77,10 @@ struct BridgeNetworkTests {
         defer { server.stop() }
         let fetched = daemon.docker("run", "--rm", "busybox", "wget", "-qO-", "http://\(net.gateway):\(server.port)/")
         #expect(fetched.stdout == "hello from the host\n", "\(fetched.stderr)")
+        // host-gateway is the default bridge's address, as with dockerd.
+        let viaName = daemon.docker("run", "--rm", "--add-host", "host.docker.internal:host-gateway", "busybox",
+                                    "wget", "-qO-", "http://host.docker.internal:\(server.port)/")
+        #expect(viaName.stdout == "hello from the host\n", "\(viaName.stderr)")
 
         // Two containers on the bridge reach each other; inspect shows the address, the gateway
         // and Docker's MAC for it, under NetworkSettings and under Networks.bridge.
@@ -108,6 +112,11 @@ struct BridgeNetworkTests {
         #expect(daemon.docker("rm", "-f", "web").status == 0)
         let reused = daemon.docker("run", "--rm", "busybox", "ip", "-4", "-o", "addr", "show", "eth0").stdout
         #expect(reused.contains("inet \(net.subnet).2/24"), "\(reused)")
+
+        // dockerd's network events for the containers' comings and goings.
+        let events = daemon.docker("events", "--since", "0", "--until", "\(Int(Date().timeIntervalSince1970) + 1)", "--filter", "type=network",
+                                   "--format", "{{.Action}} {{.Actor.Attributes.name}}").stdout
+        #expect(events.contains("connect bridge\n") && events.contains("disconnect bridge\n"), "\(events)")
 
         // Nothing of the containers is left on the host's side.
         cleaned = true

@@ -312,7 +312,7 @@ struct EngineFidelityTests {
             for host, words in (({'cpu_count': 2}, 'HostConfig.CpuCount'), ({'port_bindings': {'80/bogus': 1}}, 'invalid proto: bogus'),
                                 ({'isolation': 'hyperv'}, 'invalid isolation: hyperv on linux'),
                                 ({'volume_driver': 'local'}, 'HostConfig.VolumeDriver'),
-                                ({'extra_hosts': {'gw': 'host-gateway'}}, 'host-gateway')):
+                                ({'extra_hosts': {'gw': ''}}, 'bad format for add-host')):
                 code, text = refused(**host)
                 assert code == 400 and words in text, (host, text)
             print('ok')
