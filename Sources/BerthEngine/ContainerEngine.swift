@@ -166,7 +166,6 @@ public actor ContainerEngine {
             throw EngineError(.badRequest, error.description)
         }
         let imageConfig = (try? images.config(image))?.config
-        let name = try chooseName(requestedName)
         // Docker's defaults under what the client sent: inspect shows every field dockerd shows.
         var config = ContainerConfig(json: ContainerDefaults.config.merging(request.config.json))
         config.image = imageName
@@ -232,6 +231,9 @@ public actor ContainerEngine {
         }
 
         let endpointRequest = try await checkEndpointRequest(request.networkingConfig, networkMode: host.networkMode ?? "none")
+        // From the name's choice to the record's insertion nothing suspends: two creates of one
+        // name cannot both take it.
+        let name = try chooseName(requestedName)
         let id = ContainerRecord.newID()
         let directory = directory(id)
         var record = ContainerRecord(id: id, name: name, created: Date().rfc3339Nano, path: path, args: Array(argv.dropFirst()),
