@@ -18,6 +18,8 @@ public actor NetworkService {
     private var definitions: [String: NetworkDefinition] = [:]
     private var bridges: [String: BridgeNetwork] = [:]
     private var attachments: [String: [String: Attachment]] = [:]
+    /// Names of networks being created (their bridge comes up across a suspension point).
+    private var creating: Set<String> = []
     let defaultSettings: BridgeSettings
     /// 127.0.0.11 in the containers of user-defined networks.
     let dns: EmbeddedDNS
@@ -91,9 +93,11 @@ public actor NetworkService {
     /// or the next free default pool), its Linux bridge up with the gateway address.
     func createNetwork(_ request: NetworkCreateRequest) async throws -> NetworkDefinition {
         guard let name = request.name, !name.isEmpty else { throw EngineError(.badRequest, "network name must not be empty") }
-        if definitions.values.contains(where: { $0.name == name }) {
+        if definitions.values.contains(where: { $0.name == name }) || creating.contains(name) {
             throw EngineError(.conflict, "network with name \(name) already exists")
         }
+        creating.insert(name)
+        defer { creating.remove(name) }
         let driver = request.driver.flatMap { $0.isEmpty ? nil : $0 } ?? "bridge"
         guard driver == "bridge" else {
             if ["host", "null"].contains(driver) { throw EngineError(.forbidden, "only one instance of \"\(driver)\" network is allowed") }

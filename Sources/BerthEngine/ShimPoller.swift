@@ -17,16 +17,10 @@ final class ShimPoller: Sendable {
     }
 
     private let queued = Mutex<[Exchange]>([])
-    /// Written to wake the poll thread when an exchange is queued.
-    private let wakeWrite: Int32
-    private let wakeRead: Int32
+    /// Wakes the poll thread when an exchange is queued.
+    private let waker = try! WakePipe()
 
     private init() {
-        let (read, write) = try! FileDescriptors.pipe()
-        _ = fcntl(read, F_SETFL, O_NONBLOCK)
-        _ = fcntl(write, F_SETFL, O_NONBLOCK)
-        wakeRead = read
-        wakeWrite = write
         let thread = Thread { [self] in self.run() }
         thread.name = "berthd shim poller"
         thread.start()
@@ -40,8 +34,7 @@ final class ShimPoller: Sendable {
         let deadline = timeout.map { ContinuousClock.now + $0 }
         return try await withCheckedThrowingContinuation { continuation in
             queued.withLock { $0.append(Exchange(fd: fd, request: Array((line + "\n").utf8), deadline: deadline, continuation: continuation)) }
-            var byte: UInt8 = 1
-            _ = Glibc.write(wakeWrite, &byte, 1)
+            waker.wake()
         }
     }
 
@@ -65,7 +58,7 @@ final class ShimPoller: Sendable {
             entry.continuation.resume(with: result)
         }
         while true {
-            var fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            var fds = [waker.pollEntry]
             for (fd, entry) in pending {
                 fds.append(pollfd(fd: fd, events: Int16(entry.unsent.isEmpty ? POLLIN : POLLOUT), revents: 0))
             }
@@ -81,7 +74,7 @@ final class ShimPoller: Sendable {
                 for (fd, entry) in pending where entry.deadline.map({ $0 <= after }) ?? false { finish(fd, .failure(TimedOut())) }
             }
             if fds[0].revents != 0 {
-                while buffer.withUnsafeMutableBytes({ Glibc.read(wakeRead, $0.baseAddress, $0.count) }) > 0 {}
+                waker.drain()
                 for exchange in queued.withLock({ queue in defer { queue.removeAll() }; return queue }) {
                     pending[exchange.fd] = Pending(unsent: exchange.request[...], deadline: exchange.deadline, continuation: exchange.continuation)
                 }

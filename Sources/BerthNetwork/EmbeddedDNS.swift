@@ -35,17 +35,12 @@ public final class EmbeddedDNS: Sendable {
 
     private let state = Mutex(State())
     private let upstreams: [IPv4Address]
-    private let wakeRead: Int32
-    private let wakeWrite: Int32
+    private let waker: WakePipe
 
     /// `upstreams`: where names the networks do not know are asked (port 53).
     public init(upstreams: [IPv4Address]) throws {
         self.upstreams = upstreams
-        let (read, write) = try FileDescriptors.pipe()
-        _ = fcntl(read, F_SETFL, O_NONBLOCK)
-        _ = fcntl(write, F_SETFL, O_NONBLOCK)
-        wakeRead = read
-        wakeWrite = write
+        waker = try WakePipe()
         let thread = Thread { [self] in self.serve() }
         thread.name = "berthd embedded DNS"
         thread.start()
@@ -63,7 +58,7 @@ public final class EmbeddedDNS: Sendable {
     /// Serves `socket` (bound to 127.0.0.11:53 in the container's namespace) for `container`.
     public func serve(_ socket: Int32, for container: String) {
         state.withLock { $0.sockets[socket] = container }
-        wake()
+        waker.wake()
     }
 
     /// The container's names go and its socket is closed.
@@ -74,15 +69,10 @@ public final class EmbeddedDNS: Sendable {
             for socket in sockets { state.sockets[socket] = nil }
             return sockets
         }
-        wake()
+        waker.wake()
         // The poll thread may still hold the descriptor for one more turn: closing it then would
         // let a new socket reuse its number under the old owner; it re-reads the table each turn.
         for socket in closed { close(socket) }
-    }
-
-    private func wake() {
-        var byte: UInt8 = 1
-        _ = write(wakeWrite, &byte, 1)
     }
 
     // MARK: Answers
@@ -115,10 +105,10 @@ public final class EmbeddedDNS: Sendable {
         var buffer = [UInt8](repeating: 0, count: 512)
         while true {
             let sockets = state.withLock { $0.sockets }
-            var fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            var fds = [waker.pollEntry]
             fds += sockets.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             guard poll(&fds, nfds_t(fds.count), -1) >= 0 else { continue }
-            if fds[0].revents != 0 { while read(wakeRead, &buffer, buffer.count) > 0 {} }
+            if fds[0].revents != 0 { waker.drain() }
             for entry in fds.dropFirst() where entry.revents & Int16(POLLIN) != 0 {
                 // Removed meanwhile: its descriptor is not this container's any more.
                 guard let container = state.withLock({ $0.sockets[entry.fd] }) else { continue }
