@@ -17,6 +17,8 @@ public actor NetworkService {
     let events: EventBus
     private var definitions: [String: NetworkDefinition] = [:]
     private var bridges: [String: BridgeNetwork] = [:]
+    /// macvlan and ipvlan networks, by ID.
+    private var sublinks: [String: MacvlanNetwork] = [:]
     private var attachments: [String: [String: Attachment]] = [:]
     /// Names of networks being created (their bridge comes up across a suspension point).
     private var creating: Set<String> = []
@@ -52,8 +54,12 @@ public actor NetworkService {
             try Self.write(definition, under: root)
             definitions[definition.id] = definition
         }
-        for definition in definitions.values where definition.driver == "bridge" {
-            bridges[definition.id] = BridgeNetwork(settings: try Self.settings(definition, defaultBridge: defaultBridge), host: host)
+        for definition in definitions.values {
+            if definition.driver == "bridge" {
+                bridges[definition.id] = BridgeNetwork(settings: try Self.settings(definition, defaultBridge: defaultBridge), host: host)
+            } else if let sublink = Self.sublink(definition, host: host) {
+                sublinks[definition.id] = sublink
+            }
         }
     }
 
@@ -65,6 +71,12 @@ public actor NetworkService {
         }
         return BridgeSettings(bridge: bridge, subnet: subnet, gateway: gateway, range: definition.ipRange.flatMap(IPv4Subnet.init),
                               mtu: definition.options["com.docker.network.driver.mtu"].flatMap { Int($0) }, isInternal: definition.isInternal)
+    }
+
+    private static func sublink(_ definition: NetworkDefinition, host: Netlink) -> MacvlanNetwork? {
+        guard let kind = MacvlanNetwork.Kind(rawValue: definition.driver), let parent = definition.options["parent"],
+              let subnet = definition.subnet.flatMap(IPv4Subnet.init), let gateway = definition.gateway.flatMap(IPv4Address.init) else { return nil }
+        return MacvlanNetwork(kind: kind, parent: parent, subnet: subnet, gateway: gateway, range: definition.ipRange.flatMap(IPv4Subnet.init), host: host)
     }
 
     private static func write(_ definition: NetworkDefinition, under root: String) throws {
@@ -99,7 +111,7 @@ public actor NetworkService {
         creating.insert(name)
         defer { creating.remove(name) }
         let driver = request.driver.flatMap { $0.isEmpty ? nil : $0 } ?? "bridge"
-        guard driver == "bridge" else {
+        guard ["bridge", "macvlan", "ipvlan"].contains(driver) else {
             if ["host", "null"].contains(driver) { throw EngineError(.forbidden, "only one instance of \"\(driver)\" network is allowed") }
             throw EngineError(.notFound, "plugin \"\(driver)\" not found")
         }
@@ -112,7 +124,8 @@ public actor NetworkService {
         if let ipamDriver = request.ipam?.driver, !["", "default"].contains(ipamDriver) {
             throw EngineError(.badRequest, "IPAM driver \(ipamDriver) is not supported by Berth")
         }
-        let taken = definitions.values.compactMap { $0.subnet.flatMap(IPv4Subnet.init) } + ((try? host.routes()) ?? [])
+        // A macvlan or ipvlan network is the parent's segment: the host's routes may cover it.
+        let taken = definitions.values.compactMap { $0.subnet.flatMap(IPv4Subnet.init) } + (driver == "bridge" ? ((try? host.routes()) ?? []) : [])
         let subnet: IPv4Subnet
         var gateway: IPv4Address?
         var range: IPv4Subnet?
@@ -147,6 +160,10 @@ public actor NetworkService {
             subnet = next
         }
         let id = ContainerRecord.newID()
+        if driver != "bridge" {
+            return try createSublinkNetwork(request, id: id, name: name, driver: driver, subnet: subnet,
+                                            gateway: gateway ?? IPv4Address(subnet.network.value + 1), range: range)
+        }
         var options = request.options ?? [:]
         let bridgeName = options["com.docker.network.bridge.name"] ?? "br-" + id.prefix(12)
         options["com.docker.network.bridge.name"] = nil
@@ -171,6 +188,30 @@ public actor NetworkService {
         return definition
     }
 
+    /// A macvlan or ipvlan network: `-o parent=IFACE` (an interface of the host's), bridge mode
+    /// (macvlan) or L2 (ipvlan); nothing is made on the host until a container connects.
+    private func createSublinkNetwork(_ request: NetworkCreateRequest, id: String, name: String, driver: String, subnet: IPv4Subnet,
+                                      gateway: IPv4Address, range: IPv4Subnet?) throws -> NetworkDefinition {
+        let options = request.options ?? [:]
+        guard let parent = options["parent"], !parent.isEmpty else {
+            throw EngineError(.badRequest, "a \(driver) network needs its parent interface: -o parent=IFACE")
+        }
+        guard (try? host.linkIndex(parent)) ?? nil != nil else { throw EngineError(.badRequest, "-o parent interface was not found on the host: \(parent)") }
+        for (key, value) in options where key != "parent" {
+            guard (key == "macvlan_mode" && value == "bridge") || (key == "ipvlan_mode" && value == "l2") else {
+                throw EngineError(.badRequest, "network option \(key)=\(value) is not supported by Berth yet")
+            }
+        }
+        if request.`internal` == true { throw EngineError(.badRequest, "--internal is not supported by Berth for \(driver) networks") }
+        let definition = NetworkDefinition(id: id, name: name, driver: driver, created: Date().rfc3339Nano, subnet: subnet.description,
+                                           gateway: gateway.description, ipRange: range?.description, attachable: request.attachable ?? false,
+                                           labels: request.labels ?? [:], options: options)
+        try Self.write(definition, under: root)
+        definitions[id] = definition
+        sublinks[id] = Self.sublink(definition, host: host)
+        return definition
+    }
+
     /// `DELETE /networks/{id}`: refused for the predefined ones and while containers are attached.
     func removeNetwork(_ reference: String) async throws -> NetworkDefinition {
         let definition = try resolve(reference)
@@ -184,6 +225,7 @@ public actor NetworkService {
         unlink(root + "/\(definition.id).json")
         definitions[definition.id] = nil
         bridges[definition.id] = nil
+        sublinks[definition.id] = nil
         attachments[definition.id] = nil
         return definition
     }
@@ -194,8 +236,15 @@ public actor NetworkService {
     func connect(_ reference: String, container: String, name: String, namespace: NetworkNamespace, address: IPv4Address? = nil,
                  aliases: [String] = [], ports: [PortRequest]) async throws -> NetworkEndpoint {
         let definition = try resolve(reference)
-        guard let bridge = bridges[definition.id] else { throw EngineError(.badRequest, "network \(definition.name) has no bridge to connect to") }
-        var endpoint = try await bridge.connect(namespace, container: container, endpointName: name, requested: address, ports: ports)
+        var endpoint: NetworkEndpoint
+        if let sublink = sublinks[definition.id] {
+            guard ports.isEmpty else { throw EngineError(.badRequest, "publishing ports on a \(definition.driver) network is not supported: its containers are on \(sublink.parent)'s segment") }
+            endpoint = try await sublink.connect(namespace, requested: address)
+        } else if let bridge = bridges[definition.id] {
+            endpoint = try await bridge.connect(namespace, container: container, endpointName: name, requested: address, ports: ports)
+        } else {
+            throw EngineError(.badRequest, "network \(definition.name) cannot take containers")
+        }
         endpoint.networkID = definition.id
         endpoint.aliases = aliases.isEmpty ? nil : aliases
         attachments[definition.id, default: [:]][container] = Attachment(name: name, endpoint: endpoint)
@@ -227,6 +276,7 @@ public actor NetworkService {
         attachments[id]?[container] = nil
         dns.remove(container: container)
         try await bridges[id]?.disconnect(container, endpoint)
+        await sublinks[id]?.disconnect(endpoint)
         if let definition = definitions[id] {
             await events.publish("network", "disconnect", id: id, attributes: ["container": container, "name": definition.name, "type": definition.driver])
         }
@@ -237,6 +287,7 @@ public actor NetworkService {
         let id = endpoint.networkID ?? defaultBridgeID
         attachments[id, default: [:]][container] = Attachment(name: name, endpoint: endpoint)
         await bridges[id]?.reclaim(container, endpoint)
+        await sublinks[id]?.reclaim(endpoint)
         // The previous daemon's DNS socket went with it: a new one, in the same namespace.
         if let definition = definitions[id], !definition.predefined, pid > 0 {
             EngineLog.attempt("serve names to \(name) again") {

@@ -9,7 +9,7 @@ public struct Netlink: Sendable {
     public init(_ transport: any NetlinkTransport) { self.transport = transport }
 
     // Attribute numbers (linux/if_link.h, linux/if_addr.h, linux/rtnetlink.h, linux/veth.h).
-    static let linkAddress: UInt16 = 1, linkName: UInt16 = 3, linkMTU: UInt16 = 4, linkMaster: UInt16 = 10
+    static let linkAddress: UInt16 = 1, linkName: UInt16 = 3, linkMTU: UInt16 = 4, linkParent: UInt16 = 5, linkMaster: UInt16 = 10
     static let linkInfo: UInt16 = 18, linkNamespaceFD: UInt16 = 28
     static let infoKind: UInt16 = 1, infoData: UInt16 = 2, vethPeer: UInt16 = 1
     static let addressAddress: UInt16 = 1, addressLocal: UInt16 = 2
@@ -52,6 +52,19 @@ public struct Netlink: Sendable {
         if let peerNamespace { peerAttributes.append(NetlinkAttribute(Self.linkNamespaceFD, int32: peerNamespace)) }
         let peerInfo = NetlinkAttribute(Self.vethPeer | Self.nested, LinkHeader().bytes + NetlinkAttribute.encode(peerAttributes))
         try createLink(name, kind: "veth", mtu: mtu, data: [peerInfo], operation: "create veth pair \(name)/\(peer)")
+    }
+
+    /// A macvlan (bridge mode) or ipvlan (L2 mode) link on `parent`, made in the namespace behind
+    /// `namespaceFD` under `name`.
+    public func createSublink(_ name: String, kind: String, parent: Int32, namespaceFD: Int32, macAddress: [UInt8]?) throws {
+        // IFLA_MACVLAN_MODE = 1 (u32, bridge = 4); IFLA_IPVLAN_MODE = 1 (u16, L2 = 0).
+        let mode = kind == "macvlan" ? NetlinkAttribute(1, uint32: 4) : NetlinkAttribute(1, [0, 0])
+        var attributes = [NetlinkAttribute(Self.linkName, string: name), NetlinkAttribute(Self.linkParent, int32: parent),
+                          NetlinkAttribute(Self.linkNamespaceFD, int32: namespaceFD)]
+        if let macAddress { attributes.append(NetlinkAttribute(Self.linkAddress, macAddress)) }
+        attributes.append(NetlinkAttribute(Self.linkInfo | Self.nested, nested: [NetlinkAttribute(Self.infoKind, string: kind),
+                                                                                NetlinkAttribute(Self.infoData | Self.nested, nested: [mode])]))
+        try send(NetlinkMessage.newLink, Self.create, LinkHeader().bytes + NetlinkAttribute.encode(attributes), "create \(kind) link on \(parent)")
     }
 
     private func createLink(_ name: String, kind: String, mtu: Int?, data: [NetlinkAttribute] = [], operation: String) throws {

@@ -310,6 +310,49 @@ struct BridgeNetworkTests {
         #expect(!daemon.docker("run", "--rm", "busybox", "cat", "/etc/resolv.conf").stdout.contains("127.0.0.11"))
     }
 
+    @Test func macvlanAndIpvlanNetworksOnAVethParent() throws {
+        let net = try BridgeDaemon("macvlan")
+        // The parent: one end of a veth pair of the test's (this kernel has no dummy links).
+        let parent = "vp" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        #expect(Command.capture(["ip", "link", "add", parent, "type", "veth", "peer", "name", parent + "b"]).status == 0)
+        #expect(Command.capture(["ip", "link", "set", parent, "up"]).status == 0)
+        #expect(Command.capture(["ip", "link", "set", parent + "b", "up"]).status == 0)
+        defer {
+            net.tearDown()
+            _ = Command.capture(["ip", "link", "del", parent])
+        }
+        let daemon = net.daemon
+        let second = Int.random(in: 200...250), third = Int.random(in: 0...250)
+        // ipvlan where the kernel has it (this VM's has not: then the start says so).
+        let probe = "iq" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let hasIpvlan = Command.capture(["ip", "link", "add", probe, "link", parent, "type", "ipvlan", "mode", "l2"]).status == 0
+        _ = Command.capture(["ip", "link", "del", probe])
+        if !hasIpvlan {
+            #expect(daemon.docker("network", "create", "-d", "ipvlan", "--subnet", "10.\(second).\((third + 2) % 256).0/24", "-o", "parent=" + parent, "ipv").status == 0)
+            let refused = daemon.docker("run", "--rm", "--pull", "never", "--network", "ipv", "busybox", "true")
+            #expect(refused.status != 0 && refused.stderr.contains("this kernel has no ipvlan support"), "\(refused.stderr)")
+            #expect(daemon.docker("network", "rm", "ipv").status == 0)
+        }
+        let drivers = hasIpvlan ? ["macvlan", "ipvlan"] : ["macvlan"]
+        for (index, driver) in drivers.enumerated() {
+            let prefix = "10.\(second).\((third + index) % 256)"
+            #expect(daemon.docker("network", "create", "-d", driver, "--subnet", prefix + ".0/24", "-o", "parent=" + parent, driver + "net").status == 0)
+            // `--pull never`: a create that fails with a 404 must not send the CLI to a registry.
+            #expect(daemon.docker("run", "-d", "--pull", "never", "--name", driver + "1", "--network", driver + "net", "busybox",
+                                  "httpd", "-f", "-p", "80", "-h", "/etc").status == 0)
+            // Another container on the same parent reaches it, by name through the embedded DNS.
+            let fetched = daemon.docker("run", "--rm", "--pull", "never", "--network", driver + "net", "busybox", "sh", "-c",
+                                        "ip -4 -o addr show eth0; wget -qO- http://\(driver)1/hostname")
+            #expect(fetched.stdout.contains("inet \(prefix).") && fetched.stdout.hasSuffix("\n") && fetched.status == 0, "\(driver): \(fetched.stdout)\(fetched.stderr)")
+            #expect(daemon.docker("inspect", "-f", "{{.NetworkSettings.Networks.\(driver)net.IPAddress}}", driver + "1").stdout == prefix + ".2\n")
+            #expect(daemon.docker("rm", "-f", driver + "1").status == 0)
+            #expect(daemon.docker("network", "rm", driver + "net").status == 0)
+        }
+        let noParent = daemon.docker("network", "create", "-d", "macvlan", "-o", "parent=nosuchlink0", "bad")
+        #expect(noParent.status != 0 && noParent.stderr.contains("-o parent interface was not found on the host: nosuchlink0"), "\(noParent.stderr)")
+        #expect(daemon.docker("network", "create", "-d", "macvlan", "bad").stderr.contains("needs its parent interface"))
+    }
+
     @Test func aDaemonRestartKeepsRunningContainersConnected() throws {
         let net = try BridgeDaemon("brestart")
         defer { net.tearDown() }
