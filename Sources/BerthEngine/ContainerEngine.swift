@@ -176,6 +176,7 @@ public actor ContainerEngine {
         // `NetworkDisabled` (the SDK's network_disabled) is a container without networking.
         host.networkMode = request.config.networkDisabled == true ? "none" : try await networkMode(host.networkMode ?? "default")
         var warnings = ConfigValidator.adaptToHost(&host)
+        let publishes = !(try PublishedPorts.requests(config, host)).isEmpty
         if let mode = host.networkMode, mode.hasPrefix("container:") {
             // As dockerd: the other container's hostname too.
             if let other = containers[String(mode.dropFirst(10))] { config.hostname = Self.hostname(other) }
@@ -183,7 +184,7 @@ public actor ContainerEngine {
             if !(request.config.hostname ?? "").isEmpty { throw EngineError(.badRequest, "conflicting options: hostname and the network mode") }
             if !(host.dns ?? []).isEmpty { throw EngineError(.badRequest, "conflicting options: dns and the network mode") }
             if !(host.extraHosts ?? []).isEmpty { throw EngineError(.badRequest, "conflicting options: custom host-to-IP mapping and the network mode") }
-            if !(try PublishedPorts.requests(config, host)).isEmpty || host.publishAllPorts == true {
+            if publishes || host.publishAllPorts == true {
                 throw EngineError(.badRequest, "conflicting options: port publishing and the container type network mode")
             }
         }
@@ -191,7 +192,7 @@ public actor ContainerEngine {
             throw EngineError(.badRequest, "--dns on a user-defined network is not supported by Berth yet: its containers use the embedded DNS (HostConfig.Dns)")
         }
         host.logConfig = try logConfig(host.logConfig)
-        if !(try PublishedPorts.requests(config, host)).isEmpty && ["host", "none"].contains(host.networkMode ?? "") {
+        if publishes && ["host", "none"].contains(host.networkMode ?? "") {
             // dockerd's warning for host; with none there is nowhere to publish either.
             warnings.append(host.networkMode == "host" ? "Published ports are discarded when using host network mode"
                 : "Published ports are discarded when using the \(host.networkMode ?? "none") network")
@@ -344,7 +345,7 @@ public actor ContainerEngine {
         let host = record.hostConfig
         let hostResolv = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
         let resolv: String
-        if record.usesBridge && record.networkMode != "bridge" {
+        if record.onUserNetwork {
             // A user-defined network's containers ask the embedded DNS, which knows their names.
             resolv = EtcFiles.resolvConf(hostResolv, dns: [NetworkService.dnsAddress.description], search: host.dnsSearch ?? [],
                                          options: ["ndots:0"] + (host.dnsOptions ?? []))

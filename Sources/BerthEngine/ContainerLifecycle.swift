@@ -31,7 +31,7 @@ extension ContainerEngine {
             if joined != nil { try shareNetworkFiles(record) }
             let spec = try await prepareRun(record, chain: image.chain, joinedNetwork: joined)
             record.state.pid = try await shims.launch(record, spec: spec)
-            if record.usesBridge {
+            if record.connectsToNetwork {
                 let request = record.endpointRequest
                 record.endpoint = try await networks.connect(record.networkMode, container: id, name: record.name, namespace: NetworkNamespace(pid: record.state.pid),
                                                              address: request?.ipamConfig?.ipv4Address.flatMap(IPv4Address.init), aliases: request?.aliases ?? [],

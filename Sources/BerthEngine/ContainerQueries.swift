@@ -61,7 +61,7 @@ extension ContainerEngine {
             endpoint.ipamConfig = request.ipamConfig
         }
         // The names the embedded DNS answers for it, on a user-defined network.
-        if record.endpoint != nil, record.usesBridge, record.networkMode != "bridge" {
+        if record.endpoint != nil, record.onUserNetwork {
             endpoint.dnsNames = [record.name, String(record.id.prefix(12))] + (record.endpoint?.aliases ?? [])
         }
         endpoint.macAddress = mac

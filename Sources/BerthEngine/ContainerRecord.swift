@@ -64,8 +64,11 @@ public struct ContainerRecord: Codable, Sendable {
     public var imageName: String { config.image ?? image }
     public var autoRemove: Bool { hostConfig.autoRemove ?? false }
     public var networkMode: String { hostConfig.networkMode ?? "default" }
-    /// On a bridge network (the default or a user-defined one): a veth between create and start.
-    public var usesBridge: Bool { !["host", "none", "default"].contains(networkMode) && !networkMode.hasPrefix("container:") }
+    /// On a network of Berth's (the default bridge, a user-defined bridge, macvlan or ipvlan): it
+    /// gets its endpoint between create and start.
+    public var connectsToNetwork: Bool { !["host", "none", "default"].contains(networkMode) && !networkMode.hasPrefix("container:") }
+    /// On a user-defined network: the embedded DNS knows it and its resolv.conf points there.
+    public var onUserNetwork: Bool { connectsToNetwork && networkMode != "bridge" }
 }
 
 /// `State` of a container, with Docker's field names and status words.

@@ -41,9 +41,11 @@ public actor NetworkService {
             }
             definitions[definition.id] = definition
         }
-        // The predefined networks keep their IDs across restarts, as dockerd's do.
-        for (name, driver) in [("bridge", "bridge"), ("host", "host"), ("none", "null")] where !definitions.values.contains(where: { $0.name == name }) {
-            var definition = NetworkDefinition(id: ContainerRecord.newID(), name: name, driver: driver, created: Date().rfc3339Nano, predefined: true)
+        // The predefined networks keep their IDs across restarts, as dockerd's do; the default
+        // bridge's addresses and name follow daemon.json (`bip`, `fixed-cidr`, `bridge`) as it is now.
+        for (name, driver) in [("bridge", "bridge"), ("host", "host"), ("none", "null")] {
+            let stored = definitions.values.first { $0.name == name && $0.predefined }
+            var definition = stored ?? NetworkDefinition(id: ContainerRecord.newID(), name: name, driver: driver, created: Date().rfc3339Nano, predefined: true)
             if name == "bridge" {
                 definition.subnet = defaultBridge.subnet.description
                 definition.gateway = defaultBridge.gateway.description
@@ -51,7 +53,7 @@ public actor NetworkService {
                 definition.bridge = defaultBridge.bridge
                 definition.options = ["com.docker.network.bridge.default_bridge": "true", "com.docker.network.bridge.name": defaultBridge.bridge]
             }
-            try Self.write(definition, under: root)
+            if definition != stored { try Self.write(definition, under: root) }
             definitions[definition.id] = definition
         }
         for definition in definitions.values {
@@ -232,7 +234,8 @@ public actor NetworkService {
 
     // MARK: Containers
 
-    /// Connects a container to the bridge network `reference` (at its start).
+    /// Connects a container to the network `reference` (at its start): a bridge, macvlan or ipvlan
+    /// endpoint, and its names in the embedded DNS on a user-defined network.
     func connect(_ reference: String, container: String, name: String, namespace: NetworkNamespace, address: IPv4Address? = nil,
                  aliases: [String] = [], ports: [PortRequest]) async throws -> NetworkEndpoint {
         let definition = try resolve(reference)

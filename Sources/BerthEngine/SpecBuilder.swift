@@ -157,7 +157,7 @@ struct SpecBuilder {
             break
         case _ where record.networkMode.hasPrefix("container:"):
             namespaces.append(.init(type: .network, path: joinedNetwork ?? "/proc/self/ns/net"))
-        case _ where record.networkMode == "none" || record.usesBridge:
+        case _ where record.networkMode == "none" || record.connectsToNetwork:
             // A bridge container's namespace gets its veth between create and start.
             namespaces.append(.init(type: .network))
         default:

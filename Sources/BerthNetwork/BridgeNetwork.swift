@@ -58,7 +58,8 @@ public actor BridgeNetwork {
     private var pool: AddressPool
     private var table: FirewallTable
     private var bridgeIndex: Int32?
-    /// Each connected container's address and published ports (the table is built from them).
+    /// The address and published ports of each container that publishes ports, or was reclaimed
+    /// after a restart (the table's DNAT rules are built from them).
     private var connected: [String: (address: IPv4Address, ports: [PortMapping])] = [:]
 
     public init(settings: BridgeSettings, host: Netlink) {

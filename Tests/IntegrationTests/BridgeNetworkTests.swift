@@ -103,6 +103,10 @@ struct BridgeNetworkTests {
         let notRunning = daemon.docker("run", "--rm", "--network", "container:idle", "busybox", "true")
         #expect(notRunning.stderr.contains("cannot join network namespace of a non running container"), "\(notRunning.stderr)")
 
+        // The predefined bridge network shows the daemon's own bridge settings.
+        #expect(daemon.docker("network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}} {{index .Options \"com.docker.network.bridge.name\"}}", "bridge").stdout
+            == "\(net.subnet).0/24 \(net.gateway) \(net.bridge)\n")
+
         // The Python SDK's default network is the bridge too; --network none still has only lo.
         let sdk = daemon.python("print(client.containers.run('busybox', 'ip -4 -o addr show eth0', remove=True).decode())")
         #expect(sdk.stdout.contains("inet \(net.subnet)."), "\(sdk.stderr)")
