@@ -14,6 +14,9 @@ public protocol ContainerBackend: Sendable {
     func kill(_ reference: String, signal: String?) async throws
     func pause(_ reference: String, _ paused: Bool) async throws
     func rename(_ reference: String, to newName: String) async throws
+    /// `POST /networks/{id}/connect` and `disconnect`: a container's networks are the engine's to change.
+    func connect(network: String, container: String, settings: EndpointSettings?) async throws
+    func disconnect(network: String, container: String, force: Bool) async throws
     func wait(_ reference: String, condition: String) async throws -> Int32
     /// Whether the container has a terminal (its streams are raw, not multiplexed); throws for
     /// a container that does not exist.

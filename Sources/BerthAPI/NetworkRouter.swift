@@ -1,11 +1,12 @@
 import BerthEngine
 
-/// `/networks` over a `NetworkBackend`.
+/// `/networks` over a `NetworkBackend`; connecting containers over the `ContainerBackend`.
 struct NetworkRouter: Sendable {
     let networks: any NetworkBackend
+    let containers: any ContainerBackend
 
     var routes: [Route] {
-        let networks = self.networks
+        let networks = self.networks, containers = self.containers
         return [
             Route("GET", "/networks") { request, _ in
                 .json(200, .array(try await networks.list(filters: try request.filters()).map(\.json)))
@@ -27,12 +28,31 @@ struct NetworkRouter: Sendable {
                 try await networks.remove(path["id"])
                 return .empty(204)
             },
-            Route("POST", "/networks/{id}/connect") { _, _ in
-                throw EngineError(.notImplemented, "connecting a container to a network after its creation is not supported by Berth yet: create it with --network")
+            Route("POST", "/networks/{id}/connect") { request, path in
+                let body = try request.json()
+                let container = try Self.container(body, "NetworkConnectRequest")
+                let settings = body["EndpointConfig"].flatMap { $0.isNull ? nil : $0 }
+                if let settings, settings.object == nil { throw EngineError(.badRequest, "EndpointConfig must be a JSON object") }
+                let endpoint = settings.map { EndpointSettings(json: $0) }
+                try await containers.connect(network: path["id"], container: container, settings: endpoint)
+                return .empty(200)
             },
-            Route("POST", "/networks/{id}/disconnect") { _, _ in
-                throw EngineError(.notImplemented, "disconnecting a container from a network is not supported by Berth yet")
+            Route("POST", "/networks/{id}/disconnect") { request, path in
+                let body = try request.json()
+                let container = try Self.container(body, "NetworkDisconnectRequest")
+                if let force = body["Force"], !force.isNull, force.bool == nil { throw EngineError(.badRequest, "Force must be a boolean") }
+                try await containers.disconnect(network: path["id"], container: container, force: body["Force"]?.bool ?? false)
+                return .empty(200)
             },
         ]
+    }
+
+    /// The body's `Container`: a name or ID, required.
+    private static func container(_ body: JSONValue, _ model: String) throws -> String {
+        guard body.object != nil else { throw EngineError(.badRequest, "the \(model) body must be a JSON object") }
+        guard let container = body["Container"]?.string, !container.isEmpty else {
+            throw EngineError(.badRequest, "\(model).Container: a container name or ID is required")
+        }
+        return container
     }
 }

@@ -26,7 +26,7 @@ public final class Router: Sendable {
     public init(containers: any ContainerBackend, images: any ImageBackend, networks: any NetworkBackend, events: EventBus, config: DaemonConfig,
                 describeHost: (@Sendable () -> HostDescription)? = nil) {
         let dataRoot = config.dataRoot
-        table = RouteTable(ContainerRouter(engine: containers).routes + ImageRouter(images: images).routes + NetworkRouter(networks: networks).routes
+        table = RouteTable(ContainerRouter(engine: containers).routes + ImageRouter(images: images).routes + NetworkRouter(networks: networks, containers: containers).routes
             + SystemRouter(containers: containers, images: images, events: events, config: config,
                            describeHost: describeHost ?? { HostDescription.read(dataRoot: dataRoot) }).routes)
         debug = config.debug

@@ -7,7 +7,7 @@ import Foundation
 struct NetworkGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "network", abstract: "Manage networks",
-        subcommands: [NetworkList.self, NetworkCreate.self, NetworkInspect.self, NetworkRemove.self, NetworkPrune.self])
+        subcommands: [NetworkList.self, NetworkCreate.self, NetworkInspect.self, NetworkRemove.self, NetworkPrune.self, NetworkConnect.self, NetworkDisconnect.self])
 }
 
 struct NetworkList: ParsableCommand {
@@ -111,5 +111,33 @@ struct NetworkPrune: ParsableCommand {
         guard force || confirmPrune("This will remove all custom networks not used by at least one container.") else { return }
         let names = try session.client.request("POST", "/networks/prune", query: try filtersQuery(filter)).json["NetworksDeleted"]?.strings ?? []
         if !names.isEmpty { print("Deleted Networks:\n" + names.map { $0 + "\n" }.joined()) }
+    }
+}
+
+struct NetworkConnect: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "connect", abstract: "Connect a container to a network")
+    @Option(name: .customLong("alias"), help: "Add network-scoped alias for the container") var alias: [String] = []
+    @Option(help: "IPv4 address (e.g., 172.30.100.104)") var ip: String?
+    @Option(name: .customLong("mac-address"), help: "MAC address of the container on this network") var macAddress: String?
+    @Option(name: .customLong("gw-priority"), help: "Highest priority network gives the container its default gateway") var gwPriority: Int64?
+    @Argument var network: String
+    @Argument var container: String
+
+    func run() throws {
+        let endpoint = ContainerOptions.NetworkOption(name: network, aliases: alias, ip: ip, macAddress: macAddress, gwPriority: gwPriority)
+        let body = JSONValue.object(["Container": .string(container), "EndpointConfig": endpoint.settings])
+        _ = try session.client.request("POST", "/networks/\(network)/connect", body: body)
+    }
+}
+
+struct NetworkDisconnect: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "disconnect", abstract: "Disconnect a container from a network")
+    @Flag(name: [.short, .long], help: "Force the container to disconnect from a network") var force = false
+    @Argument var network: String
+    @Argument var container: String
+
+    func run() throws {
+        let body = JSONValue.object(["Container": .string(container), "Force": .bool(force)])
+        _ = try session.client.request("POST", "/networks/\(network)/disconnect", body: body)
     }
 }

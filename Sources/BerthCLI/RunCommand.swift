@@ -17,9 +17,10 @@ struct ContainerOptions: ParsableArguments {
     @Option(help: "Overwrite the default ENTRYPOINT of the image") var entrypoint: String?
     @Option(name: [.short, .customLong("label")], help: "Set meta data on a container") var label: [String] = []
     @Option(help: "Runtime to use for this container") var runtime: String?
-    @Option(name: [.customLong("network"), .customLong("net")], help: "Connect a container to a network") var network: String?
+    @Option(name: [.customLong("network"), .customLong("net")], help: "Connect a container to a network (NAME, or name=NAME,alias=A,ip=IP,mac-address=MAC,gw-priority=N)") var network: [String] = []
     @Option(name: .customLong("network-alias"), help: "Add network-scoped alias for the container") var networkAlias: [String] = []
     @Option(help: "IPv4 address (e.g., 172.30.100.104)") var ip: String?
+    @Option(name: .customLong("mac-address"), help: "Container MAC address (e.g., 92:d0:c6:0a:29:33)") var macAddress: String?
     @Option(name: [.short, .customLong("publish")], help: "Publish a container's port(s) to the host") var publish: [String] = []
     @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Publish all exposed ports to random ports") var publishAll = false
     @Option(help: "Expose a port or a range of ports") var expose: [String] = []
@@ -83,7 +84,7 @@ struct ContainerOptions: ParsableArguments {
         if !exposed.isEmpty { config["ExposedPorts"] = .object(exposed) }
 
         var host: [String: JSONValue] = [
-            "AutoRemove": .bool(autoRemove), "NetworkMode": .string(network ?? "default"), "Privileged": .bool(privileged),
+            "AutoRemove": .bool(autoRemove), "NetworkMode": .string(try networks().first?.name ?? "default"), "Privileged": .bool(privileged),
             "ReadonlyRootfs": .bool(readOnly), "Binds": .array(volume.map(JSONValue.string)),
             "CapAdd": .array(capAdd.map(JSONValue.string)), "CapDrop": .array(capDrop.map(JSONValue.string)),
             "SecurityOpt": .array(try securityOpt.map(Self.securityOption)),
@@ -120,13 +121,57 @@ struct ContainerOptions: ParsableArguments {
         }
         if tty, let size = RawTerminal.size() { host["ConsoleSize"] = .array([.int(Int64(size.rows)), .int(Int64(size.columns))]) }
         config["HostConfig"] = .object(host)
-        if !networkAlias.isEmpty || ip != nil {
-            var endpoint: [String: JSONValue] = [:]
-            if !networkAlias.isEmpty { endpoint["Aliases"] = .array(networkAlias.map(JSONValue.string)) }
-            if let ip { endpoint["IPAMConfig"] = .object(["IPv4Address": .string(ip)]) }
-            config["NetworkingConfig"] = .object(["EndpointsConfig": .object([network ?? "default": .object(endpoint)])])
+        var endpoints = try networks()
+        if endpoints.isEmpty, !networkAlias.isEmpty || ip != nil || macAddress != nil { endpoints = [NetworkOption(name: "default")] }
+        if !endpoints.isEmpty {
+            // --network-alias, --ip and --mac-address are the first network's.
+            endpoints[0].aliases += networkAlias
+            endpoints[0].ip = endpoints[0].ip ?? ip
+            endpoints[0].macAddress = endpoints[0].macAddress ?? macAddress
+            config["NetworkingConfig"] = .object(["EndpointsConfig": .object(Dictionary(endpoints.map { ($0.name, $0.settings) }) { first, _ in first })])
         }
         return .object(config)
+    }
+
+    /// One `--network`: a name, or docker's long form `name=NAME,alias=A,ip=IP,…`.
+    struct NetworkOption {
+        var name: String
+        var aliases: [String] = []
+        var ip: String?
+        var macAddress: String?
+        var gwPriority: Int64?
+
+        var settings: JSONValue {
+            var endpoint: [String: JSONValue] = [:]
+            if !aliases.isEmpty { endpoint["Aliases"] = .array(aliases.map(JSONValue.string)) }
+            if let ip { endpoint["IPAMConfig"] = .object(["IPv4Address": .string(ip)]) }
+            if let macAddress { endpoint["MacAddress"] = .string(macAddress) }
+            if let gwPriority { endpoint["GwPriority"] = .int(gwPriority) }
+            return .object(endpoint)
+        }
+    }
+
+    func networks() throws -> [NetworkOption] {
+        try network.map { text in
+            guard text.contains("=") else { return NetworkOption(name: text) }
+            var option = NetworkOption(name: "")
+            for field in text.split(separator: ",") {
+                let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { throw ValidationError("invalid network option \(field): use key=value") }
+                switch parts[0] {
+                case "name": option.name = parts[1]
+                case "alias": option.aliases.append(parts[1])
+                case "ip": option.ip = parts[1]
+                case "mac-address": option.macAddress = parts[1]
+                case "gw-priority":
+                    guard let priority = Int64(parts[1]) else { throw ValidationError("invalid gw-priority \(parts[1]): an integer") }
+                    option.gwPriority = priority
+                default: throw ValidationError("network option \(parts[0]) is not supported by berth")
+                }
+            }
+            guard !option.name.isEmpty else { throw ValidationError("network name must be given: --network name=NAME,…") }
+            return option
+        }
     }
 
     /// `-e NAME` takes NAME's value from this environment, as docker does.

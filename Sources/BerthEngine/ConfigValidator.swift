@@ -127,23 +127,24 @@ enum ConfigValidator {
         if let networking = fields["NetworkingConfig"] { try refuseEndpointSettings(NetworkingConfig(json: networking)) }
     }
 
-    /// Endpoint settings Berth does not have yet (IPv6 and link-local addresses, links, MAC
-    /// addresses, driver options) are refused by name, not dropped; aliases and a static IPv4
-    /// address are honoured (checked against the network at create).
+    /// Endpoint settings Berth does not have yet (IPv6 and link-local addresses, links, driver
+    /// options) are refused by name, not dropped; aliases, a static IPv4 address, a MAC address
+    /// and a gateway priority are honoured (checked against the network at create).
     private static func refuseEndpointSettings(_ networking: NetworkingConfig) throws {
-        if (networking.endpointsConfig ?? [:]).count > 1 {
-            throw EngineError(.badRequest, "a container on several networks is not supported by Berth yet (NetworkingConfig.EndpointsConfig)")
-        }
         for (network, endpoint) in (networking.endpointsConfig ?? [:]).sorted(by: { $0.key < $1.key }) {
-            let ipam = endpoint.ipamConfig
-            let settings: [(String, Bool)] = [
-                ("IPAMConfig.IPv6Address", !(ipam?.ipv6Address ?? "").isEmpty), ("IPAMConfig.LinkLocalIPs", !(ipam?.linkLocalIPs ?? []).isEmpty),
-                ("Links", !(endpoint.links ?? []).isEmpty),
-                ("MacAddress", !(endpoint.macAddress ?? "").isEmpty), ("DriverOpts", !(endpoint.driverOpts ?? [:]).isEmpty),
-            ]
-            if let (field, _) = settings.first(where: { $0.1 }) {
-                throw EngineError(.badRequest, "network settings are not supported by Berth yet (NetworkingConfig.EndpointsConfig.\(network).\(field))")
-            }
+            try refuseEndpointSettings(endpoint, network: network, field: "NetworkingConfig.EndpointsConfig.\(network)")
+        }
+    }
+
+    /// One endpoint's settings (of a create, or of a `network connect`).
+    static func refuseEndpointSettings(_ endpoint: EndpointSettings, network: String, field: String) throws {
+        let ipam = endpoint.ipamConfig
+        let settings: [(String, Bool)] = [
+            ("IPAMConfig.IPv6Address", !(ipam?.ipv6Address ?? "").isEmpty), ("IPAMConfig.LinkLocalIPs", !(ipam?.linkLocalIPs ?? []).isEmpty),
+            ("Links", !(endpoint.links ?? []).isEmpty), ("DriverOpts", !(endpoint.driverOpts ?? [:]).isEmpty),
+        ]
+        if let (name, _) = settings.first(where: { $0.1 }) {
+            throw EngineError(.badRequest, "network settings are not supported by Berth yet (\(field).\(name))")
         }
     }
 

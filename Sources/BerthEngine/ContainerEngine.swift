@@ -81,7 +81,7 @@ public actor ContainerEngine {
     /// Without live restore, containers left running by the previous daemon are killed.
     public func reconcile(liveRestore: Bool = true) async {
         for (id, record) in containers where record.state.running {
-            if let endpoint = record.endpoint { await networks.reclaim(id, name: record.name, pid: record.state.pid, endpoint) }
+            await networks.reclaim(id, name: record.name, pid: record.state.pid, Array(record.endpoints.values), upstreams: record.dnsUpstreams)
             if shims.shim(id).isAlive {
                 monitor(id)
                 startHealthMonitor(id)
@@ -188,9 +188,6 @@ public actor ContainerEngine {
                 throw EngineError(.badRequest, "conflicting options: port publishing and the container type network mode")
             }
         }
-        if !(host.dns ?? []).isEmpty, !["host", "none", "bridge"].contains(host.networkMode ?? "") {
-            throw EngineError(.badRequest, "--dns on a user-defined network is not supported by Berth yet: its containers use the embedded DNS (HostConfig.Dns)")
-        }
         host.logConfig = try logConfig(host.logConfig)
         if publishes && ["host", "none"].contains(host.networkMode ?? "") {
             // dockerd's warning for host; with none there is nowhere to publish either.
@@ -231,7 +228,7 @@ public actor ContainerEngine {
             throw EngineError(.badRequest, "invalid stop signal: \(signal)")
         }
 
-        let endpointRequest = try await checkEndpointRequest(request.networkingConfig, networkMode: host.networkMode ?? "none")
+        let endpointRequest = try await endpointsConfig(request.networkingConfig, networkMode: host.networkMode ?? "none", legacyMAC: config.macAddress)
         // From the name's choice to the record's insertion nothing suspends: two creates of one
         // name cannot both take it.
         let name = try chooseName(requestedName)
@@ -241,6 +238,10 @@ public actor ContainerEngine {
                                      image: image.id.description, config: config, hostConfig: host,
                                      runtime: runtime, directory: directory)
         record.networkingConfig = endpointRequest
+        // On a user-defined network `--dns` are the embedded DNS's upstreams, asked over IPv4.
+        if record.onUserNetwork, let other = (host.dns ?? []).first(where: { IPv4Address($0) == nil }) {
+            throw EngineError(.badRequest, "--dns \(other) on a user-defined network: the embedded DNS forwards to IPv4 resolvers only in Berth (HostConfig.Dns)")
+        }
         // What start would refuse (capabilities, a seccomp profile) is refused now, before
         // anything is written: the spec is built once without a root or a resolved user.
         _ = try SpecBuilder(record: record, rootfs: "/", defaultSeccomp: defaultSeccomp).build()
@@ -278,14 +279,60 @@ public actor ContainerEngine {
         return log
     }
 
-    /// Aliases and a static IPv4 address, as dockerd allows them: on a user-defined network, the
-    /// address inside a subnet the user configured.
-    private func checkEndpointRequest(_ networking: NetworkingConfig?, networkMode: String) async throws -> NetworkingConfig? {
-        guard let (name, endpoint) = networking?.endpointsConfig?.first else { return nil }
-        let aliases = endpoint.aliases ?? [], address = endpoint.ipamConfig?.ipv4Address ?? ""
-        guard !aliases.isEmpty || !address.isEmpty else { return nil }
-        let network = try await networks.resolve(networkMode == "default" ? name : networkMode)
-        if network.predefined {
+    /// The networks the container is created on, by name, each with what was asked of it
+    /// (aliases, a static IPv4 address, a MAC address, a gateway priority) as dockerd allows it:
+    /// aliases and addresses on user-defined networks only, an address inside the network's
+    /// subnet; no other network beside host, none or another container's.
+    private func endpointsConfig(_ networking: NetworkingConfig?, networkMode: String, legacyMAC: String?) async throws -> NetworkingConfig? {
+        // "default" is the network mode's network, whichever the daemon's default is.
+        var requested = networking?.endpointsConfig ?? [:]
+        if let settings = requested.removeValue(forKey: "default") { requested[networkMode] = settings }
+        guard !["host", "none", "default"].contains(networkMode), !networkMode.hasPrefix("container:") else {
+            let others = requested.keys.filter { $0 != networkMode }.sorted()
+            if !others.isEmpty {
+                throw EngineError(.badRequest, networkMode == "host" ? "container cannot be disconnected from host network or connected to host network"
+                    : networkMode == "none" ? "container cannot be connected to multiple networks with one of the networks in private (none) mode"
+                    : "conflicting options: container type network can't be used with other networks")
+            }
+            if !(legacyMAC ?? "").isEmpty { throw EngineError(.badRequest, "conflicting options: mac-address and the network mode") }
+            // host and none take no alias and no address either, in dockerd's words.
+            if let own = requested[networkMode], ["host", "none"].contains(networkMode) {
+                _ = try checkEndpoint(own, on: try await networks.resolve(networkMode))
+            }
+            return nil
+        }
+        let primary = try await networks.resolve(networkMode)
+        var kept: [String: EndpointSettings] = [:]
+        for (reference, settings) in requested.sorted(by: { $0.key < $1.key }) {
+            let network = try await networks.resolve(reference)
+            if ["host", "null"].contains(network.driver) {
+                throw EngineError(.badRequest, network.driver == "host" ? "container cannot be disconnected from host network or connected to host network"
+                    : "container cannot be connected to multiple networks with one of the networks in private (none) mode")
+            }
+            kept[network.name] = try checkEndpoint(settings, on: network)
+        }
+        var settings = kept[primary.name] ?? EndpointSettings()
+        if let mac = legacyMAC, !mac.isEmpty {
+            // The container-wide MacAddress (API < 1.44, the Python SDK's mac_address) is its
+            // network mode's endpoint's, as dockerd moves it.
+            if let own = settings.macAddress, !own.isEmpty, own != mac {
+                throw EngineError(.badRequest, "the container-wide MAC address must match the endpoint-specific MAC address for the main network or be left empty")
+            }
+            settings.macAddress = mac
+            _ = try NetworkService.macAddress(mac)
+        }
+        settings.networkID = primary.id
+        kept[primary.name] = settings
+        var config = NetworkingConfig()
+        config.endpointsConfig = kept
+        return config
+    }
+
+    /// One endpoint's settings, checked against its network (at create and at `network connect`).
+    func checkEndpoint(_ requested: EndpointSettings, on network: NetworkDefinition) throws -> EndpointSettings {
+        var settings = EndpointSettings()
+        let aliases = requested.aliases ?? [], address = requested.ipamConfig?.ipv4Address ?? ""
+        if network.predefined && (!aliases.isEmpty || !address.isEmpty) {
             throw EngineError(.badRequest, !aliases.isEmpty ? "network-scoped alias is supported only for containers in user defined networks"
                 : "user specified IP address is supported only when connecting to networks with user configured subnets")
         }
@@ -293,17 +340,18 @@ public actor ContainerEngine {
             guard let ip = IPv4Address(address), let subnet = network.subnet.flatMap(IPv4Subnet.init), subnet.contains(ip) else {
                 throw EngineError(.badRequest, "invalid IPv4 address \(address): not in the subnet of network \(network.name)")
             }
-        }
-        var kept = NetworkingConfig()
-        var settings = EndpointSettings()
-        settings.aliases = aliases.isEmpty ? nil : aliases
-        if !address.isEmpty {
             var ipam = EndpointIPAMConfig()
             ipam.ipv4Address = address
             settings.ipamConfig = ipam
         }
-        kept.endpointsConfig = [network.name: settings]
-        return kept
+        if let mac = requested.macAddress, !mac.isEmpty {
+            _ = try NetworkService.macAddress(mac)
+            settings.macAddress = mac
+        }
+        settings.aliases = aliases.isEmpty ? nil : aliases
+        settings.gwPriority = requested.gwPriority.flatMap { $0 == 0 ? nil : $0 }
+        settings.networkID = network.id
+        return settings
     }
 
     /// `host`, `none`, or the name of a bridge network (the default, or a user-defined one,
@@ -342,20 +390,22 @@ public actor ContainerEngine {
     private func writeEtcFiles(_ record: ContainerRecord) throws {
         let hostname = Self.hostname(record)
         let hostNetwork = record.networkMode == "host"
-        let host = record.hostConfig
-        let hostResolv = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
-        let resolv: String
-        if record.onUserNetwork {
-            // A user-defined network's containers ask the embedded DNS, which knows their names.
-            resolv = EtcFiles.resolvConf(hostResolv, dns: [NetworkService.dnsAddress.description], search: host.dnsSearch ?? [],
-                                         options: ["ndots:0"] + (host.dnsOptions ?? []))
-        } else {
-            resolv = EtcFiles.resolvConf(hostResolv, dns: (host.dns ?? []).isEmpty ? config.dns : host.dns ?? [], search: host.dnsSearch ?? [],
-                                         options: host.dnsOptions ?? [])
-        }
         try BackgroundSync.shared.writeAtomically(record.hostnamePath, Array((hostNetwork ? ProcessInfo.processInfo.hostName : hostname).utf8 + [10]))
         try BackgroundSync.shared.writeAtomically(record.hostsPath, Array(try Self.hosts(record, hostGateway: hostGateway).utf8))
-        try BackgroundSync.shared.writeAtomically(record.resolvConfPath, Array(resolv.utf8))
+        try BackgroundSync.shared.writeAtomically(record.resolvConfPath, Array(resolvConf(record).utf8))
+    }
+
+    /// `/etc/resolv.conf`: on a user-defined network the embedded DNS (which knows the names
+    /// and forwards the rest to `--dns` or the daemon's resolvers), else `--dns` or the daemon's.
+    private func resolvConf(_ record: ContainerRecord) -> String {
+        let host = record.hostConfig
+        let hostResolv = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+        if record.onUserNetwork {
+            return EtcFiles.resolvConf(hostResolv, dns: [NetworkService.dnsAddress.description], search: host.dnsSearch ?? [],
+                                       options: ["ndots:0"] + (host.dnsOptions ?? []))
+        }
+        return EtcFiles.resolvConf(hostResolv, dns: (host.dns ?? []).isEmpty ? config.dns : host.dns ?? [], search: host.dnsSearch ?? [],
+                                   options: host.dnsOptions ?? [])
     }
 
     /// What `--add-host NAME:host-gateway` maps to: the default bridge's address.
@@ -371,19 +421,23 @@ public actor ContainerEngine {
         let base = record.networkMode == "host" ? ((try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)) ?? "")
             : "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
         var hosts = try EtcFiles.hosts(base, extraHosts: record.hostConfig.extraHosts ?? [], hostGateway: hostGateway)
-        if let endpoint = record.endpoint { hosts += "\(endpoint.address)\t\(hostname(record))\n" }
+        for network in record.networkNames {
+            if let endpoint = record.endpoints[network] { hosts += "\(endpoint.address)\t\(hostname(record))\n" }
+        }
         return hosts
     }
 
-    /// Rewrites `/etc/hosts` in place once the container has its address: the runtime has
-    /// bind-mounted the file already, so a new file renamed over it would not be seen inside.
-    func updateHosts(_ record: ContainerRecord) throws {
-        guard let file = FileHandle(forWritingAtPath: record.hostsPath) else {
-            throw EngineError(.internalError, "open \(record.hostsPath) to add the container's address")
+    /// Rewrites `/etc/hosts` (its addresses) and `/etc/resolv.conf` (the embedded DNS once the
+    /// container is on a user-defined network) in place as its networks change: the runtime has
+    /// bind-mounted the files already, so a new file renamed over one would not be seen inside.
+    func updateEtcFiles(_ record: ContainerRecord) throws {
+        for (path, text) in [(record.hostsPath, try Self.hosts(record, hostGateway: hostGateway)), (record.resolvConfPath, resolvConf(record))] {
+            guard (try? String(contentsOfFile: path, encoding: .utf8)) != text else { continue }
+            guard let file = FileHandle(forWritingAtPath: path) else { throw EngineError(.internalError, "open \(path) to rewrite it") }
+            defer { try? file.close() }
+            try file.truncate(atOffset: 0)
+            try file.write(contentsOf: Data(text.utf8))
         }
-        defer { try? file.close() }
-        try file.truncate(atOffset: 0)
-        try file.write(contentsOf: Data(try Self.hosts(record, hostGateway: hostGateway).utf8))
     }
 
     // MARK: Remove, rename

@@ -31,13 +31,7 @@ extension ContainerEngine {
             if joined != nil { try shareNetworkFiles(record) }
             let spec = try await prepareRun(record, chain: image.chain, joinedNetwork: joined)
             record.state.pid = try await shims.launch(record, spec: spec)
-            if record.connectsToNetwork {
-                let request = record.endpointRequest
-                record.endpoint = try await networks.connect(record.networkMode, container: id, name: record.name, namespace: NetworkNamespace(pid: record.state.pid),
-                                                             address: request?.ipamConfig?.ipv4Address.flatMap(IPv4Address.init), aliases: request?.aliases ?? [],
-                                                             ports: try PublishedPorts.requests(record.config, record.hostConfig))
-                try updateHosts(record)
-            }
+            if record.connectsToNetwork { try await attachNetworks(&record) }
             await handOffAttaches(id, socket: shims.shim(id).socketPath)
             try await shims.shim(id).request(.start)
         } catch {
@@ -46,10 +40,8 @@ extension ContainerEngine {
             if record.state.pid > 0 { await EngineLog.attempt("kill the failed start of \(record.name)") { try await shims.signal(id, SIGKILL) } }
             else if let runtime = try? config.runtimePath(record.runtime) { await shims.destroy(id, runtimePath: runtime) }
             record.state.pid = 0
-            if let endpoint = record.endpoint {
-                record.endpoint = nil
-                await EngineLog.attempt("release the network of \(record.name)") { try await networks.disconnect(id, endpoint) }
-            }
+            await detachNetworks(record)
+            record.endpoints = [:]
             images.snapshots.unmountContainer(id)
             let failure = Self.startFailure(error)
             record.state.error = failure.error.message
@@ -180,8 +172,8 @@ extension ContainerEngine {
         record.state.finishedAt = exit?.finishedAt ?? Date().rfc3339Nano
         record.state.pid = 0
         // Its veth went with its namespace; the address is given back below.
-        let endpoint = record.endpoint
-        record.endpoint = nil
+        let attached = record
+        record.endpoints = [:]
         if exit == nil { record.state.error = "the container's shim exited without recording an exit status" }
         if record.autoRemove {
             // Its removal comes next and discards the root in the background; a crash before
@@ -194,7 +186,7 @@ extension ContainerEngine {
             EngineLog.attempt("remove the bundle of \(record.name)") { try FileManager.default.removeItem(atPath: shims.bundle(id)) }
             EngineLog.attempt("record the exit of \(record.name)") { try save(record) }
         }
-        if let endpoint { await EngineLog.attempt("release the network of \(record.name)") { try await networks.disconnect(id, endpoint) } }
+        await detachNetworks(attached)
         if record.state.oomKilled { await publish("oom", record) }
         await publish("die", record, extra: ["exitCode": String(record.state.exitCode)])
         for waiter in exitWaiters.removeValue(forKey: .container(id)) ?? [] { waiter.resume(record.state.exitCode) }

@@ -49,49 +49,60 @@ extension ContainerEngine {
         return inspect
     }
 
-    /// The container's place on its network: its address, gateway and MAC while it runs on a
-    /// bridge, empty fields otherwise (as dockerd shows a stopped container).
+    /// The container's place on its networks: under `Networks`, each network it is on with its
+    /// address, gateway and MAC while it runs (empty fields when stopped, as dockerd shows them);
+    /// the legacy top-level fields from its first network.
     private func networkSettings(_ record: ContainerRecord) -> NetworkSettings {
-        let address = record.endpoint?.address ?? "", prefix = Int64(record.endpoint?.prefixLength ?? 0)
-        let gateway = record.endpoint?.gateway ?? "", mac = record.endpoint?.macAddress ?? ""
-        var endpoint = EndpointSettings()
-        endpoint.nullFields = ["IPAMConfig", "Links", "Aliases", "DriverOpts", "DNSNames"]
-        if let request = record.endpointRequest {
-            endpoint.aliases = request.aliases
-            endpoint.ipamConfig = request.ipamConfig
+        var networks: [String: EndpointSettings] = [:]
+        for name in record.networkNames.isEmpty ? [record.networkMode] : record.networkNames {
+            networks[name] = endpointSettings(record, network: name)
         }
-        // The names the embedded DNS answers for it, on a user-defined network.
-        if record.endpoint != nil, record.onUserNetwork {
-            endpoint.dnsNames = [record.name, String(record.id.prefix(12))] + (record.endpoint?.aliases ?? [])
-        }
-        endpoint.macAddress = mac
-        endpoint.networkID = record.endpoint?.networkID ?? ""
-        endpoint.endpointID = ""
-        endpoint.gateway = gateway
-        endpoint.ipAddress = address
-        endpoint.ipPrefixLen = prefix
-        endpoint.ipv6Gateway = ""
-        endpoint.globalIPv6Address = ""
-        endpoint.globalIPv6PrefixLen = 0
+        let first = (record.networkNames.first ?? record.networkMode)
+        let primary = networks[first] ?? EndpointSettings()
         var settings = NetworkSettings()
         settings.nullFields = ["SecondaryIPAddresses", "SecondaryIPv6Addresses"]
         settings.bridge = ""
         settings.sandboxID = ""
         settings.sandboxKey = ""
-        settings.ports = PublishedPorts.settings(record.config, record.endpoint?.ports ?? [])
+        settings.ports = PublishedPorts.settings(record.config, record.publishedPorts)
         settings.hairpinMode = false
         settings.linkLocalIPv6Address = ""
         settings.linkLocalIPv6PrefixLen = 0
         settings.endpointID = ""
-        settings.gateway = gateway
+        settings.gateway = primary.gateway ?? ""
         settings.globalIPv6Address = ""
         settings.globalIPv6PrefixLen = 0
-        settings.ipAddress = address
-        settings.ipPrefixLen = prefix
+        settings.ipAddress = primary.ipAddress ?? ""
+        settings.ipPrefixLen = primary.ipPrefixLen ?? 0
         settings.ipv6Gateway = ""
-        settings.macAddress = mac
-        settings.networks = [record.networkMode: endpoint]
+        settings.macAddress = primary.macAddress ?? ""
+        settings.networks = networks
         return settings
+    }
+
+    /// One network's entry of `NetworkSettings.Networks`.
+    private func endpointSettings(_ record: ContainerRecord, network: String) -> EndpointSettings {
+        let live = record.endpoints[network]
+        let requested = record.endpointSettings(network)
+        var endpoint = EndpointSettings()
+        endpoint.nullFields = ["IPAMConfig", "Links", "Aliases", "DriverOpts", "DNSNames"]
+        endpoint.aliases = requested?.aliases
+        endpoint.ipamConfig = requested?.ipamConfig
+        // The names the embedded DNS answers for it, on a user-defined network.
+        if let live, network != "bridge" {
+            endpoint.dnsNames = [record.name, String(record.id.prefix(12))] + (live.aliases ?? [])
+        }
+        endpoint.macAddress = live?.macAddress ?? requested?.macAddress ?? ""
+        endpoint.networkID = live?.networkID ?? requested?.networkID ?? ""
+        endpoint.endpointID = ""
+        endpoint.gateway = live?.gateway ?? ""
+        endpoint.ipAddress = live?.address ?? ""
+        endpoint.ipPrefixLen = Int64(live?.prefixLength ?? 0)
+        endpoint.ipv6Gateway = ""
+        endpoint.globalIPv6Address = ""
+        endpoint.globalIPv6PrefixLen = 0
+        endpoint.gwPriority = requested?.gwPriority ?? 0
+        return endpoint
     }
 
     private func mounts(_ record: ContainerRecord) -> [MountPoint] {
@@ -147,18 +158,17 @@ extension ContainerEngine {
             summary.imageID = record.image
             summary.command = ([record.path] + record.args).joined(separator: " ")
             summary.created = Date.parseTimestamp(record.created)?.unixSeconds ?? 0
-            summary.ports = PublishedPorts.summary(record.config, record.endpoint?.ports ?? [])
+            summary.ports = PublishedPorts.summary(record.config, record.publishedPorts)
             summary.labels = record.labels
             summary.state = record.state.status.rawValue
             summary.status = statusText(record)
             var host = ContainerSummaryHostConfig()
             host.networkMode = record.networkMode
             summary.hostConfig = host
-            var endpoint = EndpointSettings()
-            endpoint.networkID = ""
-            endpoint.ipAddress = record.endpoint?.address ?? ""
             var networks = ContainerSummaryNetworkSettings()
-            networks.networks = [record.networkMode: endpoint]
+            networks.networks = Dictionary(uniqueKeysWithValues: (record.networkNames.isEmpty ? [record.networkMode] : record.networkNames).map { name in
+                (name, endpointSettings(record, network: name))
+            })
             summary.networkSettings = networks
             summary.mounts = mounts(record)
             return summary

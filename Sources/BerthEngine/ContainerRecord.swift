@@ -23,13 +23,43 @@ public struct ContainerRecord: Codable, Sendable {
     public var execIDs: [String]
     /// The runtime binary the container was started with (`berth-runtime`, `runc`, `crun`).
     public var runtime: String
-    /// Where the running container is on its bridge network (nil when stopped, or on none/host).
-    public var endpoint: NetworkEndpoint?
-    /// What the create asked of its network: aliases, a static address.
+    /// Where the running container is on each of its networks, by network name (empty when
+    /// stopped, or on none/host).
+    public var endpoints: [String: NetworkEndpoint] {
+        get { storedEndpoints ?? endpoint.map { [networkMode: $0] } ?? [:] }
+        set {
+            storedEndpoints = newValue
+            endpoint = nil
+        }
+    }
+    private var storedEndpoints: [String: NetworkEndpoint]?
+    /// The one endpoint of records written before containers had several networks.
+    private var endpoint: NetworkEndpoint?
+    /// The networks the container is on, by name, with what was asked of each (aliases, a
+    /// static address, a MAC address, links, gateway priority): set at create, changed by
+    /// `network connect` and `disconnect`.
     public var networkingConfig: NetworkingConfig?
 
-    /// The endpoint settings asked for the container's network.
-    public var endpointRequest: EndpointSettings? { networkingConfig?.endpointsConfig?.values.first }
+    /// The networks the container connects to at its start: the one of its network mode first,
+    /// then the others by name (dockerd's interface order).
+    public var networkNames: [String] {
+        guard connectsToNetwork else { return [] }
+        guard let configured = networkingConfig?.endpointsConfig, !configured.isEmpty else { return [networkMode] }
+        func primary(_ name: String) -> Bool {
+            name == networkMode || (configured[name]?.networkID).map { !networkMode.isEmpty && $0.hasPrefix(networkMode) } ?? false
+        }
+        return configured.keys.sorted { (primary($0) ? 0 : 1, $0) < (primary($1) ? 0 : 1, $1) }
+    }
+
+    /// What was asked of the container's endpoint on `network`.
+    public func endpointSettings(_ network: String) -> EndpointSettings? { networkingConfig?.endpointsConfig?[network] }
+
+    /// Where the embedded DNS forwards the container's other names (`--dns`; the daemon's
+    /// resolvers when empty).
+    public var dnsUpstreams: [IPv4Address] { (hostConfig.dns ?? []).compactMap(IPv4Address.init) }
+
+    /// Every port the container publishes, on whichever network.
+    public var publishedPorts: [PortMapping] { endpoints.values.flatMap { $0.ports ?? [] } }
 
     public init(id: String, name: String, created: String, path: String, args: [String], image: String,
                 config: ContainerConfig, hostConfig: HostConfig, runtime: String, directory: String) {
@@ -68,7 +98,7 @@ public struct ContainerRecord: Codable, Sendable {
     /// gets its endpoint between create and start.
     public var connectsToNetwork: Bool { !["host", "none", "default"].contains(networkMode) && !networkMode.hasPrefix("container:") }
     /// On a user-defined network: the embedded DNS knows it and its resolv.conf points there.
-    public var onUserNetwork: Bool { connectsToNetwork && networkMode != "bridge" }
+    public var onUserNetwork: Bool { networkNames.contains { $0 != "bridge" } }
 }
 
 /// `State` of a container, with Docker's field names and status words.

@@ -20,6 +20,8 @@ public actor NetworkService {
     /// macvlan and ipvlan networks, by ID.
     private var sublinks: [String: MacvlanNetwork] = [:]
     private var attachments: [String: [String: Attachment]] = [:]
+    /// Each container's published ports (on whichever bridge gives it its gateway).
+    private var published: [String: [PortMapping]] = [:]
     /// Names of networks being created (their bridge comes up across a suspension point).
     private var creating: Set<String> = []
     let defaultSettings: BridgeSettings
@@ -234,26 +236,34 @@ public actor NetworkService {
 
     // MARK: Containers
 
-    /// Connects a container to the network `reference` (at its start): a bridge, macvlan or ipvlan
-    /// endpoint, and its names in the embedded DNS on a user-defined network.
-    func connect(_ reference: String, container: String, name: String, namespace: NetworkNamespace, address: IPv4Address? = nil,
-                 aliases: [String] = [], ports: [PortRequest]) async throws -> NetworkEndpoint {
+    /// Connects a running container to the network `reference` as `interface` in its namespace:
+    /// a bridge, macvlan or ipvlan endpoint with the address and MAC `settings` ask for (or the
+    /// next free ones), and its names (name, short ID, aliases) in the embedded DNS on a
+    /// user-defined network, forwarded to `upstreams` (the daemon's when empty). No route: the
+    /// caller chooses the gateway among all the container's networks.
+    func connect(_ reference: String, container: String, name: String, namespace: NetworkNamespace, interface: String,
+                 settings: EndpointSettings?, upstreams: [IPv4Address]) async throws -> NetworkEndpoint {
         let definition = try resolve(reference)
+        let address = try (settings?.ipamConfig?.ipv4Address).flatMap { $0.isEmpty ? nil : $0 }.map { text in
+            guard let address = IPv4Address(text) else { throw EngineError(.badRequest, "invalid IPv4 address: \(text)") }
+            return address
+        }
+        let mac = try (settings?.macAddress).flatMap { $0.isEmpty ? nil : $0 }.map(Self.macAddress)
         var endpoint: NetworkEndpoint
         if let sublink = sublinks[definition.id] {
-            guard ports.isEmpty else { throw EngineError(.badRequest, "publishing ports on a \(definition.driver) network is not supported: its containers are on \(sublink.parent)'s segment") }
-            endpoint = try await sublink.connect(namespace, requested: address)
+            endpoint = try await sublink.connect(namespace, interface: interface, requested: address, macAddress: mac)
         } else if let bridge = bridges[definition.id] {
-            endpoint = try await bridge.connect(namespace, container: container, endpointName: name, requested: address, ports: ports)
+            endpoint = try await bridge.connect(namespace, interface: interface, requested: address, macAddress: mac)
         } else {
             throw EngineError(.badRequest, "network \(definition.name) cannot take containers")
         }
         endpoint.networkID = definition.id
+        let aliases = settings?.aliases ?? []
         endpoint.aliases = aliases.isEmpty ? nil : aliases
         attachments[definition.id, default: [:]][container] = Attachment(name: name, endpoint: endpoint)
         if !definition.predefined {
-            do { try serveNames(definition, container: container, name: name, endpoint: endpoint, namespace: namespace) } catch {
-                try? await disconnect(container, endpoint)
+            do { try serveNames(definition, container: container, name: name, endpoint: endpoint, namespace: namespace, upstreams: upstreams) } catch {
+                try? await disconnect(container, endpoint, namespace: namespace)
                 throw error
             }
         }
@@ -261,40 +271,114 @@ public actor NetworkService {
         return endpoint
     }
 
-    /// The embedded DNS for a container on a user-defined network: its names (name, short ID)
-    /// on that network, and a socket at 127.0.0.11:53 in its namespace.
+    /// `--mac-address`: six hexadecimal pairs, a unicast address.
+    static func macAddress(_ text: String) throws -> [UInt8] {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        let bytes = parts.compactMap { $0.count == 2 ? UInt8($0, radix: 16) : nil }
+        guard parts.count == 6, bytes.count == 6 else { throw EngineError(.badRequest, "invalid MAC address: \(text)") }
+        guard bytes[0] & 1 == 0 else { throw EngineError(.badRequest, "invalid MAC address: \(text): a multicast address") }
+        return bytes
+    }
+
+    /// The embedded DNS for a container on a user-defined network: its names on that network,
+    /// and (once per container) a socket at 127.0.0.11:53 in its namespace.
     private func serveNames(_ definition: NetworkDefinition, container: String, name: String, endpoint: NetworkEndpoint,
-                            namespace: NetworkNamespace) throws {
+                            namespace: NetworkNamespace, upstreams: [IPv4Address]) throws {
         guard let address = IPv4Address(endpoint.address) else { return }
         dns.add(EmbeddedDNS.Member(container: container, network: definition.name, names: [name, String(container.prefix(12))] + (endpoint.aliases ?? []),
                                    address: address))
-        let socket = try namespace.udpSocket(bindingTo: Self.dnsAddress, port: 53)
-        dns.serve(socket, for: container)
+        guard !dns.isServing(container) else { return }
+        do {
+            let socket = try namespace.udpSocket(bindingTo: Self.dnsAddress, port: 53)
+            dns.serve(socket, for: container, upstreams: upstreams)
+        } catch {
+            dns.remove(container: container, network: definition.name)
+            throw error
+        }
     }
 
     public static let dnsAddress = IPv4Address(127 << 24 | 11)
 
-    func disconnect(_ container: String, _ endpoint: NetworkEndpoint) async throws {
+    /// Takes the container off a network: its address, its published ports if they were on
+    /// this network, its names there. `namespace`: the container still runs (`network
+    /// disconnect`), so its interface there is deleted too.
+    func disconnect(_ container: String, _ endpoint: NetworkEndpoint, namespace: NetworkNamespace? = nil) async throws {
         let id = endpoint.networkID ?? defaultBridgeID
+        if !(endpoint.ports ?? []).isEmpty { published[container] = nil }
         attachments[id]?[container] = nil
-        dns.remove(container: container)
-        try await bridges[id]?.disconnect(container, endpoint)
-        await sublinks[id]?.disconnect(endpoint)
+        if let definition = definitions[id] { dns.remove(container: container, network: definition.name) }
+        try await bridges[id]?.disconnect(container, endpoint, namespace: namespace)
+        try await sublinks[id]?.disconnect(endpoint, namespace: namespace)
         if let definition = definitions[id] {
             await events.publish("network", "disconnect", id: id, attributes: ["container": container, "name": definition.name, "type": definition.driver])
         }
     }
 
-    /// After a daemon restart: what the running containers hold.
-    func reclaim(_ container: String, name: String, pid: Int32, _ endpoint: NetworkEndpoint) async {
+    // MARK: Gateway and published ports
+
+    /// The network (of `endpoints`, by name) that gives the container its default route, as
+    /// dockerd chooses it: the highest `GwPriority`, then the first network name; an internal
+    /// network gives none.
+    func gatewayNetwork(_ endpoints: [String: NetworkEndpoint], priorities: [String: Int64]) -> String? {
+        endpoints.filter { !(definitions[$0.value.networkID ?? defaultBridgeID]?.isInternal ?? false) }.keys
+            .sorted { (-(priorities[$0] ?? 0), $0) < (-(priorities[$1] ?? 0), $1) }.first
+    }
+
+    /// Sets the container's default route through `endpoint`'s gateway, or removes it.
+    func route(_ namespace: NetworkNamespace, through endpoint: NetworkEndpoint?) throws {
+        let inside = try namespace.netlink()
+        guard let endpoint else { return try inside.deleteDefaultRoute() }
+        guard let gateway = IPv4Address(endpoint.gateway), let index = try inside.linkIndex(endpoint.interfaceName) else {
+            throw EngineError(.internalError, "the container's \(endpoint.interfaceName) is gone")
+        }
+        try inside.replaceDefaultRoute(via: gateway, link: index)
+    }
+
+    /// Host ports for `requests`, none that another container publishes (on any network) or a
+    /// host process listens on.
+    func allocatePorts(_ requests: [PortRequest], container: String, name: String) throws -> [PortMapping] {
+        do { return try PortMapping.allocate(requests, taken: published.filter { $0.key != container }.values.flatMap { $0 }, endpoint: "\(name) (\(container))") } catch {
+            throw EngineError(.internalError, "\(error)", cause: error)
+        }
+    }
+
+    /// Programs `ports` (from `allocatePorts`) to the container's address on `endpoint`'s bridge.
+    func publish(_ container: String, _ ports: [PortMapping], on endpoint: NetworkEndpoint) async throws {
+        guard let bridge = bridges[endpoint.networkID ?? defaultBridgeID] else {
+            let driver = definitions[endpoint.networkID ?? ""]?.driver ?? "this"
+            throw EngineError(.badRequest, "publishing ports on a \(driver) network is not supported: its containers are on the parent interface's segment")
+        }
+        try await bridge.publish(container, address: endpoint.address, ports: ports)
+        published[container] = ports
+    }
+
+    /// Takes the container's published ports off `endpoint`'s bridge (they move to its new gateway).
+    func unpublish(_ container: String, from endpoint: NetworkEndpoint) async throws {
+        published[container] = nil
+        try await bridges[endpoint.networkID ?? defaultBridgeID]?.unpublish(container)
+    }
+
+    /// Whether ports can be published on `endpoint`'s network (a bridge network with a way out).
+    func canPublish(on endpoint: NetworkEndpoint) -> Bool {
         let id = endpoint.networkID ?? defaultBridgeID
-        attachments[id, default: [:]][container] = Attachment(name: name, endpoint: endpoint)
-        await bridges[id]?.reclaim(container, endpoint)
-        await sublinks[id]?.reclaim(endpoint)
-        // The previous daemon's DNS socket went with it: a new one, in the same namespace.
-        if let definition = definitions[id], !definition.predefined, pid > 0 {
-            EngineLog.attempt("serve names to \(name) again") {
-                try serveNames(definition, container: container, name: name, endpoint: endpoint, namespace: NetworkNamespace(pid: pid))
+        return bridges[id] != nil && !(definitions[id]?.isInternal ?? false)
+    }
+
+    // MARK: Restart
+
+    /// After a daemon restart: what the running containers hold.
+    func reclaim(_ container: String, name: String, pid: Int32, _ endpoints: [NetworkEndpoint], upstreams: [IPv4Address]) async {
+        for endpoint in endpoints {
+            let id = endpoint.networkID ?? defaultBridgeID
+            attachments[id, default: [:]][container] = Attachment(name: name, endpoint: endpoint)
+            if let ports = endpoint.ports, !ports.isEmpty { published[container] = ports }
+            await bridges[id]?.reclaim(container, endpoint)
+            await sublinks[id]?.reclaim(endpoint)
+            // The previous daemon's DNS socket went with it: a new one, in the same namespace.
+            if let definition = definitions[id], !definition.predefined, pid > 0 {
+                EngineLog.attempt("serve names to \(name) again") {
+                    try serveNames(definition, container: container, name: name, endpoint: endpoint, namespace: NetworkNamespace(pid: pid), upstreams: upstreams)
+                }
             }
         }
     }

@@ -15,15 +15,20 @@ public struct NetworkEndpoint: Codable, Sendable, Equatable {
     public var networkID: String?
     /// Names the container also answers to on this network (`--network-alias`).
     public var aliases: [String]?
+    /// The container's end, inside its namespace (`eth0`, `eth1`, …; nil: `eth0`, in records
+    /// written before containers had several networks).
+    public var interface: String?
 
-    public init(address: String, prefixLength: Int, gateway: String, macAddress: String, hostInterface: String, ports: [PortMapping]) {
+    public init(address: String, prefixLength: Int, gateway: String, macAddress: String, hostInterface: String, interface: String) {
         self.address = address
         self.prefixLength = prefixLength
         self.gateway = gateway
         self.macAddress = macAddress
         self.hostInterface = hostInterface
-        self.ports = ports
+        self.interface = interface
     }
+
+    public var interfaceName: String { interface ?? "eth0" }
 }
 
 /// A bridge network's settings: dockerd's `bridge`, `bip`, `fixed-cidr` and `mtu`.
@@ -58,8 +63,8 @@ public actor BridgeNetwork {
     private var pool: AddressPool
     private var table: FirewallTable
     private var bridgeIndex: Int32?
-    /// The address and published ports of each container that publishes ports, or was reclaimed
-    /// after a restart (the table's DNAT rules are built from them).
+    /// The address and published ports of each container that publishes ports here (the table's
+    /// DNAT rules are built from them).
     private var connected: [String: (address: IPv4Address, ports: [PortMapping])] = [:]
 
     public init(settings: BridgeSettings, host: Netlink) {
@@ -75,13 +80,14 @@ public actor BridgeNetwork {
     public func reclaim(_ container: String, _ endpoint: NetworkEndpoint) {
         guard let address = IPv4Address(endpoint.address) else { return }
         _ = pool.claim(address)
-        connected[container] = (address, endpoint.ports ?? [])
+        if let ports = endpoint.ports, !ports.isEmpty { connected[container] = (address, ports) }
     }
 
-    /// After a daemon restart: the table again from the reclaimed containers (a crash may have
-    /// come between a container's exit and its rules' removal).
+    /// After a daemon restart: the table again from the reclaimed containers, for a bridge the
+    /// previous daemon left (a crash may have come between a container's exit and its rules'
+    /// removal).
     public func restore() throws {
-        guard !connected.isEmpty else { return }
+        guard try host.linkIndex(settings.bridge) != nil else { return }
         if bridgeIndex == nil { _ = try prepare() } else { try applyTable() }
     }
 
@@ -93,29 +99,6 @@ public actor BridgeNetwork {
             }
         }
         try table.apply()
-    }
-
-    /// Host ports for `requests`: the one asked for, the first free one of a range, or a free
-    /// ephemeral one; none that another container publishes or a host process listens on.
-    private func allocatePorts(_ requests: [PortRequest], endpointName: String, container: String) throws -> [PortMapping] {
-        var taken = connected.values.flatMap(\.ports)
-        var mappings: [PortMapping] = []
-        for request in requests {
-            let hostIP = request.hostAddress?.description ?? "0.0.0.0"
-            func free(_ port: UInt16) -> Bool {
-                let candidate = PortMapping(hostIP: hostIP, hostPort: port, proto: request.proto, containerPort: request.containerPort)
-                return !taken.contains { $0.collides(with: candidate) } && !HostPortProbe.inUse(port, proto: request.proto, address: request.hostAddress)
-            }
-            let range = request.hostPorts ?? HostPortProbe.ephemeralRange()
-            guard let port = range.first(where: free) else {
-                let shown = request.hostPorts.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" } ?? "(ephemeral)"
-                throw NetworkError("driver failed programming external connectivity on endpoint \(endpointName) (\(container)): Bind for \(hostIP):\(shown) failed: port is already allocated")
-            }
-            let mapping = PortMapping(hostIP: hostIP, hostPort: port, proto: request.proto, containerPort: request.containerPort)
-            taken.append(mapping)
-            mappings.append(mapping)
-        }
-        return mappings
     }
 
     /// Creates the bridge and its table now (a user-defined network has them from its creation).
@@ -141,12 +124,11 @@ public actor BridgeNetwork {
     }
 
     /// Connects the container whose network namespace is `namespace`: an address (`requested`,
-    /// or the next free one), a veth pair, `eth0` inside with the address and a default route.
-    /// On failure nothing is left: no veth, no address taken.
-    public func connect(_ namespace: NetworkNamespace, container: String, endpointName: String, requested: IPv4Address? = nil,
-                        ports requests: [PortRequest] = []) throws -> NetworkEndpoint {
+    /// or the next free one), a veth pair, `interface` inside with the address (no route: the
+    /// container's gateway is chosen among all its networks). On failure nothing is left: no
+    /// veth, no address taken.
+    public func connect(_ namespace: NetworkNamespace, interface: String, requested: IPv4Address? = nil, macAddress: [UInt8]? = nil) throws -> NetworkEndpoint {
         let bridge = try prepare()
-        let ports = try allocatePorts(requests, endpointName: endpointName, container: container)
         let address: IPv4Address
         if let requested {
             guard pool.claim(requested) else { throw NetworkError("Address already in use") }
@@ -159,19 +141,13 @@ public actor BridgeNetwork {
         }
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let hostName = "veth" + suffix
+        let mac = macAddress ?? address.dockerMAC
         do {
             let namespaceFD = try namespace.open()
             defer { close(namespaceFD) }
-            // The container's end is made in its namespace, as eth0.
-            try host.createVeth(hostName, peer: "eth0", peerAddress: address.dockerMAC, mtu: settings.mtu, peerNamespace: namespaceFD)
-            do {
-                try attach(hostName: hostName, bridge: bridge, namespace: namespace, address: address)
-                if !ports.isEmpty {
-                    connected[container] = (address, ports)
-                    try applyTable()
-                }
-            } catch {
-                connected[container] = nil
+            // The container's end is made in its namespace, under its name there.
+            try host.createVeth(hostName, peer: interface, peerAddress: mac, mtu: settings.mtu, peerNamespace: namespaceFD)
+            do { try attach(hostName: hostName, bridge: bridge, namespace: namespace, interface: interface, address: address) } catch {
                 if let index = try? host.linkIndex(hostName) { try? host.deleteLink(index) }
                 throw error
             }
@@ -180,30 +156,49 @@ public actor BridgeNetwork {
             throw error
         }
         return NetworkEndpoint(address: address.description, prefixLength: settings.subnet.prefix, gateway: settings.gateway.description,
-                               macAddress: address.dockerMAC.map { String(format: "%02x", $0) }.joined(separator: ":"),
-                               hostInterface: hostName, ports: ports)
+                               macAddress: mac.map { String(format: "%02x", $0) }.joined(separator: ":"), hostInterface: hostName, interface: interface)
     }
 
-    private func attach(hostName: String, bridge: Int32, namespace: NetworkNamespace, address: IPv4Address) throws {
+    private func attach(hostName: String, bridge: Int32, namespace: NetworkNamespace, interface: String, address: IPv4Address) throws {
         guard let hostIndex = try host.linkIndex(hostName) else { throw NetworkError("the veth pair \(hostName) vanished") }
         try host.setMaster(hostIndex, master: bridge)
         // A container may reach its own published ports through the host (hairpin).
         try Self.setSysctl("/sys/class/net/\(hostName)/brport/hairpin_mode", "1")
         try host.setUp(hostIndex)
         let inside = try namespace.netlink()
-        guard let index = try inside.linkIndex("eth0") else { throw NetworkError("eth0 did not reach the container") }
+        guard let index = try inside.linkIndex(interface) else { throw NetworkError("\(interface) did not reach the container") }
         try inside.addAddress(index, address, prefix: settings.subnet.prefix)
         try inside.setUp(index)
         if let loopback = try inside.linkIndex("lo") { try inside.setUp(loopback) }
-        // An internal network has no way out: no default route.
-        if !settings.isInternal { try inside.addDefaultRoute(via: settings.gateway, link: index) }
     }
 
-    /// Gives the container's address and ports back (its veth went with its namespace).
-    public func disconnect(_ container: String, _ endpoint: NetworkEndpoint) throws {
+    /// DNAT of `ports` (allocated by the caller, across all networks) to the container's
+    /// `address` on this bridge.
+    public func publish(_ container: String, address: String, ports: [PortMapping]) throws {
+        guard let address = IPv4Address(address) else { throw NetworkError("publish ports to \(address): not an IPv4 address") }
+        connected[container] = (address, ports)
+        do { try applyTable() } catch {
+            connected[container] = nil
+            throw error
+        }
+    }
+
+    /// Takes the container's published ports off this bridge (they move with its gateway).
+    public func unpublish(_ container: String) throws {
+        guard connected.removeValue(forKey: container) != nil else { return }
+        try applyTable()
+    }
+
+    /// Gives the container's address and ports back. `namespace`: the container still runs (a
+    /// `network disconnect`), so its end of the veth is deleted there (the host's end goes
+    /// with it); otherwise the veth went with the namespace.
+    public func disconnect(_ container: String, _ endpoint: NetworkEndpoint, namespace: NetworkNamespace? = nil) throws {
+        if let namespace {
+            let inside = try namespace.netlink()
+            if let index = try inside.linkIndex(endpoint.interfaceName) { try inside.deleteLink(index) }
+        }
         if let address = IPv4Address(endpoint.address) { pool.release(address) }
-        let published = connected.removeValue(forKey: container)?.ports ?? []
-        if !published.isEmpty { try applyTable() }
+        try unpublish(container)
     }
 
     /// Routing between the bridge and the host's other interfaces, set only when a bridge

@@ -30,6 +30,8 @@ public final class EmbeddedDNS: Sendable {
         var members: [Member] = []
         /// The serving socket of each container, and back.
         var sockets: [Int32: String] = [:]
+        /// A container's own resolvers (`--dns`), in place of the daemon's.
+        var upstreams: [String: [IPv4Address]] = [:]
         var rotation = 0
     }
 
@@ -55,16 +57,28 @@ public final class EmbeddedDNS: Sendable {
         }
     }
 
-    /// Serves `socket` (bound to 127.0.0.11:53 in the container's namespace) for `container`.
-    public func serve(_ socket: Int32, for container: String) {
-        state.withLock { $0.sockets[socket] = container }
+    /// Serves `socket` (bound to 127.0.0.11:53 in the container's namespace) for `container`,
+    /// forwarding what the networks do not know to `upstreams` (the daemon's when empty).
+    public func serve(_ socket: Int32, for container: String, upstreams: [IPv4Address] = []) {
+        state.withLock { state in
+            state.sockets[socket] = container
+            state.upstreams[container] = upstreams.isEmpty ? nil : upstreams
+        }
         waker.wake()
     }
 
-    /// The container's names go and its socket is closed.
-    public func remove(container: String) {
+    /// Whether the container has its socket already (one serves all its networks).
+    public func isServing(_ container: String) -> Bool {
+        state.withLock { $0.sockets.values.contains(container) }
+    }
+
+    /// The container's names on `network` go (on every network when nil); its socket is closed
+    /// when it is on none of them any more.
+    public func remove(container: String, network: String? = nil) {
         let closed = state.withLock { state in
-            state.members.removeAll { $0.container == container }
+            state.members.removeAll { $0.container == container && (network == nil || $0.network == network) }
+            guard !state.members.contains(where: { $0.container == container }) else { return [Int32]() }
+            state.upstreams[container] = nil
             let sockets = state.sockets.filter { $0.value == container }.map(\.key)
             for socket in sockets { state.sockets[socket] = nil }
             return sockets
@@ -123,7 +137,8 @@ public final class EmbeddedDNS: Sendable {
                 if let reply = answer(query, from: container) {
                     Self.send(reply, on: entry.fd, to: peer)
                 } else {
-                    let packet = Array(buffer[0..<count]), fd = entry.fd, upstreams = self.upstreams, asker = peer
+                    let packet = Array(buffer[0..<count]), fd = entry.fd, asker = peer
+                    let upstreams = state.withLock { $0.upstreams[container] } ?? self.upstreams
                     DispatchQueue.global().async { Self.send(Self.forward(packet, query, to: upstreams), on: fd, to: asker) }
                 }
             }

@@ -1,9 +1,9 @@
 import Glibc
 
 /// A macvlan or ipvlan network on a parent interface of the host: each container gets a link of
-/// that kind on the parent, made inside its namespace as `eth0`, with an address of the
-/// network's subnet and a default route through the network's gateway (a router outside the
-/// host). No bridge, no NAT, no published ports: the containers are on the parent's segment.
+/// that kind on the parent, made inside its namespace (`eth0`, …), with an address of the
+/// network's subnet; its default route, when this network gives the container its gateway,
+/// goes through the network's gateway (a router outside the host). No bridge, no NAT, no published ports: the containers are on the parent's segment.
 public actor MacvlanNetwork {
     public enum Kind: String, Sendable { case macvlan, ipvlan }
 
@@ -23,7 +23,7 @@ public actor MacvlanNetwork {
         pool = AddressPool(subnet: subnet, range: range, gateway: gateway)
     }
 
-    public func connect(_ namespace: NetworkNamespace, requested: IPv4Address?) throws -> NetworkEndpoint {
+    public func connect(_ namespace: NetworkNamespace, interface: String, requested: IPv4Address?, macAddress: [UInt8]? = nil) throws -> NetworkEndpoint {
         guard let parentIndex = try host.linkIndex(parent) else {
             throw NetworkError("-o parent interface was not found on the host: \(parent)")
         }
@@ -39,27 +39,31 @@ public actor MacvlanNetwork {
             let namespaceFD = try namespace.open()
             defer { close(namespaceFD) }
             do {
-                try host.createSublink("eth0", kind: kind.rawValue, parent: parentIndex, namespaceFD: namespaceFD,
-                                       macAddress: kind == .macvlan ? address.dockerMAC : nil)
+                try host.createSublink(interface, kind: kind.rawValue, parent: parentIndex, namespaceFD: namespaceFD,
+                                       macAddress: kind == .macvlan ? (macAddress ?? address.dockerMAC) : nil)
             } catch let error as NetlinkError where error.errno == EOPNOTSUPP {
                 throw NetworkError("this kernel has no \(kind.rawValue) support (create \(kind.rawValue) link on \(parent): \(error))")
             }
             let inside = try namespace.netlink()
-            guard let index = try inside.linkIndex("eth0") else { throw NetworkError("eth0 did not reach the container") }
+            guard let index = try inside.linkIndex(interface) else { throw NetworkError("\(interface) did not reach the container") }
             try inside.addAddress(index, address, prefix: subnet.prefix)
             try inside.setUp(index)
             if let loopback = try inside.linkIndex("lo") { try inside.setUp(loopback) }
-            try inside.addDefaultRoute(via: gateway, link: index)
         } catch {
             pool.release(address)
             throw error
         }
-        let mac = kind == .macvlan ? address.dockerMAC.map { String(format: "%02x", $0) }.joined(separator: ":") : ""
+        let mac = kind == .macvlan ? (macAddress ?? address.dockerMAC).map { String(format: "%02x", $0) }.joined(separator: ":") : ""
         return NetworkEndpoint(address: address.description, prefixLength: subnet.prefix, gateway: gateway.description, macAddress: mac,
-                               hostInterface: parent, ports: [])
+                               hostInterface: parent, interface: interface)
     }
 
-    public func disconnect(_ endpoint: NetworkEndpoint) {
+    /// Gives the address back; with `namespace` (the container still runs) its link goes too.
+    public func disconnect(_ endpoint: NetworkEndpoint, namespace: NetworkNamespace? = nil) throws {
+        if let namespace {
+            let inside = try namespace.netlink()
+            if let index = try inside.linkIndex(endpoint.interfaceName) { try inside.deleteLink(index) }
+        }
         if let address = IPv4Address(endpoint.address) { pool.release(address) }
     }
 

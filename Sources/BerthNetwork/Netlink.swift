@@ -128,11 +128,30 @@ public struct Netlink: Sendable {
 
     /// A default route through `gateway` on link `index`.
     public func addDefaultRoute(via gateway: IPv4Address, link index: Int32) throws {
+        try send(NetlinkMessage.newRoute, Self.create, defaultRoute(via: gateway, link: index), "add a default route via \(gateway)")
+    }
+
+    /// The default route through `gateway` on link `index`, in place of whichever there was (a
+    /// container connected to another network may take its gateway from it).
+    public func replaceDefaultRoute(via gateway: IPv4Address, link index: Int32) throws {
+        try send(NetlinkMessage.newRoute, Self.change | NetlinkMessage.create | NetlinkMessage.replace, defaultRoute(via: gateway, link: index),
+                 "set the default route via \(gateway)")
+    }
+
+    /// Removes the default route, if there is one.
+    public func deleteDefaultRoute() throws {
+        var header: [UInt8] = [UInt8(AF_INET), 0, 0, 0, 254, 0, 0, 0]
+        header.appendLittleEndian(UInt32(0))
+        do { try send(NetlinkMessage.deleteRoute, Self.change, header, "delete the default route") } catch let error as NetlinkError where error.errno == ESRCH {
+            return
+        }
+    }
+
+    private func defaultRoute(via gateway: IPv4Address, link index: Int32) -> [UInt8] {
         // rtmsg: family, dst_len, src_len, tos, table main, protocol boot, scope universe, type unicast; flags.
         var header: [UInt8] = [UInt8(AF_INET), 0, 0, 0, 254, 3, 0, 1]
         header.appendLittleEndian(UInt32(0))
-        let attributes = [NetlinkAttribute(Self.routeGateway, gateway.bytes), NetlinkAttribute(Self.routeOutput, int32: index)]
-        try send(NetlinkMessage.newRoute, Self.create, header + NetlinkAttribute.encode(attributes), "add a default route via \(gateway)")
+        return header + NetlinkAttribute.encode([NetlinkAttribute(Self.routeGateway, gateway.bytes), NetlinkAttribute(Self.routeOutput, int32: index)])
     }
 
     /// The destinations of the IPv4 routes of the main table (a new network must not overlap them).

@@ -47,9 +47,9 @@ public struct NetlinkMessage: Sendable, Equatable {
     public static let error: UInt16 = 2, done: UInt16 = 3
     public static let newLink: UInt16 = 16, deleteLink: UInt16 = 17, getLink: UInt16 = 18
     public static let newAddress: UInt16 = 20, getAddress: UInt16 = 22
-    public static let newRoute: UInt16 = 24, getRoute: UInt16 = 26
+    public static let newRoute: UInt16 = 24, deleteRoute: UInt16 = 25, getRoute: UInt16 = 26
     public static let request: UInt16 = 0x1, multi: UInt16 = 0x2, acknowledge: UInt16 = 0x4
-    public static let dump: UInt16 = 0x300, exclusive: UInt16 = 0x200, create: UInt16 = 0x400
+    public static let dump: UInt16 = 0x300, replace: UInt16 = 0x100, exclusive: UInt16 = 0x200, create: UInt16 = 0x400
 
     /// The errno of an `NLMSG_ERROR` reply (0 is the acknowledgement of success).
     public var errorCode: Int32? {

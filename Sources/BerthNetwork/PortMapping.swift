@@ -68,6 +68,32 @@ public struct PortMapping: Codable, Sendable, Hashable {
 
 /// Whether the host has a socket on `port` already (a process of its own, not a container):
 /// a published port there would take its traffic away, so it counts as taken.
+extension PortMapping {
+    /// Host ports for `requests`: the one asked for, the first free one of a range, or a free
+    /// ephemeral one; none that `taken` holds (other containers' ports, on any network) or a
+    /// host process listens on. `endpoint` names the container in dockerd's message.
+    public static func allocate(_ requests: [PortRequest], taken: [PortMapping], endpoint: String) throws -> [PortMapping] {
+        var taken = taken
+        var mappings: [PortMapping] = []
+        for request in requests {
+            let hostIP = request.hostAddress?.description ?? "0.0.0.0"
+            func free(_ port: UInt16) -> Bool {
+                let candidate = PortMapping(hostIP: hostIP, hostPort: port, proto: request.proto, containerPort: request.containerPort)
+                return !taken.contains { $0.collides(with: candidate) } && !HostPortProbe.inUse(port, proto: request.proto, address: request.hostAddress)
+            }
+            let range = request.hostPorts ?? HostPortProbe.ephemeralRange()
+            guard let port = range.first(where: free) else {
+                let shown = request.hostPorts.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" } ?? "(ephemeral)"
+                throw NetworkError("driver failed programming external connectivity on endpoint \(endpoint): Bind for \(hostIP):\(shown) failed: port is already allocated")
+            }
+            let mapping = PortMapping(hostIP: hostIP, hostPort: port, proto: request.proto, containerPort: request.containerPort)
+            taken.append(mapping)
+            mappings.append(mapping)
+        }
+        return mappings
+    }
+}
+
 enum HostPortProbe {
     static func inUse(_ port: UInt16, proto: String, address: IPv4Address?) -> Bool {
         let type = proto == "udp" ? Int32(SOCK_DGRAM.rawValue) : Int32(SOCK_STREAM.rawValue)

@@ -59,6 +59,10 @@ final class FakeContainers: ContainerBackend {
     func kill(_ reference: String, signal: String?) async throws { try called("kill \(reference) \(signal ?? "-")") }
     func pause(_ reference: String, _ paused: Bool) async throws { try called("pause \(reference) \(paused)") }
     func rename(_ reference: String, to newName: String) async throws { try called("rename \(reference) \(newName)") }
+    func connect(network: String, container: String, settings: EndpointSettings?) async throws {
+        try called("connect \(network) \(container) aliases=\(settings?.aliases ?? [])")
+    }
+    func disconnect(network: String, container: String, force: Bool) async throws { try called("disconnect \(network) \(container) force=\(force)") }
     func wait(_ reference: String, condition: String) async throws -> Int32 {
         try called("wait \(reference) \(condition)")
         return 3

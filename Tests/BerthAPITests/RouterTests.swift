@@ -133,6 +133,19 @@ struct RouterTests {
         #expect(Self.answer(await Self.send(refusing, .DELETE, "/networks/bridge")).0 == 403)
     }
 
+    @Test("network connect and disconnect: the container and its endpoint settings reach the engine; a body without Container is 400")
+    func networkConnectRoutes() async {
+        let containers = FakeContainers()
+        let router = Self.router(containers: containers)
+        let connected = await Self.send(router, .POST, "/v1.50/networks/app/connect", body: #"{"Container":"web","EndpointConfig":{"Aliases":["api"]}}"#)
+        #expect(Self.answer(connected).0 == 200)
+        #expect(Self.answer(await Self.send(router, .POST, "/networks/app/disconnect", body: #"{"Container":"web","Force":true}"#)).0 == 200)
+        #expect(Self.answer(await Self.send(router, .POST, "/networks/app/connect", body: #"{"EndpointConfig":{}}"#)).0 == 400)
+        #expect(Self.answer(await Self.send(router, .POST, "/networks/app/connect", body: #"{"Container":"web","EndpointConfig":[1]}"#)).0 == 400)
+        #expect(Self.answer(await Self.send(router, .POST, "/networks/app/disconnect", body: #"{"Container":"web","Force":"yes"}"#)).0 == 400)
+        #expect(containers.log.all == [#"connect app web aliases=["api"]"#, "disconnect app web force=true"])
+    }
+
     @Test("paths without a route: 404, Berth's 501 for areas it does not serve yet, dockerd's swarm answers")
     func unrouted() async {
         let router = Self.router()

@@ -276,21 +276,26 @@ struct BridgeNetworkTests {
         let upstream = try PythonServer { port in
             """
             import socket, threading, http.server
-            def answer():
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.2", 53))
+            def answer(address, last):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((address, 53))
                 while True:
                     q, peer = s.recvfrom(512)
                     end = q.index(0, 12) + 5
                     a = q[:2] + b"\\x81\\x80" + q[4:6] + b"\\x00\\x01\\x00\\x00\\x00\\x00" + q[12:end]
-                    a += b"\\xc0\\x0c\\x00\\x01\\x00\\x01\\x00\\x00\\x00\\x3c\\x00\\x04" + bytes([192, 0, 2, 99])
+                    a += b"\\xc0\\x0c\\x00\\x01\\x00\\x01\\x00\\x00\\x00\\x3c\\x00\\x04" + bytes([192, 0, 2, last])
                     s.sendto(a, peer)
-            threading.Thread(target=answer, daemon=True).start()
+            threading.Thread(target=answer, args=("127.0.0.2", 99), daemon=True).start()
+            threading.Thread(target=answer, args=("127.0.0.3", 98), daemon=True).start()
             http.server.HTTPServer(("127.0.0.1", \(port)), http.server.BaseHTTPRequestHandler).serve_forever()
             """
         }
         defer { upstream.stop() }
         let forwarded = daemon.docker("run", "--rm", "--network", "app", "busybox", "nslookup", "outside.test")
         #expect(forwarded.stdout.contains("Address: 192.0.2.99"), "\(forwarded.stdout)\(forwarded.stderr)")
+        // A container's own --dns is its upstream, behind the embedded DNS that still knows the names.
+        let own = daemon.docker("run", "--rm", "--network", "app", "--dns", "127.0.0.3", "busybox", "sh", "-c",
+                                "nslookup outside.test; wget -qO- http://web/hostname; grep nameserver /etc/resolv.conf")
+        #expect(own.stdout.contains("Address: 192.0.2.98") && own.stdout.hasSuffix("nameserver 127.0.0.11\n"), "\(own.stdout)\(own.stderr)")
         // Aliases (several containers on one name answer in turn) and a static address.
         #expect(daemon.docker("run", "-d", "--name", "api1", "--network", "app", "--network-alias", "api", "busybox", "sleep", "60").status == 0)
         #expect(daemon.berth("run", "-d", "--name", "api2", "--network", "app", "--network-alias", "api", "--ip", "10.\(second).\(third).200",

@@ -1,0 +1,122 @@
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Containers on several networks: `network connect`/`disconnect` on running and stopped
+/// containers, several `--network` at create, the gateway chosen among them with the published
+/// ports following it, a MAC address of the user's. Traffic only between the host and the
+/// test's containers.
+@Suite("network connect and disconnect")
+struct NetworkConnectTests {
+    typealias BridgeDaemon = BridgeNetworkTests.BridgeDaemon
+
+    @Test func aRunningContainerJoinsAndLeavesANetwork() throws {
+        let net = try BridgeDaemon("connect")
+        defer { net.tearDown() }
+        let daemon = net.daemon
+        let second = Int.random(in: 200...250), third = Int.random(in: 0...250)
+        let alpha = "10.\(second).\(third)", beta = "10.\(second).\(third + 1)"
+        #expect(daemon.docker("network", "create", "--subnet", alpha + ".0/24", "alpha").status == 0)
+        #expect(daemon.docker("network", "create", "--subnet", beta + ".0/24", "beta").status == 0)
+        #expect(daemon.docker("run", "-d", "--name", "app", "--network", "beta", "-p", "127.0.0.1::80", "busybox",
+                              "httpd", "-f", "-p", "80", "-h", "/etc").status == 0)
+        #expect(daemon.docker("run", "-d", "--name", "peer", "--network", "alpha", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc").status == 0)
+        let port = daemon.docker("port", "app", "80").stdout.split(separator: ":").last.map { String($0.dropLast()) } ?? ""
+        func fetch() -> CapturedRun { Command.capture(["curl", "-sS", "--max-time", "5", "http://127.0.0.1:\(port)/hostname"]) }
+        #expect(fetch().stdout.count == 13, "published before the connect: \(port)")
+        #expect(daemon.docker("exec", "app", "nslookup", "peer").status != 0, "peer is on another network")
+
+        // Connected: a second interface with an address of alpha's; alpha sorts first, so it
+        // gives the default route now, and the published port follows it.
+        let connected = daemon.docker("network", "connect", "--alias", "api", "alpha", "app")
+        #expect(connected.status == 0, "\(connected.stderr)")
+        let inside = daemon.docker("exec", "app", "sh", "-c", "ip -4 -o addr show; ip route").stdout
+        #expect(inside.contains("eth0    inet \(beta).2/24") && inside.contains("eth1    inet \(alpha).3/24"), "\(inside)")
+        #expect(inside.contains("default via \(alpha).1 dev eth1"), "\(inside)")
+        #expect(fetch().stdout.count == 13, "the published port after the gateway moved")
+        let networks = daemon.docker("inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}}{{$v.Aliases}} {{end}}", "app").stdout
+        #expect(networks == "alpha=\(alpha).3[api] beta=\(beta).2[] \n", "\(networks)")
+        #expect(daemon.docker("network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{end}}", "alpha").stdout.contains("app"))
+        // Names on both networks now: peer finds app by its alias, app finds peer.
+        let byAlias = daemon.docker("exec", "peer", "wget", "-qO-", "http://api/hostname")
+        #expect(byAlias.status == 0 && byAlias.stdout.count == 13, "\(byAlias.stderr)")
+        #expect(daemon.docker("exec", "app", "wget", "-qO-", "http://peer/hostname").stdout.count == 13)
+        #expect(daemon.docker("exec", "app", "grep", "-c", "\(alpha).3", "/etc/hosts").stdout == "1\n")
+
+        // dockerd's refusals.
+        let again = daemon.docker("network", "connect", "alpha", "app")
+        #expect(again.status != 0 && again.stderr.contains("endpoint with name app already exists in network alpha"), "\(again.stderr)")
+        let toHost = daemon.docker("network", "connect", "host", "app")
+        #expect(toHost.stderr.contains("container cannot be disconnected from host network or connected to host network"), "\(toHost.stderr)")
+        #expect(daemon.docker("run", "-d", "--name", "lonely", "--network", "none", "busybox", "sleep", "60").status == 0)
+        let fromNone = daemon.docker("network", "connect", "alpha", "lonely")
+        #expect(fromNone.stderr.contains("private (none) mode"), "\(fromNone.stderr)")
+        let missing = daemon.docker("network", "connect", "alpha", "nosuch")
+        #expect(missing.status != 0 && missing.stderr.contains("No such container: nosuch"), "\(missing.stderr)")
+
+        // Disconnected: the interface goes, the route and the port go back to beta, and the
+        // alias no longer resolves on alpha.
+        let disconnected = daemon.docker("network", "disconnect", "alpha", "app")
+        #expect(disconnected.status == 0, "\(disconnected.stderr)")
+        let after = daemon.docker("exec", "app", "sh", "-c", "ls /sys/class/net; ip route").stdout
+        #expect(after.hasPrefix("eth0\nlo\n") && after.contains("default via \(beta).1 dev eth0"), "\(after)")
+        #expect(fetch().stdout.count == 13, "the published port back on beta")
+        #expect(daemon.docker("exec", "peer", "nslookup", "api").status != 0)
+        let notThere = daemon.docker("network", "disconnect", "alpha", "app")
+        #expect(notThere.status != 0 && notThere.stderr.contains("is not connected to network alpha"), "\(notThere.stderr)")
+        let events = daemon.docker("events", "--since", "0", "--until", "0s", "--filter", "type=network", "--filter", "event=disconnect",
+                                   "--format", "{{.Actor.Attributes.name}}").stdout
+        #expect(events.contains("alpha"), "\(events)")
+
+        // The Python SDK's Network.connect/disconnect, with aliases.
+        let sdk = daemon.python("""
+            net = client.networks.get('alpha')
+            net.connect('app', aliases=['svc'])
+            c = client.containers.get('app')
+            print(sorted(c.attrs['NetworkSettings']['Networks']), c.attrs['NetworkSettings']['Networks']['alpha']['Aliases'])
+            net.disconnect('app')
+            print(sorted(client.containers.get('app').attrs['NetworkSettings']['Networks']))
+            """)
+        #expect(sdk.stdout == "['alpha', 'beta'] ['svc']\n['beta']\n", "\(sdk.stdout)\(sdk.stderr)")
+        // And berth's own commands.
+        #expect(daemon.berth("network", "connect", "--alias", "b2", "alpha", "app").status == 0)
+        #expect(daemon.docker("exec", "peer", "nslookup", "b2").stdout.contains("Address: \(alpha)."))
+        #expect(daemon.berth("network", "disconnect", "alpha", "app").status == 0)
+        #expect(daemon.docker("exec", "app", "ls", "/sys/class/net").stdout == "eth0\nlo\n")
+    }
+
+    @Test func containersOnSeveralNetworksFromTheStart() throws {
+        let net = try BridgeDaemon("multinet")
+        defer { net.tearDown() }
+        let daemon = net.daemon
+        let second = Int.random(in: 200...250), third = Int.random(in: 0...250)
+        let red = "10.\(second).\(third)", blue = "10.\(second).\(third + 1)"
+        #expect(daemon.docker("network", "create", "--subnet", red + ".0/24", "red").status == 0)
+        #expect(daemon.docker("network", "create", "--subnet", blue + ".0/24", "blue").status == 0)
+
+        // Two --network: an interface on each, the gateway by GwPriority (blue here, though red
+        // sorts first), and a MAC address of the user's on the first.
+        let both = daemon.docker("run", "--rm", "--network", "name=red,mac-address=02:42:de:ad:be:ef", "--network", "name=blue,gw-priority=5",
+                                 "busybox", "sh", "-c", "ip -4 -o addr show | sort; ip route; cat /sys/class/net/eth0/address")
+        #expect(both.status == 0, "\(both.stderr)")
+        #expect(both.stdout.contains("eth0    inet \(red).2/24") && both.stdout.contains("eth1    inet \(blue).2/24"), "\(both.stdout)")
+        #expect(both.stdout.contains("default via \(blue).1 dev eth1") && both.stdout.hasSuffix("02:42:de:ad:be:ef\n"), "\(both.stdout)")
+        let badMAC = daemon.docker("run", "--rm", "--network", "red", "--mac-address", "01:00:5e:00:00:01", "busybox", "true")
+        #expect(badMAC.status != 0 && badMAC.stderr.contains("invalid MAC address"), "\(badMAC.stderr)")
+
+        // A stopped container is put on a network for its next start; one taken off it starts without.
+        #expect(daemon.docker("create", "--name", "later", "--network", "red", "busybox", "ls", "/sys/class/net").status == 0)
+        #expect(daemon.docker("network", "connect", "blue", "later").status == 0)
+        #expect(daemon.docker("inspect", "-f", "{{len .NetworkSettings.Networks}}", "later").stdout == "2\n")
+        #expect(daemon.docker("start", "-a", "later").stdout == "eth0\neth1\nlo\n")
+        #expect(daemon.docker("network", "disconnect", "red", "later").status == 0)
+        #expect(daemon.docker("start", "-a", "later").stdout == "eth0\nlo\n")
+
+        // The Python SDK's mac_address (the container-wide field of older APIs) is the network's.
+        let sdk = daemon.python("print(client.containers.run('busybox', 'cat /sys/class/net/eth0/address', network='red', mac_address='02:42:00:00:00:07', remove=True).decode(), end='')")
+        #expect(sdk.stdout == "02:42:00:00:00:07\n", "\(sdk.stdout)\(sdk.stderr)")
+        // host and none take no other network.
+        let hostAndMore = daemon.api("POST", "/v1.50/containers/create", body: #"{"Image":"busybox","HostConfig":{"NetworkMode":"host"},"NetworkingConfig":{"EndpointsConfig":{"red":{}}}}"#)
+        #expect(hostAndMore.status == 400 && hostAndMore.body.contains("connected to host network"), "\(hostAndMore.body)")
+    }
+}
