@@ -21,6 +21,7 @@ struct ContainerRouter: Sendable {
             },
             Route("POST", "/containers/prune") { request, _ in .json(200, try await self.prune(request)) },
             Route("DELETE", "/containers/{id}") { request, path in
+                if request.flag("link") { throw EngineError(.badRequest, "removing a link (rm --link) is not supported by Berth: remove and re-create the linking container") }
                 try await engine.remove(path["id"], force: request.flag("force"))
                 return .empty(204)
             },

@@ -120,11 +120,12 @@ struct NetworkConnect: ParsableCommand {
     @Option(help: "IPv4 address (e.g., 172.30.100.104)") var ip: String?
     @Option(name: .customLong("mac-address"), help: "MAC address of the container on this network") var macAddress: String?
     @Option(name: .customLong("gw-priority"), help: "Highest priority network gives the container its default gateway") var gwPriority: Int64?
+    @Option(name: .customLong("link"), help: "Add link to another container (NAME[:ALIAS])") var link: [String] = []
     @Argument var network: String
     @Argument var container: String
 
     func run() throws {
-        let endpoint = ContainerOptions.NetworkOption(name: network, aliases: alias, ip: ip, macAddress: macAddress, gwPriority: gwPriority)
+        let endpoint = ContainerOptions.NetworkOption(name: network, aliases: alias, ip: ip, macAddress: macAddress, gwPriority: gwPriority, links: link)
         let body = JSONValue.object(["Container": .string(container), "EndpointConfig": endpoint.settings])
         _ = try session.client.request("POST", "/networks/\(network)/connect", body: body)
     }

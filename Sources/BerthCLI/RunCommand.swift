@@ -21,6 +21,7 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: .customLong("network-alias"), help: "Add network-scoped alias for the container") var networkAlias: [String] = []
     @Option(help: "IPv4 address (e.g., 172.30.100.104)") var ip: String?
     @Option(name: .customLong("mac-address"), help: "Container MAC address (e.g., 92:d0:c6:0a:29:33)") var macAddress: String?
+    @Option(name: .customLong("link"), help: "Add link to another container (NAME[:ALIAS])") var link: [String] = []
     @Option(name: [.short, .customLong("publish")], help: "Publish a container's port(s) to the host") var publish: [String] = []
     @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Publish all exposed ports to random ports") var publishAll = false
     @Option(help: "Expose a port or a range of ports") var expose: [String] = []
@@ -119,6 +120,7 @@ struct ContainerOptions: ParsableArguments {
             let parts = restart.split(separator: ":", maxSplits: 1).map(String.init)
             host["RestartPolicy"] = .object(["Name": .string(parts[0]), "MaximumRetryCount": .int(Int64(parts.count > 1 ? Int(parts[1]) ?? 0 : 0))])
         }
+        if !link.isEmpty { host["Links"] = .array(link.map(JSONValue.string)) }
         if tty, let size = RawTerminal.size() { host["ConsoleSize"] = .array([.int(Int64(size.rows)), .int(Int64(size.columns))]) }
         config["HostConfig"] = .object(host)
         var endpoints = try networks()
@@ -140,6 +142,7 @@ struct ContainerOptions: ParsableArguments {
         var ip: String?
         var macAddress: String?
         var gwPriority: Int64?
+        var links: [String] = []
 
         var settings: JSONValue {
             var endpoint: [String: JSONValue] = [:]
@@ -147,6 +150,7 @@ struct ContainerOptions: ParsableArguments {
             if let ip { endpoint["IPAMConfig"] = .object(["IPv4Address": .string(ip)]) }
             if let macAddress { endpoint["MacAddress"] = .string(macAddress) }
             if let gwPriority { endpoint["GwPriority"] = .int(gwPriority) }
+            if !links.isEmpty { endpoint["Links"] = .array(links.map(JSONValue.string)) }
             return .object(endpoint)
         }
     }

@@ -82,7 +82,6 @@ enum ConfigValidator {
         "DeviceRequests": "device requests (--gpus) are not supported by Berth",
         "DeviceCgroupRules": "--device-cgroup-rule is not supported by Berth yet",
         "VolumesFrom": "--volumes-from is not supported by Berth yet",
-        "Links": "--link is not supported by Berth yet",
         "BlkioWeightDevice": "--blkio-weight-device is not supported by Berth yet",
         "BlkioDeviceReadBps": "--device-read-bps is not supported by Berth yet",
         "BlkioDeviceWriteBps": "--device-write-bps is not supported by Berth yet",
@@ -127,9 +126,9 @@ enum ConfigValidator {
         if let networking = fields["NetworkingConfig"] { try refuseEndpointSettings(NetworkingConfig(json: networking)) }
     }
 
-    /// Endpoint settings Berth does not have yet (IPv6 and link-local addresses, links, driver
-    /// options) are refused by name, not dropped; aliases, a static IPv4 address, a MAC address
-    /// and a gateway priority are honoured (checked against the network at create).
+    /// Endpoint settings Berth does not have yet (IPv6 and link-local addresses, driver options)
+    /// are refused by name, not dropped; aliases, a static IPv4 address, a MAC address, links and
+    /// a gateway priority are honoured (checked against the network at create).
     private static func refuseEndpointSettings(_ networking: NetworkingConfig) throws {
         for (network, endpoint) in (networking.endpointsConfig ?? [:]).sorted(by: { $0.key < $1.key }) {
             try refuseEndpointSettings(endpoint, network: network, field: "NetworkingConfig.EndpointsConfig.\(network)")
@@ -141,7 +140,7 @@ enum ConfigValidator {
         let ipam = endpoint.ipamConfig
         let settings: [(String, Bool)] = [
             ("IPAMConfig.IPv6Address", !(ipam?.ipv6Address ?? "").isEmpty), ("IPAMConfig.LinkLocalIPs", !(ipam?.linkLocalIPs ?? []).isEmpty),
-            ("Links", !(endpoint.links ?? []).isEmpty), ("DriverOpts", !(endpoint.driverOpts ?? [:]).isEmpty),
+            ("DriverOpts", !(endpoint.driverOpts ?? [:]).isEmpty),
         ]
         if let (name, _) = settings.first(where: { $0.1 }) {
             throw EngineError(.badRequest, "network settings are not supported by Berth yet (\(field).\(name))")

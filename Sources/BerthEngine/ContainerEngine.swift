@@ -228,10 +228,11 @@ public actor ContainerEngine {
             throw EngineError(.badRequest, "invalid stop signal: \(signal)")
         }
 
-        let endpointRequest = try await endpointsConfig(request.networkingConfig, networkMode: host.networkMode ?? "none", legacyMAC: config.macAddress)
+        var endpointRequest = try await endpointsConfig(request.networkingConfig, networkMode: host.networkMode ?? "none", legacyMAC: config.macAddress)
         // From the name's choice to the record's insertion nothing suspends: two creates of one
         // name cannot both take it.
         let name = try chooseName(requestedName)
+        try checkLinks(&host, &endpointRequest, linker: name)
         let id = ContainerRecord.newID()
         let directory = directory(id)
         var record = ContainerRecord(id: id, name: name, created: Date().rfc3339Nano, path: path, args: Array(argv.dropFirst()),
@@ -349,6 +350,11 @@ public actor ContainerEngine {
             settings.macAddress = mac
         }
         settings.aliases = aliases.isEmpty ? nil : aliases
+        if let links = requested.links, !links.isEmpty {
+            guard !network.predefined else { throw EngineError(.badRequest, "links in an endpoint are for user-defined networks: use HostConfig.Links (--link) on \(network.name)") }
+            for link in links { _ = try ContainerLink(link) }
+            settings.links = links
+        }
         settings.gwPriority = requested.gwPriority.flatMap { $0 == 0 ? nil : $0 }
         settings.networkID = network.id
         return settings
@@ -417,10 +423,11 @@ public actor ContainerEngine {
 
     /// `/etc/hosts`: the host's for `--network host`, else localhost, `--add-host` entries and,
     /// on a bridge, the container's own address and hostname.
-    static func hosts(_ record: ContainerRecord, hostGateway: String?) throws -> String {
+    static func hosts(_ record: ContainerRecord, hostGateway: String?, links: [String] = []) throws -> String {
         let base = record.networkMode == "host" ? ((try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)) ?? "")
             : "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
         var hosts = try EtcFiles.hosts(base, extraHosts: record.hostConfig.extraHosts ?? [], hostGateway: hostGateway)
+        hosts += links.map { $0 + "\n" }.joined()
         for network in record.networkNames {
             if let endpoint = record.endpoints[network] { hosts += "\(endpoint.address)\t\(hostname(record))\n" }
         }
@@ -431,7 +438,8 @@ public actor ContainerEngine {
     /// container is on a user-defined network) in place as its networks change: the runtime has
     /// bind-mounted the files already, so a new file renamed over one would not be seen inside.
     func updateEtcFiles(_ record: ContainerRecord) throws {
-        for (path, text) in [(record.hostsPath, try Self.hosts(record, hostGateway: hostGateway)), (record.resolvConfPath, resolvConf(record))] {
+        let hosts = try Self.hosts(record, hostGateway: hostGateway, links: linkHostLines(record))
+        for (path, text) in [(record.hostsPath, hosts), (record.resolvConfPath, resolvConf(record))] {
             guard (try? String(contentsOfFile: path, encoding: .utf8)) != text else { continue }
             guard let file = FileHandle(forWritingAtPath: path) else { throw EngineError(.internalError, "open \(path) to rewrite it") }
             defer { try? file.close() }

@@ -29,7 +29,8 @@ extension ContainerEngine {
         do {
             let joined = try joinedNetwork(record)
             if joined != nil { try shareNetworkFiles(record) }
-            let spec = try await prepareRun(record, chain: image.chain, joinedNetwork: joined)
+            try checkLegacyLinks(record)
+            let spec = try await prepareRun(try withLinkEnvironment(record), chain: image.chain, joinedNetwork: joined)
             record.state.pid = try await shims.launch(record, spec: spec)
             if record.connectsToNetwork { try await attachNetworks(&record) }
             await handOffAttaches(id, socket: shims.shim(id).socketPath)
@@ -64,6 +65,7 @@ extension ContainerEngine {
         record.state.startedAt = Date().rfc3339Nano
         record.state.finishedAt = ContainerRunState.zeroTime
         try save(record)
+        if record.endpoints["bridge"] != nil { refreshLinkers(of: record) }
         stopping.remove(id)
         await publish("start", record)
         monitor(id)

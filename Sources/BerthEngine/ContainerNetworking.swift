@@ -15,7 +15,7 @@ extension ContainerEngine {
         for (index, network) in record.networkNames.enumerated() {
             record.endpoints[network] = try await networks.connect(network, container: record.id, name: record.name, namespace: namespace,
                                                                    interface: "eth\(index)", settings: record.endpointSettings(network),
-                                                                   upstreams: record.dnsUpstreams)
+                                                                   links: endpointLinks(record.endpointSettings(network)), upstreams: record.dnsUpstreams)
         }
         try await updateGateway(&record, namespace: namespace, starting: true)
         try updateEtcFiles(record)
@@ -94,7 +94,7 @@ extension ContainerEngine {
         let used = Set(record.endpoints.values.map(\.interfaceName))
         let interface = (0...).lazy.map { "eth\($0)" }.first { !used.contains($0) }!
         let endpoint = try await networks.connect(network.name, container: id, name: record.name, namespace: NetworkNamespace(pid: pid),
-                                                  interface: interface, settings: settings, upstreams: record.dnsUpstreams)
+                                                  interface: interface, settings: settings, links: endpointLinks(settings), upstreams: record.dnsUpstreams)
         // It may have exited meanwhile: its exit released what the record held, not this.
         guard var current = containers[id], current.state.running, current.state.pid == pid else {
             await EngineLog.attempt("release the network of \(record.name)") { try await networks.disconnect(id, endpoint) }

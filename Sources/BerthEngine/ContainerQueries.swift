@@ -88,6 +88,7 @@ extension ContainerEngine {
         endpoint.nullFields = ["IPAMConfig", "Links", "Aliases", "DriverOpts", "DNSNames"]
         endpoint.aliases = requested?.aliases
         endpoint.ipamConfig = requested?.ipamConfig
+        endpoint.links = requested?.links
         // The names the embedded DNS answers for it, on a user-defined network.
         if let live, network != "bridge" {
             endpoint.dnsNames = [record.name, String(record.id.prefix(12))] + (live.aliases ?? [])

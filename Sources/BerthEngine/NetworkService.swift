@@ -239,10 +239,11 @@ public actor NetworkService {
     /// Connects a running container to the network `reference` as `interface` in its namespace:
     /// a bridge, macvlan or ipvlan endpoint with the address and MAC `settings` ask for (or the
     /// next free ones), and its names (name, short ID, aliases) in the embedded DNS on a
-    /// user-defined network, forwarded to `upstreams` (the daemon's when empty). No route: the
-    /// caller chooses the gateway among all the container's networks.
+    /// user-defined network, forwarded to `upstreams` (the daemon's when empty), with the names
+    /// its `links` give it alone (alias to target container ID). No route: the caller chooses
+    /// the gateway among all the container's networks.
     func connect(_ reference: String, container: String, name: String, namespace: NetworkNamespace, interface: String,
-                 settings: EndpointSettings?, upstreams: [IPv4Address]) async throws -> NetworkEndpoint {
+                 settings: EndpointSettings?, links: [String: String] = [:], upstreams: [IPv4Address]) async throws -> NetworkEndpoint {
         let definition = try resolve(reference)
         let address = try (settings?.ipamConfig?.ipv4Address).flatMap { $0.isEmpty ? nil : $0 }.map { text in
             guard let address = IPv4Address(text) else { throw EngineError(.badRequest, "invalid IPv4 address: \(text)") }
@@ -260,6 +261,7 @@ public actor NetworkService {
         endpoint.networkID = definition.id
         let aliases = settings?.aliases ?? []
         endpoint.aliases = aliases.isEmpty ? nil : aliases
+        endpoint.links = links.isEmpty ? nil : links
         attachments[definition.id, default: [:]][container] = Attachment(name: name, endpoint: endpoint)
         if !definition.predefined {
             do { try serveNames(definition, container: container, name: name, endpoint: endpoint, namespace: namespace, upstreams: upstreams) } catch {
@@ -286,7 +288,7 @@ public actor NetworkService {
                             namespace: NetworkNamespace, upstreams: [IPv4Address]) throws {
         guard let address = IPv4Address(endpoint.address) else { return }
         dns.add(EmbeddedDNS.Member(container: container, network: definition.name, names: [name, String(container.prefix(12))] + (endpoint.aliases ?? []),
-                                   address: address))
+                                   address: address, links: endpoint.links ?? [:]))
         guard !dns.isServing(container) else { return }
         do {
             let socket = try namespace.udpSocket(bindingTo: Self.dnsAddress, port: 53)

@@ -15,6 +15,8 @@ public struct NetworkEndpoint: Codable, Sendable, Equatable {
     public var networkID: String?
     /// Names the container also answers to on this network (`--network-alias`).
     public var aliases: [String]?
+    /// Names only this container resolves on this network (`--link`), to target container IDs.
+    public var links: [String: String]?
     /// The container's end, inside its namespace (`eth0`, `eth1`, …; nil: `eth0`, in records
     /// written before containers had several networks).
     public var interface: String?

@@ -17,12 +17,15 @@ public final class EmbeddedDNS: Sendable {
         public var network: String
         public var names: [String]
         public var address: IPv4Address
+        /// Names only this container resolves (its links), to their target containers.
+        public var links: [String: String]
 
-        public init(container: String, network: String, names: [String], address: IPv4Address) {
+        public init(container: String, network: String, names: [String], address: IPv4Address, links: [String: String] = [:]) {
             self.container = container
             self.network = network
             self.names = names.map { $0.lowercased() }
             self.address = address
+            self.links = Dictionary(links.map { ($0.key.lowercased(), $0.value) }) { first, _ in first }
         }
     }
 
@@ -94,14 +97,18 @@ public final class EmbeddedDNS: Sendable {
     /// The answer to `query` from `container`, or nil when it must be forwarded.
     func answer(_ query: DNSQuery, from container: String) -> [UInt8]? {
         state.withLock { state in
-            let networks = Set(state.members.filter { $0.container == container }.map(\.network))
+            let own = state.members.filter { $0.container == container }
+            let networks = Set(own.map(\.network))
             let visible = state.members.filter { networks.contains($0.network) }
             if let reverse = query.reverseAddress {
                 guard let member = visible.first(where: { $0.address == reverse }) else { return nil }
                 return query.type == DNSQuery.ptr ? query.answer(names: [member.names.first ?? member.container]) : query.answer()
             }
+            // A link's alias is the asker's own name for its target, on the network of the link.
+            let linked = Set(own.compactMap { member in member.links[query.name].map { "\($0)/\(member.network)" } })
             let matching = visible.filter { member in
                 member.names.contains(query.name) || member.names.contains { query.name == "\($0).\(member.network)" }
+                    || linked.contains("\(member.container)/\(member.network)")
             }
             guard !matching.isEmpty else { return nil }
             guard query.type == DNSQuery.a else { return query.answer() }

@@ -119,4 +119,51 @@ struct NetworkConnectTests {
         let hostAndMore = daemon.api("POST", "/v1.50/containers/create", body: #"{"Image":"busybox","HostConfig":{"NetworkMode":"host"},"NetworkingConfig":{"EndpointsConfig":{"red":{}}}}"#)
         #expect(hostAndMore.status == 400 && hostAndMore.body.contains("connected to host network"), "\(hostAndMore.body)")
     }
+
+    @Test func linksGiveNamesAddressesAndVariables() throws {
+        let net = try BridgeDaemon("links")
+        defer { net.tearDown() }
+        let daemon = net.daemon
+        // Legacy links on the default bridge: /etc/hosts and the ALIAS_ variables.
+        #expect(daemon.docker("run", "-d", "--name", "db", "-e", "SECRET=s3", "--expose", "5432", "--expose", "53/udp", "busybox",
+                              "httpd", "-f", "-p", "5432", "-h", "/etc").status == 0)
+        let dbIP = daemon.docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "db").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let dbID = String(daemon.docker("inspect", "-f", "{{.Id}}", "db").stdout.prefix(12))
+        let linked = daemon.docker("run", "--name", "web", "--link", "db:webdb", "-e", "WEBDB_ENV_SECRET=mine", "busybox", "sh", "-c",
+                                   "env | grep ^WEBDB_ | sort; grep webdb /etc/hosts; wget -qO- http://webdb:5432/hostname")
+        #expect(linked.status == 0, "\(linked.stderr)")
+        let expected = [
+            "WEBDB_ENV_SECRET=mine", "WEBDB_NAME=/web/webdb",
+            // ALIAS_PORT is the lowest port; `sort` puts 53_ before 5432.
+            "WEBDB_PORT=udp://\(dbIP):53", "WEBDB_PORT_53_UDP=udp://\(dbIP):53", "WEBDB_PORT_53_UDP_ADDR=\(dbIP)",
+            "WEBDB_PORT_53_UDP_PORT=53", "WEBDB_PORT_53_UDP_PROTO=udp", "WEBDB_PORT_5432_TCP=tcp://\(dbIP):5432",
+            "WEBDB_PORT_5432_TCP_ADDR=\(dbIP)", "WEBDB_PORT_5432_TCP_PORT=5432", "WEBDB_PORT_5432_TCP_PROTO=tcp",
+            "\(dbIP)\twebdb \(dbID) db",
+        ]
+        #expect(linked.stdout.split(separator: "\n").prefix(expected.count).map(String.init) == expected, "\(linked.stdout)")
+        #expect(linked.stdout.hasSuffix("\n") && linked.stdout.split(separator: "\n").last?.count == 12, "\(linked.stdout)")
+        #expect(daemon.docker("inspect", "-f", "{{.HostConfig.Links}}", "web").stdout == "[/db:/web/webdb]\n")
+        let sdk = daemon.python("print(client.containers.run('busybox', 'grep sdkdb /etc/hosts', links={'db': 'sdkdb'}, remove=True).decode(), end='')")
+        #expect(sdk.stdout.hasPrefix("\(dbIP)\tsdkdb "), "\(sdk.stdout)\(sdk.stderr)")
+        let berth = daemon.berth("run", "--rm", "--link", "db", "busybox", "sh", "-c", "echo $DB_ENV_SECRET")
+        #expect(berth.stdout == "s3\n", "\(berth.stderr)")
+        // dockerd's refusals: a target that does not exist, or does not run.
+        // (--pull never: the docker CLI answers any 404 of a create with a pull.)
+        let missing = daemon.docker("run", "--rm", "--pull", "never", "--link", "nosuch:x", "busybox", "true")
+        #expect(missing.status != 0 && missing.stderr.contains("could not get container for nosuch"), "\(missing.stderr)")
+        let missingAPI = daemon.api("POST", "/v1.50/containers/create", body: #"{"Image":"busybox","HostConfig":{"Links":["nosuch:x"]}}"#)
+        #expect(missingAPI.status == 404 && missingAPI.body.contains("could not get container for nosuch"), "\(missingAPI)")
+        #expect(daemon.docker("create", "--name", "off", "busybox", "true").status == 0)
+        let stopped = daemon.docker("run", "--rm", "--name", "linker", "--link", "off", "busybox", "true")
+        #expect(stopped.stderr.contains("Cannot link to a non running container: /off AS /linker/off"), "\(stopped.stderr)")
+
+        // On a user-defined network a link is a name only the linking container resolves.
+        #expect(daemon.docker("network", "create", "--subnet", "10.\(Int.random(in: 200...250)).\(Int.random(in: 0...255)).0/24", "lnet").status == 0)
+        #expect(daemon.docker("run", "-d", "--name", "target", "--network", "lnet", "busybox", "sleep", "60").status == 0)
+        let targetIP = daemon.docker("inspect", "-f", "{{.NetworkSettings.Networks.lnet.IPAddress}}", "target").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(daemon.docker("run", "-d", "--name", "user", "--network", "lnet", "--link", "target:tgt", "busybox", "sleep", "60").status == 0)
+        #expect(daemon.docker("exec", "user", "nslookup", "tgt").stdout.contains("Address: \(targetIP)"))
+        #expect(daemon.docker("run", "--rm", "--network", "lnet", "busybox", "nslookup", "tgt").status != 0, "another container has no such name")
+        #expect(daemon.docker("inspect", "-f", "{{.NetworkSettings.Networks.lnet.Links}}", "user").stdout == "[target:tgt]\n")
+    }
 }
