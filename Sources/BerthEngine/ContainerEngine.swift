@@ -41,8 +41,7 @@ public actor ContainerEngine {
         self.events = events
         defaultSeccomp = try config.defaultSeccompProfile()
         shims = ShimSupervisor(config: config)
-        networks = try NetworkService(root: config.dataRoot + "/networks", defaultBridge: try config.bridgeSettings(),
-                                      host: Netlink(try RouteNetlinkSocket()), events: events, upstreams: config.upstreamResolvers())
+        networks = try NetworkService(root: config.dataRoot + "/networks", config: config, host: Netlink(try RouteNetlinkSocket()), events: events)
         try FileManager.default.createDirectory(atPath: config.execRoot + "/shims", withIntermediateDirectories: true)
         containers = try ContainerStore(root: config.dataRoot + "/containers")
         discardOrphans(known: Set(containers.ids).union(containers.unreadable))

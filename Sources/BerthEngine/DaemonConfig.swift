@@ -23,8 +23,13 @@ public struct DaemonConfig: Sendable {
     public var defaultNetwork: String?
     /// dockerd's `bridge`: the default bridge network's Linux bridge.
     public var bridge = "berth0"
-    /// dockerd's `bip`: the bridge's address and prefix (its gateway for containers).
-    public var bip = "172.17.0.1/16"
+    /// dockerd's `bip`: the bridge's address and prefix (its gateway for containers); unset,
+    /// the first subnet of the address pools that no route of the host's uses (172.17.0.0/16
+    /// on most hosts).
+    public var bip: String?
+    /// dockerd's `default-address-pools`: where networks without a subnet of their own (and the
+    /// default bridge without `bip`) get one.
+    public var defaultAddressPools: [AddressPoolSpec] = SubnetChooser.defaultPools
     /// dockerd's `fixed-cidr`: where container addresses on the default bridge come from.
     public var fixedCIDR: String?
     /// dockerd's `mtu` for the default bridge.
@@ -65,7 +70,7 @@ public struct DaemonConfig: Sendable {
         "data-root", "exec-root", "hosts", "group", "registry-mirrors", "insecure-registries", "default-runtime", "runtimes",
         "log-driver", "log-opts", "live-restore", "default-ulimits", "max-concurrent-downloads", "debug", "tlsverify",
         "tlscacert", "tlscert", "tlskey", "tls", "storage-driver", "default-network", "init", "seccomp-profile",
-        "start-timeout", "log-level", "bridge", "bip", "fixed-cidr", "mtu", "dns",
+        "start-timeout", "log-level", "bridge", "bip", "fixed-cidr", "mtu", "dns", "default-address-pools",
     ]
 
     /// Lays the keys of a daemon.json over this configuration; unknown keys and wrong types are refused
@@ -109,6 +114,17 @@ public struct DaemonConfig: Sendable {
         if let value = try string("bridge") { bridge = value }
         if let value = try string("bip") { bip = value }
         if let value = try string("fixed-cidr") { fixedCIDR = value }
+        if let value = object["default-address-pools"] {
+            guard let entries = value.array, !entries.isEmpty else {
+                throw EngineError(.badRequest, "\(path): \"default-address-pools\" must be a list of {\"base\": CIDR, \"size\": prefix length}")
+            }
+            defaultAddressPools = try entries.map { entry in
+                guard let text = entry["base"]?.string, let base = IPv4Subnet(text), let size = entry["size"]?.int, size >= base.prefix, size <= 30 else {
+                    throw EngineError(.badRequest, "\(path): invalid default-address-pools entry \(entry): an IPv4 \"base\" CIDR and a \"size\" from its prefix length to 30")
+                }
+                return AddressPoolSpec(base: base, size: Int(size))
+            }
+        }
         if let value = try strings("dns") {
             for server in value where IPv4Address(server) == nil {
                 throw EngineError(.badRequest, "\(path): \"dns\": \(server) is not an IPv4 address")
@@ -197,15 +213,23 @@ public struct DaemonConfig: Sendable {
         }
     }
 
-    /// The default bridge network's settings from `bridge`, `bip`, `fixed-cidr` and `mtu`.
-    public func bridgeSettings() throws -> BridgeSettings {
+    /// The default bridge network's settings from `bridge`, `bip`, `fixed-cidr` and `mtu`;
+    /// without `bip`, the bridge gets the first address of `unsetSubnet()`.
+    public func bridgeSettings(unsetSubnet: () throws -> IPv4Subnet = { IPv4Subnet("172.17.0.0/16")! }) throws -> BridgeSettings {
         guard (1...15).contains(bridge.utf8.count), bridge.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
             throw EngineError(.badRequest, "invalid bridge name \(bridge): 1 to 15 letters, digits, '-', '_' or '.'")
         }
-        let parts = bip.split(separator: "/")
-        guard parts.count == 2, let gateway = IPv4Address(String(parts[0])), let subnet = IPv4Subnet(bip), subnet.prefix <= 30,
-              gateway != subnet.network, gateway != subnet.broadcast else {
-            throw EngineError(.badRequest, "invalid bip \(bip): an IPv4 address with a prefix length, such as 172.17.0.1/16")
+        let subnet: IPv4Subnet, gateway: IPv4Address
+        if let bip {
+            let parts = bip.split(separator: "/")
+            guard parts.count == 2, let address = IPv4Address(String(parts[0])), let parsed = IPv4Subnet(bip), parsed.prefix <= 30,
+                  address != parsed.network, address != parsed.broadcast else {
+                throw EngineError(.badRequest, "invalid bip \(bip): an IPv4 address with a prefix length, such as 172.17.0.1/16")
+            }
+            (subnet, gateway) = (parsed, address)
+        } else {
+            subnet = try unsetSubnet()
+            gateway = IPv4Address(subnet.network.value + 1)
         }
         var range: IPv4Subnet?
         if let fixedCIDR {

@@ -28,12 +28,15 @@ public actor NetworkService {
     /// 127.0.0.11 in the containers of user-defined networks.
     let dns: EmbeddedDNS
 
-    init(root: String, defaultBridge: BridgeSettings, host: Netlink, events: EventBus, upstreams: [IPv4Address]) throws {
+    /// Where networks without a subnet of their own get one.
+    private let addressPools: [AddressPoolSpec]
+
+    init(root: String, config: DaemonConfig, host: Netlink, events: EventBus) throws {
         self.root = root
         self.host = host
         self.events = events
-        dns = try EmbeddedDNS(upstreams: upstreams)
-        defaultSettings = defaultBridge
+        dns = try EmbeddedDNS(upstreams: config.upstreamResolvers())
+        addressPools = config.defaultAddressPools
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         for file in SmallFile.list(root) where file.hasSuffix(".json") {
             guard let data = FileManager.default.contents(atPath: root + "/" + file),
@@ -43,6 +46,9 @@ public actor NetworkService {
             }
             definitions[definition.id] = definition
         }
+        let defaultBridge = try Self.defaultBridge(config, host: host, stored: definitions.values.first { $0.name == "bridge" && $0.predefined },
+                                                   others: definitions.values.filter { !$0.predefined })
+        defaultSettings = defaultBridge
         // The predefined networks keep their IDs across restarts, as dockerd's do; the default
         // bridge's addresses and name follow daemon.json (`bip`, `fixed-cidr`, `bridge`) as it is now.
         for (name, driver) in [("bridge", "bridge"), ("host", "host"), ("none", "null")] {
@@ -67,6 +73,22 @@ public actor NetworkService {
         }
     }
 
+    /// The default bridge's settings: daemon.json's, and without `bip` the subnet it had
+    /// before, or else the first of the address pools, that no route of the host's (but its
+    /// own bridge's) and no other network uses: 172.17.0.0/16 unless, say, dockerd's docker0
+    /// has it.
+    private static func defaultBridge(_ config: DaemonConfig, host: Netlink, stored: NetworkDefinition?, others: [NetworkDefinition]) throws -> BridgeSettings {
+        try config.bridgeSettings {
+            let own = (try? host.linkIndex(config.bridge)) ?? nil
+            let taken = ((try? host.routes(excluding: own)) ?? []) + others.compactMap { $0.subnet.flatMap(IPv4Subnet.init) }
+            if let previous = stored?.subnet.flatMap(IPv4Subnet.init), !taken.contains(where: { $0.overlaps(previous) }) { return previous }
+            guard let free = SubnetChooser.next(avoiding: taken, pools: config.defaultAddressPools) else {
+                throw EngineError(.badRequest, "no free subnet for the default bridge in the address pools: set bip in daemon.json")
+            }
+            return free
+        }
+    }
+
     private static func settings(_ definition: NetworkDefinition, defaultBridge: BridgeSettings) throws -> BridgeSettings {
         if definition.predefined { return defaultBridge }
         guard let subnet = definition.subnet.flatMap(IPv4Subnet.init), let gateway = definition.gateway.flatMap(IPv4Address.init),
@@ -74,13 +96,15 @@ public actor NetworkService {
             throw EngineError(.internalError, "network \(definition.name) is stored without its subnet, gateway or bridge")
         }
         return BridgeSettings(bridge: bridge, subnet: subnet, gateway: gateway, range: definition.ipRange.flatMap(IPv4Subnet.init),
-                              mtu: definition.options["com.docker.network.driver.mtu"].flatMap { Int($0) }, isInternal: definition.isInternal)
+                              mtu: definition.options["com.docker.network.driver.mtu"].flatMap { Int($0) }, isInternal: definition.isInternal,
+                              reserved: definition.reservedAddresses)
     }
 
     private static func sublink(_ definition: NetworkDefinition, host: Netlink) -> MacvlanNetwork? {
         guard let kind = MacvlanNetwork.Kind(rawValue: definition.driver), let parent = definition.options["parent"],
               let subnet = definition.subnet.flatMap(IPv4Subnet.init), let gateway = definition.gateway.flatMap(IPv4Address.init) else { return nil }
-        return MacvlanNetwork(kind: kind, parent: parent, subnet: subnet, gateway: gateway, range: definition.ipRange.flatMap(IPv4Subnet.init), host: host)
+        return MacvlanNetwork(kind: kind, parent: parent, subnet: subnet, gateway: gateway, range: definition.ipRange.flatMap(IPv4Subnet.init),
+                              reserved: definition.reservedAddresses, host: host)
     }
 
     private static func write(_ definition: NetworkDefinition, under root: String) throws {
@@ -133,6 +157,7 @@ public actor NetworkService {
         let subnet: IPv4Subnet
         var gateway: IPv4Address?
         var range: IPv4Subnet?
+        var auxiliary: [String: String]?
         if let config = configs.first, let text = config.subnet {
             guard let parsed = IPv4Subnet(text) else {
                 throw EngineError(.badRequest, text.contains(":") ? "IPv6 subnets are not supported by Berth yet" : "invalid subnet \(text): use an IPv4 CIDR such as 10.1.0.0/24")
@@ -153,12 +178,17 @@ public actor NetworkService {
                 }
                 range = parsed
             }
-            if !(config.auxiliaryAddresses ?? [:]).isEmpty { throw EngineError(.badRequest, "--aux-address is not supported by Berth yet (IPAM.Config.AuxiliaryAddresses)") }
-        } else {
-            if let config = configs.first, config.gateway != nil || config.ipRange != nil {
-                throw EngineError(.badRequest, "a gateway or an IP range needs a subnet")
+            for (name, text) in (config.auxiliaryAddresses ?? [:]).sorted(by: { $0.key < $1.key }) {
+                guard let address = IPv4Address(text), parsed.contains(address) else {
+                    throw EngineError(.badRequest, "no matching subnet for aux-address \(text) (\(name))")
+                }
             }
-            guard let next = SubnetChooser.next(avoiding: taken) else {
+            auxiliary = config.auxiliaryAddresses.flatMap { $0.isEmpty ? nil : $0 }
+        } else {
+            if let config = configs.first, config.gateway != nil || config.ipRange != nil || !(config.auxiliaryAddresses ?? [:]).isEmpty {
+                throw EngineError(.badRequest, "a gateway, an IP range or auxiliary addresses need a subnet")
+            }
+            guard let next = SubnetChooser.next(avoiding: taken, pools: addressPools) else {
                 throw EngineError(.forbidden, "all predefined address pools have been fully subnetted")
             }
             subnet = next
@@ -166,7 +196,7 @@ public actor NetworkService {
         let id = ContainerRecord.newID()
         if driver != "bridge" {
             return try createSublinkNetwork(request, id: id, name: name, driver: driver, subnet: subnet,
-                                            gateway: gateway ?? IPv4Address(subnet.network.value + 1), range: range)
+                                            gateway: gateway ?? IPv4Address(subnet.network.value + 1), range: range, auxiliary: auxiliary)
         }
         var options = request.options ?? [:]
         let bridgeName = options["com.docker.network.bridge.name"] ?? "br-" + id.prefix(12)
@@ -176,7 +206,7 @@ public actor NetworkService {
         }
         let definition = NetworkDefinition(id: id, name: name, driver: "bridge", created: Date().rfc3339Nano, subnet: subnet.description,
                                            gateway: (gateway ?? IPv4Address(subnet.network.value + 1)).description, ipRange: range?.description,
-                                           bridge: bridgeName, isInternal: request.`internal` ?? false, attachable: request.attachable ?? false,
+                                           auxiliaryAddresses: auxiliary, bridge: bridgeName, isInternal: request.`internal` ?? false, attachable: request.attachable ?? false,
                                            labels: request.labels ?? [:], options: request.options ?? [:])
         let bridge = BridgeNetwork(settings: try Self.settings(definition, defaultBridge: defaultSettings), host: host)
         do { try await bridge.bringUp() } catch {
@@ -195,7 +225,7 @@ public actor NetworkService {
     /// A macvlan or ipvlan network: `-o parent=IFACE` (an interface of the host's), bridge mode
     /// (macvlan) or L2 (ipvlan); nothing is made on the host until a container connects.
     private func createSublinkNetwork(_ request: NetworkCreateRequest, id: String, name: String, driver: String, subnet: IPv4Subnet,
-                                      gateway: IPv4Address, range: IPv4Subnet?) throws -> NetworkDefinition {
+                                      gateway: IPv4Address, range: IPv4Subnet?, auxiliary: [String: String]?) throws -> NetworkDefinition {
         let options = request.options ?? [:]
         guard let parent = options["parent"], !parent.isEmpty else {
             throw EngineError(.badRequest, "a \(driver) network needs its parent interface: -o parent=IFACE")
@@ -208,7 +238,8 @@ public actor NetworkService {
         }
         if request.`internal` == true { throw EngineError(.badRequest, "--internal is not supported by Berth for \(driver) networks") }
         let definition = NetworkDefinition(id: id, name: name, driver: driver, created: Date().rfc3339Nano, subnet: subnet.description,
-                                           gateway: gateway.description, ipRange: range?.description, attachable: request.attachable ?? false,
+                                           gateway: gateway.description, ipRange: range?.description, auxiliaryAddresses: auxiliary,
+                                           attachable: request.attachable ?? false,
                                            labels: request.labels ?? [:], options: options)
         try Self.write(definition, under: root)
         definitions[id] = definition
@@ -413,6 +444,7 @@ public actor NetworkService {
             config.subnet = subnet
             config.gateway = definition.gateway
             config.ipRange = definition.ipRange
+            config.auxiliaryAddresses = definition.auxiliaryAddresses
             ipam.config = [config]
         } else {
             ipam.config = []

@@ -43,14 +43,18 @@ public struct BridgeSettings: Sendable, Equatable {
     public var mtu: Int?
     /// No route out and no NAT (`--internal`).
     public var isInternal: Bool
+    /// Addresses never given to containers (`--aux-address`).
+    public var reserved: [IPv4Address]
 
-    public init(bridge: String, subnet: IPv4Subnet, gateway: IPv4Address, range: IPv4Subnet? = nil, mtu: Int? = nil, isInternal: Bool = false) {
+    public init(bridge: String, subnet: IPv4Subnet, gateway: IPv4Address, range: IPv4Subnet? = nil, mtu: Int? = nil, isInternal: Bool = false,
+                reserved: [IPv4Address] = []) {
         self.bridge = bridge
         self.subnet = subnet
         self.gateway = gateway
         self.range = range
         self.mtu = mtu
         self.isInternal = isInternal
+        self.reserved = reserved
     }
 }
 
@@ -72,7 +76,7 @@ public actor BridgeNetwork {
     public init(settings: BridgeSettings, host: Netlink) {
         self.settings = settings
         self.host = host
-        pool = AddressPool(subnet: settings.subnet, range: settings.range, gateway: settings.gateway)
+        pool = AddressPool(subnet: settings.subnet, range: settings.range, gateway: settings.gateway, reserved: settings.reserved)
         table = FirewallTable(bridge: settings.bridge, subnet: settings.subnet)
         table.isInternal = settings.isInternal
     }

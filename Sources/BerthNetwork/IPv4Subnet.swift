@@ -74,13 +74,16 @@ public struct AddressPool: Sendable, Equatable {
     public let subnet: IPv4Subnet
     public let range: IPv4Subnet
     public let gateway: IPv4Address
+    /// Never given (the network's `--aux-address` entries).
+    public let reserved: Set<IPv4Address>
     public private(set) var taken: Set<IPv4Address>
 
-    public init(subnet: IPv4Subnet, range: IPv4Subnet? = nil, gateway: IPv4Address? = nil) {
+    public init(subnet: IPv4Subnet, range: IPv4Subnet? = nil, gateway: IPv4Address? = nil, reserved: [IPv4Address] = []) {
         self.subnet = subnet
         self.range = range ?? subnet
         self.gateway = gateway ?? IPv4Address(subnet.network.value + 1)
-        taken = [self.gateway]
+        self.reserved = Set(reserved)
+        taken = Set(reserved + [self.gateway])
     }
 
     /// The next free address; nil when the range is full.
@@ -104,6 +107,6 @@ public struct AddressPool: Sendable, Equatable {
     }
 
     public mutating func release(_ address: IPv4Address) {
-        if address != gateway { taken.remove(address) }
+        if address != gateway && !reserved.contains(address) { taken.remove(address) }
     }
 }

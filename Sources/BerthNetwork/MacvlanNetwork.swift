@@ -14,13 +14,13 @@ public actor MacvlanNetwork {
     private let host: Netlink
     private var pool: AddressPool
 
-    public init(kind: Kind, parent: String, subnet: IPv4Subnet, gateway: IPv4Address, range: IPv4Subnet?, host: Netlink) {
+    public init(kind: Kind, parent: String, subnet: IPv4Subnet, gateway: IPv4Address, range: IPv4Subnet?, reserved: [IPv4Address] = [], host: Netlink) {
         self.kind = kind
         self.parent = parent
         self.subnet = subnet
         self.gateway = gateway
         self.host = host
-        pool = AddressPool(subnet: subnet, range: range, gateway: gateway)
+        pool = AddressPool(subnet: subnet, range: range, gateway: gateway, reserved: reserved)
     }
 
     public func connect(_ namespace: NetworkNamespace, interface: String, requested: IPv4Address?, macAddress: [UInt8]? = nil) throws -> NetworkEndpoint {

@@ -154,8 +154,9 @@ public struct Netlink: Sendable {
         return header + NetlinkAttribute.encode([NetlinkAttribute(Self.routeGateway, gateway.bytes), NetlinkAttribute(Self.routeOutput, int32: index)])
     }
 
-    /// The destinations of the IPv4 routes of the main table (a new network must not overlap them).
-    public func routes() throws -> [IPv4Subnet] {
+    /// The destinations of the IPv4 routes of the main table (a new network must not overlap
+    /// them), but those through link `excluded` (a bridge of Berth's own).
+    public func routes(excluding excluded: Int32? = nil) throws -> [IPv4Subnet] {
         var header: [UInt8] = [UInt8(AF_INET), 0, 0, 0, 0, 0, 0, 0]
         header.appendLittleEndian(UInt32(0))
         let replies = try transport.exchange(NetlinkMessage(type: NetlinkMessage.getRoute, flags: NetlinkMessage.request | NetlinkMessage.dump, payload: header))
@@ -164,6 +165,8 @@ public struct Netlink: Sendable {
                   let attributes = NetlinkAttribute.parse(reply.payload[12...]),
                   let destination = attributes.first(where: { $0.type == Self.routeDestination }),
                   let address = IPv4Address(bytes: destination.value) else { return nil }
+            if let excluded, let output = attributes.first(where: { $0.type == Self.routeOutput }), output.value.count == 4,
+               Int32(bitPattern: output.value.littleEndian(UInt32.self, at: 0)) == excluded { return nil }
             return IPv4Subnet(address, prefix: Int(reply.payload[1]))
         }
     }

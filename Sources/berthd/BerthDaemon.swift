@@ -43,7 +43,7 @@ struct BerthDaemon: AsyncParsableCommand {
     var defaultNetwork: String?
     @Option(name: [.customShort("b"), .long], help: "The default bridge network's Linux bridge (default berth0).")
     var bridge: String?
-    @Option(help: "The default bridge's address and prefix, its containers' gateway (default 172.17.0.1/16).")
+    @Option(help: "The default bridge's address and prefix, its containers' gateway (default: the first free subnet, 172.17.0.1/16 on most hosts).")
     var bip: String?
     @Flag(name: [.customShort("D"), .long], help: "Debug output.")
     var debug = false

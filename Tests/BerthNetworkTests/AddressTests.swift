@@ -35,6 +35,23 @@ struct AddressTests {
         fixed.release(gateway)
         let reclaimed = fixed.claim(gateway)
         #expect(!reclaimed)
+        // --aux-address: never given, never claimed, never released into the pool.
+        var aux = AddressPool(subnet: IPv4Subnet("10.8.0.0/29")!, reserved: [IPv4Address("10.8.0.2")!, IPv4Address("10.8.0.4")!])
+        #expect((0..<4).compactMap { _ in aux.allocate()?.description } == ["10.8.0.3", "10.8.0.5", "10.8.0.6"])
+        aux.release(IPv4Address("10.8.0.2")!)
+        #expect(aux.allocate() == nil && !aux.claim(IPv4Address("10.8.0.4")!))
+    }
+
+    @Test("new networks take the first free subnet of the pools: dockerd's defaults, or daemon.json's default-address-pools")
+    func subnetChoice() {
+        #expect(SubnetChooser.next(avoiding: [])?.description == "172.17.0.0/16")
+        let docker0 = IPv4Subnet("172.17.0.0/16")!, wide = IPv4Subnet("172.16.0.0/12")!
+        #expect(SubnetChooser.next(avoiding: [docker0])?.description == "172.18.0.0/16")
+        #expect(SubnetChooser.next(avoiding: [wide])?.description == "192.168.0.0/20")
+        #expect(SubnetChooser.next(avoiding: [wide, IPv4Subnet("192.168.0.0/16")!]) == nil)
+        let pools = [AddressPoolSpec(base: IPv4Subnet("10.10.0.0/16")!, size: 24)]
+        #expect(SubnetChooser.next(avoiding: [IPv4Subnet("10.10.0.0/23")!], pools: pools)?.description == "10.10.2.0/24")
+        #expect(SubnetChooser.next(avoiding: [IPv4Subnet("10.10.0.0/16")!], pools: pools) == nil)
     }
 
     @Test("Berth's table: replaced whole, masquerade out, DNAT for published ports, unpublished ports closed to other hosts")

@@ -72,14 +72,19 @@ struct NetlinkTests {
         addressReply += NetlinkAttribute.encode([NetlinkAttribute(2, [172, 17, 0, 1])])
         var routeReply: [UInt8] = [UInt8(AF_INET), 24, 0, 0, 254, 3, 0, 1] + [UInt8].littleEndian(UInt32(0))
         routeReply += NetlinkAttribute.encode([NetlinkAttribute(1, [10, 9, 8, 0])])
+        var bridgeRoute: [UInt8] = [UInt8(AF_INET), 16, 0, 0, 254, 3, 0, 1] + [UInt8].littleEndian(UInt32(0))
+        bridgeRoute += NetlinkAttribute.encode([NetlinkAttribute(1, [172, 17, 0, 0]), NetlinkAttribute(4, [UInt8].littleEndian(UInt32(12)))])
         let kernel = FakeKernel(replies: [NetlinkMessage.getLink: [link],
                                           NetlinkMessage.getAddress: [NetlinkMessage(type: 20, flags: 2, payload: addressReply)],
-                                          NetlinkMessage.getRoute: [NetlinkMessage(type: 24, flags: 2, payload: routeReply)]],
+                                          NetlinkMessage.getRoute: [NetlinkMessage(type: 24, flags: 2, payload: routeReply),
+                                                                    NetlinkMessage(type: 24, flags: 2, payload: bridgeRoute)]],
                                 refusals: [NetlinkMessage.newRoute: EEXIST])
         let netlink = Netlink(kernel)
         #expect(try netlink.linkIndex("berth0") == 12)
         #expect(try netlink.addresses(12).map { "\($0.address)/\($0.prefix)" } == ["172.17.0.1/16"])
-        #expect(try netlink.routes() == [IPv4Subnet("10.9.8.0/24")!])
+        #expect(try netlink.routes() == [IPv4Subnet("10.9.8.0/24")!, IPv4Subnet("172.17.0.0/16")!])
+        // Berth's own bridge's route does not count against its own subnet.
+        #expect(try netlink.routes(excluding: 12) == [IPv4Subnet("10.9.8.0/24")!])
         try netlink.addAddress(12, IPv4Address("172.17.0.2")!, prefix: 16)
         let added = try #require(kernel.sent.withLock { $0.last })
         #expect(Array(added.payload.prefix(8)) == [UInt8(AF_INET), 16, 0, 0, 12, 0, 0, 0])

@@ -14,14 +14,17 @@ struct BridgeNetworkTests {
         let subnet: String
         let gateway: String
 
-        init(_ name: String) throws {
+        /// `pooled`: no `bip`, and daemon.json's `default-address-pools` 10.199.0.0/16 in /24s
+        /// (no other test uses 10.199): the default bridge takes the first, 10.199.0.0/24.
+        init(_ name: String, pooled: Bool = false) throws {
             let third = Int.random(in: 0...255), second = Int.random(in: 200...250)
             bridge = "bt" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
-            subnet = "10.\(second).\(third)"
+            subnet = pooled ? "10.199.0" : "10.\(second).\(third)"
             gateway = subnet + ".1"
             // "dns": no name a test's container asks leaves the machine; 127.0.0.2 is where the
             // DNS test runs its fake upstream resolver.
-            let settings = #"{"bridge": "\#(bridge)", "bip": "\#(gateway)/24", "dns": ["127.0.0.2"]}"#
+            let addresses = pooled ? #""default-address-pools": [{"base": "10.199.0.0/16", "size": 24}]"# : #""bip": "\#(gateway)/24""#
+            let settings = #"{"bridge": "\#(bridge)", \#(addresses), "dns": ["127.0.0.2"]}"#
             daemon = try DaemonHarness(name, daemonJSON: { _ in settings }, defaultNetwork: nil)
         }
 

@@ -166,4 +166,25 @@ struct NetworkConnectTests {
         #expect(daemon.docker("run", "--rm", "--network", "lnet", "busybox", "nslookup", "tgt").status != 0, "another container has no such name")
         #expect(daemon.docker("inspect", "-f", "{{.NetworkSettings.Networks.lnet.Links}}", "user").stdout == "[target:tgt]\n")
     }
+
+    @Test func addressPoolsAndAuxiliaryAddresses() throws {
+        let net = try BridgeDaemon("pools", pooled: true)
+        defer { net.tearDown() }
+        let daemon = net.daemon
+        // Without bip the default bridge takes the pools' first free subnet; a new network the next.
+        #expect(daemon.docker("network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}", "bridge").stdout == "10.199.0.0/24 10.199.0.1\n")
+        #expect(daemon.docker("run", "--rm", "busybox", "ip", "-4", "-o", "addr", "show", "eth0").stdout.contains("inet 10.199.0.2/24"))
+        #expect(daemon.docker("network", "create", "pooled").status == 0)
+        #expect(daemon.docker("network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", "pooled").stdout == "10.199.1.0/24\n")
+        // --aux-address: addresses the network never gives.
+        let second = Int.random(in: 200...250), third = Int.random(in: 0...255)
+        let created = daemon.docker("network", "create", "--subnet", "10.\(second).\(third).0/29", "--aux-address", "router=10.\(second).\(third).2",
+                                    "--aux-address", "printer=10.\(second).\(third).3", "aux")
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(daemon.docker("network", "inspect", "-f", "{{range .IPAM.Config}}{{.AuxiliaryAddresses}}{{end}}", "aux").stdout
+            == "map[printer:10.\(second).\(third).3 router:10.\(second).\(third).2]\n")
+        #expect(daemon.docker("run", "--rm", "--network", "aux", "busybox", "ip", "-4", "-o", "addr", "show", "eth0").stdout.contains("inet 10.\(second).\(third).4/29"))
+        let outside = daemon.docker("network", "create", "--subnet", "10.\(second).\(third).8/29", "--aux-address", "x=10.9.9.9", "aux2")
+        #expect(outside.status != 0 && outside.stderr.contains("no matching subnet for aux-address 10.9.9.9"), "\(outside.stderr)")
+    }
 }
