@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "berth-shim", targets: ["berth-shim"]),
         .executable(name: "berthd", targets: ["berthd"]),
         .executable(name: "berth-init", targets: ["berth-init"]),
+        .executable(name: "berth-dns", targets: ["berth-dns"]),
         .executable(name: "berth", targets: ["berth"]),
         .library(name: "BerthOCI", targets: ["BerthOCI"]),
         .library(name: "BerthDigest", targets: ["BerthDigest"]),
@@ -144,6 +145,13 @@ let package = Package(
             swiftSettings: [.enableExperimentalFeature("Embedded"), .unsafeFlags(["-wmo"])],
             linkerSettings: [.unsafeFlags(["-static-executable"]),
                              stripped]
+        ),
+        // The embedded DNS of user-defined networks, outliving berthd so that names resolve
+        // while it is down; started by berthd, one per daemon.
+        .executableTarget(
+            name: "berth-dns",
+            dependencies: ["BerthNetwork", "BerthSystem", "CBerthSystem"],
+            linkerSettings: [noExportDynamic]
         ),
         // PID 1 for `run --init`: forwards signals, reaps orphans. Fully static (no libc needed
         // in the image it is mounted into).

@@ -13,7 +13,7 @@ source benchmarks/prelude.sh
 size_mib=${1:-1024}
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 need_packages docker.io containerd libarchive-dev libseccomp-dev libisal-dev zlib1g-dev busybox-static
-berth_binaries berthd berth-shim berth-runtime berth-init
+berth_binaries berthd berth-shim berth-runtime berth-init berth-dns
 
 source benchmarks/state-dirs.sh
 make_state_dirs archivebench $((size_mib * 8 + 4096))M

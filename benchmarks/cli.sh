@@ -9,7 +9,7 @@ source benchmarks/prelude.sh
 runs=${1:-30}
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 command -v docker >/dev/null || { echo "cli.sh needs the docker CLI on PATH" >&2; exit 1; }
-berth_binaries berthd berth-shim berth-runtime berth-init berth
+berth_binaries berthd berth-shim berth-runtime berth-init berth-dns berth
 scripts/build-test-images.sh >/dev/null
 
 work=$(mktemp -d /tmp/berth-clibench.XXXXXX)

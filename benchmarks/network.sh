@@ -7,6 +7,7 @@
 #   3. published-port throughput on loopback: a 256 MiB file from busybox httpd to curl.
 #   4. name lookups from inside a container on a user network (200 nslookups, process start included).
 #   5. 500 published ports: what they add to the engine's memory (dockerd: a docker-proxy each).
+#   6. network connect + disconnect of a running container (live: an interface comes and goes).
 #   benchmarks/network.sh [RUNS] [COUNT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,7 @@ runs=${1:-20}
 count=${2:-50}
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 need_packages docker.io containerd nftables iproute2 curl busybox-static
-berth_binaries berthd berth-shim berth-runtime berth-init
+berth_binaries berthd berth-shim berth-runtime berth-init berth-dns
 scripts/build-test-images.sh >/dev/null
 
 source benchmarks/state-dirs.sh
@@ -123,11 +124,13 @@ for name, value in lookups.items():
     print(f"{name:<9}" + (f"{value:>8.2f} ms" if value is not None else "   failed"))
 if all(lookups.values()):
     print(f"dockerd/berthd = {lookups['dockerd']/lookups['berthd']:.2f}x")
+dns = pids(f"berth-dns --socket {work}")
+print(f"berth-dns (the embedded DNS, outliving berthd): {sum(rss_kib(p) for p in dns)/1024:.1f} MiB RSS")
 
 print("\n5. 500 published ports (one container, -p 127.0.0.1:30000-30499:30000-30499): memory they add")
 def engine_kib(name):
     if name == "berthd":
-        return rss_kib(int(open(f"{work}/berthd.pid").read()))
+        return rss_kib(int(open(f"{work}/berthd.pid").read())) + sum(rss_kib(p) for p in pids(f"berth-dns --socket {work}"))
     return sum(rss_kib(p) for p in pids(f"dockerd -H unix://{work}/docker") + pids("docker-proxy"))
 for name in env:
     before = engine_kib(name)
@@ -138,4 +141,17 @@ for name in env:
     proxies = len(pids("docker-proxy")) if name == "dockerd" else 0
     print(f"{name:<9}+{(after-before)/1024:>7.1f} MiB   ({proxies} proxy processes; run took {started:.2f} s)")
     docker(name, "rm", "-f", "many")
+
+print(f"\n6. network connect + disconnect of a running container, {runs} rounds, medians")
+rounds = {}
+for name, subnet in (("berthd", "10.252.1.0/24"), ("dockerd", "10.253.1.0/24")):
+    docker(name, "network", "create", "--subnet", subnet, "joinnet")
+    docker(name, "run", "-d", "--name", "joiner", "busybox", "sleep", "600")
+    timed(name, "network", "connect", "joinnet", "joiner"); timed(name, "network", "disconnect", "joinnet", "joiner")
+    pairs = [(timed(name, "network", "connect", "joinnet", "joiner"), timed(name, "network", "disconnect", "joinnet", "joiner")) for _ in range(runs)]
+    rounds[name] = (statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs))
+    docker(name, "rm", "-f", "joiner"); docker(name, "network", "rm", "joinnet")
+for name, (connect, disconnect) in rounds.items():
+    print(f"{name:<9}connect {connect*1000:>7.1f} ms   disconnect {disconnect*1000:>7.1f} ms")
+print(f"dockerd/berthd = {rounds['dockerd'][0]/rounds['berthd'][0]:.2f}x (connect), {rounds['dockerd'][1]/rounds['berthd'][1]:.2f}x (disconnect)")
 PY

@@ -17,7 +17,7 @@ runs=${1:-20}
 count=${2:-100}
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 need_packages docker.io containerd podman crun libarchive-dev libseccomp-dev libisal-dev zlib1g-dev busybox-static
-berth_binaries berthd berth-shim berth-runtime berth-init
+berth_binaries berthd berth-shim berth-runtime berth-init berth-dns
 scripts/build-test-images.sh >/dev/null
 
 source benchmarks/state-dirs.sh

@@ -14,7 +14,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
 fi
 
-scripts/build-release.sh berth-runtime berth-shim berth-init berthd
+scripts/build-release.sh berth-runtime berth-shim berth-init berth-dns berthd
 scripts/build-test-images.sh >/dev/null
 
 if ! command -v docker >/dev/null; then

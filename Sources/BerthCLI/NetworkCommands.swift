@@ -48,6 +48,8 @@ struct NetworkCreate: ParsableCommand {
     @Option(help: "Subnet in CIDR format that represents a network segment") var subnet: [String] = []
     @Option(help: "IPv4 or IPv6 Gateway for the master subnet") var gateway: [String] = []
     @Option(name: .customLong("ip-range"), help: "Allocate container ip from a sub-range") var ipRange: [String] = []
+    @Option(name: .customLong("aux-address"), help: "Auxiliary IPv4 or IPv6 addresses used by Network driver (NAME=IP)") var auxAddress: [String] = []
+    @Flag(help: "Enable or disable IPv6 networking") var ipv6 = false
     @Flag(help: "Restrict external access to the network") var `internal` = false
     @Flag(help: "Enable manual container attachment") var attachable = false
     @Option(name: [.short, .long], help: "Set driver specific options") var opt: [String] = []
@@ -63,10 +65,14 @@ struct NetworkCreate: ParsableCommand {
             var config: [String: JSONValue] = ["Subnet": .string(subnet)]
             if index < gateway.count { config["Gateway"] = .string(gateway[index]) }
             if index < ipRange.count { config["IPRange"] = .string(ipRange[index]) }
+            // Each auxiliary address goes with the subnet of its family, as docker pairs them.
+            let aux = Self.pairs(auxAddress).filter { ($0.value.string ?? "").contains(":") == subnet.contains(":") }
+            if !aux.isEmpty { config["AuxiliaryAddresses"] = .object(aux) }
             ipam.append(.object(config))
         }
+        if subnet.isEmpty && !auxAddress.isEmpty { throw CLIError.usage("no matching subnet for aux-address") }
         let body: JSONValue = .object([
-            "Name": .string(name), "Driver": .string(driver), "Internal": .bool(`internal`), "Attachable": .bool(attachable),
+            "Name": .string(name), "Driver": .string(driver), "Internal": .bool(`internal`), "Attachable": .bool(attachable), "EnableIPv6": .bool(ipv6),
             "IPAM": .object(["Driver": .string("default"), "Config": .array(ipam)]),
             "Options": .object(Self.pairs(opt)), "Labels": .object(Self.pairs(label)),
         ])
@@ -118,6 +124,7 @@ struct NetworkConnect: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "connect", abstract: "Connect a container to a network")
     @Option(name: .customLong("alias"), help: "Add network-scoped alias for the container") var alias: [String] = []
     @Option(help: "IPv4 address (e.g., 172.30.100.104)") var ip: String?
+    @Option(help: "IPv6 address (e.g., 2001:db8::33)") var ip6: String?
     @Option(name: .customLong("mac-address"), help: "MAC address of the container on this network") var macAddress: String?
     @Option(name: .customLong("gw-priority"), help: "Highest priority network gives the container its default gateway") var gwPriority: Int64?
     @Option(name: .customLong("link"), help: "Add link to another container (NAME[:ALIAS])") var link: [String] = []
@@ -125,7 +132,7 @@ struct NetworkConnect: ParsableCommand {
     @Argument var container: String
 
     func run() throws {
-        let endpoint = ContainerOptions.NetworkOption(name: network, aliases: alias, ip: ip, macAddress: macAddress, gwPriority: gwPriority, links: link)
+        let endpoint = ContainerOptions.NetworkOption(name: network, aliases: alias, ip: ip, ip6: ip6, macAddress: macAddress, gwPriority: gwPriority, links: link)
         let body = JSONValue.object(["Container": .string(container), "EndpointConfig": endpoint.settings])
         _ = try session.client.request("POST", "/networks/\(network)/connect", body: body)
     }

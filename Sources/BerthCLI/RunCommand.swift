@@ -17,9 +17,10 @@ struct ContainerOptions: ParsableArguments {
     @Option(help: "Overwrite the default ENTRYPOINT of the image") var entrypoint: String?
     @Option(name: [.short, .customLong("label")], help: "Set meta data on a container") var label: [String] = []
     @Option(help: "Runtime to use for this container") var runtime: String?
-    @Option(name: [.customLong("network"), .customLong("net")], help: "Connect a container to a network (NAME, or name=NAME,alias=A,ip=IP,mac-address=MAC,gw-priority=N)") var network: [String] = []
+    @Option(name: [.customLong("network"), .customLong("net")], help: "Connect a container to a network (NAME, or name=NAME,alias=A,ip=IP,ip6=IP,mac-address=MAC,gw-priority=N)") var network: [String] = []
     @Option(name: .customLong("network-alias"), help: "Add network-scoped alias for the container") var networkAlias: [String] = []
     @Option(help: "IPv4 address (e.g., 172.30.100.104)") var ip: String?
+    @Option(help: "IPv6 address (e.g., 2001:db8::33)") var ip6: String?
     @Option(name: .customLong("mac-address"), help: "Container MAC address (e.g., 92:d0:c6:0a:29:33)") var macAddress: String?
     @Option(name: .customLong("link"), help: "Add link to another container (NAME[:ALIAS])") var link: [String] = []
     @Option(name: [.short, .customLong("publish")], help: "Publish a container's port(s) to the host") var publish: [String] = []
@@ -124,11 +125,12 @@ struct ContainerOptions: ParsableArguments {
         if tty, let size = RawTerminal.size() { host["ConsoleSize"] = .array([.int(Int64(size.rows)), .int(Int64(size.columns))]) }
         config["HostConfig"] = .object(host)
         var endpoints = try networks()
-        if endpoints.isEmpty, !networkAlias.isEmpty || ip != nil || macAddress != nil { endpoints = [NetworkOption(name: "default")] }
+        if endpoints.isEmpty, !networkAlias.isEmpty || ip != nil || ip6 != nil || macAddress != nil { endpoints = [NetworkOption(name: "default")] }
         if !endpoints.isEmpty {
-            // --network-alias, --ip and --mac-address are the first network's.
+            // --network-alias, --ip, --ip6 and --mac-address are the first network's.
             endpoints[0].aliases += networkAlias
             endpoints[0].ip = endpoints[0].ip ?? ip
+            endpoints[0].ip6 = endpoints[0].ip6 ?? ip6
             endpoints[0].macAddress = endpoints[0].macAddress ?? macAddress
             config["NetworkingConfig"] = .object(["EndpointsConfig": .object(Dictionary(endpoints.map { ($0.name, $0.settings) }) { first, _ in first })])
         }
@@ -140,6 +142,7 @@ struct ContainerOptions: ParsableArguments {
         var name: String
         var aliases: [String] = []
         var ip: String?
+        var ip6: String?
         var macAddress: String?
         var gwPriority: Int64?
         var links: [String] = []
@@ -147,7 +150,10 @@ struct ContainerOptions: ParsableArguments {
         var settings: JSONValue {
             var endpoint: [String: JSONValue] = [:]
             if !aliases.isEmpty { endpoint["Aliases"] = .array(aliases.map(JSONValue.string)) }
-            if let ip { endpoint["IPAMConfig"] = .object(["IPv4Address": .string(ip)]) }
+            var ipam: [String: JSONValue] = [:]
+            if let ip { ipam["IPv4Address"] = .string(ip) }
+            if let ip6 { ipam["IPv6Address"] = .string(ip6) }
+            if !ipam.isEmpty { endpoint["IPAMConfig"] = .object(ipam) }
             if let macAddress { endpoint["MacAddress"] = .string(macAddress) }
             if let gwPriority { endpoint["GwPriority"] = .int(gwPriority) }
             if !links.isEmpty { endpoint["Links"] = .array(links.map(JSONValue.string)) }
@@ -166,6 +172,7 @@ struct ContainerOptions: ParsableArguments {
                 case "name": option.name = parts[1]
                 case "alias": option.aliases.append(parts[1])
                 case "ip": option.ip = parts[1]
+                case "ip6": option.ip6 = parts[1]
                 case "mac-address": option.macAddress = parts[1]
                 case "gw-priority":
                     guard let priority = Int64(parts[1]) else { throw ValidationError("invalid gw-priority \(parts[1]): an integer") }

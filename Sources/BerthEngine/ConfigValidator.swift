@@ -126,9 +126,9 @@ enum ConfigValidator {
         if let networking = fields["NetworkingConfig"] { try refuseEndpointSettings(NetworkingConfig(json: networking)) }
     }
 
-    /// Endpoint settings Berth does not have yet (IPv6 and link-local addresses, driver options)
-    /// are refused by name, not dropped; aliases, a static IPv4 address, a MAC address, links and
-    /// a gateway priority are honoured (checked against the network at create).
+    /// Endpoint settings Berth does not have yet (link-local addresses, driver options) are
+    /// refused by name, not dropped; aliases, static IPv4 and IPv6 addresses, a MAC address,
+    /// links and a gateway priority are honoured (checked against the network at create).
     private static func refuseEndpointSettings(_ networking: NetworkingConfig) throws {
         for (network, endpoint) in (networking.endpointsConfig ?? [:]).sorted(by: { $0.key < $1.key }) {
             try refuseEndpointSettings(endpoint, network: network, field: "NetworkingConfig.EndpointsConfig.\(network)")
@@ -139,7 +139,7 @@ enum ConfigValidator {
     static func refuseEndpointSettings(_ endpoint: EndpointSettings, network: String, field: String) throws {
         let ipam = endpoint.ipamConfig
         let settings: [(String, Bool)] = [
-            ("IPAMConfig.IPv6Address", !(ipam?.ipv6Address ?? "").isEmpty), ("IPAMConfig.LinkLocalIPs", !(ipam?.linkLocalIPs ?? []).isEmpty),
+            ("IPAMConfig.LinkLocalIPs", !(ipam?.linkLocalIPs ?? []).isEmpty),
             ("DriverOpts", !(endpoint.driverOpts ?? [:]).isEmpty),
         ]
         if let (name, _) = settings.first(where: { $0.1 }) {

@@ -41,7 +41,8 @@ public actor ContainerEngine {
         self.events = events
         defaultSeccomp = try config.defaultSeccompProfile()
         shims = ShimSupervisor(config: config)
-        networks = try NetworkService(root: config.dataRoot + "/networks", config: config, host: Netlink(try RouteNetlinkSocket()), events: events)
+        networks = try NetworkService(root: config.dataRoot + "/networks", config: config, host: Netlink(try RouteNetlinkSocket()),
+                                      dns: try NameServerProcess.connect(config), events: events)
         try FileManager.default.createDirectory(atPath: config.execRoot + "/shims", withIntermediateDirectories: true)
         containers = try ContainerStore(root: config.dataRoot + "/containers")
         discardOrphans(known: Set(containers.ids).union(containers.unreadable))
@@ -331,8 +332,8 @@ public actor ContainerEngine {
     /// One endpoint's settings, checked against its network (at create and at `network connect`).
     func checkEndpoint(_ requested: EndpointSettings, on network: NetworkDefinition) throws -> EndpointSettings {
         var settings = EndpointSettings()
-        let aliases = requested.aliases ?? [], address = requested.ipamConfig?.ipv4Address ?? ""
-        if network.predefined && (!aliases.isEmpty || !address.isEmpty) {
+        let aliases = requested.aliases ?? [], address = requested.ipamConfig?.ipv4Address ?? "", address6 = requested.ipamConfig?.ipv6Address ?? ""
+        if network.predefined && (!aliases.isEmpty || !address.isEmpty || !address6.isEmpty) {
             throw EngineError(.badRequest, !aliases.isEmpty ? "network-scoped alias is supported only for containers in user defined networks"
                 : "user specified IP address is supported only when connecting to networks with user configured subnets")
         }
@@ -340,8 +341,17 @@ public actor ContainerEngine {
             guard let ip = IPv4Address(address), let subnet = network.subnet.flatMap(IPv4Subnet.init), subnet.contains(ip) else {
                 throw EngineError(.badRequest, "invalid IPv4 address \(address): not in the subnet of network \(network.name)")
             }
-            var ipam = EndpointIPAMConfig()
+            var ipam = settings.ipamConfig ?? EndpointIPAMConfig()
             ipam.ipv4Address = address
+            settings.ipamConfig = ipam
+        }
+        if !address6.isEmpty {
+            guard let ip = IPv6Address(address6), let subnet = network.subnet6.flatMap(IPv6Subnet.init), subnet.contains(ip) else {
+                throw EngineError(.badRequest, network.subnet6 == nil ? "invalid IPv6 address \(address6): network \(network.name) has no IPv6 (--ipv6)"
+                    : "invalid IPv6 address \(address6): not in the subnet of network \(network.name)")
+            }
+            var ipam = settings.ipamConfig ?? EndpointIPAMConfig()
+            ipam.ipv6Address = address6
             settings.ipamConfig = ipam
         }
         if let mac = requested.macAddress, !mac.isEmpty {
@@ -428,7 +438,9 @@ public actor ContainerEngine {
         var hosts = try EtcFiles.hosts(base, extraHosts: record.hostConfig.extraHosts ?? [], hostGateway: hostGateway)
         hosts += links.map { $0 + "\n" }.joined()
         for network in record.networkNames {
-            if let endpoint = record.endpoints[network] { hosts += "\(endpoint.address)\t\(hostname(record))\n" }
+            guard let endpoint = record.endpoints[network] else { continue }
+            hosts += "\(endpoint.address)\t\(hostname(record))\n"
+            if let address6 = endpoint.address6 { hosts += "\(address6)\t\(hostname(record))\n" }
         }
         return hosts
     }

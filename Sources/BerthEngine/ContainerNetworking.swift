@@ -55,12 +55,25 @@ extension ContainerEngine {
             try await networks.unpublish(record.id, from: endpoint)
             record.endpoints[holder]?.ports = nil
         } else {
-            mappings = try await networks.allocatePorts(requests, container: record.id, name: record.name)
+            // A port asked for without an address goes where the network binds (host_binding_ipv4).
+            var binding: IPv4Address?
+            if let target, let endpoint = record.endpoints[target] { binding = await networks.hostBinding(for: endpoint) }
+            let bound = requests.map { request in
+                var request = request
+                if request.hostAddress == nil { request.hostAddress = binding }
+                return request
+            }
+            mappings = try await networks.allocatePorts(bound, container: record.id, name: record.name)
         }
         guard let target, let endpoint = record.endpoints[target] else { return }
+        // On a dual-stack network a port published on every address is on the IPv6 ones too.
+        var published = mappings.filter { !$0.isIPv6 }
+        if endpoint.address6 != nil {
+            published += published.filter { $0.hostIP == "0.0.0.0" }.map { PortMapping(hostIP: "::", hostPort: $0.hostPort, proto: $0.proto, containerPort: $0.containerPort) }
+        }
         // A non-bridge target (a start on macvlan only) is refused here with the reason.
-        try await networks.publish(record.id, mappings, on: endpoint)
-        record.endpoints[target]?.ports = mappings
+        try await networks.publish(record.id, published, on: endpoint)
+        record.endpoints[target]?.ports = published
     }
 
     // MARK: network connect, disconnect

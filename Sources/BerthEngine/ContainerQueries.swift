@@ -70,11 +70,11 @@ extension ContainerEngine {
         settings.linkLocalIPv6PrefixLen = 0
         settings.endpointID = ""
         settings.gateway = primary.gateway ?? ""
-        settings.globalIPv6Address = ""
-        settings.globalIPv6PrefixLen = 0
+        settings.globalIPv6Address = primary.globalIPv6Address ?? ""
+        settings.globalIPv6PrefixLen = primary.globalIPv6PrefixLen ?? 0
         settings.ipAddress = primary.ipAddress ?? ""
         settings.ipPrefixLen = primary.ipPrefixLen ?? 0
-        settings.ipv6Gateway = ""
+        settings.ipv6Gateway = primary.ipv6Gateway ?? ""
         settings.macAddress = primary.macAddress ?? ""
         settings.networks = networks
         return settings
@@ -99,9 +99,9 @@ extension ContainerEngine {
         endpoint.gateway = live?.gateway ?? ""
         endpoint.ipAddress = live?.address ?? ""
         endpoint.ipPrefixLen = Int64(live?.prefixLength ?? 0)
-        endpoint.ipv6Gateway = ""
-        endpoint.globalIPv6Address = ""
-        endpoint.globalIPv6PrefixLen = 0
+        endpoint.ipv6Gateway = live?.gateway6 ?? ""
+        endpoint.globalIPv6Address = live?.address6 ?? ""
+        endpoint.globalIPv6PrefixLen = Int64(live?.prefixLength6 ?? 0)
         endpoint.gwPriority = requested?.gwPriority ?? 0
         return endpoint
     }

@@ -34,6 +34,11 @@ public struct DaemonConfig: Sendable {
     public var fixedCIDR: String?
     /// dockerd's `mtu` for the default bridge.
     public var mtu: Int?
+    /// dockerd's `icc`, `ip-masq` and `ip` for the default bridge: containers reach each other,
+    /// outbound traffic is masqueraded, where `-p PORT` publishes without an address.
+    public var interContainer = true
+    public var ipMasquerade = true
+    public var defaultBindingIP: String?
     /// dockerd's `dns`: the resolvers containers use (and the embedded DNS forwards to);
     /// the host's, without loopback ones, when empty.
     public var dns: [String] = []
@@ -70,7 +75,7 @@ public struct DaemonConfig: Sendable {
         "data-root", "exec-root", "hosts", "group", "registry-mirrors", "insecure-registries", "default-runtime", "runtimes",
         "log-driver", "log-opts", "live-restore", "default-ulimits", "max-concurrent-downloads", "debug", "tlsverify",
         "tlscacert", "tlscert", "tlskey", "tls", "storage-driver", "default-network", "init", "seccomp-profile",
-        "start-timeout", "log-level", "bridge", "bip", "fixed-cidr", "mtu", "dns", "default-address-pools",
+        "start-timeout", "log-level", "bridge", "bip", "fixed-cidr", "mtu", "dns", "default-address-pools", "icc", "ip-masq", "ip",
     ]
 
     /// Lays the keys of a daemon.json over this configuration; unknown keys and wrong types are refused
@@ -136,6 +141,12 @@ public struct DaemonConfig: Sendable {
             mtu = Int(size)
         }
         if let value = try bool("live-restore") { liveRestore = value }
+        if let value = try bool("icc") { interContainer = value }
+        if let value = try bool("ip-masq") { ipMasquerade = value }
+        if let value = try string("ip") {
+            guard IPv4Address(value) != nil else { throw EngineError(.badRequest, "\(path): \"ip\" must be an IPv4 address of the host") }
+            defaultBindingIP = value
+        }
         if let value = try bool("debug") { debug = value }
         if let value = try string("log-level") {
             guard EngineLog.level(value) != nil else {
@@ -238,7 +249,11 @@ public struct DaemonConfig: Sendable {
             }
             range = parsed
         }
-        return BridgeSettings(bridge: bridge, subnet: subnet, gateway: gateway, range: range, mtu: mtu)
+        var settings = BridgeSettings(bridge: bridge, subnet: subnet, gateway: gateway, range: range, mtu: mtu)
+        settings.interContainer = interContainer
+        settings.masquerade = ipMasquerade
+        settings.hostBinding = defaultBindingIP.flatMap(IPv4Address.init)
+        return settings
     }
 
     /// The profile containers get unless they ask otherwise; `nil` for `unconfined`.

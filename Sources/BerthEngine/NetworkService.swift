@@ -25,17 +25,17 @@ public actor NetworkService {
     /// Names of networks being created (their bridge comes up across a suspension point).
     private var creating: Set<String> = []
     let defaultSettings: BridgeSettings
-    /// 127.0.0.11 in the containers of user-defined networks.
-    let dns: EmbeddedDNS
+    /// 127.0.0.11 in the containers of user-defined networks (`berth-dns`).
+    let dns: any NameService
 
     /// Where networks without a subnet of their own get one.
     private let addressPools: [AddressPoolSpec]
 
-    init(root: String, config: DaemonConfig, host: Netlink, events: EventBus) throws {
+    init(root: String, config: DaemonConfig, host: Netlink, dns: any NameService, events: EventBus) throws {
         self.root = root
         self.host = host
         self.events = events
-        dns = try EmbeddedDNS(upstreams: config.upstreamResolvers())
+        self.dns = dns
         addressPools = config.defaultAddressPools
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         for file in SmallFile.list(root) where file.hasSuffix(".json") {
@@ -59,7 +59,11 @@ public actor NetworkService {
                 definition.gateway = defaultBridge.gateway.description
                 definition.ipRange = defaultBridge.range?.description
                 definition.bridge = defaultBridge.bridge
-                definition.options = ["com.docker.network.bridge.default_bridge": "true", "com.docker.network.bridge.name": defaultBridge.bridge]
+                // dockerd's options of its default bridge, from daemon.json's icc, ip-masq and ip.
+                definition.options = ["com.docker.network.bridge.default_bridge": "true", "com.docker.network.bridge.name": defaultBridge.bridge,
+                                      BridgeOption.interContainer: String(defaultBridge.interContainer),
+                                      BridgeOption.masquerade: String(defaultBridge.masquerade),
+                                      BridgeOption.hostBinding: defaultBridge.hostBinding?.description ?? "0.0.0.0"]
             }
             if definition != stored { try Self.write(definition, under: root) }
             definitions[definition.id] = definition
@@ -95,9 +99,14 @@ public actor NetworkService {
               let bridge = definition.bridge else {
             throw EngineError(.internalError, "network \(definition.name) is stored without its subnet, gateway or bridge")
         }
-        return BridgeSettings(bridge: bridge, subnet: subnet, gateway: gateway, range: definition.ipRange.flatMap(IPv4Subnet.init),
-                              mtu: definition.options["com.docker.network.driver.mtu"].flatMap { Int($0) }, isInternal: definition.isInternal,
-                              reserved: definition.reservedAddresses)
+        var settings = BridgeSettings(bridge: bridge, subnet: subnet, gateway: gateway, range: definition.ipRange.flatMap(IPv4Subnet.init),
+                                      mtu: definition.options["com.docker.network.driver.mtu"].flatMap { Int($0) }, isInternal: definition.isInternal,
+                                      reserved: definition.reservedAddresses, subnet6: definition.subnet6.flatMap(IPv6Subnet.init),
+                                      gateway6: definition.gateway6.flatMap(IPv6Address.init))
+        settings.masquerade = definition.options[BridgeOption.masquerade].flatMap(BridgeOption.bool) ?? true
+        settings.interContainer = definition.options[BridgeOption.interContainer].flatMap(BridgeOption.bool) ?? true
+        settings.hostBinding = definition.options[BridgeOption.hostBinding].flatMap(IPv4Address.init)
+        return settings
     }
 
     private static func sublink(_ definition: NetworkDefinition, host: Netlink) -> MacvlanNetwork? {
@@ -143,12 +152,13 @@ public actor NetworkService {
             if ["host", "null"].contains(driver) { throw EngineError(.forbidden, "only one instance of \"\(driver)\" network is allowed") }
             throw EngineError(.notFound, "plugin \"\(driver)\" not found")
         }
-        if request.enableIPv6 == true { throw EngineError(.badRequest, "IPv6 networks are not supported by Berth yet (EnableIPv6)") }
         for field in ["Ingress", "ConfigOnly", "ConfigFrom", "Scope"] where request.json[field].map({ !$0.isNull && $0 != .bool(false) && $0 != .string("") && $0 != .string("local") }) ?? false {
             throw EngineError(.badRequest, "\(field) is not supported by Berth (NetworkCreateRequest.\(field))")
         }
-        let configs = request.ipam?.config ?? []
+        let allConfigs = request.ipam?.config ?? []
+        let configs = allConfigs.filter { !($0.subnet ?? "").contains(":") }
         guard configs.count <= 1 else { throw EngineError(.badRequest, "more than one IPv4 subnet is not supported by Berth yet (IPAM.Config)") }
+        let ipv6 = try ipv6Settings(request, allConfigs.filter { ($0.subnet ?? "").contains(":") }, driver: driver)
         if let ipamDriver = request.ipam?.driver, !["", "default"].contains(ipamDriver) {
             throw EngineError(.badRequest, "IPAM driver \(ipamDriver) is not supported by Berth")
         }
@@ -159,9 +169,7 @@ public actor NetworkService {
         var range: IPv4Subnet?
         var auxiliary: [String: String]?
         if let config = configs.first, let text = config.subnet {
-            guard let parsed = IPv4Subnet(text) else {
-                throw EngineError(.badRequest, text.contains(":") ? "IPv6 subnets are not supported by Berth yet" : "invalid subnet \(text): use an IPv4 CIDR such as 10.1.0.0/24")
-            }
+            guard let parsed = IPv4Subnet(text) else { throw EngineError(.badRequest, "invalid subnet \(text): use an IPv4 CIDR such as 10.1.0.0/24") }
             guard parsed.prefix <= 30 else { throw EngineError(.badRequest, "subnet \(text) is too small: a /30 at least") }
             let network = definitions.values.first { $0.subnet.flatMap(IPv4Subnet.init)?.overlaps(parsed) ?? false }
             if let network { throw EngineError(.forbidden, "invalid pool request: Pool overlaps with other one on this address space (network \(network.name))") }
@@ -201,12 +209,10 @@ public actor NetworkService {
         var options = request.options ?? [:]
         let bridgeName = options["com.docker.network.bridge.name"] ?? "br-" + id.prefix(12)
         options["com.docker.network.bridge.name"] = nil
-        for key in options.keys where !["com.docker.network.driver.mtu"].contains(key) {
-            throw EngineError(.badRequest, "network option \(key) is not supported by Berth yet")
-        }
+        try BridgeOption.check(options)
         let definition = NetworkDefinition(id: id, name: name, driver: "bridge", created: Date().rfc3339Nano, subnet: subnet.description,
                                            gateway: (gateway ?? IPv4Address(subnet.network.value + 1)).description, ipRange: range?.description,
-                                           auxiliaryAddresses: auxiliary, bridge: bridgeName, isInternal: request.`internal` ?? false, attachable: request.attachable ?? false,
+                                           auxiliaryAddresses: auxiliary, subnet6: ipv6?.subnet.description, gateway6: ipv6?.gateway.description, bridge: bridgeName, isInternal: request.`internal` ?? false, attachable: request.attachable ?? false,
                                            labels: request.labels ?? [:], options: request.options ?? [:])
         let bridge = BridgeNetwork(settings: try Self.settings(definition, defaultBridge: defaultSettings), host: host)
         do { try await bridge.bringUp() } catch {
@@ -280,12 +286,17 @@ public actor NetworkService {
             guard let address = IPv4Address(text) else { throw EngineError(.badRequest, "invalid IPv4 address: \(text)") }
             return address
         }
+        let address6 = try (settings?.ipamConfig?.ipv6Address).flatMap { $0.isEmpty ? nil : $0 }.map { text in
+            guard let address = IPv6Address(text) else { throw EngineError(.badRequest, "invalid IPv6 address: \(text)") }
+            return address
+        }
         let mac = try (settings?.macAddress).flatMap { $0.isEmpty ? nil : $0 }.map(Self.macAddress)
         var endpoint: NetworkEndpoint
         if let sublink = sublinks[definition.id] {
+            if address6 != nil { throw EngineError(.badRequest, "an IPv6 address on a \(definition.driver) network is not supported by Berth yet") }
             endpoint = try await sublink.connect(namespace, interface: interface, requested: address, macAddress: mac)
         } else if let bridge = bridges[definition.id] {
-            endpoint = try await bridge.connect(namespace, interface: interface, requested: address, macAddress: mac)
+            endpoint = try await bridge.connect(namespace, interface: interface, requested: address, requested6: address6, macAddress: mac)
         } else {
             throw EngineError(.badRequest, "network \(definition.name) cannot take containers")
         }
@@ -319,11 +330,11 @@ public actor NetworkService {
                             namespace: NetworkNamespace, upstreams: [IPv4Address]) throws {
         guard let address = IPv4Address(endpoint.address) else { return }
         dns.add(EmbeddedDNS.Member(container: container, network: definition.name, names: [name, String(container.prefix(12))] + (endpoint.aliases ?? []),
-                                   address: address, links: endpoint.links ?? [:]))
+                                   address: address, address6: endpoint.address6.flatMap(IPv6Address.init), links: endpoint.links ?? [:]))
         guard !dns.isServing(container) else { return }
         do {
             let socket = try namespace.udpSocket(bindingTo: Self.dnsAddress, port: 53)
-            dns.serve(socket, for: container, upstreams: upstreams)
+            dns.serve(socket, for: container, upstreams: upstreams, pid: namespace.pid)
         } catch {
             dns.remove(container: container, network: definition.name)
             throw error
@@ -357,14 +368,23 @@ public actor NetworkService {
             .sorted { (-(priorities[$0] ?? 0), $0) < (-(priorities[$1] ?? 0), $1) }.first
     }
 
-    /// Sets the container's default route through `endpoint`'s gateway, or removes it.
+    /// Sets the container's default routes through `endpoint`'s gateways (IPv4, and IPv6 on a
+    /// dual-stack network), or removes them.
     func route(_ namespace: NetworkNamespace, through endpoint: NetworkEndpoint?) throws {
         let inside = try namespace.netlink()
-        guard let endpoint else { return try inside.deleteDefaultRoute() }
+        guard let endpoint else {
+            try inside.deleteDefaultRoute()
+            return try inside.deleteDefaultRoute(family: AF_INET6)
+        }
         guard let gateway = IPv4Address(endpoint.gateway), let index = try inside.linkIndex(endpoint.interfaceName) else {
             throw EngineError(.internalError, "the container's \(endpoint.interfaceName) is gone")
         }
         try inside.replaceDefaultRoute(via: gateway, link: index)
+        if let gateway6 = endpoint.gateway6.flatMap(IPv6Address.init) {
+            try inside.replaceDefaultRoute(via: gateway6, link: index)
+        } else {
+            try inside.deleteDefaultRoute(family: AF_INET6)
+        }
     }
 
     /// Host ports for `requests`, none that another container publishes (on any network) or a
@@ -381,7 +401,7 @@ public actor NetworkService {
             let driver = definitions[endpoint.networkID ?? ""]?.driver ?? "this"
             throw EngineError(.badRequest, "publishing ports on a \(driver) network is not supported: its containers are on the parent interface's segment")
         }
-        try await bridge.publish(container, address: endpoint.address, ports: ports)
+        try await bridge.publish(container, address: endpoint.address, address6: endpoint.address6, ports: ports)
         published[container] = ports
     }
 
@@ -389,6 +409,12 @@ public actor NetworkService {
     func unpublish(_ container: String, from endpoint: NetworkEndpoint) async throws {
         published[container] = nil
         try await bridges[endpoint.networkID ?? defaultBridgeID]?.unpublish(container)
+    }
+
+    /// Where `endpoint`'s network publishes a port asked for without an address
+    /// (`host_binding_ipv4`; nil: every address of the host).
+    func hostBinding(for endpoint: NetworkEndpoint) -> IPv4Address? {
+        definitions[endpoint.networkID ?? defaultBridgeID]?.options[BridgeOption.hostBinding].flatMap(IPv4Address.init)
     }
 
     /// Whether ports can be published on `endpoint`'s network (a bridge network with a way out).
@@ -435,7 +461,7 @@ public actor NetworkService {
         network.scope = "local"
         network.driver = definition.driver
         network.enableIPv4 = definition.driver == "bridge"
-        network.enableIPv6 = false
+        network.enableIPv6 = definition.subnet6 != nil
         var ipam = IPAM()
         ipam.driver = "default"
         ipam.options = [:]
@@ -446,6 +472,12 @@ public actor NetworkService {
             config.ipRange = definition.ipRange
             config.auxiliaryAddresses = definition.auxiliaryAddresses
             ipam.config = [config]
+            if let subnet6 = definition.subnet6 {
+                var config6 = IPAMConfig()
+                config6.subnet = subnet6
+                config6.gateway = definition.gateway6
+                ipam.config?.append(config6)
+            }
         } else {
             ipam.config = []
         }
@@ -461,7 +493,7 @@ public actor NetworkService {
             container.endpointID = ""
             container.macAddress = attachment.endpoint.macAddress
             container.ipv4Address = "\(attachment.endpoint.address)/\(attachment.endpoint.prefixLength)"
-            container.ipv6Address = ""
+            container.ipv6Address = attachment.endpoint.address6.map { "\($0)/\(attachment.endpoint.prefixLength6 ?? 64)" } ?? ""
             return container
         }
         network.options = definition.options

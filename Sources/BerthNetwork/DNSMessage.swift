@@ -39,14 +39,15 @@ public struct DNSQuery: Sendable, Equatable {
         question = packet[12..<(offset + 4)]
     }
 
-    /// The answer: `addresses` as A records (or `names` as PTR records); `notFound` gives
-    /// NXDOMAIN, otherwise an empty answer is "no records of this type".
-    public func answer(addresses: [IPv4Address] = [], names: [String] = [], notFound: Bool = false, ttl: UInt32 = 600) -> [UInt8] {
+    /// The answer: `addresses` as A records, `addresses6` as AAAA records (or `names` as PTR
+    /// records); `notFound` gives NXDOMAIN, otherwise an empty answer is "no records of this type".
+    public func answer(addresses: [IPv4Address] = [], addresses6: [IPv6Address] = [], names: [String] = [], notFound: Bool = false,
+                       ttl: UInt32 = 600) -> [UInt8] {
         var out: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xff)]
         // QR, the query's RD, RA; authoritative for the names it knows; NXDOMAIN or NOERROR.
         let flags: UInt16 = 0x8000 | (self.flags & 0x0100) | 0x0080 | (notFound ? 3 : 0x0400)
         out += [UInt8(flags >> 8), UInt8(flags & 0xff), 0, 1]
-        let count = UInt16(addresses.count + names.count)
+        let count = UInt16(addresses.count + addresses6.count + names.count)
         out += [UInt8(count >> 8), UInt8(count & 0xff), 0, 0, 0, 0]
         out += question
         func record(_ type: UInt16, _ data: [UInt8]) {
@@ -56,6 +57,7 @@ public struct DNSQuery: Sendable, Equatable {
             out += [UInt8(data.count >> 8), UInt8(data.count & 0xff)] + data
         }
         for address in addresses { record(Self.a, address.bytes) }
+        for address in addresses6 { record(Self.aaaa, address.bytes) }
         for name in names { record(Self.ptr, Self.encode(name)) }
         return out
     }

@@ -1,30 +1,34 @@
 import BerthSystem
+import CBerthSystem
 import Foundation
 import Glibc
 import Synchronization
 
 /// Docker's embedded DNS for user-defined networks: each container on one gets a UDP socket at
-/// 127.0.0.11:53 inside its namespace, opened by berthd and served by one thread of berthd's for
-/// all containers. A name (container name, alias, short ID) resolves to the addresses of the
+/// 127.0.0.11:53 inside its namespace, opened by berthd and served by one thread (of the
+/// `berth-dns` process, which outlives berthd) for all containers. A name (container name, alias, short ID) resolves to the addresses of the
 /// containers on the asker's networks only, in turn (round robin); a reverse lookup of such an
 /// address to its name; anything else is forwarded to the upstream resolvers, all at once, and
 /// the first answer wins (a dead upstream never stalls a lookup). Without upstreams it is
 /// NXDOMAIN at once.
-public final class EmbeddedDNS: Sendable {
+public final class EmbeddedDNS: NameService {
     /// A container's entry on one network.
     public struct Member: Sendable, Equatable {
         public var container: String
         public var network: String
         public var names: [String]
         public var address: IPv4Address
+        /// Its IPv6 address, on a dual-stack network.
+        public var address6: IPv6Address?
         /// Names only this container resolves (its links), to their target containers.
         public var links: [String: String]
 
-        public init(container: String, network: String, names: [String], address: IPv4Address, links: [String: String] = [:]) {
+        public init(container: String, network: String, names: [String], address: IPv4Address, address6: IPv6Address? = nil, links: [String: String] = [:]) {
             self.container = container
             self.network = network
             self.names = names.map { $0.lowercased() }
             self.address = address
+            self.address6 = address6
             self.links = Dictionary(links.map { ($0.key.lowercased(), $0.value) }) { first, _ in first }
         }
     }
@@ -35,16 +39,22 @@ public final class EmbeddedDNS: Sendable {
         var sockets: [Int32: String] = [:]
         /// A container's own resolvers (`--dns`), in place of the daemon's.
         var upstreams: [String: [IPv4Address]] = [:]
+        /// Where names the networks do not know are asked (port 53).
+        var defaultUpstreams: [IPv4Address]
+        /// A pidfd of each container's first process: its exit ends the container's serving.
+        var exits: [Int32: String] = [:]
         var rotation = 0
     }
 
-    private let state = Mutex(State())
-    private let upstreams: [IPv4Address]
+    private let state: Mutex<State>
     private let waker: WakePipe
+    private let onIdle: @Sendable () -> Void
 
-    /// `upstreams`: where names the networks do not know are asked (port 53).
-    public init(upstreams: [IPv4Address]) throws {
-        self.upstreams = upstreams
+    /// `upstreams`: where names the networks do not know are asked (port 53). `onIdle` runs
+    /// (on the serving thread) when the last container's socket goes after its exit.
+    public init(upstreams: [IPv4Address], onIdle: @escaping @Sendable () -> Void = {}) throws {
+        state = Mutex(State(defaultUpstreams: upstreams))
+        self.onIdle = onIdle
         waker = try WakePipe()
         let thread = Thread { [self] in self.serve() }
         thread.name = "berthd embedded DNS"
@@ -61,11 +71,14 @@ public final class EmbeddedDNS: Sendable {
     }
 
     /// Serves `socket` (bound to 127.0.0.11:53 in the container's namespace) for `container`,
-    /// forwarding what the networks do not know to `upstreams` (the daemon's when empty).
-    public func serve(_ socket: Int32, for container: String, upstreams: [IPv4Address] = []) {
+    /// forwarding what the networks do not know to `upstreams` (the daemon's when empty); until
+    /// the process `pid` (the container's first) exits, when given, or `remove`.
+    public func serve(_ socket: Int32, for container: String, upstreams: [IPv4Address] = [], pid: Int32? = nil) {
+        let exit = pid.map { berth_pidfd_open($0) }.flatMap { $0 >= 0 ? $0 : nil }
         state.withLock { state in
             state.sockets[socket] = container
             state.upstreams[container] = upstreams.isEmpty ? nil : upstreams
+            if let exit { state.exits[exit] = container }
         }
         waker.wake()
     }
@@ -74,6 +87,11 @@ public final class EmbeddedDNS: Sendable {
     public func isServing(_ container: String) -> Bool {
         state.withLock { $0.sockets.values.contains(container) }
     }
+
+    /// The containers with a socket.
+    public var served: [String] { state.withLock { Array(Set($0.sockets.values)).sorted() } }
+
+    public func setUpstreams(_ upstreams: [IPv4Address]) { state.withLock { $0.defaultUpstreams = upstreams } }
 
     /// The container's names on `network` go (on every network when nil); its socket is closed
     /// when it is on none of them any more.
@@ -84,7 +102,9 @@ public final class EmbeddedDNS: Sendable {
             state.upstreams[container] = nil
             let sockets = state.sockets.filter { $0.value == container }.map(\.key)
             for socket in sockets { state.sockets[socket] = nil }
-            return sockets
+            let exits = state.exits.filter { $0.value == container }.map(\.key)
+            for exit in exits { state.exits[exit] = nil }
+            return sockets + exits
         }
         waker.wake()
         // The poll thread may still hold the descriptor for one more turn: closing it then would
@@ -111,12 +131,19 @@ public final class EmbeddedDNS: Sendable {
                     || linked.contains("\(member.container)/\(member.network)")
             }
             guard !matching.isEmpty else { return nil }
-            guard query.type == DNSQuery.a else { return query.answer() }
             // Several containers under one alias: each answer starts at the next one.
-            var addresses = Array(Set(matching.map(\.address))).sorted()
             state.rotation &+= 1
-            if addresses.count > 1 { addresses = Array(addresses[(state.rotation % addresses.count)...] + addresses[..<(state.rotation % addresses.count)]) }
-            return query.answer(addresses: addresses)
+            func rotated<T: Comparable & Hashable>(_ values: [T]) -> [T] {
+                let sorted = Array(Set(values)).sorted()
+                guard sorted.count > 1 else { return sorted }
+                let start = state.rotation % sorted.count
+                return Array(sorted[start...] + sorted[..<start])
+            }
+            switch query.type {
+            case DNSQuery.a: return query.answer(addresses: rotated(matching.map(\.address)))
+            case DNSQuery.aaaa: return query.answer(addresses6: rotated(matching.compactMap(\.address6)))
+            default: return query.answer()
+            }
         }
     }
 
@@ -125,12 +152,20 @@ public final class EmbeddedDNS: Sendable {
     private func serve() {
         var buffer = [UInt8](repeating: 0, count: 512)
         while true {
-            let sockets = state.withLock { $0.sockets }
+            let (sockets, exits) = state.withLock { ($0.sockets, $0.exits) }
             var fds = [waker.pollEntry]
+            fds += exits.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             fds += sockets.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             guard poll(&fds, nfds_t(fds.count), -1) >= 0 else { continue }
             if fds[0].revents != 0 { waker.drain() }
-            for entry in fds.dropFirst() where entry.revents & Int16(POLLIN) != 0 {
+            // A container that exited (while berthd was down, say): its names and socket go.
+            let ended = fds[1..<(1 + exits.count)].filter { $0.revents != 0 }.compactMap { exits[$0.fd] }
+            if !ended.isEmpty {
+                for container in ended { remove(container: container) }
+                if state.withLock({ $0.sockets.isEmpty }) { onIdle() }
+                continue
+            }
+            for entry in fds.dropFirst(1 + exits.count) where entry.revents & Int16(POLLIN) != 0 {
                 // Removed meanwhile: its descriptor is not this container's any more.
                 guard let container = state.withLock({ $0.sockets[entry.fd] }) else { continue }
                 var peer = sockaddr_in()
@@ -145,7 +180,7 @@ public final class EmbeddedDNS: Sendable {
                     Self.send(reply, on: entry.fd, to: peer)
                 } else {
                     let packet = Array(buffer[0..<count]), fd = entry.fd, asker = peer
-                    let upstreams = state.withLock { $0.upstreams[container] } ?? self.upstreams
+                    let upstreams = state.withLock { $0.upstreams[container] ?? $0.defaultUpstreams }
                     DispatchQueue.global().async { Self.send(Self.forward(packet, query, to: upstreams), on: fd, to: asker) }
                 }
             }

@@ -113,6 +113,30 @@ public struct Netlink: Sendable {
         try send(NetlinkMessage.newAddress, Self.create, header + NetlinkAttribute.encode(attributes), "add address \(address)/\(prefix) to link \(index)")
     }
 
+    /// Adds the IPv6 `address/prefix` to link `index`, usable at once (no duplicate address
+    /// detection: Berth hands out each address once).
+    public func addAddress(_ index: Int32, _ address: IPv6Address, prefix: Int) throws {
+        // ifaddrmsg: family, prefix length, flags (IFA_F_NODAD), scope universe, index.
+        var header: [UInt8] = [UInt8(AF_INET6), UInt8(prefix), 0x02, 0]
+        header.appendLittleEndian(UInt32(bitPattern: index))
+        try send(NetlinkMessage.newAddress, Self.create, header + NetlinkAttribute.encode([NetlinkAttribute(Self.addressAddress, address.bytes)]),
+                 "add address \(address)/\(prefix) to link \(index)")
+    }
+
+    /// The IPv6 addresses of link `index` (global ones and link-local), with their prefix lengths.
+    public func addresses6(_ index: Int32) throws -> [(address: IPv6Address, prefix: Int)] {
+        let header: [UInt8] = [UInt8(AF_INET6), 0, 0, 0, 0, 0, 0, 0]
+        let replies = try transport.exchange(NetlinkMessage(type: NetlinkMessage.getAddress, flags: NetlinkMessage.request | NetlinkMessage.dump, payload: header))
+        return replies.compactMap { reply in
+            guard reply.payload.count >= 8, reply.payload[0] == UInt8(AF_INET6),
+                  Int32(bitPattern: reply.payload.littleEndian(UInt32.self, at: 4)) == index,
+                  let attributes = NetlinkAttribute.parse(reply.payload[8...]),
+                  let found = attributes.first(where: { $0.type == Self.addressAddress }),
+                  let address = IPv6Address(bytes: found.value) else { return nil }
+            return (address, Int(reply.payload[1]))
+        }
+    }
+
     /// The IPv4 addresses of link `index`, with their prefix lengths.
     public func addresses(_ index: Int32) throws -> [(address: IPv4Address, prefix: Int)] {
         let header: [UInt8] = [UInt8(AF_INET), 0, 0, 0, 0, 0, 0, 0]
@@ -138,11 +162,22 @@ public struct Netlink: Sendable {
                  "set the default route via \(gateway)")
     }
 
-    /// Removes the default route, if there is one.
-    public func deleteDefaultRoute() throws {
-        var header: [UInt8] = [UInt8(AF_INET), 0, 0, 0, 254, 0, 0, 0]
+    /// The IPv6 default route through `gateway` on link `index`, in place of whichever there was.
+    public func replaceDefaultRoute(via gateway: IPv6Address, link index: Int32) throws {
+        var header: [UInt8] = [UInt8(AF_INET6), 0, 0, 0, 254, 3, 0, 1]
         header.appendLittleEndian(UInt32(0))
-        do { try send(NetlinkMessage.deleteRoute, Self.change, header, "delete the default route") } catch let error as NetlinkError where error.errno == ESRCH {
+        let attributes = [NetlinkAttribute(Self.routeGateway, gateway.bytes), NetlinkAttribute(Self.routeOutput, int32: index)]
+        try send(NetlinkMessage.newRoute, Self.change | NetlinkMessage.create | NetlinkMessage.replace, header + NetlinkAttribute.encode(attributes),
+                 "set the default route via \(gateway)")
+    }
+
+    /// Removes the default route of `family` (AF_INET or AF_INET6), if there is one.
+    public func deleteDefaultRoute(family: Int32 = AF_INET) throws {
+        var header: [UInt8] = [UInt8(family), 0, 0, 0, 254, 0, 0, 0]
+        header.appendLittleEndian(UInt32(0))
+        // None there: ESRCH for IPv4, ENOENT for IPv6.
+        do { try send(NetlinkMessage.deleteRoute, Self.change, header, "delete the default route") } catch let error as NetlinkError
+            where error.errno == ESRCH || error.errno == ENOENT {
             return
         }
     }

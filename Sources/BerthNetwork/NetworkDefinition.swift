@@ -11,6 +11,9 @@ public struct NetworkDefinition: Codable, Sendable, Equatable {
     public var ipRange: String?
     /// Addresses the network must not give containers (`--aux-address NAME=IP`).
     public var auxiliaryAddresses: [String: String]?
+    /// A dual-stack network's IPv6 subnet and gateway (`--ipv6`).
+    public var subnet6: String?
+    public var gateway6: String?
     /// The Linux bridge (`br-<id prefix>` unless `com.docker.network.bridge.name` names one).
     public var bridge: String?
     public var isInternal: Bool
@@ -21,7 +24,7 @@ public struct NetworkDefinition: Codable, Sendable, Equatable {
     public var predefined: Bool
 
     public init(id: String, name: String, driver: String, created: String, subnet: String? = nil, gateway: String? = nil,
-                ipRange: String? = nil, auxiliaryAddresses: [String: String]? = nil, bridge: String? = nil, isInternal: Bool = false, attachable: Bool = false,
+                ipRange: String? = nil, auxiliaryAddresses: [String: String]? = nil, subnet6: String? = nil, gateway6: String? = nil, bridge: String? = nil, isInternal: Bool = false, attachable: Bool = false,
                 labels: [String: String] = [:], options: [String: String] = [:], predefined: Bool = false) {
         self.id = id
         self.name = name
@@ -31,6 +34,8 @@ public struct NetworkDefinition: Codable, Sendable, Equatable {
         self.gateway = gateway
         self.ipRange = ipRange
         self.auxiliaryAddresses = auxiliaryAddresses
+        self.subnet6 = subnet6
+        self.gateway6 = gateway6
         self.bridge = bridge
         self.isInternal = isInternal
         self.attachable = attachable

@@ -7,8 +7,13 @@ import Synchronization
 /// to move a link into it, and a netlink socket inside it, to configure what is there.
 public struct NetworkNamespace: Sendable {
     public let path: String
+    /// The process it was reached through.
+    public let pid: Int32
 
-    public init(pid: Int32) { path = "/proc/\(pid)/ns/net" }
+    public init(pid: Int32) {
+        self.pid = pid
+        path = "/proc/\(pid)/ns/net"
+    }
 
     /// Opens the namespace file (the caller closes the descriptor).
     public func open() throws -> Int32 {

@@ -61,6 +61,9 @@ public struct PortMapping: Codable, Sendable, Hashable {
 
     /// Whether two mappings want the same host port: same port and protocol, and the same
     /// address or either on every address.
+    /// A binding on the host's IPv6 addresses (`::`, all of them), to the container's IPv6 address.
+    public var isIPv6: Bool { hostIP.contains(":") }
+
     func collides(with other: PortMapping) -> Bool {
         hostPort == other.hostPort && proto == other.proto && (hostIP == other.hostIP || hostIP == "0.0.0.0" || other.hostIP == "0.0.0.0")
     }

@@ -1,13 +1,17 @@
 import CBerthSystem
 import Glibc
 
-/// Stream sockets on filesystem paths, for processes that do not run an event-loop library
-/// (the shim, the runtime's console socket).
+/// Stream (or, with `seqpacket`, message) sockets on filesystem paths, for processes that do
+/// not run an event-loop library (the shim, the runtime's console socket, berth-dns).
 public enum UnixSocket {
+    private static func kind(_ seqpacket: Bool) -> Int32 {
+        Int32((seqpacket ? SOCK_SEQPACKET : SOCK_STREAM).rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+    }
+
     /// Binds and listens on `path`, replacing a stale socket file. Close-on-exec.
-    public static func listen(_ path: String, backlog: Int32 = 16) throws -> Int32 {
+    public static func listen(_ path: String, backlog: Int32 = 16, seqpacket: Bool = false) throws -> Int32 {
         unlink(path)
-        let fd = try syscallChecked("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+        let fd = try syscallChecked("socket") { socket(AF_UNIX, kind(seqpacket), 0) }
         do {
             _ = try withAddress(path) { address, length in
                 try syscallChecked("bind \(path)") { bind(fd, address, length) }
@@ -21,8 +25,8 @@ public enum UnixSocket {
     }
 
     /// Connects to the socket at `path`. Close-on-exec.
-    public static func connect(_ path: String) throws -> Int32 {
-        let fd = try syscallChecked("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+    public static func connect(_ path: String, seqpacket: Bool = false) throws -> Int32 {
+        let fd = try syscallChecked("socket") { socket(AF_UNIX, kind(seqpacket), 0) }
         do {
             _ = try withAddress(path) { address, length in
                 try syscallChecked("connect \(path)") { Glibc.connect(fd, address, length) }

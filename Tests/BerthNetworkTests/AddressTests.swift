@@ -42,6 +42,19 @@ struct AddressTests {
         #expect(aux.allocate() == nil && !aux.claim(IPv4Address("10.8.0.4")!))
     }
 
+    @Test("IPv6: canonical text, subnets, allocation after the gateway")
+    func ipv6() {
+        #expect(IPv6Address("FD00:0:0:0::2")?.description == "fd00::2" && IPv6Address("1.2.3.4") == nil && IPv6Address("fd00::g") == nil)
+        let subnet = IPv6Subnet("fd00:1::5/64")!
+        #expect(subnet.description == "fd00:1::/64" && subnet.contains(IPv6Address("fd00:1::ffff")!) && !subnet.contains(IPv6Address("fd00:2::1")!))
+        #expect(subnet.overlaps(IPv6Subnet("fd00::/16")!) && !subnet.overlaps(IPv6Subnet("fd00:2::/64")!))
+        var pool = IPv6Pool(subnet: subnet)
+        #expect(pool.gateway.description == "fd00:1::1" && pool.allocate()?.description == "fd00:1::2")
+        #expect(pool.claim(IPv6Address("fd00:1::9")!) && !pool.claim(IPv6Address("fd00:1::9")!) && !pool.claim(IPv6Address("fd00:2::9")!))
+        let random = IPv6Subnet.randomUniqueLocal()
+        #expect(random.prefix == 64 && random.description.hasPrefix("fd"))
+    }
+
     @Test("new networks take the first free subnet of the pools: dockerd's defaults, or daemon.json's default-address-pools")
     func subnetChoice() {
         #expect(SubnetChooser.next(avoiding: [])?.description == "172.17.0.0/16")
@@ -61,12 +74,26 @@ struct AddressTests {
         #expect(plain.hasPrefix("table ip berth-berth0 {}\ndelete table ip berth-berth0\ntable ip berth-berth0 {\n"))
         #expect(plain.contains("ip saddr 172.17.0.0/16 oifname != \"berth0\" masquerade"))
         #expect(plain.contains("oifname \"berth0\" iifname != \"berth0\" drop") && !plain.contains("dnat to"))
-        table.ports = [.init(hostAddress: IPv4Address("127.0.0.1"), hostPort: 18080, proto: "tcp", containerAddress: IPv4Address("172.17.0.2")!, containerPort: 80),
-                       .init(hostAddress: nil, hostPort: 5353, proto: "udp", containerAddress: IPv4Address("172.17.0.3")!, containerPort: 53)]
+        table.ports = [.init(hostAddress: .v4(IPv4Address("127.0.0.1")!), hostPort: 18080, proto: "tcp", containerAddress: .v4(IPv4Address("172.17.0.2")!), containerPort: 80),
+                       .init(hostAddress: nil, hostPort: 5353, proto: "udp", containerAddress: .v4(IPv4Address("172.17.0.3")!), containerPort: 53)]
         let published = table.script
         #expect(published.contains("ip daddr 127.0.0.1 tcp dport 18080 dnat to 172.17.0.2:80"))
         #expect(published.contains("fib daddr type local udp dport 5353 dnat to 172.17.0.3:53"))
+        #expect(!published.contains("table ip6"))
+        // Dual stack: an ip6 table of its own, with the IPv6 ports.
+        table.subnet6 = IPv6Subnet("fd00:5::/64")
+        table.ports.append(.init(hostAddress: nil, hostPort: 18080, proto: "tcp", containerAddress: .v6(IPv6Address("fd00:5::2")!), containerPort: 80))
+        let dual = table.script
+        #expect(dual.contains("table ip6 berth-berth0 {\n") && dual.contains("ip6 saddr fd00:5::/64 oifname != \"berth0\" masquerade"))
+        #expect(dual.contains("fib daddr type local tcp dport 18080 dnat to [fd00:5::2]:80"))
+        #expect(dual.components(separatedBy: "dnat to [fd00:5::2]:80").count == 3, "prerouting and output")
+        table.subnet6 = nil
         table.isInternal = true
         #expect(!table.script.contains("172.17.0.0/16 oifname != \"berth0\" masquerade"))
+        // enable_icc=false: a bridge-family table drops what one port forwards to another.
+        table.isolatedPorts = []
+        #expect(table.script.contains("table bridge berth-berth0 {\n  set ports {\n    type ifname;\n  }\n"))
+        table.isolatedPorts = ["vethb", "vetha"]
+        #expect(table.script.contains("elements = { \"vetha\", \"vethb\" }") && table.script.contains("iifname @ports oifname @ports drop"))
     }
 }

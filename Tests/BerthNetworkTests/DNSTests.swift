@@ -49,4 +49,33 @@ struct DNSTests {
         let unknown = try #require(DNSQuery(Self.query("elsewhere.test")))
         #expect(EmbeddedDNS.forward(Self.query("elsewhere.test"), unknown, to: [])[3] & 0x0f == 3)
     }
+
+    @Test("links are names only their container resolves; berth-dns messages round-trip and apply: hello answers what is served")
+    func linksAndMessages() throws {
+        let dns = try EmbeddedDNS(upstreams: [])
+        dns.add(.init(container: "t", network: "app", names: ["target"], address: IPv4Address("10.3.0.2")!))
+        dns.add(.init(container: "u", network: "app", names: ["user"], address: IPv4Address("10.3.0.3")!, links: ["TGT": "t"]))
+        dns.add(.init(container: "o", network: "app", names: ["other"], address: IPv4Address("10.3.0.4")!))
+        #expect(DNSQuery(Self.query("tgt")).flatMap { dns.answer($0, from: "u") }?.suffix(4) == [10, 3, 0, 2])
+        #expect(DNSQuery(Self.query("tgt")).flatMap { dns.answer($0, from: "o") } == nil)
+
+        var add = NameServerMessage(op: .add)
+        add.container = "n"
+        add.network = "app"
+        add.names = ["new"]
+        add.address = "10.3.0.9"
+        add.links = ["t2": "t"]
+        let decoded = try NameServerMessage(bytes: add.bytes)
+        #expect(decoded == add && decoded.member == EmbeddedDNS.Member(container: "n", network: "app", names: ["new"], address: IPv4Address("10.3.0.9")!, links: ["t2": "t"]))
+        #expect(decoded.apply(to: dns, descriptor: nil) == nil)
+        #expect(DNSQuery(Self.query("new")).flatMap { dns.answer($0, from: "o") }?.suffix(4) == [10, 3, 0, 9])
+        var remove = NameServerMessage(op: .remove)
+        remove.container = "n"
+        _ = remove.apply(to: dns, descriptor: nil)
+        #expect(DNSQuery(Self.query("new")).flatMap { dns.answer($0, from: "o") } == nil)
+        var hello = NameServerMessage(op: .hello)
+        hello.upstreams = ["127.0.0.9"]
+        #expect(hello.apply(to: dns, descriptor: nil)?.containers == [])
+        #expect(throws: (any Error).self, "an unknown operation does not decode") { try NameServerMessage(bytes: Array(#"{"op":"bogus"}"#.utf8)) }
+    }
 }

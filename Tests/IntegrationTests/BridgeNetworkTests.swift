@@ -257,7 +257,8 @@ struct BridgeNetworkTests {
 
     @Test func containersOnAUserNetworkFindEachOtherByName() throws {
         let net = try BridgeDaemon("dns")
-        defer { net.tearDown() }
+        var cleaned = false
+        defer { if !cleaned { net.tearDown() } }
         let daemon = net.daemon
         let second = Int.random(in: 200...250), third = Int.random(in: 0...250)
         #expect(daemon.docker("network", "create", "--subnet", "10.\(second).\(third).0/24", "app").status == 0)
@@ -314,12 +315,21 @@ struct BridgeNetworkTests {
         #expect(aliasOnBridge.status == 400 && aliasOnBridge.body.contains("network-scoped alias is supported only for containers in user defined networks"), "\(aliasOnBridge.body)")
         #expect(daemon.docker("run", "--rm", "--network", "app", "--ip", "10.9.9.9", "busybox", "true").stderr.contains("not in the subnet"))
 
-        // After a daemon crash and restart, the running container is found by name again.
+        // While berthd is down (kill -9) the names still resolve: berth-dns serves them; after
+        // its restart the running container is found by name again.
+        let webPID = daemon.docker("inspect", "-f", "{{.State.Pid}}", "web").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         daemon.kill9()
+        let during = Command.capture(["nsenter", "-t", webPID, "-n", "busybox", "nslookup", "api2", "127.0.0.11"])
+        #expect(during.stdout.contains("Address: 10.\(second).\(third).200"), "\(during.stdout)\(during.stderr)")
         try daemon.start()
         #expect(daemon.docker("run", "--rm", "--network", "app", "busybox", "wget", "-qO-", "http://web/hostname").stdout.count == 13)
         // The default bridge has no embedded DNS, as in Docker.
         #expect(!daemon.docker("run", "--rm", "busybox", "cat", "/etc/resolv.conf").stdout.contains("127.0.0.11"))
+        // berth-dns ends with the last container it serves and berthd.
+        #expect(daemon.helperPIDs("berth-dns").count == 1)
+        cleaned = true
+        net.tearDown()
+        #expect(Command.eventually(timeout: 10) { daemon.helperPIDs("berth-dns").isEmpty }, "berth-dns outlived what it served")
     }
 
     @Test func macvlanAndIpvlanNetworksOnAVethParent() throws {

@@ -61,6 +61,16 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     /// SIGKILL: the daemon dies; containers and their shims live on.
+    /// The PIDs of the daemon's helpers named `program` (`berth-shim`, `berth-dns`): those whose
+    /// command line names our exec root.
+    func helperPIDs(_ program: String) -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
+            guard let helper = Int32(entry), let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            let text = String(decoding: cmdline, as: UTF8.self)
+            return text.contains(program + "\u{0}") && text.contains(dir + "/run/") ? helper : nil
+        }
+    }
+
     func kill9() {
         kill(pid, SIGKILL)
         var status: Int32 = 0
@@ -111,14 +121,9 @@ final class DaemonHarness: @unchecked Sendable {
                 waitpid(pid, &status, 0)
             }
         }
-        // Whatever a failed test left: shims under our exec root, then the runtime's containers.
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let shimPID = Int32(entry),
-                  let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
-                  String(decoding: cmdline, as: UTF8.self).contains("berth-shim\u{0}"),
-                  String(decoding: cmdline, as: UTF8.self).contains(dir + "/run/") else { continue }
-            kill(shimPID, SIGKILL)
-        }
+        // Whatever a failed test left: shims and berth-dns under our exec root, then the
+        // runtime's containers.
+        for helper in helperPIDs("berth-shim") + helperPIDs("berth-dns") { kill(helper, SIGKILL) }
         let runtimeRoot = dir + "/run/runtime/berth-runtime"
         for id in (try? FileManager.default.contentsOfDirectory(atPath: runtimeRoot)) ?? [] {
             _ = Command.capture([Self.binaries + "/berth-runtime", "--root", runtimeRoot, "delete", "--force", id], timeout: 20)

@@ -187,4 +187,81 @@ struct NetworkConnectTests {
         let outside = daemon.docker("network", "create", "--subnet", "10.\(second).\(third).8/29", "--aux-address", "x=10.9.9.9", "aux2")
         #expect(outside.status != 0 && outside.stderr.contains("no matching subnet for aux-address 10.9.9.9"), "\(outside.stderr)")
     }
+
+    @Test func dualStackNetworks() throws {
+        let net = try BridgeDaemon("ipv6")
+        defer { net.tearDown() }
+        let daemon = net.daemon
+        let second = Int.random(in: 200...250), third = Int.random(in: 0...255)
+        let prefix = "fd" + String(format: "%02x:%x:%x", Int.random(in: 0...255), Int.random(in: 1...0xffff), Int.random(in: 1...0xffff))
+        let created = daemon.docker("network", "create", "--ipv6", "--subnet", "10.\(second).\(third).0/24", "--subnet", prefix + "::/64", "dual")
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(daemon.docker("network", "inspect", "-f", "{{.EnableIPv6}} {{range .IPAM.Config}}{{.Subnet}},{{.Gateway}} {{end}}", "dual").stdout
+            == "true 10.\(second).\(third).0/24,10.\(second).\(third).1 \(prefix)::/64,\(prefix)::1 \n")
+
+        // Both families on eth0, both default routes, AAAA records for the names.
+        #expect(daemon.docker("run", "-d", "--name", "v6web", "--network", "dual", "-p", "80", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc").status == 0)
+        #expect(daemon.docker("inspect", "-f", "{{.NetworkSettings.Networks.dual.GlobalIPv6Address}}/{{.NetworkSettings.Networks.dual.GlobalIPv6PrefixLen}} {{.NetworkSettings.Networks.dual.IPv6Gateway}}", "v6web").stdout
+            == "\(prefix)::2/64 \(prefix)::1\n")
+        let inside = daemon.docker("run", "--rm", "--network", "dual", "busybox", "sh", "-c",
+                                   "ip -6 -o addr show eth0 scope global; ip -6 route show default; nslookup -type=AAAA v6web; wget -qO- http://[\(prefix)::2]/hostname")
+        #expect(inside.stdout.contains("inet6 \(prefix)::3/64") && inside.stdout.contains("default via \(prefix)::1 dev eth0"), "\(inside.stdout)\(inside.stderr)")
+        #expect(inside.stdout.contains("Address: \(prefix)::2") && inside.stdout.hasSuffix("\n") && inside.status == 0, "\(inside.stdout)\(inside.stderr)")
+        #expect(daemon.docker("run", "--rm", "--network", "dual", "busybox", "ping", "-6", "-c", "1", "-W", "2", "v6web").status == 0)
+        // The host reaches the container over IPv6, directly and through the published port.
+        #expect(Command.capture(["curl", "-sg", "--max-time", "5", "http://[\(prefix)::2]/hostname"]).stdout.count == 13)
+        let ports = daemon.docker("port", "v6web", "80").stdout.split(separator: "\n").map(String.init)
+        #expect(ports.count == 2 && ports[0].hasPrefix("0.0.0.0:") && ports[1].hasPrefix("[::]:"), "\(ports)")
+        let hostPort = ports.first?.split(separator: ":").last.map(String.init) ?? ""
+        #expect(Command.capture(["curl", "-sg", "--max-time", "5", "http://[\(prefix)::1]:\(hostPort)/hostname"]).stdout.count == 13)
+        let columns = ["ps", "-f", "name=v6web", "--format", "{{.Ports}}"]
+        #expect(daemon.docker(columns).stdout == "0.0.0.0:\(hostPort)->80/tcp, [::]:\(hostPort)->80/tcp\n")
+        #expect(daemon.berth(columns).stdout == daemon.docker(columns).stdout)
+        // A static IPv6 address; the Python SDK; a random unique local /64 without --subnet.
+        #expect(daemon.berth("run", "--rm", "--network", "dual", "--ip6", prefix + "::99", "busybox", "ip", "-6", "-o", "addr", "show", "eth0").stdout
+            .contains("inet6 \(prefix)::99/64"))
+        let sdk = daemon.python("""
+            import docker.types
+            ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet='\(prefix):1::/64')])
+            n = client.networks.create('dual2', enable_ipv6=True, ipam=ipam)
+            print(n.attrs['EnableIPv6'], [c['Subnet'] for c in n.attrs['IPAM']['Config']][1])
+            """)
+        #expect(sdk.stdout == "True \(prefix):1::/64\n", "\(sdk.stdout)\(sdk.stderr)")
+        #expect(daemon.docker("network", "create", "--ipv6", "dual3").status == 0)
+        let random = daemon.docker("network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}} {{end}}", "dual3").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(random.split(separator: " ").count == 2 && random.contains(" fd") && random.contains("::/64"), "\(random)")
+        // dockerd's refusals, by name.
+        let v6WithoutFlag = daemon.docker("network", "create", "--subnet", "fd00:77::/64", "nov6")
+        #expect(v6WithoutFlag.status != 0 && v6WithoutFlag.stderr.contains("without --ipv6"), "\(v6WithoutFlag.stderr)")
+        let v4Network = daemon.docker("run", "--rm", "--pull", "never", "--network", "bridge", "--ip6", "fd00::5", "busybox", "true")
+        #expect(v4Network.status != 0, "\(v4Network.stderr)")
+    }
+
+    @Test func bridgeOptionsAsDockerdReadsThem() throws {
+        let net = try BridgeDaemon("bropts")
+        defer { net.tearDown() }
+        let daemon = net.daemon
+        let second = Int.random(in: 200...250), third = Int.random(in: 0...250)
+        // enable_icc=false: containers of the network do not reach each other; the host they do.
+        let isolated = "bi" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        #expect(daemon.docker("network", "create", "--subnet", "10.\(second).\(third).0/24", "-o", "com.docker.network.bridge.enable_icc=false",
+                              "-o", "com.docker.network.bridge.enable_ip_masquerade=false", "-o", "com.docker.network.bridge.name=" + isolated, "iso").status == 0)
+        #expect(daemon.docker("run", "-d", "--name", "alone", "--network", "iso", "busybox", "sleep", "60").status == 0)
+        let aloneIP = daemon.docker("inspect", "-f", "{{.NetworkSettings.Networks.iso.IPAddress}}", "alone").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(daemon.docker("run", "--rm", "--network", "iso", "busybox", "ping", "-c", "1", "-W", "1", aloneIP).status != 0)
+        #expect(daemon.docker("run", "--rm", "--network", "iso", "busybox", "ping", "-c", "1", "-W", "2", "10.\(second).\(third).1").status == 0)
+        let table = Command.capture(["nft", "list", "table", "ip", "berth-" + isolated]).stdout
+        #expect(table.contains("ct status dnat masquerade") && !table.contains("oifname != \"\(isolated)\" masquerade"), "\(table)")
+        // host_binding_ipv4: where -p without an address publishes.
+        #expect(daemon.docker("network", "create", "--subnet", "10.\(second).\(third + 1).0/24", "-o", "com.docker.network.bridge.host_binding_ipv4=127.0.0.1", "bound").status == 0)
+        #expect(daemon.docker("run", "-d", "--name", "bound1", "--network", "bound", "-p", "80", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc").status == 0)
+        let port = daemon.docker("port", "bound1", "80").stdout
+        #expect(port.hasPrefix("127.0.0.1:") && port.split(separator: "\n").count == 1, "\(port)")
+        // Values and options dockerd would not take.
+        let badValue = daemon.docker("network", "create", "-o", "com.docker.network.bridge.enable_icc=maybe", "bad1")
+        #expect(badValue.status != 0 && badValue.stderr.contains("invalid value maybe for com.docker.network.bridge.enable_icc"), "\(badValue.stderr)")
+        let unknown = daemon.docker("network", "create", "-o", "com.docker.network.bridge.gateway_mode_ipv4=routed", "bad2")
+        #expect(unknown.status != 0 && unknown.stderr.contains("com.docker.network.bridge.gateway_mode_ipv4 is not supported"), "\(unknown.stderr)")
+        #expect(daemon.docker("network", "inspect", "-f", "{{index .Options \"com.docker.network.bridge.enable_icc\"}}", "bridge").stdout == "true\n")
+    }
 }
