@@ -47,9 +47,9 @@ DOCKER_HOST="unix://$work/berth.sock" docker load -q -i .testdata/busybox.tar >/
 DOCKERD_PEER_RUN="$run/docker" start_dockerd_peer "$work/docker" --bip 10.251.0.1/24 --dns 127.0.0.2
 DOCKER_HOST="unix://$work/docker/docker.sock" docker load -q -i .testdata/busybox.tar >/dev/null
 
-python3 - "$runs" "$count" "$work" <<'PY'
+python3 - "$runs" "$count" "$work" "$run" <<'PY'
 import os, re, statistics, subprocess, sys, time
-runs, count, work = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+runs, count, work, run = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 env = {"berthd": dict(os.environ, DOCKER_HOST=f"unix://{work}/berth.sock"),
        "dockerd": dict(os.environ, DOCKER_HOST=f"unix://{work}/docker/docker.sock")}
 
@@ -119,18 +119,18 @@ for name, subnet in (("berthd", "10.252.0.0/24"), ("dockerd", "10.253.0.0/24")):
                  "nslookup web >/dev/null || exit 1; time -p sh -c 'for i in $(seq 200); do nslookup web >/dev/null; done'", check=False)
     match = re.search(r"real (\d+\.\d+)", out.stderr)
     lookups[name] = float(match.group(1)) / 200 * 1000 if match and out.returncode == 0 else None
+    if name == "berthd": dns_kib = sum(rss_kib(p) for p in pids(f"berth-dns --socket {run}/"))
     docker(name, "rm", "-f", "web"); docker(name, "network", "rm", "benchnet")
 for name, value in lookups.items():
     print(f"{name:<9}" + (f"{value:>8.2f} ms" if value is not None else "   failed"))
 if all(lookups.values()):
     print(f"dockerd/berthd = {lookups['dockerd']/lookups['berthd']:.2f}x")
-dns = pids(f"berth-dns --socket {work}")
-print(f"berth-dns (the embedded DNS, outliving berthd): {sum(rss_kib(p) for p in dns)/1024:.1f} MiB RSS")
+print(f"berth-dns (the embedded DNS, outliving berthd) serving one container: {dns_kib/1024:.1f} MiB RSS")
 
 print("\n5. 500 published ports (one container, -p 127.0.0.1:30000-30499:30000-30499): memory they add")
 def engine_kib(name):
     if name == "berthd":
-        return rss_kib(int(open(f"{work}/berthd.pid").read())) + sum(rss_kib(p) for p in pids(f"berth-dns --socket {work}"))
+        return rss_kib(int(open(f"{work}/berthd.pid").read())) + sum(rss_kib(p) for p in pids(f"berth-dns --socket {run}/"))
     return sum(rss_kib(p) for p in pids(f"dockerd -H unix://{work}/docker") + pids("docker-proxy"))
 for name in env:
     before = engine_kib(name)

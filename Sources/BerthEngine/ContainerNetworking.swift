@@ -81,13 +81,11 @@ extension ContainerEngine {
     /// `POST /networks/{id}/connect`: a running container gets an interface on the network at
     /// once (and its gateway may move to it); a stopped one is put on it for its next start.
     public func connect(network reference: String, container: String, settings requested: EndpointSettings?) async throws {
-        let id = try resolve(container)
-        let network = try await networks.resolve(reference)
-        await waitUntilFree(id)
-        occupy(id)
-        defer { release(id) }
-        guard var record = containers[id] else { throw EngineError.noSuchContainer(container) }
-        try refuseNetworkChange(record, network: network)
+        try await changeNetworks(of: container, reference) { record, network in try await self.connect(&record, to: network, requested) }
+    }
+
+    private func connect(_ record: inout ContainerRecord, to network: NetworkDefinition, _ requested: EndpointSettings?) async throws {
+        let id = record.id
         if record.networkNames.contains(network.name) {
             throw EngineError(.forbidden, "endpoint with name \(record.name) already exists in network \(network.name)")
         }
@@ -121,14 +119,13 @@ extension ContainerEngine {
 
     /// `POST /networks/{id}/disconnect`: a running container loses its interface there (and its
     /// gateway moves to another network); a stopped one is taken off it.
+    /// (`force` is accepted: Berth keeps no endpoint of a removed container to force away.)
     public func disconnect(network reference: String, container: String, force: Bool) async throws {
-        let id = try resolve(container)
-        let network = try await networks.resolve(reference)
-        await waitUntilFree(id)
-        occupy(id)
-        defer { release(id) }
-        guard var record = containers[id] else { throw EngineError.noSuchContainer(container) }
-        try refuseNetworkChange(record, network: network)
+        try await changeNetworks(of: container, reference) { record, network in try await self.disconnect(&record, from: network) }
+    }
+
+    private func disconnect(_ record: inout ContainerRecord, from network: NetworkDefinition) async throws {
+        let id = record.id
         guard record.networkNames.contains(network.name) else {
             throw EngineError(.forbidden, "container \(id) is not connected to network \(network.name)")
         }
@@ -144,6 +141,20 @@ extension ContainerEngine {
         try save(record)
         try await networks.disconnect(id, endpoint, namespace: NetworkNamespace(pid: record.state.pid))
         try await rearrange(&record, pid: record.state.pid)
+    }
+
+    /// Runs `change` on the container's record while no start, copy or other change holds it,
+    /// after dockerd's refusals.
+    private func changeNetworks(of container: String, _ reference: String,
+                                _ change: (inout ContainerRecord, NetworkDefinition) async throws -> Void) async throws {
+        let id = try resolve(container)
+        let network = try await networks.resolve(reference)
+        await waitUntilFree(id)
+        occupy(id)
+        defer { release(id) }
+        guard var record = containers[id] else { throw EngineError.noSuchContainer(container) }
+        try refuseNetworkChange(record, network: network)
+        try await change(&record, network)
     }
 
     /// After a live connect or disconnect: the gateway and ports, `/etc/hosts`, resolv.conf.
