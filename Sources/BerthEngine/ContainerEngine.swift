@@ -177,6 +177,8 @@ public actor ContainerEngine {
         host.networkMode = request.config.networkDisabled == true ? "none" : try await networkMode(host.networkMode ?? "default")
         var warnings = ConfigValidator.adaptToHost(&host)
         let publishes = !(try PublishedPorts.requests(config, host)).isEmpty
+        // As dockerd: a container in the host's network has the host's name unless it asks another.
+        if host.networkMode == "host", (config.hostname ?? "").isEmpty { config.hostname = ProcessInfo.processInfo.hostName }
         if let mode = host.networkMode, mode.hasPrefix("container:") {
             // As dockerd: the other container's hostname too.
             if let other = containers[String(mode.dropFirst(10))] { config.hostname = Self.hostname(other) }

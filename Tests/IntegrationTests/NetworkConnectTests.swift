@@ -264,4 +264,31 @@ struct NetworkConnectTests {
         #expect(unknown.status != 0 && unknown.stderr.contains("com.docker.network.bridge.gateway_mode_ipv4 is not supported"), "\(unknown.stderr)")
         #expect(daemon.docker("network", "inspect", "-f", "{{index .Options \"com.docker.network.bridge.enable_icc\"}}", "bridge").stdout == "true\n")
     }
+
+    @Test func internalAndHostNetworks() throws {
+        let net = try BridgeDaemon("internal")
+        defer { net.tearDown() }
+        let daemon = net.daemon
+        let second = Int.random(in: 200...250), third = Int.random(in: 0...250)
+        #expect(daemon.docker("network", "create", "--internal", "--subnet", "10.\(second).\(third).0/24", "closed").status == 0)
+        #expect(daemon.docker("network", "create", "--subnet", "10.\(second).\(third + 1).0/24", "open").status == 0)
+        #expect(daemon.docker("run", "-d", "--name", "outside", "--network", "open", "busybox", "sleep", "60").status == 0)
+        let outsideIP = daemon.docker("inspect", "-f", "{{.NetworkSettings.Networks.open.IPAddress}}", "outside").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // --internal: no default route, nothing beyond the network; its own members it reaches.
+        #expect(daemon.docker("run", "-d", "--name", "inner", "--network", "closed", "busybox", "sleep", "60").status == 0)
+        let routes = daemon.docker("exec", "inner", "ip", "route").stdout
+        #expect(!routes.contains("default") && routes.contains("10.\(second).\(third).0/24"), "\(routes)")
+        #expect(daemon.docker("exec", "inner", "ping", "-c", "1", "-W", "1", outsideIP).status != 0)
+        #expect(daemon.docker("run", "--rm", "--network", "closed", "busybox", "ping", "-c", "1", "-W", "2", "inner").status == 0)
+        #expect(daemon.docker("network", "inspect", "-f", "{{.Internal}}", "closed").stdout == "true\n")
+        // Connected to an open network too, it gets its default route from there.
+        #expect(daemon.docker("network", "connect", "open", "inner").status == 0)
+        #expect(daemon.docker("exec", "inner", "ip", "route").stdout.contains("default via 10.\(second).\(third + 1).1"))
+        // --network host: the host's interfaces and hostname.
+        let openBridge = "br-" + daemon.docker("network", "inspect", "-f", "{{.Id}}", "open").stdout.prefix(12)
+        let host = daemon.docker("run", "--rm", "--network", "host", "busybox", "sh", "-c", "ls /sys/class/net; hostname; cat /etc/hostname")
+        let lines = host.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains(openBridge) && lines.contains("lo"), "\(host.stdout)")
+        #expect(lines.suffix(2) == [ProcessInfo.processInfo.hostName, ProcessInfo.processInfo.hostName], "\(host.stdout)")
+    }
 }
