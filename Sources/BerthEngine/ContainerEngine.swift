@@ -41,8 +41,8 @@ public actor ContainerEngine {
         self.events = events
         defaultSeccomp = try config.defaultSeccompProfile()
         shims = ShimSupervisor(config: config)
-        networks = try NetworkService(root: config.dataRoot + "/networks", config: config, host: Netlink(try RouteNetlinkSocket()),
-                                      dns: try NameServerProcess.connect(config), events: events)
+        networks = try NetworkService(database: config.dataRoot + "/berth.db", legacyRoot: config.dataRoot + "/networks", config: config,
+                                      host: Netlink(try RouteNetlinkSocket()), dns: try NameServerProcess.connect(config), events: events)
         try FileManager.default.createDirectory(atPath: config.execRoot + "/shims", withIntermediateDirectories: true)
         containers = try ContainerStore(root: config.dataRoot + "/containers")
         discardOrphans(known: Set(containers.ids).union(containers.unreadable))

@@ -3,16 +3,16 @@ import BerthNetwork
 import BerthSystem
 import Foundation
 
-/// The daemon's networks: the predefined `bridge`, `host` and `none`, and user-defined bridge
-/// networks, each stored as a file (`DATA/networks/<id>.json`, written by rename) and served by
-/// a `BridgeNetwork`; and which containers are attached to which, for inspect and removal.
+/// The daemon's networks: the predefined `bridge`, `host` and `none`, and user-defined bridge,
+/// macvlan and ipvlan networks, each a row of berth.db (`NetworkStore`) served by a
+/// `BridgeNetwork` or `MacvlanNetwork`; and which containers are attached to which.
 public actor NetworkService {
     struct Attachment: Sendable {
         var name: String
         var endpoint: NetworkEndpoint
     }
 
-    private let root: String
+    private let store: NetworkStore
     private let host: Netlink
     let events: EventBus
     private var definitions: [String: NetworkDefinition] = [:]
@@ -31,21 +31,15 @@ public actor NetworkService {
     /// Where networks without a subnet of their own get one.
     private let addressPools: [AddressPoolSpec]
 
-    init(root: String, config: DaemonConfig, host: Netlink, dns: any NameService, events: EventBus) throws {
-        self.root = root
+    /// `database`: berth.db; `legacyRoot`: where an older daemon kept the definitions as files.
+    init(database: String, legacyRoot: String, config: DaemonConfig, host: Netlink, dns: any NameService, events: EventBus) throws {
+        store = try NetworkStore(path: database)
         self.host = host
         self.events = events
         self.dns = dns
         addressPools = config.defaultAddressPools
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        for file in SmallFile.list(root) where file.hasSuffix(".json") {
-            guard let data = FileManager.default.contents(atPath: root + "/" + file),
-                  let definition = try? JSONDecoder().decode(NetworkDefinition.self, from: data) else {
-                EngineLog.logger.warning("network file \(root)/\(file) does not read: ignored")
-                continue
-            }
-            definitions[definition.id] = definition
-        }
+        try store.importFiles(from: legacyRoot)
+        for definition in try store.all() { definitions[definition.id] = definition }
         let defaultBridge = try Self.defaultBridge(config, host: host, stored: definitions.values.first { $0.name == "bridge" && $0.predefined },
                                                    others: definitions.values.filter { !$0.predefined })
         defaultSettings = defaultBridge
@@ -65,7 +59,7 @@ public actor NetworkService {
                                       BridgeOption.masquerade: String(defaultBridge.masquerade),
                                       BridgeOption.hostBinding: defaultBridge.hostBinding?.description ?? "0.0.0.0"]
             }
-            if definition != stored { try Self.write(definition, under: root) }
+            if definition != stored { try store.save(definition) }
             definitions[definition.id] = definition
         }
         for definition in definitions.values {
@@ -116,11 +110,6 @@ public actor NetworkService {
                               reserved: definition.reservedAddresses, host: host)
     }
 
-    private static func write(_ definition: NetworkDefinition, under root: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        try SmallFile.writeAtomically(root + "/\(definition.id).json", Array(try encoder.encode(definition)), durability: .immediate)
-    }
 
     // MARK: Lookup
 
@@ -219,7 +208,7 @@ public actor NetworkService {
             try? await bridge.tearDown()
             throw EngineError(.internalError, "create the bridge of network \(name): \(error)", cause: error)
         }
-        do { try Self.write(definition, under: root) } catch {
+        do { try store.save(definition) } catch {
             try? await bridge.tearDown()
             throw error
         }
@@ -247,7 +236,7 @@ public actor NetworkService {
                                            gateway: gateway.description, ipRange: range?.description, auxiliaryAddresses: auxiliary,
                                            attachable: request.attachable ?? false,
                                            labels: request.labels ?? [:], options: options)
-        try Self.write(definition, under: root)
+        try store.save(definition)
         definitions[id] = definition
         sublinks[id] = Self.sublink(definition, host: host)
         return definition
@@ -263,7 +252,7 @@ public actor NetworkService {
             throw EngineError(.forbidden, "error while removing network: network \(definition.name) id \(definition.id) has active endpoints")
         }
         if let bridge = bridges[definition.id] { try await bridge.tearDown() }
-        unlink(root + "/\(definition.id).json")
+        try store.remove(definition.id)
         definitions[definition.id] = nil
         bridges[definition.id] = nil
         sublinks[definition.id] = nil

@@ -35,6 +35,8 @@ public final class ImageMetadata: Sendable {
     public init(path: String) throws {
         var config = Configuration()
         config.foreignKeysEnabled = true
+        // The networks' store writes to the same file from its own connection.
+        config.busyMode = .timeout(10)
         db = try DatabasePool(path: path, configuration: config)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in

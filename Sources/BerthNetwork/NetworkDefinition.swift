@@ -1,4 +1,4 @@
-/// A network as Berth stores it (`DATA/networks/<id>.json`): what `docker network create` asked
+/// A network as Berth stores it (a row of berth.db): what `docker network create` asked
 /// for, with the subnet and Linux bridge it was given.
 public struct NetworkDefinition: Codable, Sendable, Equatable {
     public var id: String
