@@ -323,7 +323,13 @@ public actor NetworkService {
         guard !dns.isServing(container) else { return }
         do {
             let socket = try namespace.udpSocket(bindingTo: Self.dnsAddress, port: 53)
+            let listener: Int32
+            do { listener = try namespace.tcpListener(bindingTo: Self.dnsAddress, port: 53) } catch {
+                close(socket)
+                throw error
+            }
             dns.serve(socket, for: container, upstreams: upstreams, pid: namespace.pid)
+            dns.listen(listener, for: container)
         } catch {
             dns.remove(container: container, network: definition.name)
             throw error

@@ -41,11 +41,12 @@ public struct DNSQuery: Sendable, Equatable {
 
     /// The answer: `addresses` as A records, `addresses6` as AAAA records (or `names` as PTR
     /// records); `notFound` gives NXDOMAIN, otherwise an empty answer is "no records of this type".
+    /// `truncated`: the TC flag (the whole answer needs TCP).
     public func answer(addresses: [IPv4Address] = [], addresses6: [IPv6Address] = [], names: [String] = [], notFound: Bool = false,
-                       ttl: UInt32 = 600) -> [UInt8] {
+                       truncated: Bool = false, ttl: UInt32 = 600) -> [UInt8] {
         var out: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xff)]
         // QR, the query's RD, RA; authoritative for the names it knows; NXDOMAIN or NOERROR.
-        let flags: UInt16 = 0x8000 | (self.flags & 0x0100) | 0x0080 | (notFound ? 3 : 0x0400)
+        let flags: UInt16 = 0x8000 | (self.flags & 0x0100) | 0x0080 | (notFound ? 3 : 0x0400) | (truncated ? 0x0200 : 0)
         out += [UInt8(flags >> 8), UInt8(flags & 0xff), 0, 1]
         let count = UInt16(addresses.count + addresses6.count + names.count)
         out += [UInt8(count >> 8), UInt8(count & 0xff), 0, 0, 0, 0]
@@ -71,6 +72,30 @@ public struct DNSQuery: Sendable, Equatable {
             out += bytes
         }
         return out + [0]
+    }
+
+    /// The answer for a UDP client: at most 512 bytes, as many of the addresses as fit and the
+    /// TC flag when not all do (the client asks again over TCP).
+    public func answerFittingUDP(addresses: [IPv4Address] = [], addresses6: [IPv6Address] = []) -> [UInt8] {
+        let whole = answer(addresses: addresses, addresses6: addresses6)
+        guard whole.count > 512 else { return whole }
+        // Each record: a name pointer (2), type, class (4), TTL (4), length (2) and the address.
+        let room = 512 - (12 + question.count)
+        let fitting = room / (12 + (addresses.isEmpty ? 16 : 4))
+        return answer(addresses: Array(addresses.prefix(fitting)), addresses6: Array(addresses6.prefix(addresses.isEmpty ? fitting : 0)), truncated: true)
+    }
+
+    /// The IPv6 address a reverse name asks about (32 nibbles, then `ip6.arpa`), if it is one.
+    public var reverseAddress6: IPv6Address? {
+        guard name.hasSuffix(".ip6.arpa") else { return nil }
+        let nibbles = name.dropLast(".ip6.arpa".count).split(separator: ".")
+        guard nibbles.count == 32, nibbles.allSatisfy({ $0.count == 1 }) else { return nil }
+        var value: UInt128 = 0
+        for nibble in nibbles.reversed() {
+            guard let digit = UInt8(nibble, radix: 16) else { return nil }
+            value = value << 4 | UInt128(digit)
+        }
+        return IPv6Address(value)
     }
 
     /// The address a reverse name asks about (`2.0.17.172.in-addr.arpa`), if it is one.

@@ -43,6 +43,8 @@ public final class EmbeddedDNS: NameService {
         var defaultUpstreams: [IPv4Address]
         /// A pidfd of each container's first process: its exit ends the container's serving.
         var exits: [Int32: String] = [:]
+        /// Each container's TCP listener at 127.0.0.11:53, and back.
+        var listeners: [Int32: String] = [:]
         var rotation = 0
     }
 
@@ -83,6 +85,13 @@ public final class EmbeddedDNS: NameService {
         waker.wake()
     }
 
+    /// Serves TCP clients of `container` (whose UDP answer was truncated) on `listener`, bound
+    /// to 127.0.0.11:53 in its namespace and listening; it goes with the container's socket.
+    public func listen(_ listener: Int32, for container: String) {
+        state.withLock { $0.listeners[listener] = container }
+        waker.wake()
+    }
+
     /// Whether the container has its socket already (one serves all its networks).
     public func isServing(_ container: String) -> Bool {
         state.withLock { $0.sockets.values.contains(container) }
@@ -104,7 +113,9 @@ public final class EmbeddedDNS: NameService {
             for socket in sockets { state.sockets[socket] = nil }
             let exits = state.exits.filter { $0.value == container }.map(\.key)
             for exit in exits { state.exits[exit] = nil }
-            return sockets + exits
+            let listeners = state.listeners.filter { $0.value == container }.map(\.key)
+            for listener in listeners { state.listeners[listener] = nil }
+            return sockets + exits + listeners
         }
         waker.wake()
         // The poll thread may still hold the descriptor for one more turn: closing it then would
@@ -114,14 +125,16 @@ public final class EmbeddedDNS: NameService {
 
     // MARK: Answers
 
-    /// The answer to `query` from `container`, or nil when it must be forwarded.
-    func answer(_ query: DNSQuery, from container: String) -> [UInt8]? {
+    /// The answer to `query` from `container`, or nil when it must be forwarded; over UDP
+    /// (`stream` false) at most 512 bytes, truncated.
+    func answer(_ query: DNSQuery, from container: String, stream: Bool = false) -> [UInt8]? {
         state.withLock { state in
             let own = state.members.filter { $0.container == container }
             let networks = Set(own.map(\.network))
             let visible = state.members.filter { networks.contains($0.network) }
-            if let reverse = query.reverseAddress {
-                guard let member = visible.first(where: { $0.address == reverse }) else { return nil }
+            if query.reverseAddress != nil || query.reverseAddress6 != nil {
+                let reverse = query.reverseAddress, reverse6 = query.reverseAddress6
+                guard let member = visible.first(where: { (reverse != nil && $0.address == reverse) || (reverse6 != nil && $0.address6 == reverse6) }) else { return nil }
                 return query.type == DNSQuery.ptr ? query.answer(names: [member.names.first ?? member.container]) : query.answer()
             }
             // A link's alias is the asker's own name for its target, on the network of the link.
@@ -139,9 +152,11 @@ public final class EmbeddedDNS: NameService {
                 let start = state.rotation % sorted.count
                 return Array(sorted[start...] + sorted[..<start])
             }
-            switch query.type {
-            case DNSQuery.a: return query.answer(addresses: rotated(matching.map(\.address)))
-            case DNSQuery.aaaa: return query.answer(addresses6: rotated(matching.compactMap(\.address6)))
+            switch (query.type, stream) {
+            case (DNSQuery.a, false): return query.answerFittingUDP(addresses: rotated(matching.map(\.address)))
+            case (DNSQuery.a, true): return query.answer(addresses: rotated(matching.map(\.address)))
+            case (DNSQuery.aaaa, false): return query.answerFittingUDP(addresses6: rotated(matching.compactMap(\.address6)))
+            case (DNSQuery.aaaa, true): return query.answer(addresses6: rotated(matching.compactMap(\.address6)))
             default: return query.answer()
             }
         }
@@ -151,12 +166,16 @@ public final class EmbeddedDNS: NameService {
 
     private func serve() {
         var buffer = [UInt8](repeating: 0, count: 512)
+        var streams = DNSStreams()
         while true {
-            let (sockets, exits) = state.withLock { ($0.sockets, $0.exits) }
+            let (sockets, exits, listeners) = state.withLock { ($0.sockets, $0.exits, $0.listeners) }
+            streams.prune(serving: Set(sockets.values))
             var fds = [waker.pollEntry]
             fds += exits.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             fds += sockets.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            guard poll(&fds, nfds_t(fds.count), -1) >= 0 else { continue }
+            fds += listeners.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            fds += streams.pollEntries
+            guard poll(&fds, nfds_t(fds.count), streams.timeout) >= 0 else { continue }
             if fds[0].revents != 0 { waker.drain() }
             // A container that exited (while berthd was down, say): its names and socket go.
             let ended = fds[1..<(1 + exits.count)].filter { $0.revents != 0 }.compactMap { exits[$0.fd] }
@@ -165,26 +184,50 @@ public final class EmbeddedDNS: NameService {
                 if state.withLock({ $0.sockets.isEmpty }) { onIdle() }
                 continue
             }
-            for entry in fds.dropFirst(1 + exits.count) where entry.revents & Int16(POLLIN) != 0 {
-                // Removed meanwhile: its descriptor is not this container's any more.
-                guard let container = state.withLock({ $0.sockets[entry.fd] }) else { continue }
-                var peer = sockaddr_in()
-                var peerLength = socklen_t(MemoryLayout<sockaddr_in>.size)
-                let count = buffer.withUnsafeMutableBytes { bytes in
-                    withUnsafeMutablePointer(to: &peer) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(entry.fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0, &peerLength) }
-                    }
-                }
-                guard count > 0, let query = DNSQuery(Array(buffer[0..<count])) else { continue }
-                if let reply = answer(query, from: container) {
-                    Self.send(reply, on: entry.fd, to: peer)
-                } else {
-                    let packet = Array(buffer[0..<count]), fd = entry.fd, asker = peer
-                    let upstreams = state.withLock { $0.upstreams[container] ?? $0.defaultUpstreams }
-                    DispatchQueue.global().async { Self.send(Self.forward(packet, query, to: upstreams), on: fd, to: asker) }
+            for entry in fds.dropFirst(1 + exits.count) where entry.revents != 0 {
+                if sockets[entry.fd] != nil {
+                    if entry.revents & Int16(POLLIN) != 0 { receive(on: entry.fd, into: &buffer) }
+                } else if let container = listeners[entry.fd] {
+                    // Removed meanwhile: its descriptor is not this container's any more.
+                    if state.withLock({ $0.listeners[entry.fd] }) == container { streams.accept(entry.fd, for: container) }
+                } else if let (container, packet) = streams.read(entry.fd) {
+                    respond(to: packet, from: container, stream: entry.fd)
                 }
             }
         }
+    }
+
+    /// One UDP query: answered at once, or forwarded off this thread.
+    private func receive(on fd: Int32, into buffer: inout [UInt8]) {
+        // Removed meanwhile: its descriptor is not this container's any more.
+        guard let container = state.withLock({ $0.sockets[fd] }) else { return }
+        var peer = sockaddr_in()
+        var peerLength = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let count = buffer.withUnsafeMutableBytes { bytes in
+            withUnsafeMutablePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0, &peerLength) }
+            }
+        }
+        guard count > 0, let query = DNSQuery(Array(buffer[0..<count])) else { return }
+        if let reply = answer(query, from: container) {
+            Self.send(reply, on: fd, to: peer)
+        } else {
+            let packet = Array(buffer[0..<count]), asker = peer
+            let upstreams = state.withLock { $0.upstreams[container] ?? $0.defaultUpstreams }
+            DispatchQueue.global().async { Self.send(Self.forward(packet, query, to: upstreams), on: fd, to: asker) }
+        }
+    }
+
+    /// One TCP query: the whole answer (or the upstream's), written and the connection closed
+    /// off this thread. A malformed query just closes it.
+    private func respond(to packet: [UInt8], from container: String, stream fd: Int32) {
+        guard let query = DNSQuery(packet) else {
+            close(fd)
+            return
+        }
+        let local = answer(query, from: container, stream: true)
+        let upstreams = state.withLock { $0.upstreams[container] ?? $0.defaultUpstreams }
+        DispatchQueue.global().async { DNSStreams.answer(local ?? Self.forward(packet, query, to: upstreams), on: fd) }
     }
 
     private static func send(_ reply: [UInt8], on fd: Int32, to peer: sockaddr_in) {

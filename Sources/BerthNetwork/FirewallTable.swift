@@ -132,7 +132,17 @@ public struct FirewallTable: Sendable, Equatable {
         try run(["ip", "ip6", "bridge"].map { "table \($0) berth-\(bridge) {}\ndelete table \($0) berth-\(bridge)\n" }.joined())
     }
 
+    /// Runs `script` in one `nft -f` transaction; a failure is tried twice more (a transaction
+    /// may meet another's), and the last one's message is thrown.
     private static func run(_ script: String) throws {
+        var failure: (any Error)?
+        for _ in 0..<3 {
+            do { return try runOnce(script) } catch { failure = error }
+        }
+        throw failure!
+    }
+
+    private static func runOnce(_ script: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: nftPath)
         process.arguments = ["-f", "-"]
@@ -141,7 +151,10 @@ public struct FirewallTable: Sendable, Equatable {
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         do { try process.run() } catch {
-            throw NetworkError("nft is not installed (\(nftPath)): Berth's networks need Debian's nftables package")
+            guard FileManager.default.isExecutableFile(atPath: nftPath) else {
+                throw NetworkError("nft is not installed (\(nftPath)): Berth's networks need Debian's nftables package")
+            }
+            throw NetworkError("start \(nftPath): \(error)")
         }
         input.fileHandleForWriting.write(Data(script.utf8))
         try? input.fileHandleForWriting.close()

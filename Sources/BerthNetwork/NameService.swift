@@ -9,15 +9,16 @@ import Synchronization
 public protocol NameService: Sendable {
     func add(_ member: EmbeddedDNS.Member)
     func serve(_ socket: Int32, for container: String, upstreams: [IPv4Address], pid: Int32?)
+    func listen(_ listener: Int32, for container: String)
     func isServing(_ container: String) -> Bool
     func remove(container: String, network: String?)
 }
 
 /// One message between berthd and `berth-dns`, a JSON object per `SOCK_SEQPACKET` packet (the
-/// socket of `serve` rides along with SCM_RIGHTS). `hello` opens a connection: berth-dns
+/// UDP socket of `serve` and the TCP listener of `listen` ride along with SCM_RIGHTS). `hello` opens a connection: berth-dns
 /// answers with the containers it serves already (its sockets outlived a berthd).
 public struct NameServerMessage: Codable, Sendable, Equatable {
-    public enum Operation: String, Codable, Sendable { case hello, add, serve, remove, served }
+    public enum Operation: String, Codable, Sendable { case hello, add, serve, listen, remove, served }
 
     public var op: Operation
     public var container: String?
@@ -57,6 +58,11 @@ public struct NameServerMessage: Codable, Sendable, Equatable {
         case .serve:
             if let descriptor, let container {
                 dns.serve(descriptor, for: container, upstreams: (upstreams ?? []).compactMap(IPv4Address.init), pid: pid)
+                return nil
+            }
+        case .listen:
+            if let descriptor, let container {
+                dns.listen(descriptor, for: container)
                 return nil
             }
         case .remove:
@@ -138,6 +144,13 @@ public final class NameServerClient: NameService {
         }
         // berth-dns has its own copy of the socket now.
         close(socket)
+    }
+
+    public func listen(_ listener: Int32, for container: String) {
+        var message = NameServerMessage(op: .listen)
+        message.container = container
+        state.withLock { state in _ = try? Self.send(message, on: state.fd, descriptor: listener) }
+        close(listener)
     }
 
     public func isServing(_ container: String) -> Bool { state.withLock { $0.serving.contains(container) } }

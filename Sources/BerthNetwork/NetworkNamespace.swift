@@ -50,6 +50,31 @@ public struct NetworkNamespace: Sendable {
         }
     }
 
+    /// A listening TCP socket inside the namespace on `address:port`, non-blocking (the
+    /// embedded DNS's 127.0.0.11:53 for truncated answers).
+    public func tcpListener(bindingTo address: IPv4Address, port: UInt16) throws -> Int32 {
+        let path = self.path
+        return try inside {
+            let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            guard fd >= 0 else { throw NetlinkError("open a TCP socket in \(path)", errno: errno) }
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+            var sin = sockaddr_in()
+            sin.sin_family = sa_family_t(AF_INET)
+            sin.sin_port = port.bigEndian
+            sin.sin_addr.s_addr = address.value.bigEndian
+            let bound = withUnsafePointer(to: &sin) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0, Glibc.listen(fd, 16) == 0 else {
+                let code = errno
+                close(fd)
+                throw NetlinkError("listen on \(address):\(port) in \(path)", errno: code)
+            }
+            return fd
+        }
+    }
+
     /// Runs `body` in the namespace. A socket belongs to the namespace of the thread that
     /// opened it, so a thread of its own joins the namespace, runs `body` and ends: it never
     /// returns to the host's namespace, and no other thread of berthd ever runs in the

@@ -1,4 +1,6 @@
 @testable import BerthNetwork
+import Foundation
+import Glibc
 import Testing
 
 /// The embedded DNS's messages and answers, without sockets.
@@ -77,5 +79,57 @@ struct DNSTests {
         hello.upstreams = ["127.0.0.9"]
         #expect(hello.apply(to: dns, descriptor: nil)?.containers == [])
         #expect(throws: (any Error).self, "an unknown operation does not decode") { try NameServerMessage(bytes: Array(#"{"op":"bogus"}"#.utf8)) }
+    }
+
+    @Test("UDP answers stay within 512 bytes, truncated with TC; IPv6 reverse names parse")
+    func truncationAndReverse6() throws {
+        let query = try #require(DNSQuery(Self.query("many")))
+        let addresses = (1...40).map { IPv4Address(0x0a00_0000 | UInt32($0)) }
+        let whole = query.answer(addresses: addresses)
+        let fitted = query.answerFittingUDP(addresses: addresses)
+        #expect(whole.count > 512 && fitted.count <= 512 && fitted[2] & 0x02 != 0, "TC set")
+        #expect(Int(fitted[6]) << 8 | Int(fitted[7]) == (512 - 12 - 10) / 16)
+        #expect(query.answerFittingUDP(addresses: Array(addresses.prefix(3))) == query.answer(addresses: Array(addresses.prefix(3))))
+        let reverse = "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa"
+        #expect(DNSQuery(Self.query(reverse, type: DNSQuery.ptr))?.reverseAddress6 == IPv6Address("fd00::2"))
+        #expect(DNSQuery(Self.query("x.ip6.arpa", type: DNSQuery.ptr))?.reverseAddress6 == nil)
+    }
+
+    @Test("over TCP (loopback), a query after its length gets the whole answer, then the connection closes")
+    func tcp() throws {
+        let dns = try EmbeddedDNS(upstreams: [])
+        for index in 1...40 { dns.add(.init(container: "c\(index)", network: "app", names: ["many"], address: IPv4Address(0x0a00_0000 | UInt32(index)))) }
+        // The asker's UDP socket (unused here) and its TCP listener, on loopback ports of the test's.
+        let udp = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0), listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
+        #expect(Glibc.listen(listener, 4) == 0)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        dns.serve(udp, for: "c1")
+        dns.listen(listener, for: "c1")
+        defer { dns.remove(container: "c1") }
+        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(client) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, length) } }
+        #expect(connected == 0)
+        let query = Self.query("many")
+        // Sent in two pieces: the server waits for the whole message.
+        let framed = [UInt8(query.count >> 8), UInt8(query.count & 0xff)] + query
+        _ = framed.prefix(5).withUnsafeBytes { send(client, $0.baseAddress, $0.count, 0) }
+        _ = framed.dropFirst(5).withUnsafeBytes { send(client, $0.baseAddress, $0.count, 0) }
+        var reply: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            reply += buffer[0..<count]
+        }
+        #expect(reply.count > 514 && Int(reply[0]) << 8 | Int(reply[1]) == reply.count - 2, "one length-prefixed answer, then EOF")
+        #expect(reply.count > 9 && reply[4] & 0x02 == 0 && Int(reply[8]) << 8 | Int(reply[9]) == 40, "all 40 records, not truncated")
     }
 }

@@ -318,6 +318,21 @@ struct BridgeNetworkTests {
         // While berthd is down (kill -9) the names still resolve: berth-dns serves them; after
         // its restart the running container is found by name again.
         let webPID = daemon.docker("inspect", "-f", "{{.State.Pid}}", "web").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Over TCP too (what a client does after a truncated UDP answer): both of api's addresses.
+        let tcpQuery = """
+            import socket, struct
+            q = struct.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"\\x03api\\x00" + struct.pack(">HH", 1, 1)
+            s = socket.create_connection(("127.0.0.11", 53), timeout=5)
+            s.sendall(struct.pack(">H", len(q)) + q)
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk: break
+                data += chunk
+            print(struct.unpack(">H", data[8:10])[0])
+            """
+        let overTCP = Command.capture(["nsenter", "-t", webPID, "-n", "python3", "-c", tcpQuery])
+        #expect(overTCP.stdout == "2\n", "\(overTCP.stdout)\(overTCP.stderr)")
         daemon.kill9()
         let during = Command.capture(["nsenter", "-t", webPID, "-n", "busybox", "nslookup", "api2", "127.0.0.11"])
         #expect(during.stdout.contains("Address: 10.\(second).\(third).200"), "\(during.stdout)\(during.stderr)")

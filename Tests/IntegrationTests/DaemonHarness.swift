@@ -137,8 +137,21 @@ final class DaemonHarness: @unchecked Sendable {
             if mounts.isEmpty { break }
             for mount in mounts { umount2(mount, Int32(MNT_DETACH)) }
         }
+        // What the daemon warned of outlives its directory, for a failure to be read afterwards.
+        let warnings = log.split(separator: "\n").filter { $0.contains(" warning ") || $0.contains(" error ") }
+        if !warnings.isEmpty, let file = FileHandle(forWritingAtPath: Self.warningsPath) ?? {
+            FileManager.default.createFile(atPath: Self.warningsPath, contents: nil)
+            return FileHandle(forWritingAtPath: Self.warningsPath)
+        }() {
+            file.seekToEndOfFile()
+            file.write(Data(warnings.map { "\(dir): \($0)\n" }.joined().utf8))
+            try? file.close()
+        }
         try? FileManager.default.removeItem(atPath: dir)
     }
+
+    /// Where the daemons' warnings and errors are kept after their directories go.
+    static let warningsPath = "/tmp/berth-test-daemon-warnings.log"
 
     func docker(_ arguments: [String], timeout: Double = 60) -> CapturedRun {
         Command.capture(["docker"] + arguments, environment: ["DOCKER_HOST": host, "DOCKER_CONFIG": dir + "/client"], timeout: timeout)
