@@ -84,7 +84,12 @@ let package = Package(
         .target(
             name: "BerthEngine",
             dependencies: ["BerthOCI", "BerthSystem", "CBerthSystem", "BerthArchive", "BerthImages", "BerthRegistry", "BerthRuntime", "BerthAPITypes", "BerthNetwork",
-                           .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift")]
+                           "BerthVolumes", .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // Volumes: their records in berth.db and their data directories.
+        .target(
+            name: "BerthVolumes",
+            dependencies: ["BerthSystem", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Networks: netlink, addresses, bridges and veths, Berth's nftables tables.
         .target(

@@ -23,27 +23,16 @@ scripts/build-test-images.sh >/dev/null
 source benchmarks/state-dirs.sh
 make_state_dirs runbench 4G
 source benchmarks/dockerd-peer.sh
-# crun refuses a hybrid cgroup layout whose v2 mount still holds a controller; on this VM only
-# hugetlb is bound to no v1 hierarchy (../shared/HOST-AND-PEERS.md): give it one for the run.
-hugetlb_mounted=
-if [ -f /sys/fs/cgroup/unified/cgroup.controllers ] && grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers \
-   && ! awk '$3 == "cgroup" && $4 ~ /hugetlb/' /proc/mounts | grep -q .; then
-  # A controller enabled for v2 children cannot move to v1 (dockerd's runc enables it).
-  grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.subtree_control && echo -hugetlb > /sys/fs/cgroup/unified/cgroup.subtree_control
-  mkdir -p /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb && hugetlb_mounted=1
-fi
-podman_flags=(--root "$work/podman/root" --runroot "$run/podman" --cgroup-manager cgroupfs --runtime crun
-              --events-backend none --storage-driver overlay)
+source benchmarks/podman-peer.sh
 cleanup() {
   set +e
   DOCKER_HOST="unix://$work/berth.sock" docker ps -aq 2>/dev/null | xargs -r env DOCKER_HOST="unix://$work/berth.sock" docker rm -f >/dev/null 2>&1
   DOCKER_HOST="unix://$work/docker/docker.sock" docker ps -aq 2>/dev/null | xargs -r env DOCKER_HOST="unix://$work/docker/docker.sock" docker rm -f >/dev/null 2>&1
-  CONTAINERS_CONF="$work/podman/containers.conf" podman "${podman_flags[@]}" rm -af -t 0 >/dev/null 2>&1
+  stop_podman_peer
   [ -f "$work/berthd.pid" ] && kill "$(cat "$work/berthd.pid")" 2>/dev/null
   stop_dockerd_peer "$work/docker"
   awk -v w="$top/" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
   rm -rf "$top"
-  [ -n "$hugetlb_mounted" ] && umount /sys/fs/cgroup/hugetlb && rmdir /sys/fs/cgroup/hugetlb
 }
 trap cleanup EXIT
 
@@ -56,18 +45,7 @@ DOCKER_HOST="unix://$work/berth.sock" docker load -q -i .testdata/busybox.tar >/
 DOCKERD_PEER_RUN="$run/docker" start_dockerd_peer "$work/docker"
 DOCKER_HOST="unix://$work/docker/docker.sock" docker load -q -i .testdata/busybox.tar >/dev/null
 
-# podman: rootful, crun, cgroupfs; limits it may set without CAP_SYS_RESOURCE.
-mkdir -p "$work/podman"
-cat > "$work/podman/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "none"
-runtime = "crun"
-CONF
-export CONTAINERS_CONF="$work/podman/containers.conf"
-podman "${podman_flags[@]}" load -q -i .testdata/busybox.tar >/dev/null
+start_podman_peer
 
 python3 - "$runs" "$count" "$work" "$run" "${podman_flags[@]}" <<'PY'
 import os, statistics, subprocess, sys, time

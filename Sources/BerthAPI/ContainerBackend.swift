@@ -6,7 +6,7 @@ import BerthOCI
 public protocol ContainerBackend: Sendable {
     func list(all: Bool, limit: Int?, size: Bool, filters: [String: [String]]) async throws -> [ContainerSummary]
     func create(name: String?, body: JSONValue) async throws -> (id: String, warnings: [String])
-    func remove(_ reference: String, force: Bool) async throws
+    func remove(_ reference: String, force: Bool, volumes: Bool) async throws
     func inspect(_ reference: String, size: Bool) async throws -> ContainerInspectResponse
     func start(_ reference: String) async throws
     func stop(_ reference: String, timeout: Int?, signal: String?) async throws

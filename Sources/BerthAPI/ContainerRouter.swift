@@ -22,7 +22,7 @@ struct ContainerRouter: Sendable {
             Route("POST", "/containers/prune") { request, _ in .json(200, try await self.prune(request)) },
             Route("DELETE", "/containers/{id}") { request, path in
                 if request.flag("link") { throw EngineError(.badRequest, "removing a link (rm --link) is not supported by Berth: remove and re-create the linking container") }
-                try await engine.remove(path["id"], force: request.flag("force"))
+                try await engine.remove(path["id"], force: request.flag("force"), volumes: request.flag("v"))
                 return .empty(204)
             },
             Route("GET", "/containers/{id}/json") { request, path in
@@ -263,7 +263,7 @@ struct ContainerRouter: Sendable {
             guard let id = summary.id else { continue }
             let created = summary.created.map { Date(timeIntervalSince1970: Double($0)) }
             guard filter.selects(labels: summary.labels ?? [:], created: created) else { continue }
-            if (try? await engine.remove(id, force: false)) != nil {
+            if (try? await engine.remove(id, force: false, volumes: false)) != nil {
                 deleted.append(.string(id))
                 reclaimed += summary.sizeRw ?? 0
             }

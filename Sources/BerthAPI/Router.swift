@@ -19,15 +19,16 @@ public final class Router: Sendable {
 
     public convenience init(engine: ContainerEngine, registry: RegistryClient) {
         self.init(containers: engine, images: ImageService(engine: engine, registry: registry), networks: engine.networks,
-                  events: engine.events, config: engine.config)
+                  volumes: engine, events: engine.events, config: engine.config)
     }
 
     /// The routers over these backends (fakes, in the routers' tests).
-    public init(containers: any ContainerBackend, images: any ImageBackend, networks: any NetworkBackend, events: EventBus, config: DaemonConfig,
-                describeHost: (@Sendable () -> HostDescription)? = nil) {
+    public init(containers: any ContainerBackend, images: any ImageBackend, networks: any NetworkBackend, volumes: any VolumeBackend,
+                events: EventBus, config: DaemonConfig, describeHost: (@Sendable () -> HostDescription)? = nil) {
         let dataRoot = config.dataRoot
         table = RouteTable(ContainerRouter(engine: containers).routes + ImageRouter(images: images).routes + NetworkRouter(networks: networks, containers: containers).routes
-            + SystemRouter(containers: containers, images: images, events: events, config: config,
+            + VolumeRouter(volumes: volumes).routes
+            + SystemRouter(containers: containers, images: images, volumes: volumes, events: events, config: config,
                            describeHost: describeHost ?? { HostDescription.read(dataRoot: dataRoot) }).routes)
         debug = config.debug
     }
@@ -159,7 +160,7 @@ public final class Router: Sendable {
                 return EngineError(.serviceUnavailable, "This node is not part of a swarm")
             }
             return EngineError(.serviceUnavailable, "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.")
-        case "volumes", "build", "plugins", "distribution", "session", "grpc":
+        case "build", "plugins", "distribution", "session", "grpc":
             return EngineError(.notImplemented, "/\(segments[0]) is not supported by Berth yet")
         case "containers", "exec", "images":
             return EngineError(.notFound, "page not found: \(request.method) \(request.path)")

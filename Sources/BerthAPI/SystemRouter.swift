@@ -8,6 +8,7 @@ import Foundation
 struct SystemRouter: Sendable {
     let containers: any ContainerBackend
     let images: any ImageBackend
+    let volumes: any VolumeBackend
     let events: EventBus
     let config: DaemonConfig
     /// The host's facts for `/version` and `/info`, read by the engine.
@@ -145,7 +146,7 @@ struct SystemRouter: Sendable {
                 summary.containers = inUse.contains(record.id.description) ? 1 : 0
                 return summary.json
             }),
-            "Containers": .array(containers.map(\.json)), "Volumes": .array([]), "BuildCache": .array([]),
+            "Containers": .array(containers.map(\.json)), "Volumes": .array(try await volumes.volumeUsage()), "BuildCache": .array([]),
         ])
     }
 

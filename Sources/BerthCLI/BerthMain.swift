@@ -25,6 +25,7 @@ struct Berth: ParsableCommand {
             Images.self, RemoveImage.self, Tag.self, Pull.self, Push.self, Save.self, Load.self, Import.self, History.self,
             Login.self, Logout.self, Version.self, Info.self, ContextGroup.self, ImageGroup.self, ContainerGroup.self, SystemGroup.self,
             NetworkGroup.self,
+            VolumeGroup.self,
         ])
 }
 

@@ -110,7 +110,7 @@ struct Images: ParsableCommand {
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Return low-level information on Docker objects")
     @Option(name: [.short, .long], help: "Format output using a custom template") var format: String?
-    @Option(help: "Only inspect objects of the given type (container, image, network)") var type: String?
+    @Option(help: "Only inspect objects of the given type (container, image, network, volume)") var type: String?
     @Flag(name: [.short, .long], help: "Display total file sizes if the type is container") var size = false
     @Argument var names: [String]
 
@@ -143,9 +143,10 @@ struct Inspect: ParsableCommand {
     }
 
     private func lookup(_ name: String) throws -> JSONValue? {
-        let kinds = type.map { [$0] } ?? ["container", "image", "network"]
+        let kinds = type.map { [$0] } ?? ["container", "image", "network", "volume"]
         for kind in kinds {
-            let path = kind == "container" ? "/containers/\(name)/json" : kind == "network" ? "/networks/\(name)" : "/images/\(name)/json"
+            let paths = ["container": "/containers/\(name)/json", "network": "/networks/\(name)", "volume": "/volumes/\(name)"]
+            let path = paths[kind] ?? "/images/\(name)/json"
             do {
                 return try session.client.request("GET", path, query: kind == "container" && size ? [("size", "1")] : []).json
             } catch let EngineClient.Failure.api(status, _) where status == 404 {

@@ -29,6 +29,16 @@ struct PruneReport {
         return (answer["ContainersDeleted"]?.strings ?? [], answer["SpaceReclaimed"]?.int ?? 0)
     }
 
+    static func networks(_ filters: [String]) throws -> [String] {
+        try session.client.request("POST", "/networks/prune", query: try filtersQuery(filters)).json["NetworksDeleted"]?.strings ?? []
+    }
+
+    /// The unused anonymous volumes (every unused one with `all`).
+    static func volumes(all: Bool, _ filters: [String]) throws -> (lines: [String], reclaimed: Int64) {
+        let answer = try session.client.request("POST", "/volumes/prune", query: try filtersQuery(filters + (all ? ["all=true"] : []))).json
+        return (answer["VolumesDeleted"]?.strings ?? [], answer["SpaceReclaimed"]?.int ?? 0)
+    }
+
     static func images(all: Bool, _ filters: [String]) throws -> (lines: [String], reclaimed: Int64) {
         let answer = try session.client.request("POST", "/images/prune", query: try filtersQuery(filters + ["dangling=\(all ? "false" : "true")"])).json
         let lines = (answer["ImagesDeleted"]?.array ?? []).compactMap { entry in
@@ -72,15 +82,19 @@ struct SystemPrune: ParsableCommand {
     @Option(help: "Provide filter values (e.g. \"label=<key>=<value>\")") var filter: [String] = []
 
     func run() throws {
-        var items = ["all stopped containers"]
+        var items = ["all stopped containers", "all networks not used by at least one container"]
         if volumes { items.append("all anonymous volumes not used by at least one container") }
         items.append(all ? "all images without at least one container associated to them" : "all dangling images")
         items.append("unused build cache")
         guard force || confirmPrune("This will remove:\n" + items.map { "  - " + $0 }.joined(separator: "\n") + "\n") else { return }
+        // docker's order: containers, networks, volumes, images.
         let containers = try PruneReport.containers(filter)
+        let networks = try PruneReport.networks(filter.filter { !$0.hasPrefix("dangling") })
+        let volumes: (lines: [String], reclaimed: Int64) = self.volumes ? try PruneReport.volumes(all: false, filter.filter { $0.hasPrefix("label") }) : ([], 0)
         let images = try PruneReport.images(all: all, filter)
-        PruneReport(sections: [("Deleted Containers", containers.lines), ("Deleted Images", images.lines)],
-                    reclaimed: containers.reclaimed + images.reclaimed).print()
+        PruneReport(sections: [("Deleted Containers", containers.lines), ("Deleted Networks", networks), ("Deleted Volumes", volumes.lines),
+                               ("Deleted Images", images.lines)],
+                    reclaimed: containers.reclaimed + volumes.reclaimed + images.reclaimed).print()
     }
 }
 

@@ -1,15 +1,19 @@
 import BerthOCI
 import BerthSystem
+import BerthVolumes
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
 
-/// One `HostConfig.Binds` entry, `SOURCE:DEST[:OPTIONS]` (`-v /host:/ctr:ro,rshared`), read by
-/// one rule for create, start and inspect.
+/// One `HostConfig.Binds` entry, `SOURCE:DEST[:OPTIONS]` (`-v /host:/ctr:ro,rshared`), a named
+/// volume (`-v name:/ctr`) or an anonymous one (`-v /ctr`), read by one rule for create, start
+/// and inspect.
 struct BindSpecification: Equatable {
+    /// The host path of a bind; a volume's name (empty: anonymous) when `isVolume`.
     let source: String
+    let isVolume: Bool
     let destination: String
     let readOnly: Bool
     /// `rprivate` unless the options name another propagation.
@@ -24,20 +28,22 @@ struct BindSpecification: Equatable {
 
     init(_ text: String) throws {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        // Volumes need the volume store (the volumes issue): refused by name until then.
         if parts.count == 1, text.hasPrefix("/") {
-            throw EngineError(.badRequest, "anonymous volumes are not supported by Berth yet (HostConfig.Binds: \(text)): use /host/path:/container/path or --tmpfs")
+            // `-v /path`: an anonymous volume.
+            (source, isVolume, destination, mode) = ("", true, text, "")
+        } else {
+            guard (2...3).contains(parts.count), !parts[0].isEmpty, parts[1].hasPrefix("/") else {
+                throw EngineError(.badRequest, "invalid volume specification: '\(text)'")
+            }
+            if !parts[0].hasPrefix("/") {
+                // dockerd reads a source that is no absolute path as a volume name, with this word for a relative path.
+                guard VolumeRecord.isValidName(parts[0]) else {
+                    throw EngineError(.badRequest, "create \(parts[0]): \"\(parts[0])\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path")
+                }
+            }
+            (source, isVolume, destination, mode) = (parts[0], !parts[0].hasPrefix("/"), parts[1], parts.count > 2 ? parts[2] : "")
         }
-        if (2...3).contains(parts.count), !parts[0].isEmpty, !parts[0].hasPrefix("/"), parts[1].hasPrefix("/") {
-            throw EngineError(.badRequest, "named volume \(parts[0]) is not supported by Berth yet (HostConfig.Binds: \(text)): use /host/path:/container/path")
-        }
-        guard (2...3).contains(parts.count), parts[0].hasPrefix("/"), parts[1].hasPrefix("/") else {
-            throw EngineError(.badRequest, "invalid volume specification: '\(text)'")
-        }
-        guard parts[1] != "/" else { throw EngineError(.badRequest, "invalid volume specification: '\(text)': invalid mount config: destination can't be '/'") }
-        source = parts[0]
-        destination = parts[1]
-        mode = parts.count > 2 ? parts[2] : ""
+        guard destination != "/" else { throw EngineError(.badRequest, "invalid volume specification: '\(text)': invalid mount config: destination can't be '/'") }
         let options = mode.split(separator: ",").map(String.init)
         for option in options where !Self.accepted.contains(option) && !Self.propagations.contains(option) {
             throw EngineError(.badRequest, "invalid mode: \(option)")
@@ -45,6 +51,10 @@ struct BindSpecification: Equatable {
         guard options.filter(Self.propagations.contains).count <= 1, !(options.contains("ro") && options.contains("rw")) else {
             throw EngineError(.badRequest, "invalid mode: \(mode)")
         }
+        if isVolume, let propagation = options.first(where: Self.propagations.contains) {
+            throw EngineError(.badRequest, "invalid mode: \(propagation): propagation is for binds, not volumes")
+        }
+        if !isVolume, options.contains("nocopy") { throw EngineError(.badRequest, "invalid mode: nocopy: for volumes, not binds") }
         readOnly = options.contains("ro")
         propagation = options.first(where: Self.propagations.contains) ?? "rprivate"
     }
@@ -70,7 +80,7 @@ struct BindSpecification: Equatable {
     /// CreateMountpoint, checked at create), and every shared or slave bind's source must
     /// propagate.
     static func prepareSources(_ host: HostConfig) throws {
-        for bind in try SpecBuilder.binds(host) {
+        for bind in try SpecBuilder.binds(host) where !bind.isVolume {
             try SmallFile.makeDirectories(bind.source)
             try checkSourcePropagation(bind.source, propagation: bind.propagation)
         }

@@ -103,22 +103,14 @@ enum ConfigValidator {
         guard let fields = body.object else { throw typeError(body, "CreateRequest", "container.CreateRequest") }
         try checkFields(fields, configFields, owner: "CreateRequest")
         if let health = fields["Healthcheck"]?.object { try validateHealthcheck(health) }
-        var bound: Set<String> = []
         if let host = fields["HostConfig"], !host.isNull {
             guard let object = host.object else { throw typeError(host, "CreateRequest.HostConfig", "container.HostConfig") }
             try validateHostConfig(object)
             for (key, message) in unsupportedHostFields.sorted(by: { $0.key < $1.key }) where isSet(object[key]) {
                 throw EngineError(.badRequest, "\(message) (HostConfig.\(key))")
             }
-            bound = try mountDestinations(host)
+            _ = try mountDestinations(host)
             _ = try EtcFiles.hosts("", extraHosts: host["ExtraHosts"]?.strings ?? [], hostGateway: "0.0.0.0")
-        }
-        // Anonymous volumes (`-v /path`) need the volume store: refused until it exists, never
-        // dropped (the data would land in the container's layer and go with it). The Python SDK
-        // lists bind destinations here too: those a bind covers are no volume.
-        let anonymous = (fields["Volumes"]?.object ?? [:]).keys.filter { !bound.contains(Self.cleanPath($0)) }.sorted()
-        if !anonymous.isEmpty {
-            throw EngineError(.badRequest, "anonymous volumes are not supported by Berth yet (Config.Volumes: \(anonymous.joined(separator: ", "))): use -v /host/path:/container/path or --tmpfs")
         }
         if let networking = fields["NetworkingConfig"], !networking.isNull, networking.object == nil {
             throw typeError(networking, "CreateRequest.NetworkingConfig", "network.NetworkingConfig")

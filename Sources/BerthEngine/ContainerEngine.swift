@@ -1,6 +1,7 @@
 @_exported import BerthAPITypes
 import BerthImages
 import BerthNetwork
+import BerthVolumes
 import BerthOCI
 import BerthSystem
 import Foundation
@@ -20,6 +21,8 @@ public actor ContainerEngine {
     nonisolated let shims: ShimSupervisor
     /// The networks: the default bridge, user-defined bridges, host and none.
     public nonisolated let networks: NetworkService
+    /// Named and anonymous volumes (`DATA/volumes`, their records in berth.db).
+    public nonisolated let volumes: VolumeStore
     var exitWaiters: [ProcessKey: [ExitWaiter]] = [:]
     var removalWaiters: [String: [CheckedContinuation<Int32, Never>]] = [:]
     var pendingAttaches: [String: [AsyncThrowingStream<AttachTicket, Error>.Continuation]] = [:]
@@ -41,6 +44,8 @@ public actor ContainerEngine {
         self.events = events
         defaultSeccomp = try config.defaultSeccompProfile()
         shims = ShimSupervisor(config: config)
+        volumes = try VolumeStore(root: config.dataRoot + "/volumes", database: config.dataRoot + "/berth.db")
+        try volumes.discardOrphans()
         networks = try NetworkService(database: config.dataRoot + "/berth.db", legacyRoot: config.dataRoot + "/networks", config: config,
                                       host: Netlink(try RouteNetlinkSocket()), dns: try NameServerProcess.connect(config), events: events)
         try FileManager.default.createDirectory(atPath: config.execRoot + "/shims", withIntermediateDirectories: true)
@@ -248,6 +253,9 @@ public actor ContainerEngine {
         // What start would refuse (capabilities, a seccomp profile) is refused now, before
         // anything is written: the spec is built once without a root or a resolved user.
         _ = try SpecBuilder(record: record, rootfs: "/", defaultSeccomp: defaultSeccomp).build()
+        // Last, after everything that could refuse the create: volumes are made on disk.
+        let (volumeMounts, createdVolumes) = try resolveVolumes(host, config, imageVolumes: imageConfig?.volumes.map { Array($0.keys) } ?? [])
+        record.volumeMounts = volumeMounts.isEmpty ? nil : volumeMounts
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try writeEtcFiles(record)
@@ -255,6 +263,7 @@ public actor ContainerEngine {
         } catch {
             containers[id] = nil
             try? FileManager.default.removeItem(atPath: directory)
+            for name in createdVolumes { try? volumes.remove(name) }
             throw EngineError(.internalError, "create container \(name): \(error)")
         }
         await publish("create", record)
@@ -463,14 +472,15 @@ public actor ContainerEngine {
 
     // MARK: Remove, rename
 
-    public func remove(_ reference: String, force: Bool) async throws {
+    /// `volumes` (`rm -v`): its anonymous volumes go too, as they do with `--rm`.
+    public func remove(_ reference: String, force: Bool, volumes: Bool = false) async throws {
         let id = try resolve(reference)
         await waitUntilFree(id)
-        try await removeNow(id, reference: reference, force: force)
+        try await removeNow(id, reference: reference, force: force, volumes: volumes)
     }
 
     /// `remove` for a caller that is itself the start under way (a failed auto-remove start).
-    func removeNow(_ id: String, reference: String, force: Bool) async throws {
+    func removeNow(_ id: String, reference: String, force: Bool, volumes: Bool = false) async throws {
         guard var record = containers[id] else { throw EngineError.noSuchContainer(reference) }
         if record.state.status == .restarting && !force {
             throw EngineError(.conflict, "cannot remove container \"/\(record.name)\": container is restarting: stop the container before removing or force remove")
@@ -497,6 +507,7 @@ public actor ContainerEngine {
         containers[id] = nil
         for exec in execs.values where exec.containerID == id { execs[exec.id] = nil }
         discardFiles(of: id)
+        if volumes || record.autoRemove { removeAnonymousVolumes(of: record) }
         await publish("destroy", record)
         for waiter in removalWaiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: record.state.exitCode) }
     }

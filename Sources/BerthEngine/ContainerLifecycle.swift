@@ -121,8 +121,9 @@ extension ContainerEngine {
         let runsInit = record.hostConfig.`init` ?? config.initByDefault
         try BindSpecification.prepareSources(record.hostConfig)
         let user = try UserResolver(rootfs: rootfs).resolve(record.config.user ?? "", extraGroups: record.hostConfig.groupAdd ?? [])
+        try copyUp(record, rootfs: rootfs)
         return try SpecBuilder(record: record, rootfs: rootfs, user: user, initBinary: runsInit ? config.binaryDirectory + "/berth-init" : nil,
-                               defaultSeccomp: defaultSeccomp, joinedNetwork: joinedNetwork).build()
+                               defaultSeccomp: defaultSeccomp, joinedNetwork: joinedNetwork, volumesRoot: volumes.root).build()
     }
 
     /// Returns once no start (or copy) holds the root of `id`.

@@ -108,7 +108,19 @@ extension ContainerEngine {
 
     private func mounts(_ record: ContainerRecord) -> [MountPoint] {
         let host = record.hostConfig
-        let binds = (try? SpecBuilder.binds(host)) ?? []
+        let binds = ((try? SpecBuilder.binds(host)) ?? []).filter { !$0.isVolume }
+        let volumes = (record.volumeMounts ?? []).map { volume in
+            var point = MountPoint()
+            point.type = "volume"
+            point.name = volume.name
+            point.source = self.volumes.mountpoint(volume.name)
+            point.destination = volume.destination
+            point.driver = "local"
+            point.mode = volume.mode
+            point.rw = !volume.readOnly
+            point.propagation = ""
+            return point
+        }
         return binds.map { bind in
             var point = MountPoint()
             point.type = "bind"
@@ -118,7 +130,7 @@ extension ContainerEngine {
             point.rw = !bind.readOnly
             point.propagation = bind.propagation
             return point
-        } + ((try? SpecBuilder.mountEntries(host)) ?? []).map(\.inspectEntry)
+        } + ((try? SpecBuilder.mountEntries(host)) ?? []).filter { !$0.isVolume }.map(\.inspectEntry) + volumes
     }
 
     /// The container's writable layer, and that plus its image: a walk of the layer's files, on

@@ -1,5 +1,6 @@
 import BerthAPITypes
 import BerthNetwork
+import BerthVolumes
 import Foundation
 
 /// A container as berthd stores it in `containers/<id>/config.v2.json` and reports it on inspect.
@@ -39,6 +40,8 @@ public struct ContainerRecord: Codable, Sendable {
     /// static address, a MAC address, links, gateway priority): set at create, changed by
     /// `network connect` and `disconnect`.
     public var networkingConfig: NetworkingConfig?
+    /// Its volumes (named and anonymous), resolved at create.
+    public var volumeMounts: [VolumeMount]?
 
     /// The networks the container connects to at its start: the one of its network mode first,
     /// then the others by name (dockerd's interface order).

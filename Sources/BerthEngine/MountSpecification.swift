@@ -1,18 +1,21 @@
 import BerthAPITypes
 import BerthOCI
 import BerthSystem
+import BerthVolumes
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
 
-/// One `HostConfig.Mounts` entry (`--mount type=bind|tmpfs,…`), checked as dockerd checks it.
-/// Volumes arrive with the volumes issue: until then they are refused, never dropped.
+/// One `HostConfig.Mounts` entry (`--mount type=bind|volume|tmpfs,…`), checked as dockerd
+/// checks it.
 struct MountSpecification: Equatable {
     enum Kind: Equatable {
         case bind(source: String, propagation: String, nonRecursive: Bool)
         case tmpfs(sizeBytes: Int64?, mode: UInt32?)
+        /// A volume (name empty: anonymous), mounted from the container's `volumeMounts`.
+        case volume(name: String, noCopy: Bool, subpath: String?, labels: [String: String])
     }
 
     let kind: Kind
@@ -62,7 +65,26 @@ struct MountSpecification: Equatable {
             let mode = options.mode
             if let mode, !(0...0o7777).contains(mode) { throw EngineError(.badRequest, "invalid mount config for type \"tmpfs\": invalid tmpfs mode \(mode)") }
             kind = .tmpfs(sizeBytes: size.flatMap { $0 > 0 ? $0 : nil }, mode: mode.map { UInt32($0) })
-        case "volume", "image", "npipe", "cluster":
+        case "volume":
+            if mount.bindOptions != nil || mount.tmpfsOptions != nil {
+                throw EngineError(.badRequest, "invalid mount config for type \"volume\": field \(mount.bindOptions != nil ? "BindOptions" : "TmpfsOptions") must not be specified")
+            }
+            if !source.isEmpty && !VolumeRecord.isValidName(source) {
+                throw EngineError(.badRequest, "invalid mount config for type \"volume\": invalid volume name \(source): only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+            }
+            let options = mount.volumeOptions ?? MountVolumeOptions()
+            if let driver = options.driverConfig?.name, !["", "local"].contains(driver) {
+                throw EngineError(.badRequest, "invalid mount config for type \"volume\": volume driver \(driver) is not supported by Berth (only local)")
+            }
+            if !(options.driverConfig?.options ?? [:]).isEmpty {
+                throw EngineError(.badRequest, "VolumeOptions.DriverConfig.Options are not supported by Berth yet (HostConfig.Mounts)")
+            }
+            let subpath = options.subpath.flatMap { $0.isEmpty ? nil : $0 }
+            if let subpath, subpath.hasPrefix("/") || subpath.split(separator: "/").contains("..") {
+                throw EngineError(.badRequest, "invalid mount config for type \"volume\": subpath must be a relative path within the volume")
+            }
+            kind = .volume(name: source, noCopy: options.noCopy ?? false, subpath: subpath, labels: options.labels ?? [:])
+        case "image", "npipe", "cluster":
             throw EngineError(.badRequest, "mount type \"\(type)\" is not supported by Berth yet (HostConfig.Mounts): use type bind or tmpfs")
         default:
             throw EngineError(.badRequest, "invalid mount config for type \"\(type)\": mount type unknown")
@@ -80,8 +102,12 @@ struct MountSpecification: Equatable {
             if let size { options.append("size=\(size)") }
             options.append("mode=" + String(mode ?? 0o1777, radix: 8))
             return .init(destination: target, type: "tmpfs", source: "tmpfs", options: options)
+        case .volume:
+            preconditionFailure("a volume is mounted from the container's volumeMounts")
         }
     }
+
+    var isVolume: Bool { if case .volume = kind { true } else { false } }
 
     /// Where a bind's source must be created at start (`CreateMountpoint`).
     var sourceToCreate: String? {
@@ -114,6 +140,8 @@ struct MountSpecification: Equatable {
             point.type = "tmpfs"
             point.source = ""
             point.propagation = ""
+        case .volume:
+            preconditionFailure("a volume's entry comes from the container's volumeMounts")
         }
         return point
     }

@@ -1,5 +1,8 @@
 import BerthNetwork
+import BerthSystem
+import CBerthSystem
 import Foundation
+import Glibc
 
 /// The daemon's `berth-dns`: the one a previous berthd left running (the sockets of the
 /// containers that outlived it are there), or a new one started now.
@@ -8,11 +11,58 @@ enum NameServerProcess {
         let path = config.execRoot + "/dns.sock"
         let upstreams = config.upstreamResolvers()
         if let client = try? NameServerClient(path: path, upstreams: upstreams) { return client }
-        let binary = config.binaryDirectory + "/berth-dns"
-        let started = Subprocess.runBlocking([binary, "--socket", path], timeout: 10)
-        guard started.status == 0, started.output.hasPrefix("OK") else {
-            throw EngineError(.internalError, "start the embedded DNS (\(binary)): \(started.output.trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
+        try start(config.binaryDirectory + "/berth-dns", socket: path)
         return try NameServerClient(path: path, upstreams: upstreams)
+    }
+
+    /// Starts berth-dns in a session of its own (it outlives berthd), its standard descriptors on
+    /// /dev/null, and waits (10 s at most) for the "OK" it writes on descriptor 3 once it listens.
+    private static func start(_ binary: String, socket: String) throws {
+        let ready = try FileDescriptors.pipe()
+        defer { close(ready.read) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        posix_spawn_file_actions_adddup2(&actions, ready.write, 3)
+        _ = berth_spawn_closefrom(&actions, 4)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var pipeSignal = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        posix_spawnattr_setsigdefault(&attributes, &pipeSignal)
+        // POSIX_SPAWN_SETSID (0x80, a GNU flag Glibc's module does not export).
+        posix_spawnattr_setflags(&attributes, Int16(0x80 | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = [binary, "--socket", socket]
+        let args = argv.map { strdup($0) } + [nil]
+        defer { args.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, binary, &actions, &attributes, args, environ)
+        close(ready.write)
+        guard spawned == 0 else { throw EngineError(.internalError, "start the embedded DNS (\(binary)): \(String(cString: strerror(spawned)))") }
+        // Its exit (when no berthd is connected and nothing is left to serve) is reaped here.
+        let child = pid
+        Thread.detachNewThread { var status: Int32 = 0; while waitpid(child, &status, 0) < 0 && errno == EINTR {} }
+        var answer: [UInt8] = []
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !answer.contains(UInt8(ascii: "\n")), ContinuousClock.now < deadline {
+            var entry = pollfd(fd: ready.read, events: Int16(POLLIN), revents: 0)
+            let left = ContinuousClock.now.duration(to: deadline).components
+            guard poll(&entry, 1, Int32(max(1, left.seconds * 1000 + left.attoseconds / 1_000_000_000_000_000))) > 0 else { break }
+            var buffer = [UInt8](repeating: 0, count: 256)
+            let count = buffer.withUnsafeMutableBytes { read(ready.read, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            answer += buffer[0..<count]
+        }
+        let line = String(decoding: answer, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard line == "OK" else {
+            kill(child, SIGKILL)
+            throw EngineError(.internalError, "start the embedded DNS (\(binary)): \(line.isEmpty ? "it did not answer within 10 seconds" : line)")
+        }
     }
 }

@@ -45,6 +45,9 @@ struct SpecBuilder {
     var facts = HostFacts.current
     /// `--network container:X`: the network namespace of X's process.
     var joinedNetwork: String?
+    /// Where volumes keep their data (`DATA/volumes`): the container's volumes are binds of
+    /// their `_data` (or a subpath of it).
+    var volumesRoot = "/nonexistent"
 
     func build() throws -> RuntimeSpec {
         var spec = DefaultSpec.make()
@@ -94,19 +97,26 @@ struct SpecBuilder {
         // Shared and slave binds need a root that propagates (their sources: `prepareSources`).
         var rootPropagation: String?
         func propagate(_ wanted: String?) { if let wanted, rootPropagation != "rshared" { rootPropagation = wanted } }
-        for bind in try Self.binds(host) {
+        var requested: [RuntimeSpec.Mount] = []
+        for bind in try Self.binds(host) where !bind.isVolume {
             propagate(bind.rootPropagation)
-            mounts.append(bind.mount())
+            requested.append(bind.mount())
         }
-        for entry in try Self.mountEntries(host) {
+        for entry in try Self.mountEntries(host) where !entry.isVolume {
             propagate(entry.rootPropagation)
-            mounts.append(entry.mount())
+            requested.append(entry.mount())
+        }
+        for volume in record.volumeMounts ?? [] {
+            let source = "\(volumesRoot)/\(volume.name)/_data" + (volume.subpath.map { "/" + $0 } ?? "")
+            requested.append(.init(destination: volume.destination, type: "bind", source: source, options: ["rbind", volume.readOnly ? "ro" : "rw", "rprivate"]))
         }
         for (destination, options) in (host.tmpfs ?? [:]).sorted(by: { $0.key < $1.key }) {
             let extra = options.split(separator: ",").map(String.init)
-            mounts.append(.init(destination: destination, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "noexec"] + extra))
+            requested.append(.init(destination: destination, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "noexec"] + extra))
         }
-        spec.mounts = mounts
+        // Parents before what is mounted inside them (`-v data:/srv` with `-v /cfg:/srv/cfg`), as dockerd orders them.
+        let depth = { (mount: RuntimeSpec.Mount) in mount.destination.split(separator: "/").count }
+        spec.mounts = mounts + requested.enumerated().sorted { (depth($0.element), $0.offset) < (depth($1.element), $1.offset) }.map(\.element)
 
         var linux = spec.linux!
         linux.namespaces = try namespaces(host)

@@ -91,6 +91,9 @@ public final class NameServerClient: NameService {
     public init(path: String, upstreams: [IPv4Address]) throws {
         let fd = try UnixSocket.connect(path, seqpacket: true)
         do {
+            // A berth-dns that accepts but never answers must not hold up berthd's start.
+            var timeout = timeval(tv_sec: 5, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             var hello = NameServerMessage(op: .hello)
             hello.upstreams = upstreams.map(\.description)
             try Self.send(hello, on: fd)

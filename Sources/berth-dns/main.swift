@@ -6,14 +6,18 @@ import Synchronization
 
 // berth-dns: the embedded DNS of berthd's user-defined networks, in a process of its own so that
 // containers keep resolving names while berthd is down (a crash, an upgrade). berthd starts it
-// (`berth-dns --socket PATH`), which answers "OK" once it listens and goes on in a session of its
-// own; berthd sends it the containers' names and sockets over PATH (SOCK_SEQPACKET, one JSON
+// (`berth-dns --socket PATH`) in a session of its own and waits for "OK" on descriptor 3, written
+// once it listens (no fork here: a fork of a process with Swift's runtime up is not safe); berthd
+// sends it the containers' names and sockets over PATH (SOCK_SEQPACKET, one JSON
 // message per packet, see NameServerMessage). It ends once no berthd is connected and no
 // container it serves is left (each container's exit is watched through a pidfd).
 
+/// A failure before readiness: said on descriptor 3 (berthd's readiness pipe) and stderr.
 func fail(_ message: String) -> Never {
-    let bytes = Array("berth-dns: \(message)\n".utf8)
-    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    for (fd, text) in [(Int32(3), "ERR \(message)\n"), (2, "berth-dns: \(message)\n")] {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
     exit(1)
 }
 
@@ -24,18 +28,11 @@ let path = arguments[1]
 let listener: Int32
 do { listener = try UnixSocket.listen(path, backlog: 4, seqpacket: true) } catch { fail("listen on \(path): \(error)") }
 
-// Ready: berthd may connect. The rest runs on in a new session, outliving berthd.
-let child = berth_fork()
-if child < 0 { fail("fork: \(String(cString: strerror(errno)))") }
-if child > 0 {
-    print("OK")
-    exit(0)
-}
-setsid()
-_ = chdir("/")
-let null = open("/dev/null", O_RDWR)
-for fd: Int32 in 0...2 { dup2(null, fd) }
-if null > 2 { close(null) }
+// Ready: berthd may connect (it waits for this line on descriptor 3). berthd started this
+// process in a session of its own, with /dev/null as its standard descriptors: it outlives berthd.
+let ready = Array("OK\n".utf8)
+_ = ready.withUnsafeBytes { write(3, $0.baseAddress, $0.count) }
+close(3)
 
 /// Whether berthd is connected: without it, the last container's exit ends berth-dns.
 let connected = Atomic<Bool>(false)

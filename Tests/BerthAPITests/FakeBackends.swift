@@ -44,7 +44,7 @@ final class FakeContainers: ContainerBackend {
         try called("create \(name ?? "-") image=\(body["Image"]?.string ?? "-")")
         return ("c0ffee", [])
     }
-    func remove(_ reference: String, force: Bool) async throws { try called("remove \(reference) force=\(force)") }
+    func remove(_ reference: String, force: Bool, volumes: Bool) async throws { try called("remove \(reference) force=\(force)" + (volumes ? " volumes" : "")) }
     func inspect(_ reference: String, size: Bool) async throws -> ContainerInspectResponse {
         try called("inspect \(reference)")
         var inspect = ContainerInspectResponse()
@@ -168,4 +168,30 @@ final class FakeNetworks: NetworkBackend {
     }
     func remove(_ reference: String) async throws { try called("remove \(reference)") }
     func prune(_ filter: PruneFilter) async throws -> [String] { try called("prune"); return ["old"] }
+}
+
+/// The volume backend the volume routes are tested over.
+final class FakeVolumes: VolumeBackend {
+    let log: CallLog
+
+    init(failing failure: (any Error)? = nil) { log = CallLog(failing: failure) }
+
+    func createVolume(name: String?, driver: String?, options: [String: String], labels: [String: String]) async throws -> JSONValue {
+        try log.called("create \(name ?? "-") labels=\(labels.sorted { $0.key < $1.key })")
+        return .object(["Name": .string(name ?? "random")])
+    }
+    func listVolumes(filters: [String: [String]]) async throws -> JSONValue {
+        try log.called("list \(filters)")
+        return .object(["Volumes": .array([]), "Warnings": .array([])])
+    }
+    func inspectVolume(_ name: String) async throws -> JSONValue {
+        try log.called("inspect \(name)")
+        return .object(["Name": .string(name)])
+    }
+    func removeVolume(_ name: String, force: Bool) async throws { try log.called("remove \(name) force=\(force)") }
+    func pruneVolumes(filters: [String: [String]]) async throws -> JSONValue {
+        try log.called("prune")
+        return .object(["VolumesDeleted": .null, "SpaceReclaimed": .int(0)])
+    }
+    func volumeUsage() async throws -> [JSONValue] { [] }
 }

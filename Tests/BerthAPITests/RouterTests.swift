@@ -14,8 +14,8 @@ struct RouterTests {
                                       cgroupVersion: "1", memoryBytes: 1 << 30, cpus: 3, hostname: "testhost", engineID: "test-engine")
 
     static func router(containers: FakeContainers = FakeContainers(), images: FakeImages = FakeImages(),
-                       networks: FakeNetworks = FakeNetworks()) -> Router {
-        Router(containers: containers, images: images, networks: networks, events: EventBus(),
+                       networks: FakeNetworks = FakeNetworks(), volumes: FakeVolumes = FakeVolumes()) -> Router {
+        Router(containers: containers, images: images, networks: networks, volumes: volumes, events: EventBus(),
                config: DaemonConfig(binaryDirectory: "/nonexistent"), describeHost: { host })
     }
 
@@ -133,6 +133,22 @@ struct RouterTests {
         #expect(Self.answer(await Self.send(refusing, .DELETE, "/networks/bridge")).0 == 403)
     }
 
+    @Test("volume routes: create from the body, list, inspect, remove with force, prune; bad bodies are 400")
+    func volumeRoutes() async {
+        let volumes = FakeVolumes()
+        let router = Self.router(volumes: volumes)
+        let created = Self.answer(await Self.send(router, .POST, "/v1.50/volumes/create", body: #"{"Name":"data","Labels":{"a":"b"}}"#))
+        #expect(created.0 == 201 && created.1?["Name"]?.string == "data")
+        #expect(Self.answer(await Self.send(router, .GET, "/volumes")).1?["Volumes"] == .array([]))
+        #expect(Self.answer(await Self.send(router, .GET, "/volumes/data")).1?["Name"]?.string == "data")
+        #expect(Self.answer(await Self.send(router, .DELETE, "/volumes/data?force=1")).0 == 204)
+        #expect(Self.answer(await Self.send(router, .POST, "/volumes/prune")).0 == 200)
+        #expect(Self.answer(await Self.send(router, .POST, "/volumes/create", body: #"{"Labels":{"a":1}}"#)).0 == 400)
+        #expect(Self.answer(await Self.send(router, .POST, "/volumes/create", body: "[]")).0 == 400)
+        #expect(Self.answer(await Self.send(router, .PUT, "/volumes/data", body: "{}")).0 == 400)
+        #expect(volumes.log.all == [#"create data labels=[(key: "a", value: "b")]"#, "list [:]", "inspect data", "remove data force=true", "prune"])
+    }
+
     @Test("network connect and disconnect: the container and its endpoint settings reach the engine; a body without Container is 400")
     func networkConnectRoutes() async {
         let containers = FakeContainers()
@@ -151,8 +167,8 @@ struct RouterTests {
         let router = Self.router()
         #expect(Self.answer(await Self.send(router, .GET, "/nothing")).0 == 404)
         #expect(Self.answer(await Self.send(router, .PUT, "/containers/json")).0 == 404)
-        let volumes = Self.answer(await Self.send(router, .POST, "/volumes/create"))
-        #expect(volumes.0 == 501 && volumes.1?["message"]?.string == "/volumes is not supported by Berth yet")
+        let build = Self.answer(await Self.send(router, .POST, "/build"))
+        #expect(build.0 == 501 && build.1?["message"]?.string == "/build is not supported by Berth yet")
         #expect(Self.answer(await Self.send(router, .GET, "/swarm")).0 == 503)
         #expect(Self.answer(await Self.send(router, .GET, "/_ping")).0 == 200)
         #expect(Self.answer(await Self.send(router, .HEAD, "/_ping")).0 == 200)

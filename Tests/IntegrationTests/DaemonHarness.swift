@@ -27,9 +27,21 @@ final class DaemonHarness: @unchecked Sendable {
         dir = "/tmp/bi-\(name.prefix(8))-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         if let daemonJSON { try daemonJSON(dir).write(toFile: dir + "/daemon.json", atomically: true, encoding: .utf8) }
-        try start(extraArguments)
-        let loaded = docker("load", "-i", TestEnvironment.testData + "/busybox.tar")
-        guard loaded.status == 0 else { throw HarnessFailure("docker load: \(loaded.stderr)") }
+        do {
+            try start(extraArguments)
+            let loaded = docker("load", "-i", TestEnvironment.testData + "/busybox.tar")
+            guard loaded.status == 0 else { throw HarnessFailure("docker load: \(loaded.stderr)") }
+        } catch {
+            // No test gets this daemon to shut down: what it started goes now.
+            if pid > 0 {
+                kill(pid, SIGKILL)
+                var status: Int32 = 0
+                waitpid(pid, &status, 0)
+                pid = 0
+            }
+            shutdown()
+            throw error
+        }
     }
 
     func start(_ extraArguments: [String] = []) throws {

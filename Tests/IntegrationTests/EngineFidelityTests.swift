@@ -101,7 +101,7 @@ struct EngineFidelityTests {
         #expect(result.stdout == "ok\n", "\(result.stderr)")
     }
 
-    @Test("binds and --mount: propagation applied and reported, bind and tmpfs mounts work, volumes refused by name; log driver and swarm answers as dockerd's")
+    @Test("binds and --mount: propagation applied and reported, bind and tmpfs mounts work, Config.Volumes as anonymous volumes; log driver and swarm answers as dockerd's")
     func mountsAndAnswers() throws {
         let daemon = try DaemonHarness("mountf")
         defer { daemon.shutdown() }
@@ -139,16 +139,12 @@ struct EngineFidelityTests {
                 except docker.errors.APIError as e:
                     return e.status_code, e.explanation
                 raise SystemExit('accepted %s' % kwargs)
-            code, text = refused(mounts=[Mount('/data', 'myvolume', type='volume')])
-            assert code == 400 and 'mount type "volume" is not supported' in text, text
-            code, text = refused(volumes=['/data'])
-            assert code == 400 and 'anonymous volumes are not supported by Berth yet (HostConfig.Binds: /data)' in text, text
-            try:
-                client.api.create_container('busybox', ['true'], volumes=['/data']); raise SystemExit('accepted Config.Volumes')
-            except docker.errors.APIError as e:
-                assert e.status_code == 400 and 'Config.Volumes: /data' in e.explanation, e.explanation
-            code, text = refused(volumes={'cache': {'bind': '/cache', 'mode': 'rw'}})
-            assert code == 400 and 'named volume cache is not supported by Berth yet' in text, text
+            # Config.Volumes alone (the low-level API) is an anonymous volume there.
+            created = client.api.create_container('busybox', ['true'], volumes=['/data'])
+            volume = [m for m in client.api.inspect_container(created['Id'])['Mounts'] if m['Destination'] == '/data'][0]
+            assert volume['Type'] == 'volume' and len(volume['Name']) == 64, volume
+            client.api.remove_container(created['Id'], v=True)
+            assert volume['Name'] not in [v.name for v in client.volumes.list()]
             code, text = refused(mounts=[Mount('/x', '/no/such/source', type='bind')])
             assert code == 400 and 'bind source path does not exist: /no/such/source' in text, text
             code, text = refused(volumes={plain: {'bind': '/x', 'mode': 'rw'}}, mounts=[Mount('/x', plain, type='bind')])

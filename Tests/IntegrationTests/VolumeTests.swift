@@ -1,0 +1,126 @@
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Named and anonymous volumes with real containers, driven by the docker CLI, berth and the
+/// Python SDK: data that outlives containers, copy-up, removal with the container, in-use
+/// refusals, prune.
+@Suite("volumes")
+struct VolumeTests {
+    @Test func namedVolumesKeepDataAcrossContainers() throws {
+        let daemon = try DaemonHarness("volumes")
+        defer { daemon.shutdown() }
+        let created = daemon.docker("volume", "create", "--label", "tier=db", "data")
+        #expect(created.stdout == "data\n", "\(created.stderr)")
+        let inspected = daemon.docker("volume", "inspect", "-f", "{{.Name}} {{.Driver}} {{.Scope}} {{.Mountpoint}} {{.Labels}}", "data").stdout
+        #expect(inspected == "data local local \(daemon.dir)/data/volumes/data/_data map[tier:db]\n", "\(inspected)")
+        // Written by one container, read by the next; the data is on the host under the mountpoint.
+        #expect(daemon.docker("run", "--rm", "-v", "data:/data", "busybox", "sh", "-c", "echo kept > /data/file").status == 0)
+        #expect(daemon.docker("run", "--rm", "-v", "data:/data:ro", "busybox", "cat", "/data/file").stdout == "kept\n")
+        #expect(FileManager.default.contents(atPath: daemon.dir + "/data/volumes/data/_data/file") == Data("kept\n".utf8))
+        let readOnly = daemon.docker("run", "--rm", "-v", "data:/data:ro", "busybox", "touch", "/data/other")
+        #expect(readOnly.status != 0 && readOnly.stderr.contains("Read-only file system"), "\(readOnly.stderr)")
+        // A volume named at run is made then; --mount type=volume reaches the same volumes.
+        #expect(daemon.docker("run", "--rm", "-v", "madeatrun:/x", "busybox", "true").status == 0)
+        #expect(daemon.docker("run", "--rm", "--mount", "type=volume,src=data,dst=/m", "busybox", "cat", "/m/file").stdout == "kept\n")
+        #expect(daemon.docker("run", "--rm", "-v", "data:/data", "busybox", "mkdir", "-p", "/data/sub/deeper").status == 0)
+        #expect(daemon.docker("run", "--rm", "--mount", "type=volume,src=data,dst=/m,volume-subpath=sub", "busybox", "ls", "/m").stdout == "deeper\n")
+        let listed = daemon.docker("volume", "ls", "--format", "{{.Driver}} {{.Name}}").stdout
+        #expect(listed == "local data\nlocal madeatrun\n", "\(listed)")
+        #expect(daemon.berth("volume", "ls").stdout == daemon.docker("volume", "ls").stdout)
+        #expect(daemon.docker("volume", "ls", "-q", "--filter", "label=tier=db").stdout == "data\n")
+
+        // Inspect shows a volume mount as dockerd does; a used volume cannot go.
+        #expect(daemon.docker("create", "--name", "user", "-v", "data:/data", "busybox", "true").status == 0)
+        let mount = daemon.docker("inspect", "-f", "{{range .Mounts}}{{.Type}} {{.Name}} {{.Source}} {{.Destination}} {{.Driver}} {{.RW}}{{end}}", "user").stdout
+        #expect(mount == "volume data \(daemon.dir)/data/volumes/data/_data /data local true\n", "\(mount)")
+        let inUse = daemon.docker("volume", "rm", "data")
+        #expect(inUse.status != 0 && inUse.stderr.contains("remove data: volume is in use - ["), "\(inUse.stderr)")
+        #expect(daemon.docker("rm", "user").status == 0)
+
+        // A daemon crash loses nothing.
+        daemon.kill9()
+        try daemon.start()
+        #expect(daemon.docker("run", "--rm", "-v", "data:/data", "busybox", "cat", "/data/file").stdout == "kept\n")
+        #expect(daemon.docker("volume", "rm", "data", "madeatrun").status == 0)
+        #expect(!FileManager.default.fileExists(atPath: daemon.dir + "/data/volumes/data"))
+        let gone = daemon.docker("volume", "inspect", "data")
+        #expect(gone.status != 0 && gone.stderr.contains("no such volume"), "\(gone.stderr)")
+        #expect(daemon.docker("volume", "rm", "-f", "data").status == 0, "force: a missing volume is no error")
+    }
+
+    @Test func copyUpAnonymousVolumesAndPrune() throws {
+        let daemon = try DaemonHarness("volcopy")
+        defer { daemon.shutdown() }
+        // A new volume over image content gets it (modes kept); nocopy leaves it empty.
+        let copied = daemon.docker("run", "--rm", "-v", "etc:/etc", "busybox", "sh", "-c", "ls /etc; stat -c %a /etc/passwd")
+        #expect(copied.stdout.contains("passwd\n") && copied.stdout.hasSuffix("644\n"), "\(copied.stdout)\(copied.stderr)")
+        #expect(FileManager.default.fileExists(atPath: daemon.dir + "/data/volumes/etc/_data/passwd"))
+        let bare = daemon.docker("run", "--rm", "-v", "bare:/usr:nocopy", "busybox", "ls", "-A", "/usr")
+        #expect(bare.status == 0 && bare.stdout.isEmpty, "\(bare.stdout)")
+        // Not empty any more: the image's content is not copied again over what is there.
+        #expect(daemon.docker("run", "--rm", "-v", "etc:/etc", "busybox", "sh", "-c", "echo mine > /etc/motd").status == 0)
+        #expect(daemon.docker("run", "--rm", "-v", "etc:/etc", "busybox", "cat", "/etc/motd").stdout == "mine\n")
+
+        // -v /path: an anonymous volume, gone with `rm -v` and with --rm, kept by a plain rm.
+        #expect(daemon.docker("run", "-d", "--name", "anon", "-v", "/scratch", "busybox", "sleep", "60").status == 0)
+        let name = daemon.docker("inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", "anon").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(name.count == 64, "\(name)")
+        #expect(daemon.docker("volume", "inspect", "-f", "{{index .Labels \"com.docker.volume.anonymous\"}}|", name).stdout == "|\n")
+        #expect(daemon.docker("rm", "-f", "-v", "anon").status == 0)
+        #expect(daemon.docker("volume", "inspect", name).status != 0)
+        let before = daemon.docker("volume", "ls", "-q").stdout
+        #expect(daemon.docker("run", "--rm", "-v", "/scratch", "busybox", "sh", "-c", "echo x > /scratch/f").status == 0)
+        #expect(Command.eventually(timeout: 10) { daemon.docker("volume", "ls", "-q").stdout == before })
+        #expect(daemon.docker("create", "--name", "left", "-v", "/scratch", "busybox", "true").status == 0)
+        #expect(daemon.docker("rm", "left").status == 0)
+        let dangling = daemon.docker("volume", "ls", "-q", "--filter", "dangling=true").stdout.split(separator: "\n").map(String.init)
+        #expect(dangling.count == 3 && dangling.contains("bare") && dangling.contains("etc"), "\(dangling)")
+
+        // prune: the unused anonymous volumes; --all: every unused one.
+        #expect(daemon.docker("create", "--name", "holder", "-v", "etc:/etc", "busybox", "true").status == 0)
+        let pruned = daemon.docker("volume", "prune", "-f")
+        #expect(pruned.stdout.hasPrefix("Deleted Volumes:\n") && pruned.stdout.split(separator: "\n").count >= 3, "\(pruned.stdout)")
+        #expect(daemon.docker("volume", "ls", "-q").stdout == "bare\netc\n")
+        #expect(daemon.docker("volume", "prune", "-af").status == 0)
+        #expect(daemon.docker("volume", "ls", "-q").stdout == "etc\n", "etc is in use by holder")
+        #expect(daemon.docker("system", "df", "--format", "{{.Type}} {{.TotalCount}}").stdout.contains("Local Volumes 1"))
+    }
+
+    @Test func theSDKAndBadInput() throws {
+        let daemon = try DaemonHarness("volsdk")
+        defer { daemon.shutdown() }
+        let sdk = daemon.python("""
+            import docker.types
+            v = client.volumes.create('sdkvol', labels={'a': 'b'})
+            print(v.name, [x.name for x in client.volumes.list(filters={'label': 'a=b'})], client.volumes.get('sdkvol').attrs['Labels'])
+            client.containers.run('busybox', 'sh -c "echo sdk > /v/f"', volumes={'sdkvol': {'bind': '/v', 'mode': 'rw'}}, remove=True)
+            out = client.containers.run('busybox', 'cat /m/f', mounts=[docker.types.Mount('/m', 'sdkvol', type='volume', read_only=True)], remove=True)
+            print(out.decode(), end='')
+            client.volumes.create('other')
+            print(client.volumes.prune(filters={'all': 'true'})['VolumesDeleted'])
+            """)
+        #expect(sdk.stdout == "sdkvol ['sdkvol'] {'a': 'b'}\nsdk\n['other', 'sdkvol']\n", "\(sdk.stdout)\(sdk.stderr)")
+        // dockerd's refusals, and nothing is made.
+        let badName = daemon.api("POST", "/v1.50/volumes/create", body: #"{"Name":"-bad"}"#)
+        #expect(badName.status == 400 && badName.body.contains("includes invalid characters for a local volume name"), "\(badName)")
+        let driver = daemon.docker("volume", "create", "-d", "nosuchdriver", "x1")
+        #expect(driver.status != 0 && driver.stderr.contains("plugin \"nosuchdriver\" not found"), "\(driver.stderr)")
+        let options = daemon.docker("volume", "create", "-o", "type=tmpfs", "x2")
+        #expect(options.status != 0 && options.stderr.contains("DriverOpts: type"), "\(options.stderr)")
+        // (The docker CLI makes a relative source absolute itself; other clients rely on the daemon.)
+        let relative = daemon.api("POST", "/v1.50/containers/create", body: #"{"Image":"busybox","HostConfig":{"Binds":["./here:/x"]}}"#)
+        #expect(relative.status == 400 && relative.body.contains("If you intended to pass a host directory, use absolute path"), "\(relative)")
+        let mountDriver = daemon.docker("run", "--rm", "--mount", "type=volume,src=x3,dst=/x,volume-driver=nfs", "busybox", "true")
+        #expect(mountDriver.status != 0 && mountDriver.stderr.contains("volume driver nfs is not supported"), "\(mountDriver.stderr)")
+        let subpath = daemon.docker("run", "--rm", "--mount", "type=volume,src=x4,dst=/x,volume-subpath=missing", "busybox", "true")
+        #expect(subpath.status != 0 && subpath.stderr.contains("cannot access path missing"), "\(subpath.stderr)")
+        #expect(daemon.docker("volume", "ls", "-q").stdout == "x4\n", "a named volume is made at create, as with dockerd; nothing else")
+        // berth system prune --volumes: the dangling anonymous volumes too, named ones stay.
+        #expect(daemon.docker("create", "--name", "tmpv", "-v", "/t", "busybox", "true").status == 0)
+        #expect(daemon.docker("rm", "tmpv").status == 0)
+        let pruned = daemon.berth("system", "prune", "-f", "--volumes")
+        #expect(pruned.stdout.contains("Deleted Volumes:\n") && pruned.stdout.contains("Deleted Containers:") == false, "\(pruned.stdout)")
+        #expect(daemon.docker("volume", "ls", "-q").stdout == "x4\n")
+    }
+}
