@@ -26,23 +26,8 @@ enum NameServerProcess {
         for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
         posix_spawn_file_actions_adddup2(&actions, ready.write, 3)
         _ = berth_spawn_closefrom(&actions, 4)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var pipeSignal = sigset_t()
-        sigemptyset(&pipeSignal)
-        sigaddset(&pipeSignal, SIGPIPE)
-        posix_spawnattr_setsigdefault(&attributes, &pipeSignal)
-        // POSIX_SPAWN_SETSID (0x80, a GNU flag Glibc's module does not export).
-        posix_spawnattr_setflags(&attributes, Int16(0x80 | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = [binary, "--socket", socket]
-        let args = argv.map { strdup($0) } + [nil]
-        defer { args.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, binary, &actions, &attributes, args, environ)
+        let spawned = Subprocess.spawn([binary, "--socket", socket], actions: &actions, newSession: true, pid: &pid)
         close(ready.write)
         guard spawned == 0 else { throw EngineError(.internalError, "start the embedded DNS (\(binary)): \(String(cString: strerror(spawned)))") }
         // Its exit (when no berthd is connected and nothing is left to serve) is reaped here.

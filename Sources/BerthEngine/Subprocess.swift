@@ -20,6 +20,27 @@ enum Subprocess {
         }
     }
 
+    /// posix_spawn of `argv` with `actions`, a clean signal mask and SIGPIPE at its default (the
+    /// daemon blocks signals in its threads and ignores SIGPIPE; its children must not); in a
+    /// session of its own with `newSession`. Returns posix_spawn's result.
+    static func spawn(_ argv: [String], actions: inout posix_spawn_file_actions_t, newSession: Bool = false, pid: inout pid_t) -> Int32 {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var pipeSignal = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        posix_spawnattr_setsigdefault(&attributes, &pipeSignal)
+        // POSIX_SPAWN_SETSID is 0x80 (a GNU flag Glibc's module does not export).
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | (newSession ? 0x80 : 0)))
+        let args = argv.map { strdup($0) } + [nil]
+        defer { args.forEach { free($0) } }
+        return posix_spawn(&pid, argv[0], &actions, &attributes, args, environ)
+    }
+
     static func runBlocking(_ argv: [String], timeout: Double? = nil, onTimeout: (@Sendable () -> Void)? = nil) -> Result {
         guard let pipe = try? FileDescriptors.pipe() else { return Result(status: -1, output: "pipe failed") }
         var actions = posix_spawn_file_actions_t()
@@ -32,23 +53,8 @@ enum Subprocess {
         // files would otherwise live on in every shim (a dead berthd's socket still accepting,
         // an attach never ending while a later shim holds the connection).
         FileDescriptors.closeOthersOnSpawn(&actions)
-        // The daemon may block signals in its threads; children start with a clean mask.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        // berthd ignores SIGPIPE; its children (shims, and the containers they start) must not.
-        var pipeSignal = sigset_t()
-        sigemptyset(&pipeSignal)
-        sigaddset(&pipeSignal, SIGPIPE)
-        posix_spawnattr_setsigdefault(&attributes, &pipeSignal)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let args = argv.map { strdup($0) } + [nil]
-        defer { args.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, argv[0], &actions, &attributes, args, environ)
+        let spawned = spawn(argv, actions: &actions, pid: &pid)
         close(pipe.write)
         defer { close(pipe.read) }
         guard spawned == 0 else { return Result(status: 127, output: "\(argv[0]): \(String(cString: strerror(spawned)))") }

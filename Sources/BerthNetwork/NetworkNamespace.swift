@@ -34,14 +34,7 @@ public struct NetworkNamespace: Sendable {
         return try inside {
             let fd = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { throw NetlinkError("open a UDP socket in \(path)", errno: errno) }
-            var sin = sockaddr_in()
-            sin.sin_family = sa_family_t(AF_INET)
-            sin.sin_port = port.bigEndian
-            sin.sin_addr.s_addr = address.value.bigEndian
-            let bound = withUnsafePointer(to: &sin) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard bound == 0 else {
+            guard Self.bind(fd, address, port) == 0 else {
                 let code = errno
                 close(fd)
                 throw NetlinkError("bind \(address):\(port) in \(path)", errno: code)
@@ -59,19 +52,22 @@ public struct NetworkNamespace: Sendable {
             guard fd >= 0 else { throw NetlinkError("open a TCP socket in \(path)", errno: errno) }
             var one: Int32 = 1
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-            var sin = sockaddr_in()
-            sin.sin_family = sa_family_t(AF_INET)
-            sin.sin_port = port.bigEndian
-            sin.sin_addr.s_addr = address.value.bigEndian
-            let bound = withUnsafePointer(to: &sin) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard bound == 0, Glibc.listen(fd, 16) == 0 else {
+            guard Self.bind(fd, address, port) == 0, Glibc.listen(fd, 16) == 0 else {
                 let code = errno
                 close(fd)
                 throw NetlinkError("listen on \(address):\(port) in \(path)", errno: code)
             }
             return fd
+        }
+    }
+
+    private static func bind(_ fd: Int32, _ address: IPv4Address, _ port: UInt16) -> Int32 {
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_port = port.bigEndian
+        sin.sin_addr.s_addr = address.value.bigEndian
+        return withUnsafePointer(to: &sin) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
     }
 
