@@ -26,7 +26,7 @@ bridge=btbench$$
 cleanup() {
   set +e
   for sock in "$work/berth.sock" "$work/docker/docker.sock"; do
-    DOCKER_HOST="unix://$sock" docker ps -aq 2>/dev/null | xargs -r env DOCKER_HOST="unix://$sock" docker rm -f >/dev/null 2>&1
+    remove_containers "$sock"
     DOCKER_HOST="unix://$sock" docker network prune -f >/dev/null 2>&1
   done
   [ -f "$work/berthd.pid" ] && kill "$(cat "$work/berthd.pid")" 2>/dev/null
@@ -39,10 +39,7 @@ trap cleanup EXIT
 
 # Upstream DNS on loopback only: no lookup of the benchmark leaves the machine.
 echo "{\"bridge\": \"$bridge\", \"bip\": \"10.250.0.1/24\", \"dns\": [\"127.0.0.2\"]}" > "$work/daemon.json"
-"$bin/berthd" -H "unix://$work/berth.sock" --data-root "$work/berth" --exec-root "$run/berth" \
-  --pidfile "$work/berthd.pid" --config-file "$work/daemon.json" > "$work/berthd.log" 2>&1 &
-for _ in $(seq 100); do [ -S "$work/berth.sock" ] && break; sleep 0.05; done
-DOCKER_HOST="unix://$work/berth.sock" docker load -q -i .testdata/busybox.tar >/dev/null
+start_berthd "$work/daemon.json"
 
 DOCKERD_PEER_RUN="$run/docker" start_dockerd_peer "$work/docker" --bip 10.251.0.1/24 --dns 127.0.0.2
 DOCKER_HOST="unix://$work/docker/docker.sock" docker load -q -i .testdata/busybox.tar >/dev/null

@@ -1,6 +1,9 @@
 # Sourced by the benchmarks: what every one of them does first.
 #   need_packages PKG…          installs the Debian packages that are missing
 #   berth_binaries PRODUCT…     sets bin: $BERTH_BIN_DIR, or fresh release builds of PRODUCTs
+#   start_berthd [CONFIG]       berthd on $work/berth.sock (data $work/berth, exec root $run/berth,
+#                               pid in $work/berthd.pid), the busybox test image loaded
+#   remove_containers SOCKET    force-removes every container of the engine on SOCKET
 need_packages() {
   local pkg
   for pkg in "$@"; do
@@ -14,4 +17,15 @@ berth_binaries() {
     scripts/build-release.sh "$@" >/dev/null
     bin=$PWD/.build/release
   fi
+}
+
+start_berthd() {
+  "$bin/berthd" -H "unix://$work/berth.sock" --data-root "$work/berth" --exec-root "$run/berth" \
+    --pidfile "$work/berthd.pid" --config-file "${1:-/nonexistent}" > "$work/berthd.log" 2>&1 &
+  for _ in $(seq 100); do [ -S "$work/berth.sock" ] && break; sleep 0.05; done
+  DOCKER_HOST="unix://$work/berth.sock" docker load -q -i .testdata/busybox.tar >/dev/null
+}
+
+remove_containers() {
+  DOCKER_HOST="unix://$1" docker ps -aq 2>/dev/null | xargs -r env DOCKER_HOST="unix://$1" docker rm -f >/dev/null 2>&1
 }

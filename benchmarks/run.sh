@@ -26,8 +26,8 @@ source benchmarks/dockerd-peer.sh
 source benchmarks/podman-peer.sh
 cleanup() {
   set +e
-  DOCKER_HOST="unix://$work/berth.sock" docker ps -aq 2>/dev/null | xargs -r env DOCKER_HOST="unix://$work/berth.sock" docker rm -f >/dev/null 2>&1
-  DOCKER_HOST="unix://$work/docker/docker.sock" docker ps -aq 2>/dev/null | xargs -r env DOCKER_HOST="unix://$work/docker/docker.sock" docker rm -f >/dev/null 2>&1
+  remove_containers "$work/berth.sock"
+  remove_containers "$work/docker/docker.sock"
   stop_podman_peer
   [ -f "$work/berthd.pid" ] && kill "$(cat "$work/berthd.pid")" 2>/dev/null
   stop_dockerd_peer "$work/docker"
@@ -37,10 +37,7 @@ cleanup() {
 trap cleanup EXIT
 
 # berthd
-"$bin/berthd" -H "unix://$work/berth.sock" --data-root "$work/berth" --exec-root "$run/berth" \
-  --pidfile "$work/berthd.pid" --config-file /nonexistent > "$work/berthd.log" 2>&1 &
-for _ in $(seq 100); do [ -S "$work/berth.sock" ] && break; sleep 0.05; done
-DOCKER_HOST="unix://$work/berth.sock" docker load -q -i .testdata/busybox.tar >/dev/null
+start_berthd
 
 DOCKERD_PEER_RUN="$run/docker" start_dockerd_peer "$work/docker"
 DOCKER_HOST="unix://$work/docker/docker.sock" docker load -q -i .testdata/busybox.tar >/dev/null

@@ -22,7 +22,7 @@ source benchmarks/podman-peer.sh
 cleanup() {
   set +e
   for sock in "$work/berth.sock" "$work/docker/docker.sock"; do
-    DOCKER_HOST="unix://$sock" docker ps -aq 2>/dev/null | xargs -r env DOCKER_HOST="unix://$sock" docker rm -f >/dev/null 2>&1
+    remove_containers "$sock"
     DOCKER_HOST="unix://$sock" docker volume prune -af >/dev/null 2>&1 || DOCKER_HOST="unix://$sock" docker volume prune -f >/dev/null 2>&1
   done
   stop_podman_peer
@@ -33,10 +33,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$bin/berthd" -H "unix://$work/berth.sock" --data-root "$work/berth" --exec-root "$run/berth" \
-  --pidfile "$work/berthd.pid" --config-file /nonexistent > "$work/berthd.log" 2>&1 &
-for _ in $(seq 100); do [ -S "$work/berth.sock" ] && break; sleep 0.05; done
-DOCKER_HOST="unix://$work/berth.sock" docker load -q -i .testdata/busybox.tar >/dev/null
+start_berthd
 DOCKERD_PEER_RUN="$run/docker" start_dockerd_peer "$work/docker"
 DOCKER_HOST="unix://$work/docker/docker.sock" docker load -q -i .testdata/busybox.tar >/dev/null
 start_podman_peer
