@@ -34,6 +34,8 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: [.customShort("h"), .customLong("hostname")], help: "Container host name") var hostname: String?
     @Option(name: [.short, .customLong("volume")], help: "Bind mount a volume") var volume: [String] = []
     @Option(help: "Mount a tmpfs directory") var tmpfs: [String] = []
+    @Option(help: "Attach a filesystem mount to the container") var mount: [String] = []
+    @Option(name: .customLong("volumes-from"), help: "Mount volumes from the specified container(s)") var volumesFrom: [String] = []
     @Option(name: [.short, .customLong("memory")], help: "Memory limit") var memory: String?
     @Option(help: "Number of CPUs") var cpus: Double?
     @Option(name: .customLong("pids-limit"), help: "Tune container pids limit (set -1 for unlimited)") var pidsLimit: Int?
@@ -103,6 +105,8 @@ struct ContainerOptions: ParsableArguments {
             }
             host["LogConfig"] = .object(["Type": .string(logDriver), "Config": .object(options)])
         }
+        if !mount.isEmpty { host["Mounts"] = .array(try mount.map(MountOption.parse)) }
+        if !volumesFrom.isEmpty { host["VolumesFrom"] = .array(volumesFrom.map(JSONValue.string)) }
         if !tmpfs.isEmpty {
             var mounts: [String: JSONValue] = [:]
             for entry in tmpfs {

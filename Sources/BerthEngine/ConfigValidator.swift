@@ -81,7 +81,6 @@ enum ConfigValidator {
         "Devices": "--device is not supported by Berth yet",
         "DeviceRequests": "device requests (--gpus) are not supported by Berth",
         "DeviceCgroupRules": "--device-cgroup-rule is not supported by Berth yet",
-        "VolumesFrom": "--volumes-from is not supported by Berth yet",
         "BlkioWeightDevice": "--blkio-weight-device is not supported by Berth yet",
         "BlkioDeviceReadBps": "--device-read-bps is not supported by Berth yet",
         "BlkioDeviceWriteBps": "--device-write-bps is not supported by Berth yet",

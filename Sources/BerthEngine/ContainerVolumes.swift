@@ -30,13 +30,35 @@ extension ContainerEngine {
                                       copyUp: !noCopy, subpath: subpath, mode: "z"))
         }
         covered.formUnion((host.tmpfs ?? [:]).keys.map(Self.cleanDestination))
+        // --volumes-from: the other containers' volumes, where this one mounts nothing itself.
+        for text in host.volumesFrom ?? [] {
+            let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+            let mode = parts.count > 1 ? parts[1] : "rw"
+            guard ["rw", "ro"].contains(mode) else { throw EngineError(.badRequest, "invalid mode for volumes-from: \(mode)") }
+            guard let id = try? resolve(parts[0]), let source = containers[id] else {
+                throw EngineError(.notFound, "No such container: \(parts[0])")
+            }
+            // dockerd shares its binds too (its tmpfs mounts not): refused rather than left out.
+            let hostBinds = try SpecBuilder.binds(source.hostConfig).contains { !$0.isVolume }
+            let bindMounts = try SpecBuilder.mountEntries(source.hostConfig).contains { $0.bindSource != nil }
+            if hostBinds || bindMounts {
+                throw EngineError(.badRequest, "--volumes-from \(parts[0]): its bind mounts are not shared by Berth yet, only its volumes (HostConfig.VolumesFrom)")
+            }
+            for volume in source.volumeMounts ?? [] where !covered.contains(Self.cleanDestination(volume.destination)) {
+                covered.insert(Self.cleanDestination(volume.destination))
+                var shared = volume
+                shared.readOnly = volume.readOnly || mode == "ro"
+                shared.copyUp = false
+                mounts.append(shared)
+            }
+        }
         for destination in Set((config.volumes ?? []) + imageVolumes).sorted() where !covered.contains(Self.cleanDestination(destination)) {
             mounts.append(VolumeMount(name: "", destination: destination, readOnly: false, anonymous: true, copyUp: true))
         }
         var created: [String] = []
         do {
             for index in mounts.indices {
-                if mounts[index].anonymous {
+                if mounts[index].anonymous && mounts[index].name.isEmpty {
                     mounts[index].name = ContainerRecord.newID()
                     created.append(mounts[index].name)
                 }

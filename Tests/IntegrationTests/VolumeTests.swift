@@ -123,4 +123,30 @@ struct VolumeTests {
         #expect(pruned.stdout.contains("Deleted Volumes:\n") && pruned.stdout.contains("Deleted Containers:") == false, "\(pruned.stdout)")
         #expect(daemon.docker("volume", "ls", "-q").stdout == "x4\n")
     }
+
+    @Test func volumesFromAndBerthsMount() throws {
+        let daemon = try DaemonHarness("volfrom")
+        defer { daemon.shutdown() }
+        // A data container's volumes (named and anonymous) shared, read-write or read-only.
+        #expect(daemon.docker("create", "--name", "store", "-v", "shared:/shared", "-v", "/anon", "busybox", "true").status == 0)
+        #expect(daemon.docker("run", "--rm", "--volumes-from", "store", "busybox", "sh", "-c", "echo one > /shared/f; echo two > /anon/g").status == 0)
+        #expect(daemon.docker("run", "--rm", "--volumes-from", "store:ro", "busybox", "cat", "/shared/f", "/anon/g").stdout == "one\ntwo\n")
+        let readOnly = daemon.docker("run", "--rm", "--volumes-from", "store:ro", "busybox", "touch", "/shared/x")
+        #expect(readOnly.status != 0 && readOnly.stderr.contains("Read-only file system"), "\(readOnly.stderr)")
+        // The anonymous volume stays while the data container has it, even after a consumer's rm -v.
+        #expect(daemon.docker("create", "--name", "consumer", "--volumes-from", "store", "busybox", "true").status == 0)
+        #expect(daemon.docker("rm", "-v", "consumer").status == 0)
+        #expect(daemon.docker("run", "--rm", "--volumes-from", "store", "busybox", "cat", "/anon/g").stdout == "two\n")
+        let missing = daemon.docker("run", "--rm", "--pull", "never", "--volumes-from", "nosuch", "busybox", "true")
+        #expect(missing.status != 0 && missing.stderr.contains("No such container: nosuch"), "\(missing.stderr)")
+        #expect(daemon.docker("create", "--name", "binder", "-v", "\(daemon.dir):/host", "busybox", "true").status == 0)
+        let binds = daemon.docker("run", "--rm", "--volumes-from", "binder", "busybox", "true")
+        #expect(binds.status != 0 && binds.stderr.contains("its bind mounts are not shared by Berth yet"), "\(binds.stderr)")
+        // berth run --mount and --volumes-from send what docker sends.
+        #expect(daemon.berth("run", "--rm", "--mount", "type=volume,src=shared,dst=/m,readonly", "busybox", "cat", "/m/f").stdout == "one\n")
+        #expect(daemon.berth("run", "--rm", "--volumes-from", "store", "busybox", "cat", "/shared/f").stdout == "one\n")
+        #expect(daemon.berth("run", "--rm", "--mount", "type=tmpfs,dst=/t,tmpfs-size=1m", "busybox", "sh", "-c", "df -k /t | tail -1").stdout.contains("1024"))
+        let badKey = daemon.berth("run", "--rm", "--mount", "type=volume,dst=/x,bogus=1", "busybox", "true")
+        #expect(badKey.status != 0 && badKey.stderr.contains("unexpected key 'bogus'"), "\(badKey.stderr)")
+    }
 }
