@@ -82,9 +82,17 @@ extension ContainerEngine {
         "/" + path.split(separator: "/").joined(separator: "/")
     }
 
-    /// At a start, before the container runs: each empty volume mounted where the image has
-    /// content gets that content (owners, modes, times, xattrs), unless `nocopy`.
+    /// At a start, before the container runs: volumes with driver options mounted, and each
+    /// empty volume mounted where the image has content gets that content (owners, modes, times,
+    /// xattrs), unless `nocopy`.
     nonisolated func copyUp(_ record: ContainerRecord, rootfs: String) throws {
+        // A volume with driver options is its device's mount, made at its first use.
+        for mount in record.volumeMounts ?? [] {
+            guard let volume = try volumes.get(mount.name) else { throw EngineError(.notFound, "get \(mount.name): no such volume") }
+            do { try volumes.mountIfNeeded(volume) } catch {
+                throw EngineError(.internalError, "error while mounting volume '\(volumes.mountpoint(mount.name))': \(error)")
+            }
+        }
         for mount in record.volumeMounts ?? [] where mount.copyUp && mount.subpath == nil && volumes.isEmpty(mount.name) {
             let source = rootfs + Self.cleanDestination(mount.destination)
             var info = stat()
@@ -121,11 +129,9 @@ extension ContainerEngine {
         if let driver, !["", "local"].contains(driver) {
             throw EngineError(.notFound, "create \(name): error looking up volume plugin \(driver): plugin \"\(driver)\" not found")
         }
-        if !options.isEmpty {
-            throw EngineError(.badRequest, "create \(name): local volume options are not supported by Berth yet (DriverOpts: \(options.keys.sorted().joined(separator: ", ")))")
-        }
+        do { _ = try LocalDriverOptions(options) } catch { throw EngineError(.badRequest, "create \(name): \(error)") }
         let existed = try volumes.get(name) != nil
-        let volume = try volumes.create(VolumeRecord(name: name, createdAt: Date().rfc3339Nano, labels: labels))
+        let volume = try volumes.create(VolumeRecord(name: name, createdAt: Date().rfc3339Nano, labels: labels, options: options))
         if !existed { await events.publish("volume", "create", id: name, attributes: ["driver": "local"]) }
         return volumeJSON(volume)
     }

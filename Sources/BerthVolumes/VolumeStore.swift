@@ -40,10 +40,11 @@ public final class VolumeStore: Sendable {
         try db.read { db in try String.fetchAll(db, sql: "SELECT record FROM volumes ORDER BY name").map(Self.decode) }
     }
 
-    /// Makes the volume: its directory, then its row. Returns the existing one when the name is
+    /// Makes the volume: its directory, then its row (its driver options checked first). Returns the existing one when the name is
     /// taken (dockerd's create is idempotent for one name and driver).
     public func create(_ record: VolumeRecord) throws -> VolumeRecord {
         if let existing = try get(record.name) { return existing }
+        _ = try LocalDriverOptions(record.options)
         let data = mountpoint(record.name)
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         chmod("\(root)/\(record.name)", 0o701)
@@ -58,9 +59,21 @@ public final class VolumeStore: Sendable {
         return record
     }
 
+    /// Whether the volume's data is a mount of its own (a volume with driver options, in use).
+    public func isMounted(_ name: String) -> Bool {
+        (try? Mounts.entry(containing: mountpoint(name)))?.mountPoint == mountpoint(name)
+    }
+
+    /// Mounts a volume with driver options on its `_data`, unless it is there already.
+    public func mountIfNeeded(_ record: VolumeRecord) throws {
+        guard let options = try LocalDriverOptions(record.options), !isMounted(record.name) else { return }
+        try options.mount(on: mountpoint(record.name))
+    }
+
     /// Deletes the row, then the data (renamed out of the way first, so a crash in the middle
-    /// leaves no half-deleted volume under its name).
+    /// leaves no half-deleted volume under its name); a driver's mount is undone first.
     public func remove(_ name: String) throws {
+        if isMounted(name) { try Mounts.unmount(mountpoint(name), detach: true) }
         try db.write { db in try db.execute(sql: "DELETE FROM volumes WHERE name = ?", arguments: [name]) }
         let trash = "\(root)/.removing-\(name)-\(UInt32.random(in: 0...UInt32.max))"
         if rename("\(root)/\(name)", trash) == 0 { try? FileManager.default.removeItem(atPath: trash) }
@@ -70,6 +83,10 @@ public final class VolumeStore: Sendable {
     public func discardOrphans() throws {
         let known = Set(try all().map(\.name))
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where !known.contains(entry) {
+            // A driver's mount under it is undone first: what the device holds is not ours to delete.
+            if (try? Mounts.entry(containing: "\(root)/\(entry)/_data"))?.mountPoint == "\(root)/\(entry)/_data" {
+                guard (try? Mounts.unmount("\(root)/\(entry)/_data", detach: true)) != nil else { continue }
+            }
             try? FileManager.default.removeItem(atPath: "\(root)/\(entry)")
         }
     }

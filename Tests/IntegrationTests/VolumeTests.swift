@@ -107,7 +107,9 @@ struct VolumeTests {
         let driver = daemon.docker("volume", "create", "-d", "nosuchdriver", "x1")
         #expect(driver.status != 0 && driver.stderr.contains("plugin \"nosuchdriver\" not found"), "\(driver.stderr)")
         let options = daemon.docker("volume", "create", "-o", "type=tmpfs", "x2")
-        #expect(options.status != 0 && options.stderr.contains("DriverOpts: type"), "\(options.stderr)")
+        #expect(options.status != 0 && options.stderr.contains("missing required option: \"device\""), "\(options.stderr)")
+        let key = daemon.docker("volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "-o", "bogus=1", "x2")
+        #expect(key.status != 0 && key.stderr.contains("invalid option key: \"bogus\""), "\(key.stderr)")
         // (The docker CLI makes a relative source absolute itself; other clients rely on the daemon.)
         let relative = daemon.api("POST", "/v1.50/containers/create", body: #"{"Image":"busybox","HostConfig":{"Binds":["./here:/x"]}}"#)
         #expect(relative.status == 400 && relative.body.contains("If you intended to pass a host directory, use absolute path"), "\(relative)")
@@ -148,5 +150,34 @@ struct VolumeTests {
         #expect(daemon.berth("run", "--rm", "--mount", "type=tmpfs,dst=/t,tmpfs-size=1m", "busybox", "sh", "-c", "df -k /t | tail -1").stdout.contains("1024"))
         let badKey = daemon.berth("run", "--rm", "--mount", "type=volume,dst=/x,bogus=1", "busybox", "true")
         #expect(badKey.status != 0 && badKey.stderr.contains("unexpected key 'bogus'"), "\(badKey.stderr)")
+    }
+
+    @Test func localDriverOptions() throws {
+        let daemon = try DaemonHarness("volopts")
+        defer { daemon.shutdown() }
+        // tmpfs with a size and an owner: mounted at the first use, gone with the volume.
+        #expect(daemon.docker("volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "-o", "o=size=1m,uid=1000", "scratch").status == 0)
+        #expect(daemon.docker("volume", "inspect", "-f", "{{.Options.type}} {{.Options.o}}", "scratch").stdout == "tmpfs size=1m,uid=1000\n")
+        let used = daemon.docker("run", "--rm", "-v", "scratch:/t", "busybox", "sh", "-c", "df -k /t | tail -1; stat -c %u /t; echo x > /t/f")
+        #expect(used.stdout.contains(" 1024 ") && used.stdout.contains("\n1000\n"), "\(used.stdout)\(used.stderr)")
+        let mountpoint = daemon.dir + "/data/volumes/scratch/_data"
+        #expect(TestEnvironment.mountTable().contains(" \(mountpoint) "))
+        #expect(daemon.docker("run", "--rm", "-v", "scratch:/t", "busybox", "cat", "/t/f").stdout == "x\n", "the mount stays while the volume does")
+        #expect(daemon.docker("volume", "rm", "scratch").status == 0)
+        #expect(!TestEnvironment.mountTable().contains(" \(mountpoint) "))
+        // A bind of a host directory, read-only where the options say so.
+        let host = daemon.dir + "/hostdata"
+        try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
+        #expect(daemon.docker("volume", "create", "-o", "type=none", "-o", "o=bind", "-o", "device=\(host)", "hostvol").status == 0)
+        #expect(daemon.docker("run", "--rm", "-v", "hostvol:/h", "busybox", "sh", "-c", "echo through > /h/file").status == 0)
+        #expect(FileManager.default.contents(atPath: host + "/file") == Data("through\n".utf8))
+        #expect(daemon.docker("volume", "rm", "hostvol").status == 0)
+        #expect(FileManager.default.contents(atPath: host + "/file") == Data("through\n".utf8), "removing the volume leaves the host's data")
+        #expect(daemon.docker("volume", "create", "-o", "type=none", "-o", "o=bind,ro", "-o", "device=\(host)", "rovol").status == 0)
+        let readOnly = daemon.docker("run", "--rm", "-v", "rovol:/h", "busybox", "touch", "/h/other")
+        #expect(readOnly.status != 0 && readOnly.stderr.contains("Read-only file system"), "\(readOnly.stderr)")
+        #expect(daemon.docker("volume", "rm", "rovol").status == 0)
+        let missing = daemon.docker("volume", "create", "-o", "type=none", "-o", "o=bind", "-o", "device=/no/such/dir", "nodir")
+        #expect(missing.status != 0 && missing.stderr.contains("no such file or directory: /no/such/dir"), "\(missing.stderr)")
     }
 }
