@@ -29,11 +29,8 @@ cleanup() {
     remove_containers "$sock"
     DOCKER_HOST="unix://$sock" docker network prune -f >/dev/null 2>&1
   done
-  [ -f "$work/berthd.pid" ] && kill "$(cat "$work/berthd.pid")" 2>/dev/null
-  stop_dockerd_peer "$work/docker"
+  release_engines
   ip link del "$bridge" 2>/dev/null; nft delete table ip "berth-$bridge" 2>/dev/null
-  awk -v w="$top/" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
-  rm -rf "$top"
 }
 trap cleanup EXIT
 

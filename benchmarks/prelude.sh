@@ -4,6 +4,7 @@
 #   start_berthd [CONFIG]       berthd on $work/berth.sock (data $work/berth, exec root $run/berth,
 #                               pid in $work/berthd.pid), the busybox test image loaded
 #   remove_containers SOCKET    force-removes every container of the engine on SOCKET
+#   release_engines             stops berthd and the dockerd peer, unmounts and removes $top
 need_packages() {
   local pkg
   for pkg in "$@"; do
@@ -28,4 +29,11 @@ start_berthd() {
 
 remove_containers() {
   DOCKER_HOST="unix://$1" docker ps -aq 2>/dev/null | xargs -r env DOCKER_HOST="unix://$1" docker rm -f >/dev/null 2>&1
+}
+
+release_engines() {
+  [ -f "$work/berthd.pid" ] && kill "$(cat "$work/berthd.pid")" 2>/dev/null
+  stop_dockerd_peer "$work/docker"
+  awk -v w="$top/" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
+  rm -rf "$top"
 }

@@ -29,10 +29,7 @@ cleanup() {
   remove_containers "$work/berth.sock"
   remove_containers "$work/docker/docker.sock"
   stop_podman_peer
-  [ -f "$work/berthd.pid" ] && kill "$(cat "$work/berthd.pid")" 2>/dev/null
-  stop_dockerd_peer "$work/docker"
-  awk -v w="$top/" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
-  rm -rf "$top"
+  release_engines
 }
 trap cleanup EXIT
 

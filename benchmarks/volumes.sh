@@ -26,10 +26,7 @@ cleanup() {
     DOCKER_HOST="unix://$sock" docker volume prune -af >/dev/null 2>&1 || DOCKER_HOST="unix://$sock" docker volume prune -f >/dev/null 2>&1
   done
   stop_podman_peer
-  [ -f "$work/berthd.pid" ] && kill "$(cat "$work/berthd.pid")" 2>/dev/null
-  stop_dockerd_peer "$work/docker"
-  awk -v w="$top/" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
-  rm -rf "$top"
+  release_engines
 }
 trap cleanup EXIT
 
