@@ -129,7 +129,10 @@ public struct FirewallTable: Sendable, Equatable {
 
     /// Deletes the tables (no error when there are none).
     public static func remove(bridge: String) throws {
-        try run(["ip", "ip6", "bridge"].map { "table \($0) berth-\(bridge) {}\ndelete table \($0) berth-\(bridge)\n" }.joined())
+        try run("table ip berth-\(bridge) {}\ndelete table ip berth-\(bridge)\n")
+        // Made only for dual-stack networks and without inter-container traffic: a kernel
+        // without the family has none to delete, and its refusal is no failure of the removal.
+        for family in ["ip6", "bridge"] { try? runOnce("table \(family) berth-\(bridge) {}\ndelete table \(family) berth-\(bridge)\n") }
     }
 
     /// Runs `script` in one `nft -f` transaction; a failure is tried twice more (a transaction
