@@ -254,7 +254,7 @@ public actor ContainerEngine {
         // anything is written: the spec is built once without a root or a resolved user.
         _ = try SpecBuilder(record: record, rootfs: "/", defaultSeccomp: defaultSeccomp).build()
         // Last, after everything that could refuse the create: volumes are made on disk.
-        let (volumeMounts, createdVolumes) = try resolveVolumes(host, config, imageVolumes: imageConfig?.volumes.map { Array($0.keys) } ?? [])
+        let (volumeMounts, createdVolumes, newVolumes) = try resolveVolumes(host, config, imageVolumes: imageConfig?.volumes.map { Array($0.keys) } ?? [])
         record.volumeMounts = volumeMounts.isEmpty ? nil : volumeMounts
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -266,6 +266,8 @@ public actor ContainerEngine {
             for name in createdVolumes { try? volumes.remove(name) }
             throw EngineError(.internalError, "create container \(name): \(error)")
         }
+        // As dockerd: a volume made for the container is announced before the container.
+        for name in newVolumes { await events.publish("volume", "create", id: name, attributes: ["driver": "local"]) }
         await publish("create", record)
         return (id, warnings)
     }
@@ -507,7 +509,7 @@ public actor ContainerEngine {
         containers[id] = nil
         for exec in execs.values where exec.containerID == id { execs[exec.id] = nil }
         discardFiles(of: id)
-        if volumes || record.autoRemove { removeAnonymousVolumes(of: record) }
+        if volumes || record.autoRemove { await removeAnonymousVolumes(of: record) }
         await publish("destroy", record)
         for waiter in removalWaiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: record.state.exitCode) }
     }

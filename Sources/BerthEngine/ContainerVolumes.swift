@@ -11,7 +11,7 @@ extension ContainerEngine {
 
     /// The container's volumes, made now where missing. `created` lists the anonymous ones
     /// made, for the caller to remove if the create fails after all.
-    func resolveVolumes(_ host: HostConfig, _ config: ContainerConfig, imageVolumes: [String]) throws -> (mounts: [VolumeMount], created: [String]) {
+    func resolveVolumes(_ host: HostConfig, _ config: ContainerConfig, imageVolumes: [String]) throws -> (mounts: [VolumeMount], created: [String], new: [String]) {
         var mounts: [VolumeMount] = []
         var covered = Set<String>()
         for bind in try SpecBuilder.binds(host) {
@@ -55,7 +55,7 @@ extension ContainerEngine {
         for destination in Set((config.volumes ?? []) + imageVolumes).sorted() where !covered.contains(Self.cleanDestination(destination)) {
             mounts.append(VolumeMount(name: "", destination: destination, readOnly: false, anonymous: true, copyUp: true))
         }
-        var created: [String] = []
+        var created: [String] = [], new: [String] = []
         do {
             for index in mounts.indices {
                 if mounts[index].anonymous && mounts[index].name.isEmpty {
@@ -66,6 +66,7 @@ extension ContainerEngine {
                 let volume = VolumeRecord(name: mounts[index].name, createdAt: Date().rfc3339Nano,
                                           labels: mounts[index].anonymous ? ["com.docker.volume.anonymous": ""] : labels[mounts[index].name] ?? [:],
                                           anonymous: mounts[index].anonymous)
+                if try volumes.get(volume.name) == nil { new.append(volume.name) }
                 _ = try volumes.create(volume)
                 if let subpath = mounts[index].subpath, !FileManager.default.fileExists(atPath: volumes.mountpoint(volume.name) + "/" + subpath) {
                     throw EngineError(.badRequest, "invalid mount config for type \"volume\": cannot access path \(subpath) in volume \(volume.name): no such file or directory")
@@ -75,7 +76,7 @@ extension ContainerEngine {
             for name in created { try? volumes.remove(name) }
             throw error
         }
-        return (mounts, created)
+        return (mounts, created, new)
     }
 
     static func cleanDestination(_ path: String) -> String {
@@ -106,9 +107,10 @@ extension ContainerEngine {
 
     /// After a container's removal with `rm -v` or `--rm`: its anonymous volumes no other
     /// container uses.
-    func removeAnonymousVolumes(of record: ContainerRecord) {
+    func removeAnonymousVolumes(of record: ContainerRecord) async {
         for mount in record.volumeMounts ?? [] where mount.anonymous && users(of: mount.name).isEmpty {
             EngineLog.attempt("remove volume \(mount.name) of \(record.name)") { try volumes.remove(mount.name) }
+            await events.publish("volume", "destroy", id: mount.name, attributes: ["driver": "local"])
         }
     }
 

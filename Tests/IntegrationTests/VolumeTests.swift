@@ -69,6 +69,17 @@ struct VolumeTests {
         #expect(daemon.docker("volume", "inspect", "-f", "{{index .Labels \"com.docker.volume.anonymous\"}}|", name).stdout == "|\n")
         #expect(daemon.docker("rm", "-f", "-v", "anon").status == 0)
         #expect(daemon.docker("volume", "inspect", name).status != 0)
+        // (`--until 0s` is the current second, which the last events may not have left yet.)
+        var events = ""
+        let announced = Command.eventually(timeout: 5) {
+            events = daemon.docker("events", "--since", "0", "--until", "0s", "--filter", "type=volume", "--format", "{{.Action}} {{.Actor.ID}}").stdout
+            return events.contains("create \(name)\n") && events.contains("destroy \(name)\n")
+        }
+        #expect(announced, "\(events)")
+        // --read-only: the root refuses writes, its volumes and tmpfs mounts take them.
+        let readOnlyRoot = daemon.docker("run", "--rm", "--read-only", "-v", "/data", "--tmpfs", "/run", "busybox", "sh", "-c",
+                                         "touch /root-file 2>/dev/null && echo root; touch /data/f && echo volume; touch /run/f && echo tmpfs")
+        #expect(readOnlyRoot.stdout == "volume\ntmpfs\n", "\(readOnlyRoot.stdout)\(readOnlyRoot.stderr)")
         let before = daemon.docker("volume", "ls", "-q").stdout
         #expect(daemon.docker("run", "--rm", "-v", "/scratch", "busybox", "sh", "-c", "echo x > /scratch/f").status == 0)
         #expect(Command.eventually(timeout: 10) { daemon.docker("volume", "ls", "-q").stdout == before })
