@@ -8,15 +8,6 @@ enum BridgeOption {
     static let interContainer = "com.docker.network.bridge.enable_icc"
     static let hostBinding = "com.docker.network.bridge.host_binding_ipv4"
 
-    /// Go's strconv.ParseBool, which dockerd reads these with.
-    static func bool(_ text: String) -> Bool? {
-        switch text {
-        case "1", "t", "T", "true", "TRUE", "True": true
-        case "0", "f", "F", "false", "FALSE", "False": false
-        default: nil
-        }
-    }
-
     /// Refuses unknown options and malformed values (the bridge name is taken out before).
     static func check(_ options: [String: String]) throws {
         for (key, value) in options.sorted(by: { $0.key < $1.key }) {
@@ -24,7 +15,7 @@ enum BridgeOption {
             case mtu:
                 guard let size = Int(value), (68...65535).contains(size) else { throw EngineError(.badRequest, "invalid MTU \(value) (\(key)): 68 to 65535") }
             case masquerade, interContainer:
-                guard bool(value) != nil else { throw EngineError(.badRequest, "invalid value \(value) for \(key): true or false") }
+                guard Bool(goParsing: value) != nil else { throw EngineError(.badRequest, "invalid value \(value) for \(key): true or false") }
             case hostBinding:
                 guard IPv4Address(value) != nil else { throw EngineError(.badRequest, "invalid value \(value) for \(key): an IPv4 address of the host") }
             default:

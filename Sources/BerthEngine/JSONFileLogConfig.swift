@@ -38,7 +38,7 @@ public struct JSONFileLogConfig: Sendable, Equatable {
             maxFiles = count
         }
         if let text = options["compress"] {
-            guard let value = Self.goBool(text) else { throw EngineError(.badRequest, "strconv.ParseBool: parsing \"\(text)\": invalid syntax") }
+            guard let value = Bool(goParsing: text) else { throw EngineError(.badRequest, "strconv.ParseBool: parsing \"\(text)\": invalid syntax") }
             if value && (maxFiles == 1 || maxSize == nil) {
                 throw EngineError(.badRequest, "compress cannot be true when max-file is less than 2 or max-size is not set")
             }
@@ -56,15 +56,6 @@ public struct JSONFileLogConfig: Sendable, Equatable {
 
     private static func list(_ text: String?) -> [String] {
         (text ?? "").split(separator: ",").map { String($0) }.filter { !$0.isEmpty }
-    }
-
-    /// Go's strconv.ParseBool.
-    static func goBool(_ text: String) -> Bool? {
-        switch text {
-        case "1", "t", "T", "TRUE", "true", "True": return true
-        case "0", "f", "F", "FALSE", "false", "False": return false
-        default: return nil
-        }
     }
 
     /// docker/go-units FromHumanSize: decimal units (`10m` is 10,000,000 bytes), as dockerd
