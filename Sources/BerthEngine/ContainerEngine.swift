@@ -47,7 +47,7 @@ public actor ContainerEngine {
         volumes = try VolumeStore(root: config.dataRoot + "/volumes", database: config.dataRoot + "/berth.db")
         try volumes.discardOrphans()
         networks = try NetworkService(database: config.dataRoot + "/berth.db", legacyRoot: config.dataRoot + "/networks", config: config,
-                                      host: Netlink(try RouteNetlinkSocket()), dns: try NameServerProcess.connect(config), events: events)
+                                      host: Netlink(try RouteNetlinkSocket()), dns: DaemonNameService(config), events: events)
         try FileManager.default.createDirectory(atPath: config.execRoot + "/shims", withIntermediateDirectories: true)
         containers = try ContainerStore(root: config.dataRoot + "/containers")
         discardOrphans(known: Set(containers.ids).union(containers.unreadable))

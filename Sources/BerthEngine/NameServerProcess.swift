@@ -3,21 +3,62 @@ import BerthSystem
 import CBerthSystem
 import Foundation
 import Glibc
+import Synchronization
 
-/// The daemon's `berth-dns`: the one a previous berthd left running (the sockets of the
-/// containers that outlived it are there), or a new one started now.
-enum NameServerProcess {
-    static func connect(_ config: DaemonConfig) throws -> NameServerClient {
-        let path = config.execRoot + "/dns.sock"
-        let upstreams = config.upstreamResolvers()
-        if let client = try? NameServerClient(path: path, upstreams: upstreams) { return client }
-        try start(config.binaryDirectory + "/berth-dns", socket: path)
-        return try NameServerClient(path: path, upstreams: upstreams)
+/// The daemon's embedded DNS, `berth-dns`: the one a previous berthd left running is reached at
+/// start (the sockets of the containers that outlived that berthd are there); otherwise one is
+/// started when the first container needs it, so a daemon whose containers use no user-defined
+/// network runs none.
+final class DaemonNameService: NameService {
+    private let path: String
+    private let binary: String
+    private let upstreams: [IPv4Address]
+    private let client: Mutex<NameServerClient?>
+
+    init(_ config: DaemonConfig) {
+        path = config.execRoot + "/dns.sock"
+        binary = config.binaryDirectory + "/berth-dns"
+        upstreams = config.upstreamResolvers()
+        client = Mutex(try? NameServerClient(path: path, upstreams: upstreams))
     }
 
+    func prepare() throws {
+        try client.withLock { client in
+            guard client == nil else { return }
+            try NameServerProcess.start(binary, socket: path)
+            client = try NameServerClient(path: path, upstreams: upstreams)
+        }
+    }
+
+    private var running: NameServerClient? { client.withLock { $0 } }
+
+    func add(_ member: EmbeddedDNS.Member) { running?.add(member) }
+
+    func serve(_ socket: Int32, for container: String, upstreams: [IPv4Address], pid: Int32?) {
+        guard let running else {
+            close(socket)
+            return
+        }
+        running.serve(socket, for: container, upstreams: upstreams, pid: pid)
+    }
+
+    func listen(_ listener: Int32, for container: String) {
+        guard let running else {
+            close(listener)
+            return
+        }
+        running.listen(listener, for: container)
+    }
+
+    func isServing(_ container: String) -> Bool { running?.isServing(container) ?? false }
+
+    func remove(container: String, network: String?) { running?.remove(container: container, network: network) }
+}
+
+enum NameServerProcess {
     /// Starts berth-dns in a session of its own (it outlives berthd), its standard descriptors on
     /// /dev/null, and waits (10 s at most) for the "OK" it writes on descriptor 3 once it listens.
-    private static func start(_ binary: String, socket: String) throws {
+    static func start(_ binary: String, socket: String) throws {
         let ready = try FileDescriptors.pipe()
         defer { close(ready.read) }
         var actions = posix_spawn_file_actions_t()

@@ -97,8 +97,8 @@ public actor NetworkService {
                                       mtu: definition.options["com.docker.network.driver.mtu"].flatMap { Int($0) }, isInternal: definition.isInternal,
                                       reserved: definition.reservedAddresses, subnet6: definition.subnet6.flatMap(IPv6Subnet.init),
                                       gateway6: definition.gateway6.flatMap(IPv6Address.init))
-        settings.masquerade = definition.options[BridgeOption.masquerade].flatMap(BridgeOption.bool) ?? true
-        settings.interContainer = definition.options[BridgeOption.interContainer].flatMap(BridgeOption.bool) ?? true
+        settings.masquerade = definition.options[BridgeOption.masquerade].flatMap { Bool(goParsing: $0) } ?? true
+        settings.interContainer = definition.options[BridgeOption.interContainer].flatMap { Bool(goParsing: $0) } ?? true
         settings.hostBinding = definition.options[BridgeOption.hostBinding].flatMap(IPv4Address.init)
         return settings
     }
@@ -318,6 +318,7 @@ public actor NetworkService {
     private func serveNames(_ definition: NetworkDefinition, container: String, name: String, endpoint: NetworkEndpoint,
                             namespace: NetworkNamespace, upstreams: [IPv4Address]) throws {
         guard let address = IPv4Address(endpoint.address) else { return }
+        try dns.prepare()
         dns.add(EmbeddedDNS.Member(container: container, network: definition.name, names: [name, String(container.prefix(12))] + (endpoint.aliases ?? []),
                                    address: address, address6: endpoint.address6.flatMap(IPv6Address.init), links: endpoint.links ?? [:]))
         guard !dns.isServing(container) else { return }

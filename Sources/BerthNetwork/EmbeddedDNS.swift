@@ -65,6 +65,8 @@ public final class EmbeddedDNS: NameService {
 
     // MARK: Records and sockets
 
+    public func prepare() {}
+
     public func add(_ member: Member) {
         state.withLock { state in
             state.members.removeAll { $0.container == member.container && $0.network == member.network }

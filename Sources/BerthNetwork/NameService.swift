@@ -7,6 +7,9 @@ import Synchronization
 /// each container is served on. `EmbeddedDNS` serves in process (tests); `NameServerClient`
 /// hands it all to the `berth-dns` process, which outlives berthd.
 public protocol NameService: Sendable {
+    /// Makes sure the service runs before the first names go to it (berth-dns is started at
+    /// the first container that needs it); throws when it cannot.
+    func prepare() throws
     func add(_ member: EmbeddedDNS.Member)
     func serve(_ socket: Int32, for container: String, upstreams: [IPv4Address], pid: Int32?)
     func listen(_ listener: Int32, for container: String)
@@ -78,6 +81,8 @@ public struct NameServerMessage: Codable, Sendable, Equatable {
 /// berthd's side of `berth-dns`: every change is sent at once over one connection; which
 /// containers have a socket is mirrored here (a restarted berthd learns it from `hello`).
 public final class NameServerClient: NameService {
+    public func prepare() {}
+
     private struct State {
         var fd: Int32
         var serving: Set<String>
