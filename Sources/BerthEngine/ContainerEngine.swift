@@ -28,6 +28,9 @@ public actor ContainerEngine {
     var pendingAttaches: [String: [AsyncThrowingStream<AttachTicket, Error>.Continuation]] = [:]
     /// Containers being stopped or killed by a user: their exit is not restarted by the policy.
     var stopping: Set<String> = []
+    /// The delay before each restarting container's next restart (dockerd's backoff: 100 ms,
+    /// doubled at each restart up to a minute, back to 100 ms after a run of 10 s or more).
+    var restartDelays: [String: Double] = [:]
     var execs: [String: ExecRecord] = [:]
     /// The health-check loop of each running container that has one.
     var healthMonitors: [String: Task<Void, Never>] = [:]
@@ -107,6 +110,27 @@ public actor ContainerEngine {
         }
         // Containers the previous daemon was about to restart.
         for (id, record) in containers where record.state.status == .restarting { scheduleRestart(id, after: 0) }
+        await restartByPolicy()
+    }
+
+    /// As dockerd at its start: stopped containers whose policy says so are started again —
+    /// `always` ones even if a user stopped them, `unless-stopped` ones unless a user did,
+    /// `on-failure` ones that failed with retries left. Containers never started stay created.
+    private func restartByPolicy() async {
+        let due = containers.values.filter { record in
+            guard record.state.status == .exited, !record.autoRemove, record.state.startedAt != ContainerRunState.zeroTime else { return false }
+            switch record.hostConfig.restartPolicy?.name ?? "no" {
+            case "always": return true
+            case "unless-stopped": return record.manuallyStopped != true
+            case "on-failure": return record.state.exitCode != 0 && underRetryLimit(record)
+            default: return false
+            }
+        }.map(\.id)
+        await withTaskGroup(of: Void.self) { group in
+            for id in due {
+                group.addTask { await EngineLog.attempt("start \(id) (restart policy, at daemon start)") { try await self.start(id) } }
+            }
+        }
     }
 
     /// Daemon shutdown without live restore: every running container is stopped as `docker stop` would.
@@ -114,7 +138,7 @@ public actor ContainerEngine {
         let running = containers.values.filter(\.state.running).map(\.id)
         await withTaskGroup(of: Void.self) { group in
             for id in running {
-                group.addTask { await EngineLog.attempt("stop \(id) at shutdown") { try await self.stop(id, timeout: nil, signal: nil) } }
+                group.addTask { await EngineLog.attempt("stop \(id) at shutdown") { try await self.stop(id, timeout: nil, signal: nil, byUser: false) } }
             }
         }
     }
@@ -507,6 +531,7 @@ public actor ContainerEngine {
         // (start-up deletes whatever files a removed container left).
         unlink(directory(id) + "/config.v2.json")
         containers[id] = nil
+        restartDelays[id] = nil
         for exec in execs.values where exec.containerID == id { execs[exec.id] = nil }
         discardFiles(of: id)
         if volumes || record.autoRemove { await removeAnonymousVolumes(of: record) }

@@ -64,6 +64,7 @@ extension ContainerEngine {
         record.state.health = HealthCheck(record.config.healthcheck?.json) == nil ? nil : HealthState()
         record.state.startedAt = Date().rfc3339Nano
         record.state.finishedAt = ContainerRunState.zeroTime
+        record.manuallyStopped = nil
         try save(record)
         if record.endpoints["bridge"] != nil { refreshLinkers(of: record) }
         stopping.remove(id)
@@ -166,11 +167,12 @@ extension ContainerEngine {
         guard var record = containers[id], record.state.running else { return }
         stopHealthMonitor(id)
         let stoppedByUser = stopping.remove(id) != nil
+        // The exit code first: `on-failure` decides by it.
+        record.state.exitCode = exit?.code ?? 255
         let restarts = !record.autoRemove && !stoppedByUser && shouldRestart(record)
         // As dockerd: from its exit to its next start, a container to be restarted is
         // `restarting` (not removable without force), never `exited`.
         record.state.status = restarts ? .restarting : .exited
-        record.state.exitCode = exit?.code ?? 255
         record.state.oomKilled = exit?.oomKilled ?? false
         record.state.finishedAt = exit?.finishedAt ?? Date().rfc3339Nano
         record.state.pid = 0
@@ -198,8 +200,21 @@ extension ContainerEngine {
         } else if restarts, var current = containers[id] {
             current.restartCount += 1
             EngineLog.attempt("record the restart count of \(current.name)") { try save(current) }
-            scheduleRestart(id, after: Double(min(100 << min(current.restartCount, 10), 60_000)) / 1000)
+            scheduleRestart(id, after: nextRestartDelay(current))
         }
+    }
+
+    /// dockerd's backoff: 100 ms before the first restart, doubled before each next one up to a
+    /// minute; a run of 10 s or more starts it again from 100 ms.
+    private func nextRestartDelay(_ record: ContainerRecord) -> Double {
+        var delay = restartDelays[record.id] ?? 0
+        if let started = Date.parseTimestamp(record.state.startedAt), let finished = Date.parseTimestamp(record.state.finishedAt),
+           finished.timeIntervalSince(started) >= 10 {
+            delay = 0
+        }
+        delay = delay == 0 ? 0.1 : min(delay * 2, 60)
+        restartDelays[record.id] = delay
+        return delay
     }
 
     private func endRestart(_ id: String) {
@@ -226,18 +241,29 @@ extension ContainerEngine {
         let policy = record.hostConfig.restartPolicy
         switch policy?.name ?? "no" {
         case "always", "unless-stopped": return true
-        case "on-failure":
-            let maximum = policy?.maximumRetryCount ?? 0
-            return record.state.exitCode != 0 && (maximum == 0 || record.restartCount < maximum)
+        case "on-failure": return record.state.exitCode != 0 && underRetryLimit(record)
         default: return false
         }
+    }
+
+    /// `on-failure:N`: fewer than N restarts so far (any number without N).
+    func underRetryLimit(_ record: ContainerRecord) -> Bool {
+        let maximum = record.hostConfig.restartPolicy?.maximumRetryCount ?? 0
+        return maximum == 0 || record.restartCount < maximum
     }
 
     // MARK: Stop, kill, restart, pause
 
     public func stop(_ reference: String, timeout: Int?, signal: String?) async throws {
+        try await stop(reference, timeout: timeout, signal: signal, byUser: true)
+    }
+
+    /// `byUser` is false for the daemon's own stops (at shutdown without live restore), which
+    /// leave an `unless-stopped` container to be started again at the next daemon start.
+    func stop(_ reference: String, timeout: Int?, signal: String?, byUser: Bool) async throws {
         let id = try resolve(reference)
         var record = containers[id]!
+        if byUser { try markManuallyStopped(&record) }
         if record.state.status == .restarting {
             // Its process has exited already: stopping cancels the restart.
             record.state.status = .exited
@@ -263,10 +289,12 @@ extension ContainerEngine {
 
     public func kill(_ reference: String, signal: String?) async throws {
         let id = try resolve(reference)
-        let record = containers[id]!
+        var record = containers[id]!
         guard record.state.running else { throw EngineError(.conflict, "cannot kill container: \(reference): container \(id) is not running") }
         let name = signal.flatMap { $0.isEmpty ? nil : $0 } ?? "SIGKILL"
         guard let number = Signals.number(name) else { throw EngineError(.badRequest, "invalid signal: \(name)") }
+        // As dockerd: any kill counts as the user's stop for `unless-stopped`.
+        try markManuallyStopped(&record)
         if number == SIGKILL || number == SIGTERM { stopping.insert(id) }
         do { try await shims.signal(id, number, all: number == SIGKILL) } catch let error as EngineError where error.kind == .conflict {
             // It exited between the check above and the signal.
@@ -276,6 +304,14 @@ extension ContainerEngine {
         // As dockerd: a SIGKILL is answered once it has taken effect (bounded), so an inspect
         // right after shows the container stopped.
         if number == SIGKILL { _ = await exitOfRunning(id, timeout: 10) }
+    }
+
+    private func markManuallyStopped(_ record: inout ContainerRecord) throws {
+        // A user's stop ends the backoff: a later exit starts again from 100 ms.
+        restartDelays[record.id] = nil
+        guard record.manuallyStopped != true else { return }
+        record.manuallyStopped = true
+        try save(record)
     }
 
     public func restart(_ reference: String, timeout: Int?, signal: String?) async throws {

@@ -17,6 +17,9 @@ public struct ContainerRecord: Codable, Sendable {
     public var hostConfig: HostConfig
     public var state: ContainerRunState
     public var restartCount: Int
+    /// Stopped or killed by a user (dockerd's `HasBeenManuallyStopped`): an `unless-stopped`
+    /// container stays down at the daemon's next start. Cleared by a start.
+    public var manuallyStopped: Bool?
     public var logPath: String
     public var hostnamePath: String
     public var hostsPath: String
