@@ -78,14 +78,6 @@ enum ConfigValidator {
     /// HostConfig fields Berth does not implement yet: refused when set, never dropped (a dropped
     /// mount or device silently loses what the user asked for).
     static let unsupportedHostFields: [String: String] = [
-        "Devices": "--device is not supported by Berth yet",
-        "DeviceRequests": "device requests (--gpus) are not supported by Berth",
-        "DeviceCgroupRules": "--device-cgroup-rule is not supported by Berth yet",
-        "BlkioWeightDevice": "--blkio-weight-device is not supported by Berth yet",
-        "BlkioDeviceReadBps": "--device-read-bps is not supported by Berth yet",
-        "BlkioDeviceWriteBps": "--device-write-bps is not supported by Berth yet",
-        "BlkioDeviceReadIOps": "--device-read-iops is not supported by Berth yet",
-        "BlkioDeviceWriteIOps": "--device-write-iops is not supported by Berth yet",
         "StorageOpt": "--storage-opt is not supported by Berth",
         "VolumeDriver": "volume drivers are not supported by Berth yet",
         "Cgroup": "joining another container's cgroup (--cgroup) is not supported by Berth yet",
@@ -109,12 +101,24 @@ enum ConfigValidator {
                 throw EngineError(.badRequest, "\(message) (HostConfig.\(key))")
             }
             _ = try mountDestinations(host)
+            let typed = HostConfig(json: host)
+            if let request = typed.deviceRequests?.first { throw noDeviceDriver(request) }
+            _ = try HostDevices.resolve(typed, privileged: false)
+            _ = try SecurityOptions(typed.securityOpt ?? [])
+            try validateSysctls(typed)
             _ = try EtcFiles.hosts("", extraHosts: host["ExtraHosts"]?.strings ?? [], hostGateway: "0.0.0.0")
         }
         if let networking = fields["NetworkingConfig"], !networking.isNull, networking.object == nil {
             throw typeError(networking, "CreateRequest.NetworkingConfig", "network.NetworkingConfig")
         }
         if let networking = fields["NetworkingConfig"] { try refuseEndpointSettings(NetworkingConfig(json: networking)) }
+    }
+
+    /// `--gpus` and other device requests need a device driver (NVIDIA's container toolkit);
+    /// Berth has none, and answers as dockerd does on a host without one.
+    private static func noDeviceDriver(_ request: DeviceRequest) -> EngineError {
+        let sets = (request.capabilities?.array ?? []).map { "[" + ($0.array ?? []).compactMap(\.string).joined(separator: " ") + "]" }
+        return EngineError(.badRequest, "could not select device driver \"\(request.driver ?? "")\" with capabilities: [\(sets.joined(separator: " "))]")
     }
 
     /// Endpoint settings Berth does not have yet (link-local addresses, driver options) are
@@ -160,7 +164,7 @@ enum ConfigValidator {
     /// A `POST /containers/{id}/update` body: `Resources` and `RestartPolicy`.
     static func validateUpdate(_ body: JSONValue) throws {
         guard let fields = body.object else { throw typeError(body, "UpdateConfig", "container.UpdateConfig") }
-        try validateHostConfig(fields)
+        try validateHostConfig(fields, updating: true)
     }
 
     /// Limits this host cannot apply, dropped with a warning the client shows, as dockerd does
@@ -180,9 +184,25 @@ enum ConfigValidator {
             host.kernelMemoryTCP = 0
             warnings.append("Your kernel does not support kernel memory TCP limit or the cgroup is not mounted. Limitation discarded.")
         }
-        if host.oomKillDisable == true, SmallFile.exists("/sys/fs/cgroup/cgroup.controllers") {
+        if host.oomKillDisable == true, unified {
             host.oomKillDisable = false
             warnings.append("Your kernel does not support OomKillDisable. OomKillDisable discarded.")
+        }
+        if (host.memory ?? 0) > 0, host.memorySwap != -1, !swapLimitSupported {
+            host.memorySwap = -1
+            warnings.append("Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.")
+        }
+        if let swappiness = host.memorySwappiness, swappiness != -1, unified {
+            host.memorySwappiness = nil
+            warnings.append("Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. Memory swappiness discarded.")
+        }
+        if (host.cpuRealtimePeriod ?? 0) > 0, !realtimeSupported {
+            host.cpuRealtimePeriod = 0
+            warnings.append("Your kernel does not support CPU real-time scheduler. CPU real-time period discarded.")
+        }
+        if (host.cpuRealtimeRuntime ?? 0) > 0, !realtimeSupported {
+            host.cpuRealtimeRuntime = 0
+            warnings.append("Your kernel does not support CPU real-time scheduler. CPU real-time runtime discarded.")
         }
         if (host.blkioWeight ?? 0) > 0, !blkioWeightSupported {
             host.blkioWeight = 0
@@ -190,6 +210,13 @@ enum ConfigValidator {
         }
         return warnings
     }
+
+    /// A pure cgroup v2 host (a hybrid one has its controllers on v1).
+    static let unified = SmallFile.exists("/sys/fs/cgroup/cgroup.controllers")
+    /// v1 needs swap accounting (`memory.memsw.*`); v2 has `memory.swap.max` wherever swap is built in.
+    static let swapLimitSupported = unified || SmallFile.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
+    /// Real-time CPU time is a v1 `cpu` setting (CONFIG_RT_GROUP_SCHED); v2 has none.
+    static let realtimeSupported = !unified && SmallFile.exists("/sys/fs/cgroup/cpu/cpu.rt_runtime_us")
 
     /// Whether the block I/O controller takes weights here (v1 `blkio.weight` or BFQ's; v2 `io`).
     static let blkioWeightSupported: Bool = {
@@ -201,11 +228,12 @@ enum ConfigValidator {
 
     // MARK: Checks
 
-    private static func validateHostConfig(_ host: [String: JSONValue]) throws {
+    private static func validateHostConfig(_ host: [String: JSONValue], updating: Bool = false) throws {
         try checkFields(host, hostConfigFields, owner: "HostConfig")
         if let isolation = host["Isolation"]?.string, !["", "default"].contains(isolation) {
             throw EngineError(.badRequest, "invalid isolation: \(isolation) on linux")
         }
+        try validateNamespaceModes(host)
         if let mode = host["UsernsMode"]?.string, !["", "host"].contains(mode) {
             throw EngineError(.badRequest, "user namespace remapping (--userns \(mode)) is not supported by Berth yet (HostConfig.UsernsMode)")
         }
@@ -222,15 +250,60 @@ enum ConfigValidator {
             try checkFields(ulimit, ulimitFields, owner: "Ulimit")
             try validateUlimit(name: ulimit["Name"]?.string ?? "", soft: ulimit["Soft"]?.int ?? 0, hard: ulimit["Hard"]?.int ?? 0)
         }
-        try validateResources(host)
+        try validateResources(host, updating: updating)
+    }
+
+    /// The IPC sysctls a container's own IPC namespace has (besides `fs.mqueue.*`).
+    static let ipcSysctls: Set<String> = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
+                                          "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"]
+
+    /// `--sysctl`: only what lives in one of the container's own namespaces (IPC, network),
+    /// as dockerd and runc allow; a sysctl of the host's (or of a namespace shared with the
+    /// host) would change the host for every process.
+    static func validateSysctls(_ host: HostConfig) throws {
+        for key in (host.sysctls ?? [:]).keys.sorted() {
+            let ipc = ipcSysctls.contains(key) || key.hasPrefix("fs.mqueue.")
+            let network = key.hasPrefix("net.")
+            guard ipc || network else {
+                throw EngineError(.badRequest, "sysctl \"\(key)\" is not allowed: it is not in a namespace of the container's own (IPC: kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*; network: net.*)")
+            }
+            if ipc, host.ipcMode == "host" { throw EngineError(.badRequest, "sysctl \"\(key)\" is not allowed with --ipc host: it would change the host's") }
+            if network, host.networkMode == "host" {
+                throw EngineError(.badRequest, "sysctl \"\(key)\" is not allowed with --network host: it would change the host's")
+            }
+        }
+    }
+
+    /// `--ipc`, `--pid`, `--uts`, `--cgroupns`: the modes dockerd knows, with its words.
+    private static func validateNamespaceModes(_ host: [String: JSONValue]) throws {
+        func container(_ mode: String) -> Bool { mode.hasPrefix("container:") && mode.count > 10 }
+        if let mode = host["IpcMode"]?.string, !["", "private", "shareable", "host", "none"].contains(mode), !container(mode) {
+            throw EngineError(.badRequest, "invalid IPC mode: \(mode)")
+        }
+        if let mode = host["PidMode"]?.string, !["", "host"].contains(mode), !container(mode) {
+            throw EngineError(.badRequest, "invalid PID mode: \(mode)")
+        }
+        if let mode = host["UTSMode"]?.string, !["", "host"].contains(mode) {
+            throw EngineError(.badRequest, "invalid UTS mode: \(mode)")
+        }
+        if let mode = host["CgroupnsMode"]?.string, !["", "private", "host"].contains(mode) {
+            throw EngineError(.badRequest, "invalid cgroup namespace mode: \(mode)")
+        }
+        if host["UTSMode"]?.string == "host", let name = host["Hostname"]?.string, !name.isEmpty {
+            throw EngineError(.badRequest, "conflicting options: hostname and the UTS mode")
+        }
     }
 
     /// dockerd's resource checks (daemon/daemon_unix.go, verifyPlatformContainerResources), same wording.
-    static func validateResources(_ host: [String: JSONValue]) throws {
+    /// `updating`: an update's limits as they will be (a swap limit may stay without a memory one).
+    static func validateResources(_ host: [String: JSONValue], updating: Bool = false) throws {
         func value(_ key: String) -> Int64 { host[key]?.int ?? 0 }
         let minimum: Int64 = 6 * 1024 * 1024
         let memory = value("Memory"), swap = value("MemorySwap"), reservation = value("MemoryReservation")
         if memory != 0 && memory < minimum { throw EngineError(.badRequest, "Minimum memory limit allowed is 6MB") }
+        if memory == 0 && swap > 0 && !updating {
+            throw EngineError(.badRequest, "You should always set the Memory limit when using Memoryswap limit, see usage")
+        }
         if memory > 0 && swap > 0 && swap < memory {
             throw EngineError(.badRequest, "Minimum memoryswap limit should be larger than memory limit, see usage")
         }
@@ -253,6 +326,14 @@ enum ConfigValidator {
             throw EngineError(.badRequest, "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)")
         }
         if quota > 0 && quota < 1000 { throw EngineError(.badRequest, "CPU cfs quota can not be less than 1ms (i.e. 1000)") }
+        // The kernel's ceiling (2^44 - 1 µs): a larger quota is refused by cpu.cfs_quota_us / cpu.max.
+        if quota > 17_592_186_044_415 {
+            throw EngineError(.badRequest, "CPU cfs quota can not be more than 17592186044415 (the kernel's limit), or use -1 for no limit")
+        }
+        let realtimePeriod = value("CpuRealtimePeriod"), realtimeRuntime = value("CpuRealtimeRuntime")
+        if realtimePeriod != 0 && realtimeRuntime != 0 && realtimeRuntime > realtimePeriod {
+            throw EngineError(.badRequest, "cpu real-time runtime cannot be higher than cpu real-time period")
+        }
         // The kernel takes -1 (no limit) and nothing else below zero.
         if quota < -1 { throw EngineError(.badRequest, "invalid CPU cfs quota \(quota): use -1 or 0 for no limit, or at least 1000") }
         if value("CpuShares") < 0 { throw EngineError(.badRequest, "invalid CPU shares: \(value("CpuShares")): must not be negative") }
@@ -362,7 +443,7 @@ enum ConfigValidator {
     }
 
     /// Whether a client set a field: present, not null, not an empty list or object.
-    private static func isSet(_ value: JSONValue?) -> Bool {
+    static func isSet(_ value: JSONValue?) -> Bool {
         switch value {
         case nil, .null?: return false
         case let .array(items)?: return !items.isEmpty

@@ -530,6 +530,7 @@ public actor ContainerEngine {
         // The commit point: without its record the container is gone, even across a crash
         // (start-up deletes whatever files a removed container left).
         unlink(directory(id) + "/config.v2.json")
+        unmountShm(id)
         containers[id] = nil
         restartDelays[id] = nil
         for exec in execs.values where exec.containerID == id { execs[exec.id] = nil }

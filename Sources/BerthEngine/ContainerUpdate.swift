@@ -6,11 +6,17 @@ import Foundation
 extension ContainerEngine {
     /// The `HostConfig` keys `POST /containers/{id}/update` may change.
     static let updatableKeys = ["CpuShares", "Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuPeriod", "CpuQuota",
-                                "CpusetCpus", "CpusetMems", "PidsLimit", "BlkioWeight"]
+                                "CpusetCpus", "CpusetMems", "PidsLimit", "BlkioWeight", "CpuRealtimePeriod", "CpuRealtimeRuntime"]
 
     public func update(_ reference: String, body requestBody: JSONValue) async throws -> [String] {
         let body = GoJSONKeys.hostConfig(requestBody)
         try ConfigValidator.validateUpdate(body)
+        // Other settings need the container made again: refused by name, never dropped
+        // (dockerd ignores them; clients send them zero, which is "unchanged").
+        for key in body.object?.keys.sorted() ?? [] where !Self.updatableKeys.contains(key) && key != "RestartPolicy"
+            && ConfigValidator.hostConfigFields[key] != nil && ConfigValidator.isSet(body[key]) {
+            throw EngineError(.badRequest, "HostConfig.\(key) cannot be changed by update: create the container again with it")
+        }
         let id = try resolve(reference)
         let record = containers[id]!
         var host = record.hostConfig.json

@@ -27,6 +27,19 @@ struct HostFacts: Sendable {
     }()
 }
 
+/// The namespaces of other containers a container joins, as `/proc/PID/ns/…` paths.
+struct JoinedNamespaces: Sendable {
+    /// `--network container:X`.
+    var network: String?
+    /// `--ipc container:X`.
+    var ipc: String?
+    /// `--pid container:X`.
+    var pid: String?
+    /// The host directory bound on /dev/shm: a shareable container's own tmpfs, or the one of
+    /// the container whose IPC namespace it joins.
+    var shm: String?
+}
+
 /// Turns a container's `Config` and `HostConfig` and its image's config into the OCI bundle
 /// `config.json` the runtime runs: Docker's defaults for mounts, capabilities, masked paths.
 ///
@@ -43,8 +56,11 @@ struct SpecBuilder {
     /// The daemon's profile for containers that name none; `nil` when it is `unconfined`.
     var defaultSeccomp: DockerSeccompProfile?
     var facts = HostFacts.current
-    /// `--network container:X`: the network namespace of X's process.
-    var joinedNetwork: String?
+    /// Other containers' namespaces it joins (`--network`, `--ipc`, `--pid container:X`) and
+    /// the /dev/shm it shares.
+    var joined = JoinedNamespaces()
+    /// Host device nodes and block devices its settings name (`HostDevices.resolve`).
+    var devices = HostDevices()
     /// Where volumes keep their data (`DATA/volumes`): the container's volumes are binds of
     /// their `_data` (or a subpath of it).
     var volumesRoot = "/nonexistent"
@@ -65,7 +81,8 @@ struct SpecBuilder {
         process.env = config.env ?? []
         process.cwd = config.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
         process.user = user
-        process.noNewPrivileges = (host.securityOpt ?? []).contains { $0.hasPrefix("no-new-privileges") && !$0.hasSuffix("false") }
+        let security = try SecurityOptions(host.securityOpt ?? [])
+        process.noNewPrivileges = security.noNewPrivileges
         let capabilities = try capabilitySet(add: host.capAdd ?? [], drop: host.capDrop ?? [], privileged: privileged)
         process.capabilities = .init(bounding: capabilities, effective: capabilities, permitted: capabilities)
         if let adjust = host.oomScoreAdj, adjust != 0 { process.oomScoreAdj = Int(adjust) }
@@ -86,6 +103,14 @@ struct SpecBuilder {
         var mounts = spec.mounts ?? []
         if let size = host.shmSize, size > 0, let index = mounts.firstIndex(where: { $0.destination == "/dev/shm" }) {
             mounts[index].options = ["nosuid", "noexec", "nodev", "mode=1777", "size=\(size)"]
+        }
+        // --ipc: none has no /dev/shm; host, shareable and container:X bind a host directory.
+        if let index = mounts.firstIndex(where: { $0.destination == "/dev/shm" }) {
+            if host.ipcMode == "none" {
+                mounts.remove(at: index)
+            } else if let shared = host.ipcMode == "host" ? "/dev/shm" : joined.shm {
+                mounts[index] = .init(destination: "/dev/shm", type: "bind", source: shared, options: ["rbind", "nosuid", "noexec", "nodev", "rprivate"])
+            }
         }
         for (destination, source) in [("/etc/hostname", record.hostnamePath), ("/etc/hosts", record.hostsPath),
                                       ("/etc/resolv.conf", record.resolvConfPath)] {
@@ -122,11 +147,23 @@ struct SpecBuilder {
         linux.namespaces = try namespaces(host)
         linux.cgroupsPath = Self.cgroupsPath(record)
         if let rootPropagation { linux.rootfsPropagation = rootPropagation }
-        linux.resources = Self.resources(host, privileged: privileged)
+        var resources = Self.resources(host, privileged: privileged)
+        resources.devices = (resources.devices ?? []) + devices.rules
+        if let blockIO = devices.blockIO {
+            var merged = resources.blockIO ?? .init()
+            merged.weightDevice = blockIO.weightDevice
+            merged.throttleReadBpsDevice = blockIO.throttleReadBpsDevice
+            merged.throttleWriteBpsDevice = blockIO.throttleWriteBpsDevice
+            merged.throttleReadIOPSDevice = blockIO.throttleReadIOPSDevice
+            merged.throttleWriteIOPSDevice = blockIO.throttleWriteIOPSDevice
+            resources.blockIO = merged
+        }
+        linux.resources = resources
+        if !devices.nodes.isEmpty { linux.devices = devices.nodes }
         linux.maskedPaths = privileged ? [] : host.maskedPaths ?? DefaultPaths.masked
         linux.readonlyPaths = privileged ? [] : host.readonlyPaths ?? DefaultPaths.readonly
         if let sysctls = host.sysctls { linux.sysctl = sysctls }
-        linux.seccomp = privileged ? nil : try seccomp(host.securityOpt ?? [], capabilities: capabilities)
+        linux.seccomp = privileged ? nil : seccomp(security, capabilities: capabilities)
         spec.linux = linux
         if privileged, let index = spec.mounts?.firstIndex(where: { $0.destination == "/sys" }) {
             spec.mounts?[index].options = ["nosuid", "noexec", "nodev", "rw"]
@@ -135,15 +172,12 @@ struct SpecBuilder {
     }
 
     /// `--security-opt seccomp=unconfined|<profile JSON>` (the docker CLI sends a file's content), else the daemon's default.
-    private func seccomp(_ options: [String], capabilities: [String]) throws -> RuntimeSpec.Seccomp? {
-        var profile = defaultSeccomp
-        for option in options {
-            let parts = option.split(separator: option.contains("=") ? "=" : ":", maxSplits: 1).map(String.init)
-            guard parts.count == 2, parts[0] == "seccomp" else { continue }
-            if parts[1] == "unconfined" { profile = nil; continue }
-            do { profile = try JSONDecoder().decode(DockerSeccompProfile.self, from: Data(parts[1].utf8)) } catch {
-                throw EngineError(.badRequest, "decoding seccomp profile failed: \(error)")
-            }
+    private func seccomp(_ security: SecurityOptions, capabilities: [String]) -> RuntimeSpec.Seccomp? {
+        let profile: DockerSeccompProfile?
+        switch security.seccomp {
+        case nil: profile = defaultSeccomp
+        case .unconfined?: profile = nil
+        case let .profile(given)?: profile = given
         }
         return profile?.runtimeSpec(capabilities: Set(capabilities), kernelVersion: facts.kernelRelease)
     }
@@ -158,15 +192,15 @@ struct SpecBuilder {
     }
 
     private func namespaces(_ host: HostConfig) throws -> [RuntimeSpec.Namespace] {
-        var namespaces: [RuntimeSpec.Namespace] = [.init(type: .mount), .init(type: .uts), .init(type: .ipc)]
-        if host.pidMode != "host" { namespaces.append(.init(type: .pid)) }
-        if host.ipcMode == "host" { namespaces.removeAll { $0.type == .ipc } }
+        var namespaces: [RuntimeSpec.Namespace] = [.init(type: .mount), .init(type: .uts)]
+        if host.ipcMode != "host" { namespaces.append(.init(type: .ipc, path: joined.ipc)) }
+        if host.pidMode != "host" { namespaces.append(.init(type: .pid, path: joined.pid)) }
         if (host.cgroupnsMode ?? "private") != "host" { namespaces.append(.init(type: .cgroup)) }
         switch record.networkMode {
         case "host":
             break
         case _ where record.networkMode.hasPrefix("container:"):
-            namespaces.append(.init(type: .network, path: joinedNetwork ?? "/proc/self/ns/net"))
+            namespaces.append(.init(type: .network, path: joined.network ?? "/proc/self/ns/net"))
         case _ where record.networkMode == "none" || record.connectsToNetwork:
             // A bridge container's namespace gets its veth between create and start.
             namespaces.append(.init(type: .network))

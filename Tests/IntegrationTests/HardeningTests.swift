@@ -48,7 +48,7 @@ struct HardeningTests {
             (#"["busybox"]"#, "CreateRequest"),
             // What only a start used to refuse is refused at create.
             (#"{"Image":"busybox","HostConfig":{"NetworkMode":"none","CapAdd":["FOO"]}}"#, #"invalid CapAdd: unknown capability: \"CAP_FOO\""#),
-            (#"{"Image":"busybox","HostConfig":{"NetworkMode":"none","SecurityOpt":["seccomp={bad"]}}"#, "decoding seccomp profile failed"),
+            (#"{"Image":"busybox","HostConfig":{"NetworkMode":"none","SecurityOpt":["seccomp={bad"]}}"#, "Decoding seccomp profile failed"),
             (#"{"Image":"busybox","HostConfig":{"NetworkMode":"none","Tmpfs":{"/":"size=1m"}}}"#, "destination can't be '/'"),
             (#"{"Image":"busybox","HostConfig":{"NetworkMode":"none","Binds":["/tmp:/"]}}"#, "destination can't be '/'"),
             (#"{"Image":"busybox","HostConfig":{"NetworkMode":"none"},"NetworkingConfig":{"EndpointsConfig":{"none":{"IPAMConfig":{"IPv4Address":"10.9.0.5"}}}}}"#,
