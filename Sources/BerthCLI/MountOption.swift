@@ -3,10 +3,17 @@ import BerthAPITypes
 
 /// docker's `--mount type=bind|volume|tmpfs,src=…,dst=…,…` as the API's `Mount` object.
 enum MountOption {
+    /// A bad field is refused as docker refuses it: `invalid argument "…" for "--mount" flag: …`, exit 125.
     static func parse(_ text: String) throws -> JSONValue {
+        do { return try parseFields(text) } catch let error as ValidationError {
+            throw CLIError.usage("invalid argument \"\(text)\" for \"--mount\" flag: \(error.message)")
+        }
+    }
+
+    private static func parseFields(_ text: String) throws -> JSONValue {
         var mount: [String: JSONValue] = ["Type": .string("volume")]
         var volumeOptions: [String: JSONValue] = [:], bindOptions: [String: JSONValue] = [:], tmpfsOptions: [String: JSONValue] = [:]
-        var labels: [String: JSONValue] = [:]
+        var labels: [String: JSONValue] = [:], driverOptions: [String: JSONValue] = [:], imageOptions: [String: JSONValue] = [:]
         for field in text.split(separator: ",") {
             let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
             let key = parts[0].lowercased(), value = parts.count > 1 ? parts[1] : nil
@@ -33,6 +40,20 @@ enum MountOption {
                 let label = try required().split(separator: "=", maxSplits: 1).map(String.init)
                 labels[label[0]] = .string(label.count > 1 ? label[1] : "")
             case "volume-driver": volumeOptions["DriverConfig"] = .object(["Name": .string(try required())])
+            case "volume-opt":
+                let option = try required().split(separator: "=", maxSplits: 1).map(String.init)
+                guard option.count == 2 else { throw ValidationError("invalid value for \(key): \(option[0])") }
+                driverOptions[option[0]] = .string(option[1])
+            case "image-subpath": imageOptions["Subpath"] = .string(try required())
+            case "bind-create-src": bindOptions["CreateMountpoint"] = .bool(try bool())
+            case "bind-recursive":
+                switch try required() {
+                case "enabled": break
+                case "disabled": bindOptions["NonRecursive"] = .bool(true)
+                case "writable": bindOptions["ReadOnlyNonRecursive"] = .bool(true)
+                case "readonly": bindOptions["ReadOnlyForceRecursive"] = .bool(true)
+                default: throw ValidationError("invalid value for \(key): \(value ?? "") (enabled, disabled, writable or readonly)")
+                }
             case "bind-propagation": bindOptions["Propagation"] = .string(try required())
             case "bind-nonrecursive": bindOptions["NonRecursive"] = .bool(try bool())
             case "tmpfs-size":
@@ -45,6 +66,12 @@ enum MountOption {
             }
         }
         if !labels.isEmpty { volumeOptions["Labels"] = .object(labels) }
+        if !driverOptions.isEmpty {
+            var driver = volumeOptions["DriverConfig"]?.object ?? [:]
+            driver["Options"] = .object(driverOptions)
+            volumeOptions["DriverConfig"] = .object(driver)
+        }
+        if !imageOptions.isEmpty { mount["ImageOptions"] = .object(imageOptions) }
         if !volumeOptions.isEmpty { mount["VolumeOptions"] = .object(volumeOptions) }
         if !bindOptions.isEmpty { mount["BindOptions"] = .object(bindOptions) }
         if !tmpfsOptions.isEmpty { mount["TmpfsOptions"] = .object(tmpfsOptions) }

@@ -97,6 +97,9 @@ enum ConfigValidator {
         if let host = fields["HostConfig"], !host.isNull {
             guard let object = host.object else { throw typeError(host, "CreateRequest.HostConfig", "container.HostConfig") }
             try validateHostConfig(object)
+            if object["UTSMode"]?.string == "host", let name = fields["Hostname"]?.string, !name.isEmpty {
+                throw EngineError(.badRequest, "conflicting options: hostname and the UTS mode")
+            }
             for (key, message) in unsupportedHostFields.sorted(by: { $0.key < $1.key }) where isSet(object[key]) {
                 throw EngineError(.badRequest, "\(message) (HostConfig.\(key))")
             }
@@ -105,6 +108,8 @@ enum ConfigValidator {
             if let request = typed.deviceRequests?.first { throw noDeviceDriver(request) }
             _ = try HostDevices.resolve(typed, privileged: false)
             _ = try SecurityOptions(typed.securityOpt ?? [])
+            _ = try SpecBuilder.capabilityNames(typed.capAdd ?? [], field: "CapAdd")
+            _ = try SpecBuilder.capabilityNames(typed.capDrop ?? [], field: "CapDrop")
             try validateSysctls(typed)
             _ = try EtcFiles.hosts("", extraHosts: host["ExtraHosts"]?.strings ?? [], hostGateway: "0.0.0.0")
         }
@@ -288,9 +293,6 @@ enum ConfigValidator {
         }
         if let mode = host["CgroupnsMode"]?.string, !["", "private", "host"].contains(mode) {
             throw EngineError(.badRequest, "invalid cgroup namespace mode: \(mode)")
-        }
-        if host["UTSMode"]?.string == "host", let name = host["Hostname"]?.string, !name.isEmpty {
-            throw EngineError(.badRequest, "conflicting options: hostname and the UTS mode")
         }
     }
 

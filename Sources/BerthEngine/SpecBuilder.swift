@@ -211,19 +211,23 @@ struct SpecBuilder {
         return namespaces
     }
 
-    private func capabilitySet(add: [String], drop: [String], privileged: Bool) throws -> [String] {
-        func normalize(_ name: String) -> String {
+    /// `--cap-add`/`--cap-drop` names as the kernel knows them (`CAP_` added, `ALL` kept); an
+    /// unknown one is refused with dockerd's words (at create, by the validator, too).
+    static func capabilityNames(_ names: [String], field: String) throws -> [String] {
+        try names.map { name in
             let upper = name.uppercased()
-            return upper.hasPrefix("CAP_") || upper == "ALL" ? upper : "CAP_" + upper
+            let normalized = upper.hasPrefix("CAP_") || upper == "ALL" ? upper : "CAP_" + upper
+            guard normalized == "ALL" || Capability.names.contains(normalized) else {
+                throw EngineError(.badRequest, "invalid \(field): unknown capability: \"\(normalized)\"")
+            }
+            return normalized
         }
+    }
+
+    private func capabilitySet(add: [String], drop: [String], privileged: Bool) throws -> [String] {
         if privileged { return facts.capabilities }
         var set = ContainerDefaults.capabilities
-        let added = add.map(normalize), dropped = drop.map(normalize)
-        for (field, names) in [("CapAdd", added), ("CapDrop", dropped)] {
-            for name in names where name != "ALL" && !Capability.names.contains(name) {
-                throw EngineError(.badRequest, "invalid \(field): unknown capability: \"\(name)\"")
-            }
-        }
+        let added = try Self.capabilityNames(add, field: "CapAdd"), dropped = try Self.capabilityNames(drop, field: "CapDrop")
         for name in added where name != "ALL" && !facts.capabilities.contains(name) {
             throw EngineError(.badRequest, "capability \(name) is not available to berthd on this host (not in its bounding set)")
         }

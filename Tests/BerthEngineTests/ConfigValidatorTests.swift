@@ -25,7 +25,8 @@ struct ConfigValidatorTests {
         #expect(refusal(#"{"Image":"b","HostConfig":{"RestartPolicy":{"Name":"always","MaximumRetryCount":"3"}}}"#)?.contains("MaximumRetryCount") == true)
         // Empty lists and objects of unimplemented fields are what clients send by default.
         #expect(refusal(#"{"Image":"b","HostConfig":{"PortBindings":{},"Devices":[],"Mounts":null,"Links":null}}"#) == nil)
-        #expect(refusal(#"{"Image":"b","HostConfig":{"Devices":[{"PathOnHost":"/dev/fuse"}]}}"#)?.contains("HostConfig.Devices") == true)
+        #expect(refusal(#"{"Image":"b","HostConfig":{"Devices":[{"PathOnHost":"/dev/null"}]}}"#) == nil)
+        #expect(refusal(#"{"Image":"b","HostConfig":{"StorageOpt":{"size":"1G"}}}"#)?.contains("HostConfig.StorageOpt") == true)
     }
 
     @Test func limitsFollowDockerd() {
@@ -33,6 +34,14 @@ struct ConfigValidatorTests {
         #expect(refusal(#"{"HostConfig":{"Memory":8388608,"MemorySwap":7000000}}"#)?.hasPrefix("Minimum memoryswap limit") == true)
         #expect(refusal(#"{"HostConfig":{"NanoCpus":1,"CpuQuota":5000}}"#)?.hasPrefix("Conflicting options") == true)
         #expect(refusal(#"{"HostConfig":{"CpuQuota":10}}"#)?.hasPrefix("CPU cfs quota") == true)
+        #expect(refusal(#"{"HostConfig":{"CpuQuota":17592186044416}}"#)?.hasPrefix("CPU cfs quota can not be more than") == true)
+        #expect(refusal(#"{"HostConfig":{"CpuRealtimePeriod":1000,"CpuRealtimeRuntime":2000}}"#) == "cpu real-time runtime cannot be higher than cpu real-time period")
+        #expect(refusal(#"{"HostConfig":{"Sysctls":{"net.core.somaxconn":"1024","kernel.shmmax":"1","fs.mqueue.msg_max":"20"}}}"#) == nil)
+        #expect(refusal(#"{"HostConfig":{"Sysctls":{"vm.swappiness":"1"}}}"#)?.hasPrefix(#"sysctl "vm.swappiness" is not allowed"#) == true)
+        #expect(refusal(#"{"HostConfig":{"IpcMode":"host","Sysctls":{"kernel.sem":"1"}}}"#)?.contains("--ipc host") == true)
+        #expect(refusal(#"{"HostConfig":{"UTSMode":"host"},"Hostname":"x"}"#) == "conflicting options: hostname and the UTS mode")
+        #expect(refusal(#"{"HostConfig":{"SecurityOpt":["label=disable","apparmor=unconfined","no-new-privileges:true","seccomp=unconfined"]}}"#) == nil)
+        #expect(refusal(#"{"HostConfig":{"SecurityOpt":["no-new-privileges=maybe"]}}"#) == #"invalid --security-opt 2: "no-new-privileges=maybe""#)
         #expect(refusal(#"{"HostConfig":{"MemorySwappiness":101}}"#)?.contains("swappiness") == true)
         #expect(refusal(#"{"HostConfig":{"RestartPolicy":{"Name":"always","MaximumRetryCount":2}}}"#)?.contains("on-failure") == true)
         #expect(refusal(#"{"HostConfig":{"CpusetCpus":"0-"}}"#) == "Invalid value 0- for cpuset cpus")
