@@ -114,6 +114,8 @@ struct Update: ParsableCommand {
     @Option(name: [.short, .customLong("cpu-shares")], help: "CPU shares (relative weight)") var cpuShares: Int?
     @Option(help: "Limit CPU CFS (Completely Fair Scheduler) period") var cpuPeriod: Int?
     @Option(help: "Limit CPU CFS (Completely Fair Scheduler) quota") var cpuQuota: Int?
+    @Option(help: "Limit CPU real-time period in microseconds") var cpuRtPeriod: Int?
+    @Option(help: "Limit CPU real-time runtime in microseconds") var cpuRtRuntime: Int?
     @Option(help: "CPUs in which to allow execution (0-3, 0,1)") var cpusetCpus: String?
     @Option(help: "MEMs in which to allow execution (0-3, 0,1)") var cpusetMems: String?
     @Option(name: [.short, .long], help: "Memory limit") var memory: String?
@@ -126,15 +128,11 @@ struct Update: ParsableCommand {
 
     func run() throws {
         var body: [String: JSONValue] = [:]
-        func size(_ text: String?, _ flag: String, key: String) throws {
-            guard let text else { return }
-            if text == "-1" { body[key] = .int(-1); return }
-            guard let bytes = ByteSize.parse(text) else { throw CLIError.usage("invalid argument \"\(text)\" for \"\(flag)\" flag") }
-            body[key] = .int(Int64(bytes))
-        }
-        try size(memory, "-m, --memory", key: "Memory")
-        try size(memoryReservation, "--memory-reservation", key: "MemoryReservation")
-        try size(memorySwap, "--memory-swap", key: "MemorySwap")
+        body["Memory"] = try ResourceOptions.size(memory, flag: "-m, --memory")
+        body["MemoryReservation"] = try ResourceOptions.size(memoryReservation, flag: "--memory-reservation")
+        body["MemorySwap"] = try ResourceOptions.size(memorySwap, flag: "--memory-swap", unlimited: true)
+        if let cpuRtPeriod { body["CpuRealtimePeriod"] = .int(Int64(cpuRtPeriod)) }
+        if let cpuRtRuntime { body["CpuRealtimeRuntime"] = .int(Int64(cpuRtRuntime)) }
         if let cpus { body["NanoCpus"] = .int(Int64(cpus * 1e9)) }
         if let cpuShares { body["CpuShares"] = .int(Int64(cpuShares)) }
         if let cpuPeriod { body["CpuPeriod"] = .int(Int64(cpuPeriod)) }

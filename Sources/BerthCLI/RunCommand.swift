@@ -36,9 +36,6 @@ struct ContainerOptions: ParsableArguments {
     @Option(help: "Mount a tmpfs directory") var tmpfs: [String] = []
     @Option(help: "Attach a filesystem mount to the container") var mount: [String] = []
     @Option(name: .customLong("volumes-from"), help: "Mount volumes from the specified container(s)") var volumesFrom: [String] = []
-    @Option(name: [.short, .customLong("memory")], help: "Memory limit") var memory: String?
-    @Option(help: "Number of CPUs") var cpus: Double?
-    @Option(name: .customLong("pids-limit"), help: "Tune container pids limit (set -1 for unlimited)") var pidsLimit: Int?
     @Option(help: "Restart policy to apply when a container exits") var restart: String?
     @Flag(help: "Give extended privileges to this container") var privileged = false
     @Option(name: .customLong("cap-add"), help: "Add Linux capabilities") var capAdd: [String] = []
@@ -46,6 +43,7 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: .customLong("security-opt"), help: "Security Options") var securityOpt: [String] = []
     @Flag(name: .customLong("read-only"), help: "Mount the container's root filesystem as read only") var readOnly = false
     @Option(help: "Pull image before running (\"always\", \"missing\", \"never\")") var pull: String = "missing"
+    @OptionGroup var resources: ResourceOptions
     @Argument(help: "Image") var image: String
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments") var command: [String] = []
 
@@ -115,12 +113,7 @@ struct ContainerOptions: ParsableArguments {
             }
             host["Tmpfs"] = .object(mounts)
         }
-        if let memory {
-            guard let bytes = ByteSize.parse(memory) else { throw CLIError.usage("invalid argument \"\(memory)\" for \"-m, --memory\" flag") }
-            host["Memory"] = .int(bytes)
-        }
-        if let cpus { host["NanoCpus"] = .int(Int64(cpus * 1e9)) }
-        if let pidsLimit { host["PidsLimit"] = .int(Int64(pidsLimit)) }
+        try resources.apply(config: &config, host: &host)
         if let restart {
             let parts = restart.split(separator: ":", maxSplits: 1).map(String.init)
             host["RestartPolicy"] = .object(["Name": .string(parts[0]), "MaximumRetryCount": .int(Int64(parts.count > 1 ? Int(parts[1]) ?? 0 : 0))])

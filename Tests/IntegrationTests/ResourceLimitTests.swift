@@ -127,6 +127,46 @@ struct ResourceLimitTests {
         #expect(!TestEnvironment.mountTable().contains("/containers/\(donorID)/shm "), "the shareable /dev/shm outlived its container")
     }
 
+    @Test("the Python SDK sets limits, devices, sysctls and capabilities, updates them and reads stats; berth's flags do the same")
+    func sdkAndBerthSetLimits() throws {
+        let daemon = try DaemonHarness("sdklimit")
+        defer { daemon.shutdown() }
+        let sdk = daemon.python("""
+            c = client.containers.run('busybox', ['sleep', '600'], detach=True, name='sdk-limits', network_mode='none',
+                mem_limit='64m', memswap_limit='128m', mem_reservation='32m', cpu_period=100000, cpu_quota=50000,
+                cpu_shares=256, pids_limit=40, ulimits=[docker.types.Ulimit(name='nofile', soft=512, hard=1024)],
+                shm_size='16m', sysctls={'net.ipv4.ip_forward': '1'}, cap_drop=['ALL'], cap_add=['CHOWN'],
+                security_opt=['no-new-privileges'], oom_score_adj=50, devices=['/dev/null:/dev/sdknull:rwm'],
+                ipc_mode='shareable', group_add=['50'], user='nobody')
+            hc = c.attrs['HostConfig']
+            print(hc['Memory'], hc['MemorySwap'], hc['PidsLimit'], hc['Ulimits'][0]['Soft'], hc['IpcMode'], hc['Devices'][0]['PathInContainer'])
+            out = c.exec_run(['sh', '-c', 'ulimit -n; cat /proc/sys/net/ipv4/ip_forward; grep -E "CapBnd|NoNewPrivs" /proc/self/status; id; ls /dev/sdknull']).output.decode()
+            print(out, end='')
+            c.update(mem_limit='96m', memswap_limit='192m')
+            c.reload()
+            print(c.attrs['HostConfig']['Memory'], c.stats(stream=False)['memory_stats']['limit'])
+            c.remove(force=True)
+            """)
+        #expect(sdk.stdout == """
+            67108864 134217728 40 512 shareable /dev/sdknull
+            512
+            1
+            CapBnd:\t0000000000000001
+            NoNewPrivs:\t1
+            uid=65534(nobody) gid=65534(nogroup) groups=50
+            /dev/sdknull
+            100663296 100663296
+
+            """, "\(sdk.stderr)")
+
+        let berth = daemon.berth("run", "--rm", "--memory", "64m", "--memory-swap", "64m", "--cpus", "0.5", "--pids-limit", "10",
+                                 "--ulimit", "nofile=100:200", "--shm-size", "8m", "--sysctl", "net.ipv4.ip_forward=1",
+                                 "--device", "/dev/null:/dev/n2", "--add-host", "printer:10.1.2.3", "--oom-score-adj", "7",
+                                 "--cap-drop", "ALL", "busybox", "sh", "-c",
+                                 "ulimit -n; cat /proc/sys/net/ipv4/ip_forward; grep printer /etc/hosts; ls /dev/n2; cat /proc/self/oom_score_adj; grep CapEff /proc/self/status")
+        #expect(berth.stdout == "100\n1\n10.1.2.3\tprinter\n/dev/n2\n7\nCapEff:\t0000000000000000\n", "\(berth.stderr)")
+    }
+
     @Test("bad limits, capabilities, devices, sysctls and security options are refused at create with dockerd's words; nothing is created")
     func badInputIsRefusedAtCreate() throws {
         let daemon = try DaemonHarness("badlimit")

@@ -64,4 +64,25 @@ struct RestartPolicyTests {
         #expect(daemon.docker("inspect", "-f", "{{.State.Status}}", "unless-up").stdout == "exited\n")
         #expect(daemon.docker("rm", "-f", "always-up", "unless-up", "always-stopped", "unless-stopped", "plain", "never-started").status == 0)
     }
+
+    @Test("health checks: --health-start-interval probes often during the start period; --no-healthcheck turns the image's off; berth's flags as docker's")
+    func healthChecks() throws {
+        let daemon = try DaemonHarness("health")
+        defer { daemon.shutdown() }
+        // An interval of an hour: only the start interval can make it healthy within the test.
+        for (tool, name) in [("docker", "checked"), ("berth", "berth-checked")] {
+            let arguments = ["run", "-d", "--name", name, "--health-cmd", "test -e /tmp/ready", "--health-interval", "1h",
+                             "--health-start-period", "5m", "--health-start-interval", "100ms", "--health-retries", "2",
+                             "busybox", "sh", "-c", "touch /tmp/ready; exec sleep 600"]
+            #expect((tool == "docker" ? daemon.docker(arguments) : daemon.berth(arguments)).status == 0, "\(tool)")
+            #expect(Command.eventually { daemon.docker("inspect", "-f", "{{.State.Health.Status}}", name).stdout == "healthy\n" }, "\(tool)")
+            #expect(daemon.docker("inspect", "-f", "{{json .Config.Healthcheck}}", name).stdout
+                    == #"{"Test":["CMD-SHELL","test -e /tmp/ready"],"Interval":3600000000000,"StartPeriod":300000000000,"StartInterval":100000000,"Retries":2}"# + "\n",
+                    "\(tool)")
+        }
+        #expect(daemon.docker("run", "-d", "--name", "unchecked", "--no-healthcheck", "busybox", "sleep", "600").status == 0)
+        #expect(daemon.docker("inspect", "-f", "{{json .Config.Healthcheck.Test}} {{.State.Health}}", "unchecked").stdout == "[\"NONE\"] <nil>\n")
+        #expect(daemon.berth("run", "--rm", "--no-healthcheck", "--health-cmd", "true", "busybox", "true").status == 125)
+        #expect(daemon.docker("rm", "-f", "checked", "berth-checked", "unchecked").status == 0)
+    }
 }
