@@ -185,7 +185,7 @@ let package = Package(
         .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthAPITypes"]),
         .testTarget(name: "BerthAPITypesTests", dependencies: ["BerthAPITypes"], exclude: ["Fixtures"]),
         .testTarget(name: "BerthClientTests", dependencies: ["BerthClient", "BerthAPITypes", "BerthTestSupport"]),
-        .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthSystem"], exclude: ["Fixtures"]),
+        .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthArchive", "BerthSystem"], exclude: ["Fixtures"]),
         .testTarget(name: "BerthAPITests", dependencies: ["BerthAPI", "BerthEngine", "BerthImages", "BerthOCI", "BerthRegistry",
                                                         .product(name: "NIOHTTP1", package: "swift-nio")]),
         .testTarget(name: "BerthSystemTests", dependencies: ["BerthSystem"]),

@@ -52,6 +52,10 @@ struct SystemRouter: Sendable {
         for name in config.runtimeNames {
             if let path = try? config.runtimePath(name) { runtimes[name] = .object(["path": .string(path)]) }
         }
+        // As dockerd lists them: the seccomp profile, the cgroup namespace (v2), user namespaces.
+        var securityOptions = config.seccompProfile == "unconfined" ? [] : ["name=seccomp,profile=\(config.seccompProfile == "builtin" ? "builtin" : "custom")"]
+        if host.cgroupVersion == "2" { securityOptions.append("name=cgroupns") }
+        if config.remap != nil { securityOptions.append("name=userns") }
         return .object([
             "ID": .string(host.engineID), "Containers": .int(Int64(containers.count)),
             "ContainersRunning": .int(Int64(states.filter { $0 == "running" }.count)),
@@ -78,7 +82,7 @@ struct SystemRouter: Sendable {
             "ExperimentalBuild": .bool(false), "ServerVersion": .string(Router.engineVersion),
             "Runtimes": .object(runtimes), "DefaultRuntime": .string(config.defaultRuntime),
             "LiveRestoreEnabled": .bool(config.liveRestore), "Isolation": .string(""), "InitBinary": .string(""),
-            "SecurityOptions": .array([]), "Warnings": .array([]),
+            "SecurityOptions": .array(securityOptions.map(JSONValue.string)), "Warnings": .array([]),
             "Swarm": .object(["LocalNodeState": .string("inactive"), "NodeID": .string(""), "NodeAddr": .string(""),
                               "ControlAvailable": .bool(false), "Error": .string(""), "RemoteManagers": .null]),
         ])

@@ -11,9 +11,17 @@ public struct LayerDiffer: Sendable {
     public enum Compression: Sendable { case none, gzip }
 
     public let compression: Compression
+    /// A remapped store's owners, written back as the container's (nil: as they are on disk).
+    public let ownerShift: OwnerShift?
 
-    public init(compression: Compression = .none) {
+    public init(compression: Compression = .none, ownerShift: OwnerShift? = nil) {
         self.compression = compression
+        self.ownerShift = ownerShift
+    }
+
+    private func owners(_ st: stat) -> (Int64, Int64) {
+        guard let ownerShift else { return (Int64(st.st_uid), Int64(st.st_gid)) }
+        return (Int64(ownerShift.container(uid: st.st_uid)), Int64(ownerShift.container(gid: st.st_gid)))
     }
 
     public struct Result: Sendable, Equatable {
@@ -74,6 +82,11 @@ public struct LayerDiffer: Sendable {
                 throw ArchiveError.write(entry: path, reason: LayerApplier.message(disk))
             }
             archive_entry_set_pathname(entry, path)
+            if ownerShift != nil {
+                let (uid, gid) = owners(st)
+                archive_entry_set_uid(entry, uid)
+                archive_entry_set_gid(entry, gid)
+            }
             archive_entry_set_uname(entry, nil)
             archive_entry_set_gname(entry, nil)
             let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
@@ -123,8 +136,9 @@ public struct LayerDiffer: Sendable {
         archive_entry_set_filetype(entry, UInt32(Glibc.S_IFREG))
         archive_entry_set_perm(entry, 0o644)
         archive_entry_set_size(entry, 0)
-        archive_entry_set_uid(entry, Int64(st.st_uid))
-        archive_entry_set_gid(entry, Int64(st.st_gid))
+        let (uid, gid) = owners(st)
+        archive_entry_set_uid(entry, uid)
+        archive_entry_set_gid(entry, gid)
         archive_entry_set_mtime(entry, st.st_mtim.tv_sec, st.st_mtim.tv_nsec)
         try writeEntry(entry, source: nil, writer: writer, result: &result)
     }

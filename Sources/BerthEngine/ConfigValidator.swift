@@ -279,6 +279,17 @@ enum ConfigValidator {
         }
     }
 
+    /// Under `userns-remap`: what would give a remapped container the host's privileges or
+    /// namespaces, refused unless it runs in the host's user namespace (`--userns host`), with dockerd's words.
+    static func validateRemapped(_ host: HostConfig) throws {
+        guard host.usernsMode != "host" else { return }
+        if host.privileged == true {
+            throw EngineError(.badRequest, "privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode")
+        }
+        if host.networkMode == "host" { throw EngineError(.badRequest, "cannot share the host's network namespace when user namespaces are enabled") }
+        if host.pidMode == "host" { throw EngineError(.badRequest, "cannot share the host PID namespace when user namespaces are enabled") }
+    }
+
     /// `--ipc`, `--pid`, `--uts`, `--cgroupns`: the modes dockerd knows, with its words.
     private static func validateNamespaceModes(_ host: [String: JSONValue]) throws {
         func container(_ mode: String) -> Bool { mode.hasPrefix("container:") && mode.count > 10 }

@@ -71,7 +71,7 @@ extension ContainerEngine {
             let source = FileManager.default.fileExists(atPath: upper) ? upper : scratchPath("empty")
             if source != upper { try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true) }
             defer { if source != upper { try? FileManager.default.removeItem(atPath: source) } }
-            _ = try await BlockingWork.run { try LayerDiffer().write(directory: source, to: layer) }
+            _ = try await BlockingWork.run { [shift = images.snapshots.ownerShift] in try LayerDiffer(ownerShift: shift).write(directory: source, to: layer) }
         } catch {
             if frozen { await EngineLog.attempt("thaw \(record.name) after a failed commit") { try await freeze(id, false) } }
             throw EngineError(.internalError, "commit \(record.name): \(error)")

@@ -47,7 +47,8 @@ public actor ContainerEngine {
         self.events = events
         defaultSeccomp = try config.defaultSeccompProfile()
         shims = ShimSupervisor(config: config)
-        volumes = try VolumeStore(root: config.dataRoot + "/volumes", database: config.dataRoot + "/berth.db")
+        volumes = try VolumeStore(root: config.dataRoot + "/volumes", database: config.dataRoot + "/berth.db",
+                                  owner: config.remap.map { ($0.shift.uid, $0.shift.gid) } ?? (0, 0))
         try volumes.discardOrphans()
         networks = try NetworkService(database: config.dataRoot + "/berth.db", legacyRoot: config.dataRoot + "/networks", config: config,
                                       host: Netlink(try RouteNetlinkSocket()), dns: DaemonNameService(config), events: events)
@@ -188,6 +189,7 @@ public actor ContainerEngine {
         let body = GoJSONKeys.createRequest(requestBody)
         try ConfigValidator.validateCreate(body)
         let request = ContainerCreateRequest(json: body)
+        if config.remap != nil { try ConfigValidator.validateRemapped(request.hostConfig ?? HostConfig()) }
         guard let imageName = request.config.image, !imageName.isEmpty else { throw EngineError(.badRequest, "config cannot be empty in order to create a container") }
         let image: ImageRecord
         do { image = try images.resolve(imageName) } catch let error as ImageStoreError {

@@ -170,6 +170,7 @@ extension ContainerEngine {
         return try SpecBuilder(record: record, rootfs: rootfs, user: user, initBinary: runsInit ? config.binaryDirectory + "/berth-init" : nil,
                                defaultSeccomp: defaultSeccomp, joined: joined,
                                devices: try HostDevices.resolve(record.hostConfig, privileged: record.hostConfig.privileged ?? false),
+                               remap: config.remap,
                                volumesRoot: volumes.root).build()
     }
 

@@ -63,6 +63,10 @@ public struct DaemonConfig: Sendable {
     public var tlsCert: String?
     public var tlsKey: String?
     /// Directory holding berth-shim, berth-runtime and berth-init (default: next to berthd).
+    /// `userns-remap` as given (`default`, `USER[:GROUP]`, `UID[:GID]`), and what it resolved to
+    /// at start; `dataRoot` is then the remapped store (`DATA/UID.GID`).
+    public var usernsRemap: String?
+    public var remap: UserNamespaceRemap?
     public var binaryDirectory: String
     /// berth-runtime's read-only bind under the exec root, once berthd has made it (`ProtectedRuntime`).
     public var protectedRuntime: String?
@@ -76,6 +80,7 @@ public struct DaemonConfig: Sendable {
         "log-driver", "log-opts", "live-restore", "default-ulimits", "max-concurrent-downloads", "debug", "tlsverify",
         "tlscacert", "tlscert", "tlskey", "tls", "storage-driver", "default-network", "init", "seccomp-profile",
         "start-timeout", "log-level", "bridge", "bip", "fixed-cidr", "mtu", "dns", "default-address-pools", "icc", "ip-masq", "ip",
+        "userns-remap",
     ]
 
     /// Lays the keys of a daemon.json over this configuration; unknown keys and wrong types are refused
@@ -109,6 +114,7 @@ public struct DaemonConfig: Sendable {
         }
         if let value = try string("data-root") { dataRoot = value }
         if let value = try string("exec-root") { execRoot = value }
+        if let value = try string("userns-remap") { usernsRemap = value.isEmpty ? nil : value }
         if let value = try strings("hosts") { hosts = value }
         if let value = try string("group") { group = value }
         if let value = try strings("registry-mirrors") { registryMirrors = value }

@@ -61,6 +61,9 @@ struct SpecBuilder {
     var joined = JoinedNamespaces()
     /// Host device nodes and block devices its settings name (`HostDevices.resolve`).
     var devices = HostDevices()
+    /// The daemon's `userns-remap`: the container gets a user namespace mapped onto it, unless
+    /// it asked for the host's (`--userns host`).
+    var remap: UserNamespaceRemap?
     /// Where volumes keep their data (`DATA/volumes`): the container's volumes are binds of
     /// their `_data` (or a subpath of it).
     var volumesRoot = "/nonexistent"
@@ -145,6 +148,10 @@ struct SpecBuilder {
 
         var linux = spec.linux!
         linux.namespaces = try namespaces(host)
+        if let remap, host.usernsMode != "host" {
+            linux.uidMappings = remap.uidMappings
+            linux.gidMappings = remap.gidMappings
+        }
         linux.cgroupsPath = Self.cgroupsPath(record)
         if let rootPropagation { linux.rootfsPropagation = rootPropagation }
         var resources = Self.resources(host, privileged: privileged)
@@ -208,6 +215,7 @@ struct SpecBuilder {
             throw EngineError(.badRequest, "network mode \"\(record.networkMode)\" is not supported yet: use --network none or --network host")
         }
         if host.utsMode == "host" { namespaces.removeAll { $0.type == .uts } }
+        if remap != nil, host.usernsMode != "host" { namespaces.insert(.init(type: .user), at: 0) }
         return namespaces
     }
 

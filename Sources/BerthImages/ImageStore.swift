@@ -18,13 +18,13 @@ public final class ImageStore: Sendable {
     public let metadata: ImageMetadata
 
     /// `root` is the data root (`/var/lib/berth`): `content/`, `snapshots/`, `berth.db`.
-    public init(root: String, driver: Snapshotter.Driver? = nil) throws {
+    public init(root: String, driver: Snapshotter.Driver? = nil, ownerShift: OwnerShift? = nil) throws {
         self.root = root
         try SmallFile.makeDirectories(root + "/tmp", mode: 0o700)
         // Archives half-unpacked by a `load` that was killed.
         for leftover in SmallFile.list(root + "/tmp") { SmallFile.removeTree(root + "/tmp/" + leftover) }
         content = try ContentStore(root: root)
-        snapshots = try Snapshotter(root: root + "/snapshots", driver: driver)
+        snapshots = try Snapshotter(root: root + "/snapshots", driver: driver, ownerShift: ownerShift)
         metadata = try ImageMetadata(path: root + "/berth.db")
     }
 

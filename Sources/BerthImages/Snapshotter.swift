@@ -23,9 +23,17 @@ public final class Snapshotter: Sendable {
     public let root: String
     public let driver: Driver
 
-    public init(root: String, driver: Driver? = nil) throws {
+    /// A user-namespace-remapped store's owners: layers are unpacked shifted, and a container's
+    /// root belongs to its remapped root.
+    public let ownerShift: OwnerShift?
+
+    public init(root: String, driver: Driver? = nil, ownerShift: OwnerShift? = nil) throws {
         self.root = root
+        self.ownerShift = ownerShift
         for dir in ["layers", "l", "containers", "tmp"] { try SmallFile.makeDirectories(root + "/" + dir, mode: 0o700) }
+        // A remapped container's runtime (root of its user namespace, not of the host's) must
+        // reach its root through these.
+        if ownerShift != nil { for dir in ["", "/containers"] { chmod(root + dir, 0o711) } }
         // Layers half-extracted when a process died: never published, nothing refers to them.
         for leftover in SmallFile.list(root + "/tmp") { SmallFile.removeTree(root + "/tmp/" + leftover) }
         self.driver = driver ?? (Self.overlayWorks(in: root + "/tmp") ? .overlay : .copy)
@@ -69,6 +77,7 @@ public final class Snapshotter: Sendable {
                 if let parent { try Self.copyTree(layerPath(parent), to: diff) } else { try SmallFile.makeDirectories(diff) }
                 size = try apply(diff, .flat)
             }
+            try ownerShift?.shiftTree(diff)
             try SmallFile.write(staging + "/size", "\(size)", create: true)
             let short = Self.shortID()
             try SmallFile.write(staging + "/link", short, create: true)
@@ -105,6 +114,8 @@ public final class Snapshotter: Sendable {
         let dir = "\(root)/containers/\(id)"
         let merged = dir + "/merged"
         for sub in ["upper", "work", "merged"] { try SmallFile.makeDirectories(dir + "/" + sub, mode: 0o755) }
+        // The root directory of a remapped container is its root's (the upper dir gives it).
+        if let ownerShift { try syscallChecked("chown \(dir)/upper") { lchown(dir + "/upper", ownerShift.uid, ownerShift.gid) } }
         switch driver {
         case .overlay:
             let lowers = try chain.reversed().map { chainID -> String in

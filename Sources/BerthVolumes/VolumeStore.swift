@@ -8,10 +8,13 @@ import GRDB
 /// start-up removes (`discardOrphans`).
 public final class VolumeStore: Sendable {
     public let root: String
+    /// Who owns a new volume's `_data`: root, or a `userns-remap` store's remapped root.
+    public let owner: (uid: UInt32, gid: UInt32)
     private let db: DatabasePool
 
-    public init(root: String, database: String) throws {
+    public init(root: String, database: String, owner: (uid: UInt32, gid: UInt32) = (0, 0)) throws {
         self.root = root
+        self.owner = owner
         var config = Configuration()
         // The image and network stores write to the same file from their own connections.
         config.busyMode = .timeout(10)
@@ -48,6 +51,7 @@ public final class VolumeStore: Sendable {
         let data = mountpoint(record.name)
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         chmod("\(root)/\(record.name)", 0o701)
+        if owner != (0, 0) { chown(data, owner.uid, owner.gid) }
         do {
             try db.write { db in
                 try db.execute(sql: "INSERT INTO volumes (name, record) VALUES (?, ?)", arguments: [record.name, try Self.encode(record)])

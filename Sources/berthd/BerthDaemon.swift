@@ -45,6 +45,8 @@ struct BerthDaemon: AsyncParsableCommand {
     var bridge: String?
     @Option(help: "The default bridge's address and prefix, its containers' gateway (default: the first free subnet, 172.17.0.1/16 on most hosts).")
     var bip: String?
+    @Option(name: .customLong("userns-remap"), help: "User/Group setting for user namespaces (default, USER[:GROUP] or UID[:GID]).")
+    var usernsRemap: String?
     @Flag(name: [.customShort("D"), .long], help: "Debug output.")
     var debug = false
     @Option(name: [.customShort("l"), .customLong("log-level")], help: "Logging level: debug, info, warn, error or fatal.")
@@ -80,6 +82,7 @@ struct BerthDaemon: AsyncParsableCommand {
             if let defaultNetwork { config.defaultNetwork = defaultNetwork }
             if let bridge { config.bridge = bridge }
             if let bip { config.bip = bip }
+            if let usernsRemap { config.usernsRemap = usernsRemap.isEmpty ? nil : usernsRemap }
             for option in logOpt {
                 let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
                 guard parts.count == 2 else { throw EngineError(.badRequest, "invalid --log-opt \(option): use key=value") }
@@ -107,6 +110,12 @@ struct BerthDaemon: AsyncParsableCommand {
             config.tlsCert = tlscert ?? config.tlsCert ?? (config.tls || config.tlsVerify ? certDirectory + "/cert.pem" : nil)
             config.tlsKey = tlskey ?? config.tlsKey ?? (config.tls || config.tlsVerify ? certDirectory + "/key.pem" : nil)
             try config.validate()
+            if let setting = config.usernsRemap {
+                let remap = try UserNamespaceRemap.resolve(setting)
+                try remap.prepare(root: config.dataRoot)
+                config.remap = remap
+                config.dataRoot = remap.dataRoot(under: config.dataRoot)
+            }
             tlsContext = try TLSSettings.serverContext(config)
         } catch let error as EngineError {
             FileHandle.standardError.write(Data("berthd: \(error.message)\n".utf8))
@@ -125,7 +134,7 @@ struct BerthDaemon: AsyncParsableCommand {
         let pidPath = pidfile ?? config.execRoot + "/berthd.pid"
         try "\(getpid())\n".write(toFile: pidPath, atomically: true, encoding: .utf8)
 
-        let images = try ImageStore(root: config.dataRoot)
+        let images = try ImageStore(root: config.dataRoot, ownerShift: config.remap?.shift)
         do { try images.snapshots.isolateContainerMounts() } catch {
             FileHandle.standardError.write(Data("berthd: WARNING: container roots share the host's mount propagation: \(error)\n".utf8))
         }

@@ -1,5 +1,7 @@
 @testable import BerthEngine
+import BerthArchive
 import BerthSystem
+import Foundation
 import Testing
 
 @Suite("create and update validation")
@@ -62,5 +64,29 @@ struct ConfigValidatorTests {
             let value = try JSONValue(parsing: Array(text.utf8))
             #expect(value.int == nil, "\(text)")
         }
+    }
+
+    @Test("userns-remap settings resolve through passwd, group, subuid and subgid as dockerd reads them")
+    func remapResolution() throws {
+        let dir = FileManager.default.temporaryDirectory.path + "/remap-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var files = UserNamespaceRemap.Files()
+        files.passwd = dir + "/passwd"
+        files.group = dir + "/group"
+        files.subuid = dir + "/subuid"
+        files.subgid = dir + "/subgid"
+        try "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n".write(toFile: files.passwd, atomically: true, encoding: .utf8)
+        try "root:x:0:\nalice:x:1000:\nstaff:x:50:\n".write(toFile: files.group, atomically: true, encoding: .utf8)
+        try "alice:200000:65536\n".write(toFile: files.subuid, atomically: true, encoding: .utf8)
+        try "alice:300000:1000\nstaff:400000:65536\n".write(toFile: files.subgid, atomically: true, encoding: .utf8)
+        let alice = try UserNamespaceRemap.resolve("alice", files: files, createDefault: false)
+        #expect(alice.shift == OwnerShift(uid: 200_000, gid: 300_000, uidSize: 65536, gidSize: 1000))
+        let byID = try UserNamespaceRemap.resolve("1000:staff", files: files, createDefault: false)
+        #expect(byID.shift == OwnerShift(uid: 200_000, gid: 400_000, uidSize: 65536, gidSize: 65536))
+        #expect(byID.dataRoot(under: "/var/lib/berth") == "/var/lib/berth/200000.400000")
+        #expect(throws: EngineError.self) { try UserNamespaceRemap.resolve("bob", files: files, createDefault: false) }
+        #expect(throws: EngineError.self) { try UserNamespaceRemap.resolve("root", files: files, createDefault: false) }
+        #expect(alice.shift.host(uid: 0) == 200_000 && alice.shift.container(uid: 200_005) == 5 && alice.shift.container(uid: 7) == 65534)
     }
 }
