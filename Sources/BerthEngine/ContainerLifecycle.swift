@@ -45,6 +45,7 @@ extension ContainerEngine {
             record.endpoints = [:]
             images.snapshots.unmountContainer(id)
             unmountShm(id)
+            releaseVolumes(of: record)
             let failure = Self.startFailure(error)
             record.state.error = failure.error.message
             record.state.exitCode = failure.exitCode
@@ -228,6 +229,7 @@ extension ContainerEngine {
         record.endpoints = [:]
         if exit == nil { record.state.error = "the container's shim exited without recording an exit status" }
         unmountShm(id)
+        releaseVolumes(of: record)
         if record.autoRemove {
             // Its removal comes next and discards the root in the background; a crash before
             // that leaves the record running, and start-up finds the exit and removes it all the same.

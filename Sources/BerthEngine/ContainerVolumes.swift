@@ -105,6 +105,18 @@ extension ContainerEngine {
         }
     }
 
+    /// After a container stopped: each volume with driver options that no running container
+    /// uses any more is unmounted (dockerd's local driver counts its users the same way).
+    func releaseVolumes(of record: ContainerRecord) {
+        for mount in record.volumeMounts ?? [] where volumes.isMounted(mount.name) {
+            let inUse = containers.values.contains { other in
+                other.id != record.id && (other.state.running || other.state.status == .restarting)
+                    && (other.volumeMounts ?? []).contains { $0.name == mount.name }
+            }
+            if !inUse { EngineLog.attempt("unmount volume \(mount.name)") { try volumes.unmount(mount.name) } }
+        }
+    }
+
     /// After a container's removal with `rm -v` or `--rm`: its anonymous volumes no other
     /// container uses.
     func removeAnonymousVolumes(of record: ContainerRecord) async {

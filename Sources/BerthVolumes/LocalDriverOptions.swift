@@ -4,8 +4,8 @@ import BerthSystem
 /// device=tmpfs -o o=size=64m,uid=1000`, `-o type=none -o o=bind -o device=/srv/data`, `-o
 /// type=ext4 -o device=/dev/loop3`): the volume's `_data` is a mount of `device`, of filesystem
 /// `type`, with the options `o` (mount flags such as `ro`, `nosuid` or `bind`; the rest goes to
-/// the filesystem). The mount is made at the first start of a container that has the volume and
-/// stays until the volume is removed.
+/// the filesystem). The mount is made at the start of a container that has the volume and undone
+/// when the last such container stops (or the volume is removed).
 public struct LocalDriverOptions: Sendable, Equatable {
     public var type: String
     public var device: String
@@ -23,9 +23,12 @@ public struct LocalDriverOptions: Sendable, Equatable {
     /// not know and for a type or device missing.
     public init?(_ options: [String: String]) throws {
         guard !options.isEmpty else { return nil }
-        for key in options.keys.sorted() where !["type", "device", "o"].contains(key) {
+        for key in options.keys.sorted() where !["type", "device", "o", "size"].contains(key) {
             throw VolumeOptionError("invalid option key: \"\(key)\"")
         }
+        // dockerd's quota (`size`) needs a project-quota filesystem (xfs with pquota) under the
+        // volumes; Berth has no quota support, and says so as dockerd does without one.
+        if let size = options["size"], !size.isEmpty { throw VolumeOptionError("quota size requested but no quota support") }
         guard let type = options["type"], !type.isEmpty else { throw VolumeOptionError("missing required option: \"type\"") }
         guard let device = options["device"], !device.isEmpty else { throw VolumeOptionError("missing required option: \"device\"") }
         var flags: MountFlags = []

@@ -74,6 +74,11 @@ public final class VolumeStore: Sendable {
         try options.mount(on: mountpoint(record.name))
     }
 
+    /// Undoes a driver's mount (its last user stopped), as dockerd's local driver does.
+    public func unmount(_ name: String) throws {
+        if isMounted(name) { try Mounts.unmount(mountpoint(name), detach: true) }
+    }
+
     /// Deletes the row, then the data (renamed out of the way first, so a crash in the middle
     /// leaves no half-deleted volume under its name); a driver's mount is undone first.
     public func remove(_ name: String) throws {

@@ -172,10 +172,16 @@ struct VolumeTests {
         let used = daemon.docker("run", "--rm", "-v", "scratch:/t", "busybox", "sh", "-c", "df -k /t | tail -1; stat -c %u /t; echo x > /t/f")
         #expect(used.stdout.contains(" 1024 ") && used.stdout.contains("\n1000\n"), "\(used.stdout)\(used.stderr)")
         let mountpoint = daemon.dir + "/data/volumes/scratch/_data"
-        #expect(TestEnvironment.mountTable().contains(" \(mountpoint) "))
-        #expect(daemon.docker("run", "--rm", "-v", "scratch:/t", "busybox", "cat", "/t/f").stdout == "x\n", "the mount stays while the volume does")
-        #expect(daemon.docker("volume", "rm", "scratch").status == 0)
+        // As dockerd's local driver: mounted while a container uses it, unmounted when the last one stops.
         #expect(!TestEnvironment.mountTable().contains(" \(mountpoint) "))
+        #expect(daemon.docker("run", "-d", "--name", "holder", "-v", "scratch:/t", "busybox", "sh", "-c", "echo held > /t/f; exec sleep 600").status == 0)
+        #expect(Command.eventually { daemon.docker("run", "--rm", "-v", "scratch:/t", "busybox", "cat", "/t/f").stdout == "held\n" })
+        #expect(TestEnvironment.mountTable().contains(" \(mountpoint) "), "the second container's stop left the first one's mount")
+        #expect(daemon.docker("rm", "-f", "holder").status == 0)
+        #expect(!TestEnvironment.mountTable().contains(" \(mountpoint) "))
+        #expect(daemon.docker("volume", "rm", "scratch").status == 0)
+        let quota = daemon.docker("volume", "create", "-o", "size=10m", "quota")
+        #expect(quota.status != 0 && quota.stderr.contains("quota size requested but no quota support"), "\(quota.stderr)")
         // A bind of a host directory, read-only where the options say so.
         let host = daemon.dir + "/hostdata"
         try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
@@ -190,5 +196,29 @@ struct VolumeTests {
         #expect(daemon.docker("volume", "rm", "rovol").status == 0)
         let missing = daemon.docker("volume", "create", "-o", "type=none", "-o", "o=bind", "-o", "device=/no/such/dir", "nodir")
         #expect(missing.status != 0 && missing.stderr.contains("no such file or directory: /no/such/dir"), "\(missing.stderr)")
+    }
+
+    @Test("a local-driver ext4 volume on a loop device the test makes: mounted while used, its data on the device")
+    func ext4LoopVolume() throws {
+        let daemon = try DaemonHarness("volext4")
+        defer { daemon.shutdown() }
+        let image = daemon.dir + "/ext4.img"
+        #expect(Command.capture(["truncate", "-s", "16M", image]).status == 0)
+        #expect(Command.capture(["mkfs.ext4", "-q", "-F", image]).status == 0)
+        let attached = Command.capture(["losetup", "-f", "--show", image])
+        let loop = attached.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(attached.status == 0 && loop.hasPrefix("/dev/loop"), "\(attached.stderr)")
+        defer { _ = Command.capture(["losetup", "-d", loop]) }
+        #expect(daemon.docker("volume", "create", "-d", "local", "-o", "type=ext4", "-o", "device=\(loop)", "-o", "o=noatime", "onloop").status == 0)
+        let written = daemon.docker("run", "--rm", "-v", "onloop:/disk", "busybox", "sh", "-c", "echo on-ext4 > /disk/file; grep ' /disk ' /proc/mounts")
+        #expect(written.stdout.contains("ext4") && written.stdout.contains("noatime"), "\(written.stdout) \(written.stderr)")
+        #expect(daemon.docker("run", "--rm", "-v", "onloop:/disk", "busybox", "cat", "/disk/file").stdout == "on-ext4\n")
+        #expect(daemon.docker("volume", "rm", "onloop").status == 0)
+        // What the container wrote is on the device itself.
+        let check = daemon.dir + "/check"
+        try FileManager.default.createDirectory(atPath: check, withIntermediateDirectories: true)
+        #expect(Command.capture(["mount", "-o", "ro", loop, check]).status == 0)
+        defer { _ = Command.capture(["umount", check]) }
+        #expect(FileManager.default.contents(atPath: check + "/file") == Data("on-ext4\n".utf8))
     }
 }
