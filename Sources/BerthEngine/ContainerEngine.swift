@@ -179,7 +179,13 @@ public actor ContainerEngine {
         // A removed container's overlay may still be mounted on the layers.
         await settleRemovals()
         var users: [Digest: String] = [:]
-        for record in containers.values { if let image = try? Digest(parsing: record.image) { users[image] = record.id } }
+        for record in containers.values {
+            if let image = try? Digest(parsing: record.image) { users[image] = record.id }
+            // Images a container mounts (`--mount type=image`) are its too.
+            for entry in (try? SpecBuilder.mountEntries(record.hostConfig)) ?? [] {
+                if let reference = entry.imageReference, let image = try? images.resolve(reference) { users[image.id] = record.id }
+            }
+        }
         return users
     }
 
@@ -280,6 +286,13 @@ public actor ContainerEngine {
         // anything is written: the spec is built once without a root or a resolved user.
         _ = try SpecBuilder(record: record, rootfs: "/", defaultSeccomp: defaultSeccomp).build()
         // Last, after everything that could refuse the create: volumes are made on disk.
+        for entry in try SpecBuilder.mountEntries(host) {
+            guard let reference = entry.imageReference else { continue }
+            // 400, not 404: the docker CLI would take a 404 for the container's image and pull it.
+            guard (try? images.resolve(reference)) != nil else {
+                throw EngineError(.badRequest, "invalid mount config for type \"image\": No such image: \(reference)")
+            }
+        }
         let (volumeMounts, createdVolumes, newVolumes) = try resolveVolumes(host, config, imageVolumes: imageConfig?.volumes.map { Array($0.keys) } ?? [])
         record.volumeMounts = volumeMounts.isEmpty ? nil : volumeMounts
         do {

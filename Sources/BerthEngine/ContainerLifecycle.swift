@@ -168,10 +168,19 @@ extension ContainerEngine {
         try BindSpecification.prepareSources(record.hostConfig)
         let user = try UserResolver(rootfs: rootfs).resolve(record.config.user ?? "", extraGroups: record.hostConfig.groupAdd ?? [])
         try copyUp(record, rootfs: rootfs)
+        var imageRoots: [Int: String] = [:]
+        for (index, entry) in try SpecBuilder.mountEntries(record.hostConfig).enumerated() {
+            guard let reference = entry.imageReference else { continue }
+            do {
+                imageRoots[index] = try images.snapshots.mountImage(for: record.id, index: index, chain: try images.resolve(reference).chain)
+            } catch {
+                throw EngineError(.internalError, "mount image \(reference) at \(entry.target): \(error)")
+            }
+        }
         return try SpecBuilder(record: record, rootfs: rootfs, user: user, initBinary: runsInit ? config.binaryDirectory + "/berth-init" : nil,
                                defaultSeccomp: defaultSeccomp, joined: joined,
                                devices: try HostDevices.resolve(record.hostConfig, privileged: record.hostConfig.privileged ?? false),
-                               remap: config.remap,
+                               imageRoots: imageRoots, remap: config.remap,
                                volumesRoot: volumes.root).build()
     }
 

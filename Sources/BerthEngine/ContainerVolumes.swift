@@ -21,11 +21,12 @@ extension ContainerEngine {
             mounts.append(VolumeMount(name: bind.source, destination: bind.destination, readOnly: bind.readOnly, anonymous: bind.source.isEmpty,
                                       copyUp: !options.contains("nocopy"), mode: bind.source.isEmpty ? "" : (bind.mode.isEmpty ? "z" : bind.mode)))
         }
-        var labels: [String: [String: String]] = [:]
+        // What a --mount gives a volume it makes, by the mount's index.
+        var settings: [Int: (labels: [String: String], options: [String: String])] = [:]
         for entry in try SpecBuilder.mountEntries(host) {
             covered.insert(Self.cleanDestination(entry.target))
-            guard case let .volume(name, noCopy, subpath, entryLabels) = entry.kind else { continue }
-            if !name.isEmpty { labels[name] = entryLabels }
+            guard case let .volume(name, noCopy, subpath, entryLabels, options) = entry.kind else { continue }
+            settings[mounts.count] = (entryLabels, options)
             mounts.append(VolumeMount(name: name, destination: entry.target, readOnly: entry.readOnly, anonymous: name.isEmpty,
                                       copyUp: !noCopy, subpath: subpath, mode: "z"))
         }
@@ -64,8 +65,8 @@ extension ContainerEngine {
                 }
                 // dockerd's mark of an anonymous volume, which `volume prune` goes by.
                 let volume = VolumeRecord(name: mounts[index].name, createdAt: Date().rfc3339Nano,
-                                          labels: mounts[index].anonymous ? ["com.docker.volume.anonymous": ""] : labels[mounts[index].name] ?? [:],
-                                          anonymous: mounts[index].anonymous)
+                                          labels: mounts[index].anonymous ? ["com.docker.volume.anonymous": ""] : settings[index]?.labels ?? [:],
+                                          options: settings[index]?.options ?? [:], anonymous: mounts[index].anonymous)
                 if try volumes.get(volume.name) == nil { new.append(volume.name) }
                 _ = try volumes.create(volume)
                 if let subpath = mounts[index].subpath, !FileManager.default.fileExists(atPath: volumes.mountpoint(volume.name) + "/" + subpath) {

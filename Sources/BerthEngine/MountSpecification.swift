@@ -14,8 +14,11 @@ struct MountSpecification: Equatable {
     enum Kind: Equatable {
         case bind(source: String, propagation: String, nonRecursive: Bool)
         case tmpfs(sizeBytes: Int64?, mode: UInt32?)
-        /// A volume (name empty: anonymous), mounted from the container's `volumeMounts`.
-        case volume(name: String, noCopy: Bool, subpath: String?, labels: [String: String])
+        /// A volume (name empty: anonymous), mounted from the container's `volumeMounts`; the
+        /// driver options make it when it does not exist.
+        case volume(name: String, noCopy: Bool, subpath: String?, labels: [String: String], options: [String: String])
+        /// An image's file tree, read-only (Docker 28's `--mount type=image`).
+        case image(reference: String, subpath: String?)
     }
 
     let kind: Kind
@@ -76,23 +79,37 @@ struct MountSpecification: Equatable {
             if let driver = options.driverConfig?.name, !["", "local"].contains(driver) {
                 throw EngineError(.badRequest, "invalid mount config for type \"volume\": volume driver \(driver) is not supported by Berth (only local)")
             }
-            if !(options.driverConfig?.options ?? [:]).isEmpty {
-                throw EngineError(.badRequest, "VolumeOptions.DriverConfig.Options are not supported by Berth yet (HostConfig.Mounts)")
+            let driverOptions = options.driverConfig?.options ?? [:]
+            do { _ = try LocalDriverOptions(driverOptions) } catch {
+                throw EngineError(.badRequest, "invalid mount config for type \"volume\": \(error)")
             }
-            let subpath = options.subpath.flatMap { $0.isEmpty ? nil : $0 }
-            if let subpath, subpath.hasPrefix("/") || subpath.split(separator: "/").contains("..") {
-                throw EngineError(.badRequest, "invalid mount config for type \"volume\": subpath must be a relative path within the volume")
+            let subpath = try Self.subpath(options.subpath, type: "volume")
+            kind = .volume(name: source, noCopy: options.noCopy ?? false, subpath: subpath, labels: options.labels ?? [:], options: driverOptions)
+        case "image":
+            guard !source.isEmpty else { throw EngineError(.badRequest, "invalid mount config for type \"image\": field Source must not be empty") }
+            for (field, set) in [("BindOptions", mount.bindOptions != nil), ("TmpfsOptions", mount.tmpfsOptions != nil), ("VolumeOptions", mount.volumeOptions != nil)] where set {
+                throw EngineError(.badRequest, "invalid mount config for type \"image\": field \(field) must not be specified")
             }
-            kind = .volume(name: source, noCopy: options.noCopy ?? false, subpath: subpath, labels: options.labels ?? [:])
-        case "image", "npipe", "cluster":
+            kind = .image(reference: source, subpath: try Self.subpath(mount.imageOptions?.subpath, type: "image"))
+        case "npipe", "cluster":
             throw EngineError(.badRequest, "mount type \"\(type)\" is not supported by Berth yet (HostConfig.Mounts): use type bind or tmpfs")
         default:
             throw EngineError(.badRequest, "invalid mount config for type \"\(type)\": mount type unknown")
         }
     }
 
-    /// The runtime mount.
-    func mount() -> RuntimeSpec.Mount {
+    /// A subpath inside the volume or image: relative, never out of it.
+    private static func subpath(_ given: String?, type: String) throws -> String? {
+        guard let subpath = given, !subpath.isEmpty else { return nil }
+        if subpath.hasPrefix("/") || subpath.split(separator: "/").contains("..") {
+            throw EngineError(.badRequest, "invalid mount config for type \"\(type)\": subpath must be a relative path within the \(type)")
+        }
+        return subpath
+    }
+
+    /// The runtime mount; an image's is a read-only bind of `imageRoot`, where its file tree is
+    /// mounted for the container.
+    func mount(imageRoot: String? = nil) -> RuntimeSpec.Mount {
         switch kind {
         case let .bind(source, propagation, nonRecursive):
             return .init(destination: target, type: "bind", source: source,
@@ -102,9 +119,18 @@ struct MountSpecification: Equatable {
             if let size { options.append("size=\(size)") }
             options.append("mode=" + String(mode ?? 0o1777, radix: 8))
             return .init(destination: target, type: "tmpfs", source: "tmpfs", options: options)
+        case let .image(_, subpath):
+            return .init(destination: target, type: "bind", source: (imageRoot ?? "/nonexistent") + (subpath.map { "/" + $0 } ?? ""),
+                         options: ["rbind", "ro", "rprivate"])
         case .volume:
             preconditionFailure("a volume is mounted from the container's volumeMounts")
         }
+    }
+
+    /// The image of a `type=image` mount.
+    var imageReference: String? {
+        if case let .image(reference, _) = kind { return reference }
+        return nil
     }
 
     var isVolume: Bool { if case .volume = kind { true } else { false } }
@@ -140,6 +166,11 @@ struct MountSpecification: Equatable {
             point.type = "tmpfs"
             point.source = ""
             point.propagation = ""
+        case let .image(reference, _):
+            point.type = "image"
+            point.source = reference
+            point.rw = false
+            point.propagation = "rprivate"
         case .volume:
             preconditionFailure("a volume's entry comes from the container's volumeMounts")
         }

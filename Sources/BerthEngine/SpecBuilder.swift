@@ -61,6 +61,8 @@ struct SpecBuilder {
     var joined = JoinedNamespaces()
     /// Host device nodes and block devices its settings name (`HostDevices.resolve`).
     var devices = HostDevices()
+    /// Where each `--mount type=image` has its image mounted on the host, by the mount's index.
+    var imageRoots: [Int: String] = [:]
     /// The daemon's `userns-remap`: the container gets a user namespace mapped onto it, unless
     /// it asked for the host's (`--userns host`).
     var remap: UserNamespaceRemap?
@@ -130,9 +132,9 @@ struct SpecBuilder {
             propagate(bind.rootPropagation)
             requested.append(bind.mount())
         }
-        for entry in try Self.mountEntries(host) where !entry.isVolume {
+        for (index, entry) in try Self.mountEntries(host).enumerated() where !entry.isVolume {
             propagate(entry.rootPropagation)
-            requested.append(entry.mount())
+            requested.append(entry.mount(imageRoot: imageRoots[index]))
         }
         for volume in record.volumeMounts ?? [] {
             let source = "\(volumesRoot)/\(volume.name)/_data" + (volume.subpath.map { "/" + $0 } ?? "")

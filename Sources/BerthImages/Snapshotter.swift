@@ -150,9 +150,34 @@ public final class Snapshotter: Sendable {
     /// The overlay work directory of a container.
     public func containerWork(_ id: String) -> String { "\(root)/containers/\(id)/work" }
 
+    /// A read-only view of an image's layers for a container's `--mount type=image`, at
+    /// `containers/<id>/images/<index>`: an overlay of the layers without an upper dir (a bind of
+    /// the layer when there is one, or of the top copy with the copy driver). Returns its path.
+    public func mountImage(for id: String, index: Int, chain: [Digest]) throws -> String {
+        let target = "\(root)/containers/\(id)/images/\(index)"
+        try SmallFile.makeDirectories(target, mode: 0o755)
+        // Mounted already (a start that failed after it).
+        if Mounts.mountID(target) != Mounts.mountID("\(root)/containers/\(id)") { return target }
+        guard let top = chain.last else { return target }
+        if driver == .copy || chain.count == 1 {
+            try Mounts.mount(source: layerPath(top), target: target, type: nil, flags: .bind)
+            try Mounts.mount(source: layerPath(top), target: target, type: nil, flags: [.bind, .remount, .readOnly])
+            return target
+        }
+        let lowers = try chain.reversed().map { "\(root)/l/" + (try SmallFile.read(layerDirectory($0) + "/link")) }
+        let options = "lowerdir=\(lowers.joined(separator: ":"))"
+        guard options.utf8.count < 4000 else { throw ImageStoreError.io("too many layers (\(chain.count)) for one overlay mount") }
+        try Mounts.mount(source: "overlay", target: target, type: "overlay", flags: .readOnly, data: options)
+        return target
+    }
+
+    /// Unmounts a container's root and the images mounted for it.
     public func unmountContainer(_ id: String) {
         let merged = "\(root)/containers/\(id)/merged"
         while umount2(merged, Int32(MNT_DETACH)) == 0 {}
+        for index in SmallFile.list("\(root)/containers/\(id)/images") {
+            while umount2("\(root)/containers/\(id)/images/\(index)", Int32(MNT_DETACH)) == 0 {}
+        }
     }
 
     public func removeContainer(_ id: String) {

@@ -221,4 +221,29 @@ struct VolumeTests {
         defer { _ = Command.capture(["umount", check]) }
         #expect(FileManager.default.contents(atPath: check + "/file") == Data("on-ext4\n".utf8))
     }
+
+    @Test("--mount type=image gives an image's tree read-only (with image-subpath), shown in inspect, holding the image; volume-opt makes an option volume")
+    func imageMountsAndVolumeOptions() throws {
+        let daemon = try DaemonHarness("imgmount")
+        defer { daemon.shutdown() }
+        #expect(daemon.docker("run", "-d", "--name", "viewer", "--mount", "type=image,source=busybox,target=/img",
+                              "--mount", "type=image,source=busybox,target=/tools,image-subpath=bin", "busybox", "sleep", "600").status == 0)
+        let inside = daemon.docker("exec", "viewer", "sh", "-c", "test -x /img/bin/busybox && test -x /tools/busybox && echo both; touch /img/x")
+        #expect(inside.stdout == "both\n" && inside.stderr.contains("Read-only file system"), "\(inside.stdout) \(inside.stderr)")
+        #expect(daemon.docker("inspect", "-f", "{{json (index .Mounts 0)}}", "viewer").stdout
+                == #"{"Type":"image","Source":"busybox","Destination":"/img","Mode":"","RW":false,"Propagation":"rprivate"}"# + "\n")
+        let removal = daemon.docker("rmi", "busybox")
+        #expect(removal.status != 0 && removal.stderr.contains("is using its referenced image"), "\(removal.stderr)")
+        let id = daemon.docker("inspect", "-f", "{{.Id}}", "viewer").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(daemon.docker("rm", "-f", "viewer").status == 0)
+        #expect(!TestEnvironment.mountTable().contains("/containers/\(id)/images/"))
+        let missing = daemon.docker("run", "--rm", "--pull", "never", "--mount", "type=image,source=no-such-image,target=/img", "busybox", "true")
+        #expect(missing.stderr.contains(#"invalid mount config for type "image": No such image: no-such-image"#), "\(missing.stderr)")
+
+        let made = daemon.docker("run", "--rm", "--mount", "type=volume,source=optvol,target=/v,volume-opt=type=tmpfs,volume-opt=device=tmpfs,volume-opt=o=size=2m",
+                                 "busybox", "sh", "-c", "df -k /v | tail -1")
+        #expect(made.stdout.contains(" 2048 "), "\(made.stdout) \(made.stderr)")
+        #expect(daemon.docker("volume", "inspect", "-f", "{{.Options.type}} {{.Options.o}}", "optvol").stdout == "tmpfs size=2m\n")
+        #expect(daemon.docker("volume", "rm", "optvol").status == 0)
+    }
 }
