@@ -92,7 +92,7 @@ struct MountSpecification: Equatable {
             }
             kind = .image(reference: source, subpath: try Self.subpath(mount.imageOptions?.subpath, type: "image"))
         case "npipe", "cluster":
-            throw EngineError(.badRequest, "mount type \"\(type)\" is not supported by Berth yet (HostConfig.Mounts): use type bind or tmpfs")
+            throw EngineError(.badRequest, "mount type \"\(type)\" is not supported by Berth (HostConfig.Mounts): npipe is Windows's, cluster volumes need a swarm")
         default:
             throw EngineError(.badRequest, "invalid mount config for type \"\(type)\": mount type unknown")
         }

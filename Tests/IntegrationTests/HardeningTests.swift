@@ -39,7 +39,7 @@ struct HardeningTests {
             (#"{"Image":"busybox","HostConfig":{"CpuPeriod":-5}}"#, "CPU cfs period"),
             (#"{"Image":"busybox","HostConfig":{"Ulimits":[{"Name":"nofile","Soft":10,"Hard":5}]}}"#, "soft limit"),
             (#"{"Image":"busybox","HostConfig":{"Ulimits":[{"Name":"bogus","Soft":1,"Hard":1}]}}"#, "invalid ulimit type"),
-            (#"{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"image","Target":"/data","Source":"busybox"}]}}"#, "HostConfig.Mounts"),
+            (#"{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"npipe","Target":"/data","Source":"busybox"}]}}"#, "HostConfig.Mounts"),
             (#"{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"volume","Target":"/data","Source":"a b"}]}}"#, "invalid volume name"),
             (#"{"Image":"busybox","HostConfig":{"Binds":["bad name:/x"]}}"#, "includes invalid characters for a local volume name"),
             (#"{"Image":"busybox","Env":"A=1"}"#, "Env"),

@@ -118,6 +118,11 @@ struct ResourceLimitTests {
         #expect(refused.status == 125)
         #expect(refused.stderr.contains("non-shareable IPC (hint: use IpcMode:shareable for the donor container)"), "\(refused.stderr)")
         #expect(daemon.docker("run", "--rm", "--ipc", "none", "busybox", "test", "!", "-e", "/dev/shm").status == 0)
+        // --privileged gives the host's device nodes; others see only the defaults.
+        if let block = CgroupV1Files.blockDevice {
+            #expect(daemon.docker("run", "--rm", "--privileged", "busybox", "test", "-b", block).status == 0)
+            #expect(daemon.docker("run", "--rm", "busybox", "test", "-e", block).status == 1)
+        }
         #expect(daemon.docker("stop", "-t", "0", "private").status == 0)
         let stopped = daemon.docker("run", "--rm", "--pid", "container:private", "busybox", "true")
         #expect(stopped.stderr.contains("cannot join PID of a non running container: private"), "\(stopped.stderr)")
