@@ -44,25 +44,12 @@ DOCKER_HOST="unix://$work/docker/docker.sock" docker load -q -i .testdata/busybo
 start_podman_peer
 
 python3 - "$runs" "$work" "${podman_flags[@]}" <<'PY'
-import os, statistics, subprocess, sys, time
-runs, work, podman_flags = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
-engines = {
-    "berthd": (["docker"], dict(os.environ, DOCKER_HOST=f"unix://{work}/berth.sock")),
-    "dockerd": (["docker"], dict(os.environ, DOCKER_HOST=f"unix://{work}/docker/docker.sock")),
-    "podman": (["podman"] + podman_flags, dict(os.environ)),
-}
-
-def cli(name, *args):
-    prefix, env = engines[name]
-    return subprocess.run(prefix + list(args), env=env, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-def timed(name, *args):
-    t = time.perf_counter(); cli(name, *args); return time.perf_counter() - t
-
-def report(results, title):
-    print(title)
-    for name, value in results.items():
-        print(f"{name:<9}{value*1000:>8.1f} ms   " + ("" if name == "berthd" else f"{name}/berthd = {value/results['berthd']:.2f}x"))
+import statistics, sys
+sys.path.insert(0, "benchmarks")
+from engines import Engines
+runs, work = int(sys.argv[1]), sys.argv[2]
+engines = Engines(work, sys.argv[3:])
+cli, timed, report = engines.cli, engines.timed, engines.report
 
 limits = ["--memory", "64m", "--memory-swap", "64m", "--cpus", "0.5", "--pids-limit", "100", "--ulimit", "nofile=1024:1024", "--cap-drop", "ALL"]
 run = {}
@@ -93,6 +80,8 @@ DOCKER_HOST="unix://$work/docker-remap/docker.sock" docker load -q -i .testdata/
 
 python3 - "$runs" "$work" <<'PY'
 import os, statistics, subprocess, sys, time
+sys.path.insert(0, "benchmarks")
+from engines import Engines
 runs, work = int(sys.argv[1]), sys.argv[2]
 sockets = {"berthd": f"{work}/berth.sock", "dockerd": f"{work}/docker-remap/docker.sock"}
 
@@ -107,7 +96,5 @@ for name in sockets:
     _, mapping = timed(name, "run", "--rm", "--network", "none", "busybox", "cat", "/proc/self/uid_map")
     assert mapping.split()[1] != "0", f"{name}: not remapped: {mapping}"
     results[name] = statistics.median(timed(name, "run", "--rm", "--network", "none", "busybox", "true")[0] for _ in range(runs))
-print(f"\n3. userns-remap default: run --rm --network none busybox true, {runs} runs, medians")
-for name, value in results.items():
-    print(f"{name:<9}{value*1000:>8.1f} ms   " + ("" if name == "berthd" else f"{name}/berthd = {value/results['berthd']:.2f}x"))
+Engines.report(results, f"\n3. userns-remap default: run --rm --network none busybox true, {runs} runs, medians")
 PY

@@ -36,20 +36,12 @@ DOCKER_HOST="unix://$work/docker/docker.sock" docker load -q -i .testdata/busybo
 start_podman_peer
 
 python3 - "$runs" "$work" "${podman_flags[@]}" <<'PY'
-import os, statistics, subprocess, sys, time
-runs, work, podman_flags = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
-engines = {
-    "berthd": (["docker"], dict(os.environ, DOCKER_HOST=f"unix://{work}/berth.sock")),
-    "dockerd": (["docker"], dict(os.environ, DOCKER_HOST=f"unix://{work}/docker/docker.sock")),
-    "podman": (["podman"] + podman_flags, dict(os.environ)),
-}
-
-def cli(name, *args):
-    prefix, env = engines[name]
-    return subprocess.run(prefix + list(args), env=env, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-def timed(name, *args):
-    t = time.perf_counter(); cli(name, *args); return time.perf_counter() - t
+import statistics, sys
+sys.path.insert(0, "benchmarks")
+from engines import Engines
+runs, work = int(sys.argv[1]), sys.argv[2]
+engines = Engines(work, sys.argv[3:])
+cli, timed, report = engines.cli, engines.timed, engines.report
 
 # The payload image, made the same way on each engine: a container writes it, commit keeps it.
 script = "mkdir /payload && dd if=/dev/urandom of=/payload/big bs=1M count=40 2>/dev/null && mkdir /payload/small && " \
@@ -60,15 +52,12 @@ for name in engines:
     cli(name, "rm", "maker")
     cli(name, "volume", "create", "named")
 
-print(f"\n1. run --rm --network none -v named:/data busybox true, {runs} runs, medians")
 named = {}
 for name in engines:
     timed(name, "run", "--rm", "--network", "none", "-v", "named:/data", "busybox", "true")
     named[name] = statistics.median(timed(name, "run", "--rm", "--network", "none", "-v", "named:/data", "busybox", "true") for _ in range(runs))
-for name, value in named.items():
-    print(f"{name:<9}{value*1000:>8.1f} ms   " + ("" if name == "berthd" else f"{name}/berthd = {value/named['berthd']:.2f}x"))
+report(named, f"\n1. run --rm --network none -v named:/data busybox true, {runs} runs, medians")
 
-print(f"\n2. copy-up of 50 MiB (1,001 files) into a new volume: run --rm -v freshN:/payload payload:bench true, {runs} runs, medians")
 copy = {}
 for name in engines:
     samples = []
@@ -78,7 +67,6 @@ for name in engines:
         assert int(out.split()[0]) > 50000, f"{name}: the volume was not filled: {out}"
         cli(name, "volume", "rm", f"fresh{index}")
     copy[name] = statistics.median(samples)
-for name, value in copy.items():
-    print(f"{name:<9}{value*1000:>8.1f} ms   " + ("" if name == "berthd" else f"{name}/berthd = {value/copy['berthd']:.2f}x"))
+report(copy, f"\n2. copy-up of 50 MiB (1,001 files) into a new volume: run --rm -v freshN:/payload payload:bench true, {runs} runs, medians")
 print(f"berthd/dockerd = {copy['berthd']/copy['dockerd']:.2f} (target: at most 0.5)")
 PY
