@@ -23,7 +23,7 @@ TOML
     --exec-root "$run/exec" --pidfile "$dir/dockerd.pid" --iptables=false --ip6tables=false "$@" \
     > "$dir/dockerd.log" 2>&1 &
   for _ in $(seq 200); do DOCKER_HOST="unix://$dir/docker.sock" docker version >/dev/null 2>&1 && return 0; sleep 0.1; done
-  echo "dockerd did not start: see $dir/dockerd.log" >&2
+  echo "dockerd did not start ($dir/dockerd.log):" >&2; tail -5 "$dir/dockerd.log" >&2
   return 1
 }
 

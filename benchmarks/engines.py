@@ -23,7 +23,10 @@ class Engines:
 
     def cli(self, name, *args):
         prefix, env = self.engines[name]
-        return subprocess.run(prefix + list(args), env=env, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        result = subprocess.run(prefix + list(args), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"{name}: {' '.join(args)}: exit {result.returncode}: {result.stderr.strip()}")
+        return result
 
     def timed(self, name, *args):
         start = time.perf_counter()

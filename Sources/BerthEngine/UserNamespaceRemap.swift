@@ -68,6 +68,16 @@ public struct UserNamespaceRemap: Sendable, Equatable {
     public func prepare(root: String) throws {
         try FileManager.default.createDirectory(atPath: dataRoot(under: root), withIntermediateDirectories: true)
         chmod(root, 0o711)
+        // Every directory above must let the remapped root through, or no container could
+        // reach its root filesystem: refused at start, with dockerd's advice.
+        var ancestor = URL(fileURLWithPath: root).resolvingSymlinksInPath().deletingLastPathComponent().path
+        while ancestor != "/" && !ancestor.isEmpty {
+            var info = stat()
+            if stat(ancestor, &info) == 0, info.st_mode & 0o001 == 0, info.st_uid != shift.uid {
+                throw Self.failure("a directory above the data root (\(ancestor)) restricts access to the remapped root uid/gid; please fix by allowing 'o+x' permissions on it")
+            }
+            ancestor = (ancestor as NSString).deletingLastPathComponent
+        }
         guard chown(dataRoot(under: root), shift.uid, shift.gid) == 0, chmod(dataRoot(under: root), 0o711) == 0 else {
             throw Self.failure("userns-remap: cannot give \(dataRoot(under: root)) to \(shift.uid):\(shift.gid): \(String(cString: strerror(errno)))")
         }
