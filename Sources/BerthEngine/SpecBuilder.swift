@@ -158,14 +158,9 @@ struct SpecBuilder {
         if let rootPropagation { linux.rootfsPropagation = rootPropagation }
         var resources = Self.resources(host, privileged: privileged)
         resources.devices = (resources.devices ?? []) + devices.rules
-        if let blockIO = devices.blockIO {
-            var merged = resources.blockIO ?? .init()
-            merged.weightDevice = blockIO.weightDevice
-            merged.throttleReadBpsDevice = blockIO.throttleReadBpsDevice
-            merged.throttleWriteBpsDevice = blockIO.throttleWriteBpsDevice
-            merged.throttleReadIOPSDevice = blockIO.throttleReadIOPSDevice
-            merged.throttleWriteIOPSDevice = blockIO.throttleWriteIOPSDevice
-            resources.blockIO = merged
+        if var blockIO = devices.blockIO {
+            blockIO.weight = resources.blockIO?.weight
+            resources.blockIO = blockIO
         }
         linux.resources = resources
         if !devices.nodes.isEmpty { linux.devices = devices.nodes }

@@ -11,7 +11,9 @@ struct SpecBuilderTests {
                                                 "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE", "CAP_SYS_ADMIN"],
                                  kernelRelease: "6.1.0")
 
-    static func spec(config: [String: JSONValue] = [:], host: [String: JSONValue] = [:], initBinary: String? = nil) throws -> RuntimeSpec {
+    static func spec(config: [String: JSONValue] = [:], host: [String: JSONValue] = [:], initBinary: String? = nil,
+                     joined: JoinedNamespaces = JoinedNamespaces(), devices: HostDevices = HostDevices(),
+                     remap: UserNamespaceRemap? = nil) throws -> RuntimeSpec {
         var hostConfig = host
         if hostConfig["NetworkMode"] == nil { hostConfig["NetworkMode"] = .string("none") }
         let record = ContainerRecord(id: "0123456789abcdef0123", name: "unit", created: "", path: "sh", args: ["-c", "true"],
@@ -19,7 +21,7 @@ struct SpecBuilderTests {
                                      hostConfig: HostConfig(json: .object(hostConfig)),
                                      runtime: "berth-runtime", directory: "/run/unit")
         return try SpecBuilder(record: record, rootfs: "/rootfs", user: .init(uid: 7, gid: 8), initBinary: initBinary,
-                               defaultSeccomp: nil, facts: facts).build()
+                               defaultSeccomp: nil, facts: facts, joined: joined, devices: devices, remap: remap).build()
     }
 
     static func mount(_ spec: RuntimeSpec, _ destination: String) -> RuntimeSpec.Mount? {
@@ -101,6 +103,36 @@ struct SpecBuilderTests {
         // A user-defined network's container too; `container:X` joins X's namespace by path.
         #expect(try types(Self.spec(host: ["NetworkMode": .string("app")])).contains(.network))
         #expect(try Self.spec(host: ["NetworkMode": .string("container:0123")]).linux?.namespaces?.first { $0.type == .network }?.path == "/proc/self/ns/net")
+    }
+
+    @Test("joined IPC and PID namespaces, /dev/shm of each IPC mode, device nodes and rules, a remapped user namespace")
+    func sharingDevicesAndRemap() throws {
+        let joined = JoinedNamespaces(network: nil, ipc: "/proc/42/ns/ipc", pid: "/proc/42/ns/pid", shm: "/data/c/42/shm")
+        let spec = try Self.spec(host: ["IpcMode": .string("container:donor"), "PidMode": .string("container:donor")], joined: joined)
+        #expect(spec.linux?.namespaces?.first { $0.type == .ipc }?.path == "/proc/42/ns/ipc")
+        #expect(spec.linux?.namespaces?.first { $0.type == .pid }?.path == "/proc/42/ns/pid")
+        #expect(Self.mount(spec, "/dev/shm")?.source == "/data/c/42/shm" && Self.mount(spec, "/dev/shm")?.type == "bind")
+        #expect(try Self.mount(Self.spec(host: ["IpcMode": .string("none")]), "/dev/shm") == nil)
+        #expect(try Self.mount(Self.spec(host: ["IpcMode": .string("host")]), "/dev/shm")?.source == "/dev/shm")
+        #expect(try Self.mount(Self.spec(), "/dev/shm")?.type == "tmpfs")
+
+        var devices = HostDevices()
+        devices.nodes = [.init(type: "c", path: "/dev/fuse", major: 10, minor: 229, fileMode: 0o600, uid: 0, gid: 0)]
+        devices.rules = [.init(allow: true, type: "c", major: 10, minor: 229, access: "rw")]
+        devices.blockIO = .init(throttleReadBpsDevice: [.init(major: 8, minor: 0, rate: 1024)])
+        let withDevices = try Self.spec(host: ["BlkioWeight": .int(300)], devices: devices)
+        #expect(withDevices.linux?.devices?.map(\.path) == ["/dev/fuse"])
+        #expect(withDevices.linux?.resources?.devices?.last == .init(allow: true, type: "c", major: 10, minor: 229, access: "rw"))
+        #expect(withDevices.linux?.resources?.blockIO?.throttleReadBpsDevice?.first?.rate == 1024)
+        #expect(withDevices.linux?.resources?.blockIO?.weight == 300)
+
+        let remap = UserNamespaceRemap(user: "dockremap", group: "dockremap", shift: .init(uid: 100_000, gid: 200_000, uidSize: 65536, gidSize: 65536))
+        let remapped = try Self.spec(remap: remap)
+        #expect(remapped.linux?.namespaces?.first?.type == .user)
+        #expect(remapped.linux?.uidMappings == [.init(containerID: 0, hostID: 100_000, size: 65536)])
+        #expect(remapped.linux?.gidMappings == [.init(containerID: 0, hostID: 200_000, size: 65536)])
+        let hostUserns = try Self.spec(host: ["UsernsMode": .string("host")], remap: remap)
+        #expect(hostUserns.linux?.namespaces?.contains { $0.type == .user } == false && hostUserns.linux?.uidMappings == nil)
     }
 
     @Test("resources: memory, swap, swappiness, OOM killer, CPU shares, quota, NanoCpus, cpusets, realtime, pids, blkio; cgroup parent")
