@@ -347,6 +347,11 @@ enum ConfigValidator {
         if realtimePeriod != 0 && realtimeRuntime != 0 && realtimeRuntime > realtimePeriod {
             throw EngineError(.badRequest, "cpu real-time runtime cannot be higher than cpu real-time period")
         }
+        // A container's real-time time comes out of its parent cgroup's, which is 0 unless the
+        // daemon gives it some (dockerd's cpu-rt-runtime option; the kernel refuses otherwise).
+        if realtimeRuntime > 0 && realtimeSupported {
+            throw EngineError(.badRequest, "--cpu-rt-runtime is not supported by Berth yet: its cgroup parent has no real-time CPU time to give (dockerd's cpu-rt-runtime daemon option) (HostConfig.CpuRealtimeRuntime)")
+        }
         // The kernel takes -1 (no limit) and nothing else below zero.
         if quota < -1 { throw EngineError(.badRequest, "invalid CPU cfs quota \(quota): use -1 or 0 for no limit, or at least 1000") }
         if value("CpuShares") < 0 { throw EngineError(.badRequest, "invalid CPU shares: \(value("CpuShares")): must not be negative") }

@@ -332,7 +332,10 @@ extension ContainerEngine {
     }
 
     func setPaused(_ id: String, _ paused: Bool) async throws {
-        try await freeze(id, paused)
+        do { try await freeze(id, paused) } catch where !(containers[id]?.state.running ?? false) || shims.shim(id).recordedExit() != nil {
+            // It exited while the runtime froze it: the client hears what it would have heard a moment later.
+            throw EngineError(.conflict, "Container \(id) is not running")
+        }
         // Not the copy from before the call: the container may have exited meanwhile.
         guard var current = containers[id], current.state.running else { return }
         current.state.status = paused ? .paused : .running

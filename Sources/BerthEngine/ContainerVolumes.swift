@@ -68,7 +68,9 @@ extension ContainerEngine {
                                           labels: mounts[index].anonymous ? ["com.docker.volume.anonymous": ""] : settings[index]?.labels ?? [:],
                                           options: settings[index]?.options ?? [:], anonymous: mounts[index].anonymous)
                 if try volumes.get(volume.name) == nil { new.append(volume.name) }
-                _ = try volumes.create(volume)
+                do { _ = try volumes.create(volume) } catch let error as VolumeOptionError {
+                    throw EngineError(.badRequest, "create \(volume.name): \(error)")
+                }
                 if let subpath = mounts[index].subpath, !FileManager.default.fileExists(atPath: volumes.mountpoint(volume.name) + "/" + subpath) {
                     throw EngineError(.badRequest, "invalid mount config for type \"volume\": cannot access path \(subpath) in volume \(volume.name): no such file or directory")
                 }
@@ -146,7 +148,10 @@ extension ContainerEngine {
         }
         do { _ = try LocalDriverOptions(options) } catch { throw EngineError(.badRequest, "create \(name): \(error)") }
         let existed = try volumes.get(name) != nil
-        let volume = try volumes.create(VolumeRecord(name: name, createdAt: Date().rfc3339Nano, labels: labels, options: options))
+        let volume: VolumeRecord
+        do { volume = try volumes.create(VolumeRecord(name: name, createdAt: Date().rfc3339Nano, labels: labels, options: options)) } catch let error as VolumeOptionError {
+            throw EngineError(.badRequest, "create \(name): \(error)")
+        }
         if !existed { await events.publish("volume", "create", id: name, attributes: ["driver": "local"]) }
         return volumeJSON(volume)
     }

@@ -7,10 +7,13 @@ import BerthSystem
 /// the filesystem). The mount is made at the start of a container that has the volume and undone
 /// when the last such container stops (or the volume is removed).
 public struct LocalDriverOptions: Sendable, Equatable {
-    public var type: String
+    /// The mount (`type`, `device`, `o`); nil for a plain directory with only a `size`.
+    public var type: String?
     public var device: String
     public var flags: MountFlags
     public var data: String
+    /// `size`: a project quota on the volume's directory, in bytes (`ProjectQuota`).
+    public var quota: Int64?
 
     static let flagWords: [String: MountFlags] = [
         "ro": .readOnly, "nosuid": .noSUID, "nodev": .noDev, "noexec": .noExec, "sync": .synchronous, "dirsync": .dirSync,
@@ -20,15 +23,20 @@ public struct LocalDriverOptions: Sendable, Equatable {
     static let neutralWords: Set = ["rw", "suid", "dev", "exec", "async", "atime", "diratime", "defaults"]
 
     /// nil without options (a plain directory); refused, in dockerd's words, for keys it does
-    /// not know and for a type or device missing.
+    /// not know, a type or device missing, and a size that is no size.
     public init?(_ options: [String: String]) throws {
         guard !options.isEmpty else { return nil }
         for key in options.keys.sorted() where !["type", "device", "o", "size"].contains(key) {
             throw VolumeOptionError("invalid option key: \"\(key)\"")
         }
-        // dockerd's quota (`size`) needs a project-quota filesystem (xfs with pquota) under the
-        // volumes; Berth has no quota support, and says so as dockerd does without one.
-        if let size = options["size"], !size.isEmpty { throw VolumeOptionError("quota size requested but no quota support") }
+        if let size = options["size"], !size.isEmpty {
+            guard let bytes = Self.bytes(size) else { throw VolumeOptionError("invalid size: '\(size)'") }
+            quota = bytes
+        }
+        let mounted = options["type"] != nil || options["device"] != nil || options["o"] != nil
+        guard mounted || quota != nil else { return nil }
+        (type, device, flags, data) = (nil, "", [], "")
+        guard mounted else { return }
         guard let type = options["type"], !type.isEmpty else { throw VolumeOptionError("missing required option: \"type\"") }
         guard let device = options["device"], !device.isEmpty else { throw VolumeOptionError("missing required option: \"device\"") }
         var flags: MountFlags = []
@@ -43,8 +51,21 @@ public struct LocalDriverOptions: Sendable, Equatable {
         (self.type, self.device, self.flags, self.data) = (type, device, flags, data.joined(separator: ","))
     }
 
+    /// Go's `units.RAMInBytes`: `10m`, `1.5g`, `512k`, `1024` (bytes), 1024-based.
+    static func bytes(_ text: String) -> Int64? {
+        let lower = text.lowercased()
+        let digits = lower.prefix { $0.isNumber || $0 == "." }
+        guard let value = Double(digits), value >= 0 else { return nil }
+        var unit = lower.dropFirst(digits.count)
+        if unit.hasSuffix("ib") { unit = unit.dropLast(2) } else if unit.hasSuffix("b") { unit = unit.dropLast() }
+        let scale: [Substring: Double] = ["": 1, "k": 0x1p10, "m": 0x1p20, "g": 0x1p30, "t": 0x1p40, "p": 0x1p50]
+        guard let factor = scale[unit], value * factor < 9.2e18 else { return nil }
+        return Int64(value * factor)
+    }
+
     /// Mounts the device on `target` (a bind made read-only takes a second, remounting step).
     func mount(on target: String) throws {
+        guard let type else { return }
         let bind = flags.contains(.bind)
         try Mounts.mount(source: device, target: target, type: bind ? nil : type, flags: bind ? flags.subtracting(.readOnly) : flags,
                          data: data.isEmpty ? nil : data)

@@ -47,12 +47,13 @@ public final class VolumeStore: Sendable {
     /// taken (dockerd's create is idempotent for one name and driver).
     public func create(_ record: VolumeRecord) throws -> VolumeRecord {
         if let existing = try get(record.name) { return existing }
-        _ = try LocalDriverOptions(record.options)
+        let options = try LocalDriverOptions(record.options)
         let data = mountpoint(record.name)
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         chmod("\(root)/\(record.name)", 0o701)
         if owner != (0, 0) { chown(data, owner.uid, owner.gid) }
         do {
+            if let bytes = options?.quota { try ProjectQuota.apply(bytes: bytes, to: data, volumesRoot: root) }
             try db.write { db in
                 try db.execute(sql: "INSERT INTO volumes (name, record) VALUES (?, ?)", arguments: [record.name, try Self.encode(record)])
             }
@@ -70,7 +71,7 @@ public final class VolumeStore: Sendable {
 
     /// Mounts a volume with driver options on its `_data`, unless it is there already.
     public func mountIfNeeded(_ record: VolumeRecord) throws {
-        guard let options = try LocalDriverOptions(record.options), !isMounted(record.name) else { return }
+        guard let options = try LocalDriverOptions(record.options), options.type != nil, !isMounted(record.name) else { return }
         try options.mount(on: mountpoint(record.name))
     }
 

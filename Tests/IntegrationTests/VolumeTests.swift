@@ -246,4 +246,29 @@ struct VolumeTests {
         #expect(daemon.docker("volume", "inspect", "-f", "{{.Options.type}} {{.Options.o}}", "optvol").stdout == "tmpfs size=2m\n")
         #expect(daemon.docker("volume", "rm", "optvol").status == 0)
     }
+
+    @Test("size: a project quota where the volumes' filesystem has them (ext4 with the project feature, on a loop device), refused where the kernel has none")
+    func sizeQuota() throws {
+        let daemon = try DaemonHarness("volquota")
+        defer { daemon.shutdown() }
+        // The volumes' directory on a filesystem with project quotas, made by the test.
+        let image = daemon.dir + "/quota.img", volumes = daemon.dir + "/data/volumes"
+        #expect(Command.capture(["truncate", "-s", "64M", image]).status == 0)
+        #expect(Command.capture(["mkfs.ext4", "-q", "-F", "-O", "quota,project", image]).status == 0)
+        // A kernel without quota formats (this VM's: no QFMT_V2, no XFS_QUOTA) cannot mount it:
+        // there `size` must be refused, as dockerd refuses it without quota support.
+        guard Command.capture(["mount", "-o", "loop,prjquota", image, volumes]).status == 0 else {
+            let refused = daemon.docker("volume", "create", "-o", "size=1m", "capped")
+            #expect(refused.status != 0 && refused.stderr.contains("quota size requested but no quota support"), "\(refused.stderr)")
+            return
+        }
+        defer { _ = Command.capture(["umount", "-d", volumes]) }
+        #expect(daemon.docker("volume", "create", "-o", "size=1m", "capped").status == 0)
+        #expect(daemon.docker("volume", "create", "roomy").status == 0)
+        let capped = daemon.docker("run", "--rm", "-v", "capped:/v", "busybox", "dd", "if=/dev/zero", "of=/v/f", "bs=1M", "count=3")
+        #expect(capped.status != 0 && capped.stderr.contains("Disk quota exceeded"), "\(capped.stderr)")
+        #expect(daemon.docker("run", "--rm", "-v", "roomy:/v", "busybox", "dd", "if=/dev/zero", "of=/v/f", "bs=1M", "count=3").status == 0)
+        #expect(daemon.docker("volume", "inspect", "-f", "{{.Options.size}}", "capped").stdout == "1m\n")
+        #expect(daemon.docker("volume", "rm", "capped", "roomy").status == 0)
+    }
 }

@@ -118,6 +118,13 @@ extern const unsigned int BERTH_SECCOMP_FILTER_FLAG_LOG;
 extern const unsigned int BERTH_SECCOMP_FILTER_FLAG_SPEC_ALLOW;
 int berth_seccomp_set_filter(const void *instructions, unsigned int count, unsigned int flags);
 
+/* Project quotas (xfs, ext4 with the project feature): a directory's project ID (with
+   PROJINHERIT, so what is made under it is counted too), and a project's block limit in bytes,
+   set through quotactl_fd on any descriptor of the filesystem. 0, or -1 with errno set. */
+int berth_get_project(int dir_fd, unsigned int *project);
+int berth_set_project(int dir_fd, unsigned int project);
+int berth_set_project_quota(int fs_fd, unsigned int project, unsigned long long bytes);
+
 /* Memory: give freed heap back to the kernel; drop a range's page mappings (clean file pages
    are mapped back from the page cache on the next touch). */
 int berth_malloc_trim(void);
