@@ -564,7 +564,11 @@ public actor ContainerEngine {
         discarding[id] = Task.detached {
             snapshots.removeContainer(id)
             for path in paths where FileManager.default.fileExists(atPath: path) {
-                EngineLog.attempt("delete \(path) of removed container \(id)") { try FileManager.default.removeItem(atPath: path) }
+                // The shim deletes its own directory as it ends: a walk racing it is tried again
+                // before it counts as a failure.
+                if (try? FileManager.default.removeItem(atPath: path)) == nil, FileManager.default.fileExists(atPath: path) {
+                    EngineLog.attempt("delete \(path) of removed container \(id)") { try FileManager.default.removeItem(atPath: path) }
+                }
             }
             await self.discarded(id)
         }
