@@ -50,8 +50,11 @@ public actor ContainerEngine {
         volumes = try VolumeStore(root: config.dataRoot + "/volumes", database: config.dataRoot + "/berth.db",
                                   owner: config.remap.map { ($0.shift.uid, $0.shift.gid) } ?? (0, 0))
         try volumes.discardOrphans()
+        let nameService = DaemonNameService(config)
         networks = try NetworkService(database: config.dataRoot + "/berth.db", legacyRoot: config.dataRoot + "/networks", config: config,
-                                      host: Netlink(try RouteNetlinkSocket()), dns: DaemonNameService(config), events: events)
+                                      host: Netlink(try RouteNetlinkSocket()), dns: nameService, events: events)
+        // berth-dns killed under a running daemon: a new one serves the running containers.
+        nameService.onLoss { [weak networks] in Task { await networks?.serveNamesAgain() } }
         try FileManager.default.createDirectory(atPath: config.execRoot + "/shims", withIntermediateDirectories: true)
         containers = try ContainerStore(root: config.dataRoot + "/containers")
         discardOrphans(known: Set(containers.ids).union(containers.unreadable))

@@ -14,19 +14,43 @@ final class DaemonNameService: NameService {
     private let binary: String
     private let upstreams: [IPv4Address]
     private let client: Mutex<NameServerClient?>
+    /// What to do when berth-dns ends under a running berthd (`onLoss`).
+    private let lossHandler = Mutex<(@Sendable () -> Void)?>(nil)
 
     init(_ config: DaemonConfig) {
         path = config.execRoot + "/dns.sock"
         binary = config.binaryDirectory + "/berth-dns"
         upstreams = config.upstreamResolvers()
         client = Mutex(try? NameServerClient(path: path, upstreams: upstreams))
+        client.withLock { if let found = $0 { watch(found) } }
     }
+
+    /// `handler` runs when berth-dns dies while berthd runs (after the client is dropped, so the
+    /// next `prepare` starts a new one): the network service serves the running containers again.
+    func onLoss(_ handler: @escaping @Sendable () -> Void) { lossHandler.withLock { $0 = handler } }
 
     func prepare() throws {
         try client.withLock { client in
             guard client == nil else { return }
             try NameServerProcess.start(binary, socket: path)
-            client = try NameServerClient(path: path, upstreams: upstreams)
+            let started = try NameServerClient(path: path, upstreams: upstreams)
+            watch(started)
+            client = started
+        }
+    }
+
+    private func watch(_ watched: NameServerClient) {
+        watched.watch { [weak self, weak watched] in
+            guard let self else { return }
+            let dropped = self.client.withLock { current -> Bool in
+                guard let existing = current, existing === watched else { return false }
+                current = nil
+                return true
+            }
+            if dropped {
+                EngineLog.logger.warning("berth-dns ended while berthd runs: starting it again")
+                self.lossHandler.withLock { $0 }?()
+            }
         }
     }
 

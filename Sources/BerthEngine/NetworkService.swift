@@ -10,6 +10,10 @@ public actor NetworkService {
     struct Attachment: Sendable {
         var name: String
         var endpoint: NetworkEndpoint
+        /// The container's process (its namespace) and DNS upstreams, to serve its names again
+        /// when berth-dns had to be started anew.
+        var pid: Int32 = 0
+        var upstreams: [IPv4Address] = []
     }
 
     private let store: NetworkStore
@@ -293,7 +297,7 @@ public actor NetworkService {
         let aliases = settings?.aliases ?? []
         endpoint.aliases = aliases.isEmpty ? nil : aliases
         endpoint.links = links.isEmpty ? nil : links
-        attachments[definition.id, default: [:]][container] = Attachment(name: name, endpoint: endpoint)
+        attachments[definition.id, default: [:]][container] = Attachment(name: name, endpoint: endpoint, pid: namespace.pid, upstreams: upstreams)
         if !definition.predefined {
             do { try serveNames(definition, container: container, name: name, endpoint: endpoint, namespace: namespace, upstreams: upstreams) } catch {
                 try? await disconnect(container, endpoint, namespace: namespace)
@@ -425,7 +429,7 @@ public actor NetworkService {
     func reclaim(_ container: String, name: String, pid: Int32, _ endpoints: [NetworkEndpoint], upstreams: [IPv4Address]) async {
         for endpoint in endpoints {
             let id = endpoint.networkID ?? defaultBridgeID
-            attachments[id, default: [:]][container] = Attachment(name: name, endpoint: endpoint)
+            attachments[id, default: [:]][container] = Attachment(name: name, endpoint: endpoint, pid: pid, upstreams: upstreams)
             if let ports = endpoint.ports, !ports.isEmpty { published[container] = ports }
             await bridges[id]?.reclaim(container, endpoint)
             await sublinks[id]?.reclaim(endpoint)
@@ -433,6 +437,20 @@ public actor NetworkService {
             if let definition = definitions[id], !definition.predefined, pid > 0 {
                 EngineLog.attempt("serve names to \(name) again") {
                     try serveNames(definition, container: container, name: name, endpoint: endpoint, namespace: NetworkNamespace(pid: pid), upstreams: upstreams)
+                }
+            }
+        }
+    }
+
+    /// After berth-dns died under a running berthd: a new one (started by `serveNames`) gets every
+    /// running container's names and new sockets in their namespaces.
+    func serveNamesAgain() {
+        for (id, containers) in attachments {
+            guard let definition = definitions[id], !definition.predefined else { continue }
+            for (container, attachment) in containers where attachment.pid > 0 && kill(attachment.pid, 0) == 0 {
+                EngineLog.attempt("serve names to \(attachment.name) again") {
+                    try serveNames(definition, container: container, name: attachment.name, endpoint: attachment.endpoint,
+                                   namespace: NetworkNamespace(pid: attachment.pid), upstreams: attachment.upstreams)
                 }
             }
         }

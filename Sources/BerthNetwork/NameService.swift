@@ -113,6 +113,19 @@ public final class NameServerClient: NameService {
 
     deinit { state.withLock { close($0.fd) } }
 
+    /// Calls `lost` (once, on a thread of its own) when berth-dns hangs up: killed, or crashed.
+    /// berth-dns sends nothing after its hello answer, so the socket only ever becomes readable
+    /// at its end.
+    public func watch(_ lost: @escaping @Sendable () -> Void) {
+        let fd = state.withLock { $0.fd }
+        Thread.detachNewThread {
+            var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            while poll(&entry, 1, -1) < 0 && errno == EINTR {}
+            // POLLNVAL: this client was closed first (a berthd shutting down); nothing was lost.
+            if entry.revents & Int16(POLLNVAL) == 0 { lost() }
+        }
+    }
+
     private static func send(_ message: NameServerMessage, on fd: Int32, descriptor: Int32? = nil) throws {
         if let descriptor {
             try FileDescriptors.send(fd: descriptor, over: fd, message: message.bytes)
@@ -123,8 +136,8 @@ public final class NameServerClient: NameService {
         }
     }
 
-    /// Sends, or logs nothing and drops the change when berth-dns is gone: the containers' DNS
-    /// comes back with berthd's next start, which starts berth-dns again.
+    /// Sends, or drops the change when berth-dns is gone: the daemon's watch (`watch`) starts
+    /// berth-dns again and serves every running container's names anew.
     private func send(_ message: NameServerMessage, descriptor: Int32? = nil) {
         state.withLock { state in _ = try? Self.send(message, on: state.fd, descriptor: descriptor) }
     }

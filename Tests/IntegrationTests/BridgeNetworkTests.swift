@@ -338,6 +338,14 @@ struct BridgeNetworkTests {
         #expect(during.stdout.contains("Address: 10.\(second).\(third).200"), "\(during.stdout)\(during.stderr)")
         try daemon.start()
         #expect(daemon.docker("run", "--rm", "--network", "app", "busybox", "wget", "-qO-", "http://web/hostname").stdout.count == 13)
+        // berth-dns killed under a running berthd: a new one serves the running containers.
+        let killed = daemon.helperPIDs("berth-dns")
+        #expect(killed.count == 1)
+        for pid in killed { kill(pid, SIGKILL) }
+        #expect(Command.eventually(timeout: 10) {
+            Command.capture(["nsenter", "-t", webPID, "-n", "busybox", "nslookup", "api2", "127.0.0.11"]).stdout.contains("Address: 10.\(second).\(third).200")
+        }, "names stopped resolving after berth-dns was killed")
+        #expect(daemon.helperPIDs("berth-dns").count == 1 && daemon.helperPIDs("berth-dns") != killed)
         // The default bridge has no embedded DNS, as in Docker.
         #expect(!daemon.docker("run", "--rm", "busybox", "cat", "/etc/resolv.conf").stdout.contains("127.0.0.11"))
         // berth-dns ends with the last container it serves and berthd.
