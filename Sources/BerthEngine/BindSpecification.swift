@@ -59,9 +59,11 @@ struct BindSpecification: Equatable {
         propagation = options.first(where: Self.propagations.contains) ?? "rprivate"
     }
 
-    /// The runtime mount.
-    func mount() -> RuntimeSpec.Mount {
-        .init(destination: destination, type: "bind", source: source, options: ["rbind", readOnly ? "ro" : "rw", propagation])
+    /// The runtime mount; read-only all the way down (`rro`: the mounts under the source too)
+    /// where the kernel can, as dockerd ≥ 25 makes `-v …:ro`.
+    func mount(recursiveReadOnly: Bool = false) -> RuntimeSpec.Mount {
+        .init(destination: destination, type: "bind", source: source,
+              options: ["rbind", readOnly ? "ro" : "rw"] + (readOnly && recursiveReadOnly ? ["rro"] : []) + [propagation])
     }
 
     /// What the container's root propagation must be for this bind to propagate as asked
@@ -86,7 +88,7 @@ struct BindSpecification: Equatable {
         }
         for entry in try SpecBuilder.mountEntries(host) {
             if let source = entry.sourceToCreate { try SmallFile.makeDirectories(source) }
-            if case let .bind(source, propagation, _) = entry.kind { try checkSourcePropagation(source, propagation: propagation) }
+            if case let .bind(source, propagation, _, _) = entry.kind { try checkSourcePropagation(source, propagation: propagation) }
         }
     }
 

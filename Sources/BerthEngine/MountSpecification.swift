@@ -12,7 +12,9 @@ import Foundation
 /// checks it.
 struct MountSpecification: Equatable {
     enum Kind: Equatable {
-        case bind(source: String, propagation: String, nonRecursive: Bool)
+        /// `recursiveReadOnly`: nil for dockerd's default (recursive where the kernel can), false
+        /// for `ReadOnlyNonRecursive`, true for `ReadOnlyForceRecursive`.
+        case bind(source: String, propagation: String, nonRecursive: Bool, recursiveReadOnly: Bool?)
         case tmpfs(sizeBytes: Int64?, mode: UInt32?)
         /// A volume (name empty: anonymous), mounted from the container's `volumeMounts`; the
         /// driver options make it when it does not exist.
@@ -53,10 +55,18 @@ struct MountSpecification: Equatable {
             guard BindSpecification.propagations.contains(propagation) else {
                 throw EngineError(.badRequest, "invalid mount config for type \"bind\": invalid propagation mode: \(propagation)")
             }
-            for (key, set) in [("ReadOnlyNonRecursive", options.readOnlyNonRecursive), ("ReadOnlyForceRecursive", options.readOnlyForceRecursive)] where set == true {
-                throw EngineError(.badRequest, "BindOptions.\(key) is not supported by Berth yet (HostConfig.Mounts)")
+            let nonRecursiveRO = options.readOnlyNonRecursive ?? false, forcedRO = options.readOnlyForceRecursive ?? false
+            if (nonRecursiveRO || forcedRO) && !readOnly {
+                throw EngineError(.badRequest, "invalid mount config for type \"bind\": option '\(nonRecursiveRO ? "ReadOnlyNonRecursive" : "ReadOnlyForceRecursive")' requires 'ReadOnly' to be true")
             }
-            kind = .bind(source: source, propagation: propagation, nonRecursive: options.nonRecursive ?? false)
+            if nonRecursiveRO && forcedRO {
+                throw EngineError(.badRequest, "invalid mount config for type \"bind\": cannot use 'ReadOnlyNonRecursive' and 'ReadOnlyForceRecursive' together")
+            }
+            if forcedRO && !HostFacts.current.recursiveReadOnly {
+                throw EngineError(.badRequest, "invalid mount config for type \"bind\": recursive read-only bind mounts need Linux 5.12 or later")
+            }
+            kind = .bind(source: source, propagation: propagation, nonRecursive: options.nonRecursive ?? false,
+                         recursiveReadOnly: nonRecursiveRO ? false : forcedRO ? true : nil)
         case "tmpfs":
             guard source.isEmpty else { throw EngineError(.badRequest, "invalid mount config for type \"tmpfs\": field Source must not be specified") }
             let options = mount.tmpfsOptions ?? MountTmpfsOptions()
@@ -111,9 +121,10 @@ struct MountSpecification: Equatable {
     /// mounted for the container.
     func mount(imageRoot: String? = nil) -> RuntimeSpec.Mount {
         switch kind {
-        case let .bind(source, propagation, nonRecursive):
+        case let .bind(source, propagation, nonRecursive, recursiveReadOnly):
+            let recursive = readOnly && !nonRecursive && (recursiveReadOnly ?? HostFacts.current.recursiveReadOnly)
             return .init(destination: target, type: "bind", source: source,
-                         options: [nonRecursive ? "bind" : "rbind", readOnly ? "ro" : "rw", propagation])
+                         options: [nonRecursive ? "bind" : "rbind", readOnly ? "ro" : "rw"] + (recursive ? ["rro"] : []) + [propagation])
         case let .tmpfs(size, mode):
             var options = ["nosuid", "nodev", "noexec"] + (readOnly ? ["ro"] : [])
             if let size { options.append("size=\(size)") }
@@ -137,17 +148,17 @@ struct MountSpecification: Equatable {
 
     /// Where a bind's source must be created at start (`CreateMountpoint`).
     var sourceToCreate: String? {
-        if case let .bind(source, _, _) = kind, !FileManager.default.fileExists(atPath: source) { return source }
+        if case let .bind(source, _, _, _) = kind, !FileManager.default.fileExists(atPath: source) { return source }
         return nil
     }
 
     var rootPropagation: String? {
-        guard case let .bind(_, propagation, _) = kind else { return nil }
+        guard case let .bind(_, propagation, _, _) = kind else { return nil }
         return BindSpecification.rootPropagation(for: propagation)
     }
 
     var bindSource: String? {
-        guard case let .bind(source, _, _) = kind else { return nil }
+        guard case let .bind(source, _, _, _) = kind else { return nil }
         return source
     }
 
@@ -158,7 +169,7 @@ struct MountSpecification: Equatable {
         point.mode = ""
         point.rw = !readOnly
         switch kind {
-        case let .bind(source, propagation, _):
+        case let .bind(source, propagation, _, _):
             point.type = "bind"
             point.source = source
             point.propagation = propagation

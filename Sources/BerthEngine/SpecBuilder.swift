@@ -11,6 +11,11 @@ struct HostFacts: Sendable {
     var capabilities: [String]
     /// `uname -r`, for the seccomp profile's kernel-version conditions.
     var kernelRelease: String
+    /// Whether read-only binds can be read-only all the way down (mount_setattr: Linux 5.12).
+    var recursiveReadOnly: Bool {
+        let parts = kernelRelease.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        return parts.count == 2 && (parts[0], parts[1]) >= (5, 12)
+    }
 
     static let current: HostFacts = {
         let known = Array(Capability.names.prefix(Capability.lastSupported + 1))
@@ -130,7 +135,7 @@ struct SpecBuilder {
         var requested: [RuntimeSpec.Mount] = []
         for bind in try Self.binds(host) where !bind.isVolume {
             propagate(bind.rootPropagation)
-            requested.append(bind.mount())
+            requested.append(bind.mount(recursiveReadOnly: facts.recursiveReadOnly))
         }
         for (index, entry) in try Self.mountEntries(host).enumerated() where !entry.isVolume {
             propagate(entry.rootPropagation)

@@ -89,6 +89,15 @@ struct ContainerRoot {
         }
     }
 
+    /// Sets and clears MOUNT_ATTR_* bits on the mount at `relative` and every mount below it.
+    func setAttributes(_ relative: String, set: UInt64, clear: UInt64) throws {
+        let target = try open(relative)
+        defer { Glibc.close(target) }
+        guard berth_mount_setattr(target, "", 1, set, clear) == 0 else {
+            throw SystemError("set recursive mount attributes on \(relative) (mount_setattr)")
+        }
+    }
+
     private func split(_ relative: String) -> (String, String) {
         let trimmed = relative.split(separator: "/").map(String.init)
         return (trimmed.dropLast().joined(separator: "/"), trimmed.last ?? ".")

@@ -48,7 +48,8 @@ public struct Features: Codable, Sendable {
     public static func current(capabilities: [String]) -> Features {
         let isUnified = CgroupFactory.isUnified
         return Features(
-            mountOptions: (Array(MountOptions.flagTable.keys) + Array(MountOptions.propagationTable.keys) + ["bind", "rbind"]).sorted(),
+            mountOptions: (Array(MountOptions.flagTable.keys) + Array(MountOptions.propagationTable.keys) + Array(MountOptions.recursiveTable.keys)
+                           + ["bind", "rbind"]).sorted(),
             linux: Linux(namespaces: RuntimeSpec.NamespaceType.allCases.map(\.rawValue), capabilities: capabilities,
                          cgroup: Cgroup(v1: !isUnified, v2: isUnified), seccomp: Seccomp()),
             annotations: ["org.opencontainers.runc.checkpoint.enabled": "false", "io.github.berth.runtime": "berth-runtime"])

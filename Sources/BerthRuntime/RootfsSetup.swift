@@ -118,6 +118,9 @@ struct RootfsSetup {
                 try remountBind(root, destination, flags: options.flags.union([.readOnly, .noSUID, .noDev, .noExec]))
             }
         }
+        if options.recursiveSet != 0 || options.recursiveClear != 0 {
+            try root.setAttributes(destination, set: options.recursiveSet, clear: options.recursiveClear)
+        }
         for propagation in options.propagation {
             try root.mount(source: "", onto: destination, type: nil, flags: propagation, data: nil)
         }

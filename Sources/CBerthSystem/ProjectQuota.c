@@ -1,4 +1,4 @@
-/* Project quotas, apart from CBerthSystem.c: <linux/fs.h> and glibc's <sys/mount.h> clash. */
+/* Project quotas and mount_setattr, apart from CBerthSystem.c: <linux/fs.h> and glibc's <sys/mount.h> clash. */
 #include "CBerthSystem.h"
 
 #include <linux/dqblk_xfs.h>
@@ -38,4 +38,23 @@ int berth_set_project_quota(int fs_fd, unsigned int project, unsigned long long 
     quota.d_blk_hardlimit = bytes / 512;
     quota.d_blk_softlimit = bytes / 512;
     return (int)syscall(__NR_quotactl_fd, fs_fd, QCMD(Q_XSETQLIM, PRJQUOTA), project, &quota);
+}
+
+#ifndef __NR_mount_setattr
+#define __NR_mount_setattr 442
+#endif
+
+/* struct mount_attr, spelled out: its header clashes with glibc's. */
+struct berth_mount_attr {
+    uint64_t attr_set;
+    uint64_t attr_clr;
+    uint64_t propagation;
+    uint64_t userns_fd;
+};
+
+int berth_mount_setattr(int dir_fd, const char *path, int recursive, uint64_t attr_set, uint64_t attr_clr) {
+    struct berth_mount_attr attr = { attr_set, attr_clr, 0, 0 };
+    /* AT_EMPTY_PATH 0x1000, AT_RECURSIVE 0x8000 */
+    unsigned int flags = (path[0] == 0 ? 0x1000 : 0) | (recursive ? 0x8000 : 0);
+    return (int)syscall(__NR_mount_setattr, dir_fd, path, flags, &attr, sizeof attr);
 }

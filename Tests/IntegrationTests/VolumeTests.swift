@@ -271,4 +271,23 @@ struct VolumeTests {
         #expect(daemon.docker("volume", "inspect", "-f", "{{.Options.size}}", "capped").stdout == "1m\n")
         #expect(daemon.docker("volume", "rm", "capped", "roomy").status == 0)
     }
+
+    @Test("read-only binds are read-only all the way down (rro, as dockerd ≥ 25); bind-recursive=writable keeps submounts writable")
+    func recursiveReadOnlyBinds() throws {
+        let daemon = try DaemonHarness("rrobind")
+        defer { daemon.shutdown() }
+        let source = daemon.dir + "/tree", sub = daemon.dir + "/tree/sub"
+        try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)
+        #expect(Command.capture(["mount", "-t", "tmpfs", "-o", "size=1m", "subtree", sub]).status == 0)
+        defer { _ = Command.capture(["umount", "-l", sub]) }
+        let plain = daemon.docker("run", "--rm", "-v", "\(source):/t:ro", "busybox", "sh", "-c", "touch /t/x; touch /t/sub/x")
+        #expect(plain.stderr.components(separatedBy: "Read-only file system").count == 3, "\(plain.stderr)")
+        let mounted = daemon.docker("run", "--rm", "--mount", "type=bind,source=\(source),target=/t,readonly", "busybox", "touch", "/t/sub/x")
+        #expect(mounted.status != 0 && mounted.stderr.contains("Read-only file system"), "\(mounted.stderr)")
+        let writable = daemon.docker("run", "--rm", "--mount", "type=bind,source=\(source),target=/t,readonly,bind-recursive=writable",
+                                     "busybox", "sh", "-c", "touch /t/sub/x && echo sub-writable; touch /t/x")
+        #expect(writable.stdout == "sub-writable\n" && writable.stderr.contains("Read-only file system"), "\(writable.stdout) \(writable.stderr)")
+        let bad = daemon.api("POST", "/containers/create", body: #"{"Image":"busybox","HostConfig":{"NetworkMode":"none","Mounts":[{"Type":"bind","Source":"/tmp","Target":"/t","BindOptions":{"ReadOnlyForceRecursive":true}}]}}"#)
+        #expect(bad.status == 400 && bad.body.contains("requires 'ReadOnly' to be true"), "\(bad)")
+    }
 }

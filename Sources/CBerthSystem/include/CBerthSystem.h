@@ -118,6 +118,10 @@ extern const unsigned int BERTH_SECCOMP_FILTER_FLAG_LOG;
 extern const unsigned int BERTH_SECCOMP_FILTER_FLAG_SPEC_ALLOW;
 int berth_seccomp_set_filter(const void *instructions, unsigned int count, unsigned int flags);
 
+/* mount_setattr(2) on `path` (relative to dir_fd), AT_RECURSIVE when `recursive`: the OCI
+   spec's recursive mount options (`rro`, `rnosuid`, …). 0, or -1 with errno set. */
+int berth_mount_setattr(int dir_fd, const char *path, int recursive, uint64_t attr_set, uint64_t attr_clr);
+
 /* Project quotas (xfs, ext4 with the project feature): a directory's project ID (with
    PROJINHERIT, so what is made under it is counted too), and a project's block limit in bytes,
    set through quotactl_fd on any descriptor of the filesystem. 0, or -1 with errno set. */
