@@ -189,47 +189,32 @@ enum ConfigValidator {
             host.kernelMemoryTCP = 0
             warnings.append("Your kernel does not support kernel memory TCP limit or the cgroup is not mounted. Limitation discarded.")
         }
-        if host.oomKillDisable == true, unified {
+        if host.oomKillDisable == true, LimitSupport.unified {
             host.oomKillDisable = false
             warnings.append("Your kernel does not support OomKillDisable. OomKillDisable discarded.")
         }
-        if (host.memory ?? 0) > 0, host.memorySwap != -1, !swapLimitSupported {
+        if (host.memory ?? 0) > 0, host.memorySwap != -1, !LimitSupport.swapLimitSupported {
             host.memorySwap = -1
             warnings.append("Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.")
         }
-        if let swappiness = host.memorySwappiness, swappiness != -1, unified {
+        if let swappiness = host.memorySwappiness, swappiness != -1, LimitSupport.unified {
             host.memorySwappiness = nil
             warnings.append("Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. Memory swappiness discarded.")
         }
-        if (host.cpuRealtimePeriod ?? 0) > 0, !realtimeSupported {
+        if (host.cpuRealtimePeriod ?? 0) > 0, !LimitSupport.realtimeSupported {
             host.cpuRealtimePeriod = 0
             warnings.append("Your kernel does not support CPU real-time scheduler. CPU real-time period discarded.")
         }
-        if (host.cpuRealtimeRuntime ?? 0) > 0, !realtimeSupported {
+        if (host.cpuRealtimeRuntime ?? 0) > 0, !LimitSupport.realtimeSupported {
             host.cpuRealtimeRuntime = 0
             warnings.append("Your kernel does not support CPU real-time scheduler. CPU real-time runtime discarded.")
         }
-        if (host.blkioWeight ?? 0) > 0, !blkioWeightSupported {
+        if (host.blkioWeight ?? 0) > 0, !LimitSupport.blkioWeightSupported {
             host.blkioWeight = 0
             warnings.append("Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.")
         }
         return warnings
     }
-
-    /// A pure cgroup v2 host (a hybrid one has its controllers on v1).
-    static let unified = SmallFile.exists("/sys/fs/cgroup/cgroup.controllers")
-    /// v1 needs swap accounting (`memory.memsw.*`); v2 has `memory.swap.max` wherever swap is built in.
-    static let swapLimitSupported = unified || SmallFile.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
-    /// Real-time CPU time is a v1 `cpu` setting (CONFIG_RT_GROUP_SCHED); v2 has none.
-    static let realtimeSupported = !unified && SmallFile.exists("/sys/fs/cgroup/cpu/cpu.rt_runtime_us")
-
-    /// Whether the block I/O controller takes weights here (v1 `blkio.weight` or BFQ's; v2 `io`).
-    static let blkioWeightSupported: Bool = {
-        if SmallFile.exists("/sys/fs/cgroup/blkio/blkio.weight") || SmallFile.exists("/sys/fs/cgroup/blkio/blkio.bfq.weight") { return true }
-        guard !SmallFile.exists("/sys/fs/cgroup/blkio"),
-              let controllers = try? String(contentsOfFile: "/sys/fs/cgroup/cgroup.controllers", encoding: .utf8) else { return false }
-        return controllers.split(whereSeparator: \.isWhitespace).contains("io")
-    }()
 
     // MARK: Checks
 
@@ -349,7 +334,7 @@ enum ConfigValidator {
         }
         // A container's real-time time comes out of its parent cgroup's, which is 0 unless the
         // daemon gives it some (dockerd's cpu-rt-runtime option; the kernel refuses otherwise).
-        if realtimeRuntime > 0 && realtimeSupported {
+        if realtimeRuntime > 0 && LimitSupport.realtimeSupported {
             throw EngineError(.badRequest, "--cpu-rt-runtime is not supported by Berth yet: its cgroup parent has no real-time CPU time to give (dockerd's cpu-rt-runtime daemon option) (HostConfig.CpuRealtimeRuntime)")
         }
         // The kernel takes -1 (no limit) and nothing else below zero.
