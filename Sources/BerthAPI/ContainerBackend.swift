@@ -27,7 +27,9 @@ public protocol ContainerBackend: Sendable {
     func reserveAttach(_ reference: String) async throws -> AsyncThrowingStream<AttachTicket, Error>
     func detachAttachment(socketPath: String, token: String) async
     func archive(_ reference: String, path: String, content: Bool) async throws -> (stat: JSONValue, tar: AsyncThrowingStream<[UInt8], any Error>?)
-    func extractArchive(_ reference: String, path: String, tar: RequestBody) async throws
+    /// `copyOwners`: the archive's owners (`docker cp -a`), else the container's root;
+    /// `keepKinds`: dockerd's `noOverwriteDirNonDir`.
+    func extractArchive(_ reference: String, path: String, tar: RequestBody, copyOwners: Bool, keepKinds: Bool) async throws
     func stats(_ reference: String) async throws -> JSONValue
     func isRunning(_ id: String) async -> Bool
     func export(_ reference: String) async throws -> AsyncThrowingStream<[UInt8], any Error>
@@ -58,8 +60,8 @@ public struct ExecAttachment: Sendable {
 extension ContainerEngine: ContainerBackend {
     public func usesTerminal(_ reference: String) async throws -> Bool { try record(reference).tty }
 
-    public func extractArchive(_ reference: String, path: String, tar: RequestBody) async throws {
-        try await extract(reference, path: path, tar: tar)
+    public func extractArchive(_ reference: String, path: String, tar: RequestBody, copyOwners: Bool, keepKinds: Bool) async throws {
+        try await extract(reference, path: path, tar: tar, copyOwners: copyOwners, keepKinds: keepKinds)
     }
 
     public func prepareExecAttachment(_ id: String) async throws -> ExecAttachment {

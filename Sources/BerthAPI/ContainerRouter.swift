@@ -75,7 +75,8 @@ struct ContainerRouter: Sendable {
             Route("GET", "/containers/{id}/archive") { request, path in try await self.archive(request, path["id"], content: true) },
             Route("PUT", "/containers/{id}/archive") { request, path in
                 guard let target = request.query["path"], !target.isEmpty else { throw EngineError(.badRequest, "path is required") }
-                try await engine.extractArchive(path["id"], path: target, tar: request.uploadedBody)
+                try await engine.extractArchive(path["id"], path: target, tar: request.uploadedBody,
+                                                copyOwners: request.flag("copyUIDGID"), keepKinds: request.flag("noOverwriteDirNonDir"))
                 return .empty(200)
             },
             Route("GET", "/containers/{id}/stats") { request, path in try await self.stats(request, path["id"]) },

@@ -11,6 +11,18 @@ import Glibc
 /// through a symlink, so a link planted by the layer cannot redirect a later entry.
 public struct LayerApplier: Sendable {
     public let mode: ApplyMode
+    /// Whose the written entries are.
+    public var owners = Owners.archived
+    /// dockerd's `noOverwriteDirNonDir`: an entry may not replace a directory with a
+    /// non-directory, nor the reverse.
+    public var keepKinds = false
+
+    /// Whose the written entries are: the archive's owners (layers), or one owner for all
+    /// (`docker cp`, whose files are the container's root's or user's).
+    public enum Owners: Sendable {
+        case archived
+        case fixed(uid: UInt32, gid: UInt32)
+    }
 
     public init(mode: ApplyMode) {
         self.mode = mode
@@ -92,6 +104,13 @@ public struct LayerApplier: Sendable {
                 archive_entry_set_hardlink(entry, root + "/" + target)
             }
             Self.dropReservedXattrs(entry)
+            switch owners {
+            case .archived: break
+            case let .fixed(uid, gid):
+                archive_entry_set_uid(entry, Int64(uid))
+                archive_entry_set_gid(entry, Int64(gid))
+            }
+            if keepKinds { try Self.refuseKindChange(entry, at: root + "/" + relative, relative: relative, name: name) }
             let header = archive_write_header(writer, entry)
             guard header >= ARCHIVE_WARN else {
                 throw ArchiveError.write(entry: name, reason: Self.message(writer))
@@ -111,6 +130,20 @@ public struct LayerApplier: Sendable {
             for dir in opaqueDirectories { try clearOpaque(dir, root: root, keep: written) }
         }
         return result
+    }
+
+    /// dockerd's refusal of an entry that would turn a directory into a file or the reverse.
+    private static func refuseKindChange(_ entry: OpaquePointer, at path: String, relative: String, name: String) throws {
+        var existing = stat()
+        guard lstat(path, &existing) == 0, archive_entry_hardlink(entry) == nil else { return }
+        let wasDirectory = existing.st_mode & S_IFMT == S_IFDIR
+        let isDirectory = archive_entry_filetype(entry) == UInt32(Glibc.S_IFDIR)
+        if wasDirectory && !isDirectory {
+            throw ArchiveError.write(entry: name, reason: "cannot overwrite directory \"/\(relative)\" with non-directory \"\(name)\"")
+        }
+        if !wasDirectory && isDirectory {
+            throw ArchiveError.write(entry: name, reason: "cannot overwrite non-directory \"/\(relative)\" with directory \"\(name)\"")
+        }
     }
 
     private func applyWhiteout(base: String, parent: String, root: String, opaque: inout [String]) throws {

@@ -104,7 +104,7 @@ extension ContainerEngine {
             let stat = try Self.pathStat(hostPath, name: path)
             guard content else { return (stat, nil) }
             let parent = (hostPath as NSString).deletingLastPathComponent
-            let result = Subprocess.runBlocking(["/bin/tar", "--numeric-owner", "-C", parent, "-cf", output,
+            let result = Subprocess.runBlocking(["/bin/tar", "--numeric-owner"] + self.ownerMaps() + ["-C", parent, "-cf", output,
                                                  "--", (hostPath as NSString).lastPathComponent])
             guard Self.tarSucceeded(result.status) else {
                 unlink(output)
@@ -119,16 +119,31 @@ extension ContainerEngine {
     /// PUT `/containers/{id}/archive`: extracts a tar into the directory `path`; entries that would
     /// leave it (`..`, absolute names, through symlinks) are refused by the layer applier. The
     /// tar is written to a scratch file as it arrives, off the actor.
-    public nonisolated func extract<Body: AsyncSequence>(_ reference: String, path: String, tar: Body) async throws where Body.Element == [UInt8] {
+    /// Every entry is the container's root's, or with `copyOwners` (`docker cp -a`) its configured
+    /// user's, as dockerd does (mapped into a `userns-remap` range). `keepKinds`: dockerd's
+    /// `noOverwriteDirNonDir`.
+    public nonisolated func extract<Body: AsyncSequence>(_ reference: String, path: String, tar: Body,
+                                                         copyOwners: Bool = true, keepKinds: Bool = false) async throws where Body.Element == [UInt8] {
         if try await record(reference).hostConfig.readonlyRootfs ?? false {
             throw EngineError(.badRequest, "container rootfs is marked read-only")
         }
         let input = scratchPath("cp") + ".tar"
         try await ScratchFile.write(tar, to: input)
         defer { unlink(input) }
-        try await withRootfs(reference) { rootfs, _ in
+        try await withRootfs(reference) { rootfs, record in
             let directory = try Self.resolve(path, in: rootfs, directory: true)
-            do { _ = try LayerApplier(mode: .flat).apply(layerPath: input, to: directory) } catch {
+            // As dockerd: the container's root owns what is copied in, its configured user
+            // with `-a` (looked up in the container's own passwd and group files).
+            var owner = (uid: UInt32(0), gid: UInt32(0))
+            if copyOwners, let user = record.config.user, !user.isEmpty {
+                let resolved = try UserResolver(rootfs: rootfs).resolve(user, extraGroups: [])
+                owner = (resolved.uid, resolved.gid)
+            }
+            let shift = self.images.snapshots.ownerShift
+            var applier = LayerApplier(mode: .flat)
+            applier.owners = .fixed(uid: shift?.host(uid: owner.uid) ?? owner.uid, gid: shift?.host(gid: owner.gid) ?? owner.gid)
+            applier.keepKinds = keepKinds
+            do { _ = try applier.apply(layerPath: input, to: directory) } catch {
                 throw EngineError(.badRequest, "extract into \(path): \(error)")
             }
         }
@@ -139,7 +154,7 @@ extension ContainerEngine {
         let output = scratchPath("export") + ".tar"
         do {
             try await withRootfs(reference) { rootfs, _ in
-                let result = Subprocess.runBlocking(["/bin/tar", "--numeric-owner", "--xattrs", "-C", rootfs, "-cf", output, "."])
+                let result = Subprocess.runBlocking(["/bin/tar", "--numeric-owner", "--xattrs"] + self.ownerMaps() + ["-C", rootfs, "-cf", output, "."])
                 guard Self.tarSucceeded(result.status) else { throw EngineError(.internalError, "export: \(result.output)") }
             }
             return try ScratchFile.chunks(consuming: output)
@@ -147,6 +162,21 @@ extension ContainerEngine {
             unlink(output)
             throw error
         }
+    }
+
+    /// Under `userns-remap`, GNU tar's `--owner-map`/`--group-map`, so that archives out of a
+    /// container carry its owners, not the host's shifted ones (files of each map written once).
+    nonisolated func ownerMaps() -> [String] {
+        guard let shift = images.snapshots.ownerShift else { return [] }
+        let maps = [("owners", shift.uid, shift.uidSize), ("groups", shift.gid, shift.gidSize)].map { kind, start, size in
+            let path = "\(config.execRoot)/remap-\(kind)-\(start)-\(size).map"
+            if !FileManager.default.fileExists(atPath: path) {
+                let lines = (0..<size).map { "+\(start + $0) +\($0)\n" }.joined()
+                EngineLog.attempt("write \(path)") { try SmallFile.writeAtomically(path, Array(lines.utf8)) }
+            }
+            return path
+        }
+        return ["--owner-map=" + maps[0], "--group-map=" + maps[1]]
     }
 
     /// GNU tar's status 1 says a file changed while it was read: a running container writes

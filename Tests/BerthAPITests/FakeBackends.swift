@@ -82,7 +82,7 @@ final class FakeContainers: ContainerBackend {
     func archive(_ reference: String, path: String, content: Bool) async throws -> (stat: JSONValue, tar: AsyncThrowingStream<[UInt8], any Error>?) {
         throw Unexpected(call: "archive")
     }
-    func extractArchive(_ reference: String, path: String, tar: RequestBody) async throws {
+    func extractArchive(_ reference: String, path: String, tar: RequestBody, copyOwners: Bool, keepKinds: Bool) async throws {
         var bytes = 0
         for try await chunk in tar { bytes += chunk.count }
         try called("extract \(reference) \(path) \(bytes) bytes")

@@ -88,6 +88,21 @@ struct DockerCLITests {
         try "from the host\n".write(toFile: source, atomically: true, encoding: .utf8)
         #expect(daemon.docker("cp", source, "cpbox:/tmp/").status == 0)
         #expect(daemon.docker("exec", "cpbox", "cat", "/tmp/in.txt").stdout == "from the host\n")
+        // As dockerd: what is copied in is the container's root's, its user's with -a, whoever
+        // owned it on the host; a file does not replace a directory.
+        chown(source, 4321, 4321)
+        #expect(daemon.docker("cp", source, "cpbox:/tmp/owned.txt").status == 0)
+        #expect(daemon.docker("exec", "cpbox", "stat", "-c", "%u:%g", "/tmp/owned.txt").stdout == "0:0\n")
+        #expect(daemon.docker("run", "-d", "--name", "cpuser", "--user", "nobody", "--network", "none", "busybox", "sleep", "100").status == 0)
+        #expect(daemon.docker("cp", source, "cpuser:/tmp/plain.txt").status == 0)
+        #expect(daemon.docker("cp", "-a", source, "cpuser:/tmp/archived.txt").status == 0)
+        #expect(daemon.docker("exec", "cpuser", "stat", "-c", "%u:%g", "/tmp/plain.txt", "/tmp/archived.txt").stdout == "0:0\n65534:65534\n")
+        #expect(daemon.docker("exec", "cpbox", "mkdir", "/tmp/in.dir").status == 0)
+        let tree = daemon.dir + "/t"
+        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
+        try "x".write(toFile: tree + "/in.dir", atomically: true, encoding: .utf8)
+        let fileOverDirectory = Command.capture(["sh", "-c", "tar -C \(tree) -cf - in.dir | DOCKER_HOST=\(daemon.host) docker cp - cpbox:/tmp"])
+        #expect(fileOverDirectory.status != 0 && fileOverDirectory.stderr.contains("cannot overwrite directory"), "\(fileOverDirectory.stderr)")
         #expect(daemon.docker("exec", "cpbox", "sh", "-c", "mkdir -p /data/sub && echo deep > /data/sub/f && ln -s /etc/passwd /data/link").status == 0)
         let out = daemon.dir + "/out"
         #expect(daemon.docker("cp", "cpbox:/data", out).status == 0)

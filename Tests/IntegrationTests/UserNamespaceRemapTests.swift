@@ -59,6 +59,15 @@ struct UserNamespaceRemapTests {
         let layerFiles = Command.capture(["find", daemon.dir + "/data/\(start).\(start)/snapshots/layers", "-name", "busybox", "-user", "\(start)"])
         #expect(!layerFiles.stdout.isEmpty)
 
+        // docker cp and export carry the container's owners, not the host's shifted ones.
+        let copied = daemon.dir + "/copied.txt"
+        try "in\n".write(toFile: copied, atomically: true, encoding: .utf8)
+        #expect(daemon.docker("cp", copied, "remapped:/tmp/copied.txt").status == 0)
+        #expect(daemon.docker("exec", "remapped", "stat", "-c", "%u", "/tmp/copied.txt").stdout == "0\n")
+        let out = Command.capture(["sh", "-c", "DOCKER_HOST=\(daemon.host) docker cp remapped:/bin/busybox - | tar -tvf - --numeric-owner"])
+        #expect(out.stdout.contains(" 0/0 "), "\(out.stdout) \(out.stderr)")
+        let exported = Command.capture(["sh", "-c", "DOCKER_HOST=\(daemon.host) docker export remapped | tar -tvf - --numeric-owner ./bin/busybox"])
+        #expect(exported.stdout.contains(" 0/0 "), "\(exported.stdout) \(exported.stderr)")
         // A commit writes the container's owners, not the host's.
         #expect(daemon.docker("commit", "remapped", "remapped-image").status == 0)
         let listing = daemon.docker("run", "--rm", "remapped-image", "stat", "-c", "%u", "/rootfile")
