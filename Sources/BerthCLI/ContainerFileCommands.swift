@@ -149,7 +149,9 @@ struct Copy: ParsableCommand {
             }
             tar = try Self.archive(path, as: name, numericOwner: archive)
         }
-        _ = try session.client.request("PUT", "/containers/\(container)/archive", query: [("path", target)], rawBody: tar)
+        // As the docker CLI asks: no file over a directory; with -a, the container user's owners.
+        let query = [("path", target), ("noOverwriteDirNonDir", "true")] + (archive ? [("copyUIDGID", "true")] : [])
+        _ = try session.client.request("PUT", "/containers/\(container)/archive", query: query, rawBody: tar)
         if !quiet && isatty(2) == 1 {
             FileHandle.standardError.write(Data("Successfully copied \(Human.size(Int64(tar.count))) to \(container):\(destination)\n".utf8))
         }
