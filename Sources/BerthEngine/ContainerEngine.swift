@@ -31,6 +31,9 @@ public actor ContainerEngine {
     /// The delay before each restarting container's next restart (dockerd's backoff: 100 ms,
     /// doubled at each restart up to a minute, back to 100 ms after a run of 10 s or more).
     var restartDelays: [String: Double] = [:]
+    /// Containers whose exit is being recorded: their record says exited before their networks
+    /// are released, and a removal or stop must wait for the end of it (`exitOfRunning`).
+    var exiting: Set<String> = []
     var execs: [String: ExecRecord] = [:]
     /// The health-check loop of each running container that has one.
     var healthMonitors: [String: Task<Void, Never>] = [:]
@@ -525,6 +528,8 @@ public actor ContainerEngine {
 
     /// `remove` for a caller that is itself the start under way (a failed auto-remove start).
     func removeNow(_ id: String, reference: String, force: Bool, volumes: Bool = false) async throws {
+        // An exit still being recorded finishes first (its networks and ports released).
+        if exiting.contains(id) { _ = await exitOfRunning(id) }
         guard var record = containers[id] else { throw EngineError.noSuchContainer(reference) }
         if record.state.status == .restarting && !force {
             throw EngineError(.conflict, "cannot remove container \"/\(record.name)\": container is restarting: stop the container before removing or force remove")

@@ -160,6 +160,7 @@ extension ContainerEngine {
             if let runtime = try? config.runtimePath(seen.runtime) { await shims.destroy(id, runtimePath: runtime) }
         }
         guard var record = containers[id], record.state.running else { return }
+        exiting.insert(id)
         stopHealthMonitor(id)
         let stoppedByUser = stopping.remove(id) != nil
         // The exit code first: `on-failure` decides by it.
@@ -191,6 +192,7 @@ extension ContainerEngine {
         await detachNetworks(attached)
         if record.state.oomKilled { await publish("oom", record) }
         await publish("die", record, extra: ["exitCode": String(record.state.exitCode)])
+        exiting.remove(id)
         for waiter in exitWaiters.removeValue(forKey: .container(id)) ?? [] { waiter.resume(record.state.exitCode) }
         if record.autoRemove {
             await EngineLog.attempt("remove \(record.name) after its exit (--rm)") { try await remove(id, force: true) }
@@ -377,7 +379,9 @@ extension ContainerEngine {
     /// code at once if the exit was recorded meanwhile, since a waiter registered after the exit
     /// is never woken; otherwise as `waitForExit`.
     func exitOfRunning(_ id: String, timeout: Double? = nil) async -> Int32? {
-        guard let record = containers[id], record.state.running else { return containers[id]?.state.exitCode ?? 255 }
+        // An exit half recorded (its networks still being released) is waited for to its end:
+        // `rm -f` must not answer while the container's published ports are still programmed.
+        guard let record = containers[id], record.state.running || exiting.contains(id) else { return containers[id]?.state.exitCode ?? 255 }
         return await waitForExit(.container(id), timeout: timeout)
     }
 
