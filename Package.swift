@@ -89,7 +89,7 @@ let package = Package(
         // Volumes: their records in berth.db and their data directories.
         .target(
             name: "BerthVolumes",
-            dependencies: ["BerthSystem", "CBerthSystem", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["BerthAPITypes", "BerthSystem", "CBerthSystem", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Networks: netlink, addresses, bridges and veths, Berth's nftables tables.
         .target(

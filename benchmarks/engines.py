@@ -11,12 +11,14 @@ import time
 
 
 class Engines:
-    def __init__(self, work, podman_flags):
+    def __init__(self, work, podman_flags, dockerd="docker"):
+        """`podman_flags` None leaves podman out; `dockerd`: the peer's directory under `work`."""
         self.engines = {
             "berthd": (["docker"], dict(os.environ, DOCKER_HOST=f"unix://{work}/berth.sock")),
-            "dockerd": (["docker"], dict(os.environ, DOCKER_HOST=f"unix://{work}/docker/docker.sock")),
-            "podman": (["podman"] + list(podman_flags), dict(os.environ)),
+            "dockerd": (["docker"], dict(os.environ, DOCKER_HOST=f"unix://{work}/{dockerd}/docker.sock")),
         }
+        if podman_flags is not None:
+            self.engines["podman"] = (["podman"] + list(podman_flags), dict(os.environ))
 
     def __iter__(self):
         return iter(self.engines)

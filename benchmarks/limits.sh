@@ -42,7 +42,7 @@ trap cleanup EXIT
 
 start_berthd
 DOCKERD_PEER_RUN="$run/docker" start_dockerd_peer "$work/docker"
-DOCKER_HOST="unix://$work/docker/docker.sock" docker load -q -i .testdata/busybox.tar >/dev/null
+load_busybox "$work/docker/docker.sock"
 start_podman_peer
 
 python3 - "$runs" "$work" "${podman_flags[@]}" <<'PY'
@@ -80,25 +80,18 @@ chmod o+x "$top"
 echo '{"userns-remap": "default"}' > "$work/remap.json"
 start_berthd "$work/remap.json"
 DOCKERD_PEER_RUN="$run/docker-remap" start_dockerd_peer "$work/docker-remap" --userns-remap=default
-DOCKER_HOST="unix://$work/docker-remap/docker.sock" docker load -q -i .testdata/busybox.tar >/dev/null
+load_busybox "$work/docker-remap/docker.sock"
 
 python3 - "$runs" "$work" <<'PY'
-import os, statistics, subprocess, sys, time
+import statistics, sys
 sys.path.insert(0, "benchmarks")
 from engines import Engines
 runs, work = int(sys.argv[1]), sys.argv[2]
-sockets = {"berthd": f"{work}/berth.sock", "dockerd": f"{work}/docker-remap/docker.sock"}
-
-def timed(name, *args):
-    t = time.perf_counter()
-    out = subprocess.run(["docker", *args], env=dict(os.environ, DOCKER_HOST=f"unix://{sockets[name]}"), check=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True).stdout
-    return time.perf_counter() - t, out
-
+engines = Engines(work, None, dockerd="docker-remap")
 results = {}
-for name in sockets:
-    _, mapping = timed(name, "run", "--rm", "--network", "none", "busybox", "cat", "/proc/self/uid_map")
+for name in engines:
+    mapping = engines.cli(name, "run", "--rm", "--network", "none", "busybox", "cat", "/proc/self/uid_map").stdout
     assert mapping.split()[1] != "0", f"{name}: not remapped: {mapping}"
-    results[name] = statistics.median(timed(name, "run", "--rm", "--network", "none", "busybox", "true")[0] for _ in range(runs))
+    results[name] = statistics.median(engines.timed(name, "run", "--rm", "--network", "none", "busybox", "true") for _ in range(runs))
 Engines.report(results, f"\n3. userns-remap default: run --rm --network none busybox true, {runs} runs, medians")
 PY

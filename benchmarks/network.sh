@@ -39,7 +39,7 @@ echo "{\"bridge\": \"$bridge\", \"bip\": \"10.250.0.1/24\", \"dns\": [\"127.0.0.
 start_berthd "$work/daemon.json"
 
 DOCKERD_PEER_RUN="$run/docker" start_dockerd_peer "$work/docker" --bip 10.251.0.1/24 --dns 127.0.0.2
-DOCKER_HOST="unix://$work/docker/docker.sock" docker load -q -i .testdata/busybox.tar >/dev/null
+load_busybox "$work/docker/docker.sock"
 
 python3 - "$runs" "$count" "$work" "$run" <<'PY'
 import os, re, statistics, subprocess, sys, time

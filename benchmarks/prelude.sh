@@ -3,6 +3,7 @@
 #   berth_binaries PRODUCT…     sets bin: $BERTH_BIN_DIR, or fresh release builds of PRODUCTs
 #   start_berthd [CONFIG]       berthd on $work/berth.sock (data $work/berth, exec root $run/berth,
 #                               pid in $work/berthd.pid), the busybox test image loaded
+#   load_busybox SOCKET         loads the busybox test image into the engine on SOCKET
 #   remove_containers SOCKET    force-removes every container of the engine on SOCKET
 #   release_engines             stops berthd and the dockerd peer, unmounts and removes $top
 need_packages() {
@@ -24,7 +25,11 @@ start_berthd() {
   "$bin/berthd" -H "unix://$work/berth.sock" --data-root "$work/berth" --exec-root "$run/berth" \
     --pidfile "$work/berthd.pid" --config-file "${1:-/nonexistent}" > "$work/berthd.log" 2>&1 &
   for _ in $(seq 100); do [ -S "$work/berth.sock" ] && break; sleep 0.05; done
-  DOCKER_HOST="unix://$work/berth.sock" docker load -q -i .testdata/busybox.tar >/dev/null
+  load_busybox "$work/berth.sock"
+}
+
+load_busybox() {
+  DOCKER_HOST="unix://$1" docker load -q -i .testdata/busybox.tar >/dev/null
 }
 
 remove_containers() {

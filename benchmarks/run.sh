@@ -37,7 +37,7 @@ trap cleanup EXIT
 start_berthd
 
 DOCKERD_PEER_RUN="$run/docker" start_dockerd_peer "$work/docker"
-DOCKER_HOST="unix://$work/docker/docker.sock" docker load -q -i .testdata/busybox.tar >/dev/null
+load_busybox "$work/docker/docker.sock"
 
 start_podman_peer
 

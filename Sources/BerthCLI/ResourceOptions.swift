@@ -119,7 +119,7 @@ struct ResourceOptions: ParsableArguments {
         if let healthCmd { health["Test"] = .array([.string("CMD-SHELL"), .string(healthCmd)]) }
         for (key, flag, text) in durations {
             guard let text else { continue }
-            guard let nanoseconds = GoDuration.parse(text) else { throw Self.invalid(text, flag, "time: invalid duration \"\(text)\"") }
+            guard let nanoseconds = GoDuration.nanoseconds(text) else { throw Self.invalid(text, flag, "time: invalid duration \"\(text)\"") }
             guard nanoseconds >= 0 else { throw CLIError.usage("\(flag) cannot be negative") }
             health[key] = .int(nanoseconds)
         }

@@ -146,7 +146,6 @@ extension ContainerEngine {
         if let driver, !["", "local"].contains(driver) {
             throw EngineError(.notFound, "create \(name): error looking up volume plugin \(driver): plugin \"\(driver)\" not found")
         }
-        do { _ = try LocalDriverOptions(options) } catch { throw EngineError(.badRequest, "create \(name): \(error)") }
         let existed = try volumes.get(name) != nil
         let volume: VolumeRecord
         do { volume = try volumes.create(VolumeRecord(name: name, createdAt: Date().rfc3339Nano, labels: labels, options: options)) } catch let error as VolumeOptionError {

@@ -1,3 +1,4 @@
+import BerthAPITypes
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -53,31 +54,8 @@ public struct PruneFilter: Sendable {
 
     /// A Go duration before `now` (`24h`, `1h30m`, `90s`), an RFC 3339 time, or Unix seconds.
     static func timestamp(_ text: String, now: Date) throws -> Date {
-        if text != "0", let seconds = goDuration(text) { return now.addingTimeInterval(-seconds) }
+        if text != "0", let seconds = GoDuration.seconds(text) { return now.addingTimeInterval(-seconds) }
         if let date = Date.parseTimestamp(text) { return date }
         throw EngineError(.badRequest, "failed to parse value as time or duration: \"\(text)\"")
-    }
-
-    /// Go's time.ParseDuration, in seconds (nil when not a duration).
-    static func goDuration(_ text: String) -> Double? {
-        let units: [(String, Double)] = [("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3), ("s", 1), ("m", 60), ("h", 3600)]
-        var rest = Substring(text)
-        var sign = 1.0
-        if rest.first == "-" || rest.first == "+" {
-            sign = rest.first == "-" ? -1 : 1
-            rest = rest.dropFirst()
-        }
-        guard !rest.isEmpty else { return nil }
-        if rest == "0" { return 0 }
-        var total = 0.0
-        while !rest.isEmpty {
-            let number = rest.prefix { $0.isNumber || $0 == "." }
-            guard !number.isEmpty, let value = Double(number) else { return nil }
-            rest = rest.dropFirst(number.count)
-            guard let (unit, scale) = units.filter({ rest.hasPrefix($0.0) }).max(by: { $0.0.count < $1.0.count }) else { return nil }
-            rest = rest.dropFirst(unit.count)
-            total += value * scale
-        }
-        return sign * total
     }
 }

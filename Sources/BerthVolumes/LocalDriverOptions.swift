@@ -1,3 +1,4 @@
+import BerthAPITypes
 import BerthSystem
 
 /// The local driver's options, as dockerd's local driver reads them (`-o type=tmpfs -o
@@ -30,7 +31,7 @@ public struct LocalDriverOptions: Sendable, Equatable {
             throw VolumeOptionError("invalid option key: \"\(key)\"")
         }
         if let size = options["size"], !size.isEmpty {
-            guard let bytes = Self.bytes(size) else { throw VolumeOptionError("invalid size: '\(size)'") }
+            guard let bytes = ByteSize.parse(size) else { throw VolumeOptionError("invalid size: '\(size)'") }
             quota = bytes
         }
         let mounted = options["type"] != nil || options["device"] != nil || options["o"] != nil
@@ -49,18 +50,6 @@ public struct LocalDriverOptions: Sendable, Equatable {
             guard SmallFile.exists(device) else { throw VolumeOptionError("failed to mount local volume: no such file or directory: \(device)") }
         }
         (self.type, self.device, self.flags, self.data) = (type, device, flags, data.joined(separator: ","))
-    }
-
-    /// Go's `units.RAMInBytes`: `10m`, `1.5g`, `512k`, `1024` (bytes), 1024-based.
-    static func bytes(_ text: String) -> Int64? {
-        let lower = text.lowercased()
-        let digits = lower.prefix { $0.isNumber || $0 == "." }
-        guard let value = Double(digits), value >= 0 else { return nil }
-        var unit = lower.dropFirst(digits.count)
-        if unit.hasSuffix("ib") { unit = unit.dropLast(2) } else if unit.hasSuffix("b") { unit = unit.dropLast() }
-        let scale: [Substring: Double] = ["": 1, "k": 0x1p10, "m": 0x1p20, "g": 0x1p30, "t": 0x1p40, "p": 0x1p50]
-        guard let factor = scale[unit], value * factor < 9.2e18 else { return nil }
-        return Int64(value * factor)
     }
 
     /// Mounts the device on `target` (a bind made read-only takes a second, remounting step).

@@ -46,8 +46,8 @@ public final class VolumeStore: Sendable {
     /// Makes the volume: its directory, then its row (its driver options checked first). Returns the existing one when the name is
     /// taken (dockerd's create is idempotent for one name and driver).
     public func create(_ record: VolumeRecord) throws -> VolumeRecord {
-        if let existing = try get(record.name) { return existing }
         let options = try LocalDriverOptions(record.options)
+        if let existing = try get(record.name) { return existing }
         let data = mountpoint(record.name)
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         chmod("\(root)/\(record.name)", 0o701)
